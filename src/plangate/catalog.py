@@ -1,0 +1,194 @@
+"""The tool catalog: every tool's argument schema and what it does, security-wise.
+
+The reviewer never trusts a tool's name or description; it reasons from these
+annotations. `effects` say what kind of change a call makes; `sink` arguments are the
+ones that decide where data or money goes (recipients, URLs, paths, commands, amounts);
+`output` says who may read what the tool returns and whether an attacker can reach it;
+`reads`/`writes`/`executes`/`loads` name the stored resources it touches, including what
+it runs implicitly (a test runner executes the workspace, a scheduler loads skill files).
+Resource patterns may name arguments: `workspace:{path}`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from plangate.documents import load_document, validation_message
+from plangate.errors import CatalogError
+from plangate.labels import PUBLIC, Label
+
+Effect = Literal["read", "write", "egress", "execute", "payment", "delete", "persist"]
+EFFECTS: tuple[Effect, ...] = ("read", "write", "egress", "execute", "payment", "delete", "persist")
+SinkKind = Literal["recipient", "url", "command", "path", "amount", "account"]
+ArgType = Literal["string", "integer", "number", "boolean", "array", "object"]
+
+_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$"
+
+
+class ArgSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: ArgType = "string"
+    items: ArgType | None = None
+    description: str = ""
+    sink: SinkKind | None = None
+    enum: list[str | int] | None = None
+    max_length: int | None = Field(default=None, ge=0)
+
+
+class OutputSpec(BaseModel):
+    """Label of the tool's output. `readers` is a list of principals or `public`;
+    `owner` stands for the deployment's owner. `readers_from_data` tells the executor that
+    the tool reports exact readers per result (e.g. a file's share list)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    readers: Literal["public"] | list[str] = "public"
+    untrusted: bool = False
+
+    def label(self, tool: str) -> Label:
+        readers = frozenset({PUBLIC}) if self.readers == "public" else frozenset(self.readers)
+        return Label(readers=readers, sources=frozenset({f"tool:{tool}"}),
+                     taint="high" if self.untrusted else "none")
+
+
+class ToolSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(default="", pattern=r"^$|" + _NAME)
+    description: str = ""
+    effects: list[Effect] = Field(default_factory=list)
+    args: dict[str, ArgSpec] = Field(default_factory=dict)
+    required: list[str] | None = None
+    output: OutputSpec = OutputSpec()
+    reads: list[str] = Field(default_factory=list)
+    writes: list[str] = Field(default_factory=list)
+    executes: list[str] = Field(default_factory=list)
+    loads: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("args")
+    @classmethod
+    def _arg_names(cls, value: dict[str, ArgSpec]) -> dict[str, ArgSpec]:
+        for name in value:
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", name):
+                raise ValueError(f"argument name {name!r} is not an identifier")
+        return value
+
+    @cached_property
+    def required_args(self) -> frozenset[str]:
+        return frozenset(self.args if self.required is None else self.required)
+
+    @cached_property
+    def sink_args(self) -> dict[str, SinkKind]:
+        return {n: a.sink for n, a in self.args.items() if a.sink is not None}
+
+    @cached_property
+    def output_label(self) -> Label:
+        return self.output.label(self.name)
+
+
+class Catalog(BaseModel):
+    """All tools the agent may name. A plan naming anything else is refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tools: dict[str, ToolSpec]
+
+    def model_post_init(self, __context: Any) -> None:
+        for name, spec in self.tools.items():
+            if not re.match(_NAME, name):
+                raise ValueError(f"tool name {name!r} is not allowed")
+            if spec.name and spec.name != name:
+                raise ValueError(f"tool {name!r} declares a different name {spec.name!r}")
+            object.__setattr__(spec, "name", name)
+            if spec.required is not None:
+                unknown = set(spec.required) - set(spec.args)
+                if unknown:
+                    raise ValueError(f"tool {name!r} requires undeclared args {sorted(unknown)}")
+            for pattern in (*spec.reads, *spec.writes, *spec.executes, *spec.loads):
+                for ref in re.findall(r"\{([^}]*)\}", pattern):
+                    if ref not in spec.args:
+                        raise ValueError(
+                            f"tool {name!r}: resource {pattern!r} names unknown argument {ref!r}"
+                        )
+
+    def get(self, name: str) -> ToolSpec | None:
+        return self.tools.get(name)
+
+    def merged(self, other: Catalog) -> Catalog:
+        clash = set(self.tools) & set(other.tools)
+        if clash:
+            raise CatalogError(f"tools defined twice: {sorted(clash)}")
+        return Catalog(tools={**self.tools, **other.tools})
+
+
+def parse_catalog(data: Any, *, source: str = "catalog") -> Catalog:
+    try:
+        return Catalog.model_validate(data)
+    except ValidationError as exc:
+        raise CatalogError(validation_message(exc, source=source, data=data)) from None
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    try:
+        data = load_document(path)
+    except ValueError as exc:
+        raise CatalogError(str(exc)) from None
+    return parse_catalog(data, source=str(path))
+
+
+_JSON_TYPES: dict[str, ArgType] = {
+    "string": "string", "integer": "integer", "number": "number", "boolean": "boolean",
+    "array": "array", "object": "object",
+}
+
+
+def catalog_from_mcp(tools: list[dict[str, Any]],
+                     overrides: dict[str, dict[str, Any]] | None = None) -> Catalog:
+    """Build a catalog from an MCP `tools/list` result (dicts with `name`, `inputSchema`,
+    `annotations`). MCP hints are a starting point only: a tool without `readOnlyHint`
+    counts as write+egress, `openWorldHint` adds egress and untrusted output, and
+    `overrides` (from the deployer's catalog file) replace any field per tool.
+    """
+    out: dict[str, Any] = {}
+    for tool in tools:
+        name = tool.get("name")
+        if not isinstance(name, str):
+            raise CatalogError("MCP tool without a string name")
+        schema = tool.get("inputSchema") or tool.get("input_schema") or {}
+        hints = tool.get("annotations") or {}
+        props = schema.get("properties", {}) if isinstance(schema, dict) else {}
+        args: dict[str, Any] = {}
+        for arg, prop in props.items():
+            jtype = prop.get("type", "string") if isinstance(prop, dict) else "string"
+            if isinstance(jtype, list):
+                jtype = next((t for t in jtype if t != "null"), "string")
+            spec: dict[str, Any] = {"type": _JSON_TYPES.get(jtype, "object")}
+            if spec["type"] == "array" and isinstance(prop.get("items"), dict):
+                spec["items"] = _JSON_TYPES.get(prop["items"].get("type", "string"), "object")
+            args[arg] = spec
+        read_only = bool(hints.get("readOnlyHint", hints.get("read_only_hint", False)))
+        open_world = bool(hints.get("openWorldHint", hints.get("open_world_hint", True)))
+        destructive = bool(hints.get("destructiveHint", hints.get("destructive_hint", True)))
+        effects: list[str] = ["read"] if read_only else ["write"]
+        if destructive and not read_only:
+            effects.append("delete")
+        if open_world:
+            effects.append("egress")
+        entry: dict[str, Any] = {
+            "description": str(tool.get("description") or "")[:2000],
+            "effects": effects,
+            "args": args,
+            "required": [r for r in schema.get("required", []) if r in args]
+            if isinstance(schema, dict) else [],
+            "output": {"readers": ["owner"], "untrusted": open_world},
+        }
+        entry.update((overrides or {}).get(name, {}))
+        out[name] = entry
+    return parse_catalog({"tools": out}, source="MCP tool listing")

@@ -1,0 +1,5 @@
+"""Execution: the approved plan, exactly, with every concrete call checked again."""
+
+from plangate.execute.executor import CallRecord, Executor, Grant, RunResult, extraction_problem
+
+__all__ = ["CallRecord", "Executor", "Grant", "RunResult", "extraction_problem"]

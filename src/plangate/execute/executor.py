@@ -1,0 +1,311 @@
+"""Execution: run exactly the approved plan, re-checking every concrete call.
+
+The grant binds the run to the reviewed plan by its canonical hash. Each call's arguments
+are resolved to concrete values with their labels, checked against the catalog's types,
+decided again by the same policy with every value known, recorded in the audit log
+*before* the tool runs (no record, no side effect), and only then executed. A runtime
+decision can halt or escalate a run; it never widens what was approved. A failing tool
+stops the run cleanly; what already happened is in the result and the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from plangate.catalog import ToolSpec
+from plangate.errors import AuditError, GrantError
+from plangate.labels import Label, join_all
+from plangate.plan.codec import CheckedPlan, literal_type_problem, ordered_block, plan_hash
+from plangate.plan.model import CallStep, ExtractStep, ExtractType, ForEachStep, Step
+from plangate.policy.engine import CompiledPolicy
+from plangate.protocols import AuditSink, Extractor, ToolRuntime
+from plangate.resources import MemoryResourceLabels, ResourceLabels, resolve_pattern
+from plangate.review.flow import FlowContext, PathError, Resolved
+from plangate.review.reviewer import Review, deployment_of, extracted_label, plan_bounds
+from plangate.trigger import Classified
+
+RunStatus = Literal["completed", "halted", "failed", "escalated"]
+MAX_AUDIT_VALUE = 2000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Grant:
+    """Permission to run one exact plan. Built by `Gate` after review (and, for an
+    escalation, after the owner's approval); `approval` names that approval."""
+
+    classified: Classified
+    checked: CheckedPlan
+    review: Review
+    approval: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallRecord:
+    step: str
+    tool: str
+    args: Mapping[str, Any]
+    verdict: str
+    rules: tuple[str, ...]
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class RunResult:
+    run_id: str
+    status: RunStatus
+    calls: list[CallRecord] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    halted_step: str | None = None
+    rules: tuple[str, ...] = ()
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "status": self.status, "halted_step": self.halted_step,
+            "rules": list(self.rules), "message": self.message,
+            "calls": [{"step": c.step, "tool": c.tool, "verdict": c.verdict,
+                       "rules": list(c.rules), "ok": c.ok, "error": c.error,
+                       "args": {k: audit_value(v) for k, v in c.args.items()}}
+                      for c in self.calls],
+        }
+
+
+class _Halt(Exception):
+    def __init__(self, status: RunStatus, step: str, message: str,
+                 rules: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.status: RunStatus = status
+        self.step = step
+        self.message = message
+        self.rules = rules
+
+
+class Executor:
+    """Runs granted plans against a `ToolRuntime`."""
+
+    def __init__(self, policy: CompiledPolicy, tools: ToolRuntime, audit: AuditSink, *,
+                 resources: ResourceLabels | None = None,
+                 extractor: Extractor | None = None) -> None:
+        self.policy = policy
+        self.tools = tools
+        self.audit = audit
+        self.resources: ResourceLabels = resources or MemoryResourceLabels()
+        self.extractor = extractor
+
+    def run(self, grant: Grant, run_id: str) -> RunResult:
+        checked = grant.checked
+        if plan_hash(checked.plan) != checked.hash or checked.hash != grant.review.plan_hash:
+            raise GrantError("the plan does not match the reviewed plan's hash")
+        if grant.review.verdict == "deny":
+            raise GrantError("a denied plan cannot run")
+        if grant.review.verdict == "escalate" and grant.approval is None:
+            raise GrantError("an escalated plan runs only after the owner approves it")
+        state = _Run(self, grant, run_id)
+        result = RunResult(run_id=run_id, status="completed", calls=state.calls)
+        try:
+            state.block(checked.plan.steps, state.env_top)
+        except _Halt as halt:
+            result.status = halt.status
+            result.halted_step = halt.step
+            result.rules = halt.rules
+            result.message = halt.message
+            self._record("halt", run_id, {"step": halt.step, "status": halt.status,
+                                          "message": halt.message, "rules": list(halt.rules)},
+                         quiet=True)
+        result.outputs = {k: v.value for k, v in state.env_top.items()}
+        return result
+
+    def _record(self, kind: str, run_id: str, data: Mapping[str, Any], *,
+                quiet: bool = False) -> None:
+        try:
+            self.audit.append(kind, run_id, data)
+        except AuditError:
+            if not quiet:
+                raise
+        except Exception as exc:  # any audit failure counts as no record
+            if not quiet:
+                raise AuditError(f"audit write failed: {exc!r}") from exc
+
+
+class _Run:
+    def __init__(self, executor: Executor, grant: Grant, run_id: str) -> None:
+        self.x = executor
+        self.grant = grant
+        self.run_id = run_id
+        self.flow = FlowContext(grant.classified, deployment_of(executor.policy))
+        self.bounds = plan_bounds(grant.checked, executor.policy.catalog)
+        self.calls: list[CallRecord] = []
+        self.env_top: dict[str, Resolved] = {}
+        self.approved_escalations = {
+            (f.step, r) for f in grant.review.findings if f.verdict == "escalate" and not f.open_args
+            for r in f.rules} if grant.approval else set()
+
+    def block(self, steps: list[Step], env: dict[str, Resolved]) -> Resolved | None:
+        last = None
+        for step in ordered_block(steps):
+            last = self.step(step, env)
+            env[step.id] = last
+        return last
+
+    def step(self, step: Step, env: dict[str, Resolved]) -> Resolved:
+        if isinstance(step, CallStep):
+            return self.call(step, env)
+        if isinstance(step, ExtractStep):
+            return self.extract(step, env)
+        assert isinstance(step, ForEachStep)
+        over = self._resolve(step.id, "over", step.over, env)
+        if not isinstance(over.value, list):
+            raise _Halt("halted", step.id, f"for_each over a {type(over.value).__name__}, "
+                                           "not a list")
+        if len(over.value) > step.max:
+            raise _Halt("halted", step.id,
+                        f"for_each over {len(over.value)} items; the plan allows {step.max}")
+        outputs: list[Any] = []
+        labels: list[Label] = [over.label]
+        for item in over.value:
+            inner = dict(env)
+            inner[step.var] = Resolved(item, over.label)
+            last = self.block(step.steps, inner)
+            if last is not None:
+                outputs.append(last.value)
+                labels.append(last.label)
+        return Resolved(outputs, join_all(labels))
+
+    def _resolve(self, step_id: str, field: str, arg: Any, env: Mapping[str, Resolved]) -> Resolved:
+        try:
+            resolved = self.flow.resolve(arg, env)
+        except PathError as exc:
+            raise _Halt("halted", step_id, f"field {field!r}: {exc}") from None
+        except KeyError as exc:
+            raise _Halt("halted", step_id, f"field {field!r}: {exc} has no value") from None
+        return resolved
+
+    def extract(self, step: ExtractStep, env: dict[str, Resolved]) -> Resolved:
+        source = self._resolve(step.id, "from", step.source, env)
+        choices = (self._resolve(step.id, "type.choices", step.type.choices, env)
+                   if step.type.choices is not None else None)
+        if self.x.extractor is None:
+            raise _Halt("halted", step.id, "no extractor (quarantined model) is configured")
+        try:
+            value = self.x.extractor.extract(source.value, step.type, step.question)
+        except Exception as exc:  # a model failure stops the run cleanly
+            raise _Halt("failed", step.id, f"extraction failed: {exc!r}"[:500]) from None
+        problem = extraction_problem(value, step.type, choices.value if choices else None)
+        if problem:
+            raise _Halt("halted", step.id, f"extraction returned {problem}")
+        self.x._record("extract", self.run_id, {"step": step.id, "kind": step.type.kind,
+                                                 "value": audit_value(value)})
+        return Resolved(value, extracted_label(step, source.label,
+                                               choices.label if choices else None))
+
+    def call(self, step: CallStep, env: dict[str, Resolved]) -> Resolved:
+        policy = self.x.policy
+        spec = policy.catalog.tools[step.tool]
+        args = {name: self._resolve(step.id, name, arg, env) for name, arg in step.args.items()}
+        for name, resolved in args.items():
+            problem = literal_type_problem(resolved.value, spec.args[name])
+            if problem:
+                raise _Halt("halted", step.id, f"argument {name!r}: {problem}")
+        values = {n: r.value for n, r in args.items()}
+        facts = self.flow.call_facts(spec=spec, args=args,
+                                     request_type=self.grant.checked.plan.request_type,
+                                     bounds=self.bounds,
+                                     executes_tainted=self._executes_tainted(spec, values))
+        decision = policy.decide(facts)
+        allowed = decision.verdict == "approve" or (
+            decision.verdict == "escalate"
+            and all((step.id, r) in self.approved_escalations for r in decision.rules))
+        event = {"step": step.id, "tool": step.tool, "verdict": decision.verdict,
+                 "rules": list(decision.rules),
+                 "args": {k: audit_value(v) for k, v in values.items()}}
+        if not allowed:
+            self.x._record("block", self.run_id, {**event, "detail": decision.detail})
+            self.calls.append(CallRecord(step=step.id, tool=step.tool, args=values,
+                                         verdict=decision.verdict, rules=decision.rules,
+                                         ok=False, error="blocked at run time"))
+            status: RunStatus = "escalated" if decision.verdict == "escalate" else "halted"
+            raise _Halt(status, step.id, f"runtime check: {decision.verdict} "
+                        f"({', '.join(decision.rules)})", decision.rules)
+        # The record comes first: if the audit write fails, the side effect does not happen.
+        self.x._record("call", self.run_id, event)
+        try:
+            result = self.x.tools.call(step.tool, values)
+        except Exception as exc:  # a failing tool stops the run cleanly
+            self.calls.append(CallRecord(step=step.id, tool=step.tool, args=values,
+                                         verdict=decision.verdict, rules=decision.rules,
+                                         ok=False, error=repr(exc)[:500]))
+            self.x._record("result", self.run_id, {"step": step.id, "ok": False,
+                                                    "error": repr(exc)[:500]}, quiet=True)
+            raise _Halt("failed", step.id, f"tool {step.tool!r} failed: {exc!r}"[:500]) from None
+        self.calls.append(CallRecord(step=step.id, tool=step.tool, args=values,
+                                     verdict=decision.verdict, rules=decision.rules, ok=True))
+        written = join_all(r.label for r in args.values())
+        for pattern in spec.writes:
+            self.x.resources.record(resolve_pattern(pattern, values), written)
+        label = self._output_label(spec, values, result.label)
+        self.x._record("result", self.run_id, {"step": step.id, "ok": True,
+                                                "label": label.to_json()}, quiet=True)
+        return Resolved(result.value, label)
+
+    def _output_label(self, spec: ToolSpec, values: Mapping[str, Any],
+                      refined: Label | None) -> Label:
+        base = spec.output_label
+        if refined is not None:
+            # A tool may report exact readers; taint and sources never shrink.
+            base = Label(readers=refined.readers, sources=base.sources | refined.sources,
+                         taint=base.join(refined).taint)
+        for pattern in spec.reads:
+            stored = self.x.resources.label_of(resolve_pattern(pattern, dict(values)))
+            if stored is not None:
+                base = base.join(stored)
+        return base
+
+    def _executes_tainted(self, spec: ToolSpec, values: Mapping[str, Any]) -> bool:
+        for pattern in (*spec.executes, *spec.loads):
+            stored = self.x.resources.label_of(resolve_pattern(pattern, dict(values)))
+            if stored is not None and stored.untrusted:
+                return True
+        return False
+
+
+def extraction_problem(value: Any, type_: ExtractType, choices: Any) -> str | None:
+    """Why an extracted value is not of the declared low-capacity type, or None."""
+    kind = type_.kind
+    if kind == "bool":
+        return None if isinstance(value, bool) else "a non-bool"
+    if kind == "enum":
+        return None if value in (type_.values or []) else "a value outside the enum"
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "a non-number"
+        if (type_.min is not None and value < type_.min) or (
+                type_.max is not None and value > type_.max):
+            return "a number out of range"
+        return None
+    if kind == "date":
+        if not isinstance(value, str):
+            return "a non-date"
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            return "a string that is not an ISO date"
+        return None
+    options = choices if isinstance(choices, list) else [choices]
+    return None if value in options else "a value not copied from the allowed choices"
+
+
+def audit_value(value: Any) -> Any:
+    """A bounded rendering of a value for the audit log."""
+    if isinstance(value, str):
+        return value if len(value) <= MAX_AUDIT_VALUE else value[:MAX_AUDIT_VALUE] + "…"
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    if isinstance(value, list):
+        return [audit_value(v) for v in value[:50]]
+    if isinstance(value, dict):
+        return {str(k): audit_value(v) for k, v in list(value.items())[:50]}
+    return audit_value(repr(value))

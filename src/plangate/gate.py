@@ -1,0 +1,180 @@
+"""The gate: trigger -> plan -> review -> execute -> audit, in one object.
+
+    gate = Gate(policy, tools, audit="plangate.db")
+    outcome = gate.submit(trigger, plan)     # reviewed, then run if approved
+    outcome.review.verdict                   # approve / deny / escalate
+    outcome.run                              # what actually ran (None unless it ran)
+    outcome.approval                         # the pending approval id, if escalated
+
+Escalated plans wait in the approvals queue; the owner decides with
+`plangate approvals approve ID` and the agent then calls `gate.run_approved(ID)`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from plangate.audit import ApprovalQueue, AuditLog, SqliteResourceLabels
+from plangate.errors import GrantError, PlanError
+from plangate.execute import Executor, Grant, RunResult
+from plangate.plan.codec import CheckedPlan, check_plan, parse_plan
+from plangate.plan.model import CallStep, ForEachStep, Plan
+from plangate.policy.engine import CompiledPolicy
+from plangate.protocols import Extractor, ToolRuntime
+from plangate.review.reviewer import MALFORMED, Review, deployment_of, review, review_checked
+from plangate.trigger import Classified, Trigger, classify, parse_trigger
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    run_id: str
+    review: Review
+    run: RunResult | None = None
+    approval: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "review": self.review.to_json(),
+                "run": self.run.to_json() if self.run else None, "approval": self.approval}
+
+
+class Gate:
+    """Reviews plans, runs approved ones, queues escalations, audits everything."""
+
+    def __init__(self, policy: CompiledPolicy, tools: ToolRuntime, *,
+                 audit: AuditLog | str | Path = ":memory:",
+                 extractor: Extractor | None = None) -> None:
+        self.policy = policy
+        self.audit = audit if isinstance(audit, AuditLog) else AuditLog(audit)
+        self.approvals = ApprovalQueue(self.audit)
+        self.resources = SqliteResourceLabels(self.audit)
+        self.executor = Executor(policy, tools, self.audit, resources=self.resources,
+                                 extractor=extractor)
+
+    def classify(self, trigger: Trigger | Mapping[str, Any]) -> Classified:
+        parsed = trigger if isinstance(trigger, Trigger) else parse_trigger(dict(trigger))
+        return classify(parsed, deployment_of(self.policy))
+
+    def review(self, trigger: Trigger | Mapping[str, Any], plan: Plan | Mapping[str, Any] | str,
+               *, run_id: str | None = None) -> Review:
+        """Review and audit (trigger, plan, verdict); runs nothing."""
+        run_id = run_id or new_run_id()
+        classified = self.classify(trigger)
+        self.audit.append("trigger", run_id, {
+            "channel": classified.trigger.channel, "principal": classified.principal.canonical,
+            "trust_class": classified.trust_class, "classification": list(classified.reasons),
+            "authenticated": classified.authenticated})
+        result = review(classified, plan, self.policy, resources=self.resources)
+        self.audit.append("plan", run_id, {"plan_hash": result.plan_hash,
+                                           "plan": _plan_json(plan)})
+        self.audit.append("verdict", run_id, {"verdict": result.verdict,
+                                              "rules": list(result.rules),
+                                              "plan_hash": result.plan_hash,
+                                              "error": result.error})
+        return result
+
+    def submit(self, trigger: Trigger | Mapping[str, Any],
+               plan: Plan | Mapping[str, Any] | str) -> Outcome:
+        """Review the plan; run it if approved; queue it for the owner if escalated."""
+        run_id = new_run_id()
+        classified = self.classify(trigger)
+        verdict = self.review(classified.trigger, plan, run_id=run_id)
+        if verdict.verdict == "deny":
+            return Outcome(run_id=run_id, review=verdict)
+        checked = check_plan(plan if isinstance(plan, Plan) else parse_plan(plan),
+                             self.policy.catalog)
+        if verdict.verdict == "escalate":
+            approval = self.approvals.create(
+                run_id=run_id, plan_hash=checked.hash, trust_class=classified.trust_class,
+                summary=verdict.summary, trigger=classified.trigger.model_dump(mode="json"),
+                plan=checked.plan.model_dump(mode="json", by_alias=True, exclude_none=True),
+                review=verdict.to_json())
+            return Outcome(run_id=run_id, review=verdict, approval=approval)
+        grant = Grant(classified=classified, checked=checked, review=verdict)
+        return Outcome(run_id=run_id, review=verdict, run=self.executor.run(grant, run_id))
+
+    def run_approved(self, approval_id: str) -> Outcome:
+        """Run a plan the owner approved. The plan is re-reviewed; the grant holds only if
+        the verdict and hash are those the owner saw."""
+        approval = self.approvals.get(approval_id)
+        if approval.status != "approved":
+            raise GrantError(f"approval {approval_id!r} is {approval.status}, not approved")
+        classified = self.classify(approval.trigger)
+        checked = check_plan(parse_plan(approval.plan), self.policy.catalog)
+        if checked.hash != approval.plan_hash:
+            raise GrantError("the stored plan does not match the approved hash")
+        verdict = review_checked(classified, checked, self.policy, deployment_of(self.policy),
+                                 resources=self.resources)
+        if verdict.verdict != "escalate":
+            # The policy or stored labels changed since the owner looked: decide afresh.
+            raise GrantError(f"the plan now reviews as {verdict.verdict}; submit it again")
+        grant = Grant(classified=classified, checked=checked, review=verdict,
+                      approval=approval_id)
+        return Outcome(run_id=approval.run_id, review=verdict, approval=approval_id,
+                       run=self.executor.run(grant, approval.run_id))
+
+    def replan(self, previous: Outcome, trigger: Trigger | Mapping[str, Any],
+               plan: Plan | Mapping[str, Any] | str) -> Outcome:
+        """Submit a new plan for the same trigger. A plan that only narrows an
+        owner-approved one (a subset of its calls, loops no longer) runs without asking
+        again; anything else is reviewed afresh and escalated or denied as policy says."""
+        outcome = self.submit(trigger, plan)
+        if (outcome.review.verdict == "escalate" and previous.approval is not None
+                and self.approvals.get(previous.approval).status == "approved"):
+            old = self.approvals.get(previous.approval).plan
+            new = plan if isinstance(plan, Plan) else parse_plan(plan)
+            if narrows(parse_plan(old), new):
+                self.audit.append("replan_narrowed", outcome.run_id,
+                                  {"approval": previous.approval})
+                classified = self.classify(trigger)
+                checked = check_plan(new, self.policy.catalog)
+                grant = Grant(classified=classified, checked=checked, review=outcome.review,
+                              approval=previous.approval)
+                return Outcome(run_id=outcome.run_id, review=outcome.review,
+                               approval=previous.approval,
+                               run=self.executor.run(grant, outcome.run_id))
+        return outcome
+
+
+def narrows(old: Plan, new: Plan) -> bool:
+    """Whether every call of `new` is a call of `old` (same tool, same arguments) at no
+    greater loop bound, and `new` declares the same request type."""
+    if old.request_type != new.request_type:
+        return False
+    old_calls = _call_shapes(old.steps, 1)
+    return all(old_calls.get(shape, 0) >= bound
+               for shape, bound in _call_shapes(new.steps, 1).items())
+
+
+def _call_shapes(steps: list[Any], bound: int) -> dict[str, int]:
+    import json
+
+    out: dict[str, int] = {}
+    for step in steps:
+        if isinstance(step, CallStep):
+            shape = json.dumps([step.tool, {k: v.model_dump(mode="json", by_alias=True)
+                                            for k, v in sorted(step.args.items())}],
+                               sort_keys=True)
+            out[shape] = max(out.get(shape, 0), bound)
+        elif isinstance(step, ForEachStep):
+            for shape, b in _call_shapes(step.steps, bound * step.max).items():
+                out[shape] = max(out.get(shape, 0), b)
+    return out
+
+
+def new_run_id() -> str:
+    return "run_" + secrets.token_hex(6)
+
+
+def _plan_json(plan: Plan | Mapping[str, Any] | str) -> Any:
+    if isinstance(plan, Plan):
+        return plan.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if isinstance(plan, str):
+        return plan[:100_000]
+    return dict(plan)
+
+
+__all__ = ["MALFORMED", "CheckedPlan", "Gate", "Outcome", "PlanError", "narrows"]

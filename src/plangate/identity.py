@@ -1,0 +1,135 @@
+"""Who a principal really is: normalising addresses so spoofing does not change identity.
+
+Two strings name the same principal when their *canonical* forms are equal: Unicode NFKC,
+case-folded, IDNA domains decoded, the `+tag` of plus-addressing dropped, the display
+name ignored. A string whose canonical form differs from a known principal's but whose
+*skeleton* (every character mapped to a representative of its Unicode confusable class,
+so `0`/`o`, `l`/`1`/`I`, Cyrillic and Latin `a` collapse) is equal is a **lookalike**: it
+never matches, and is reported so the trust class can fall to the lowest.
+
+The confusable classes come from Unicode's confusables data as shipped by the
+`confusable-homoglyphs` package.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import unicodedata
+from dataclasses import dataclass
+from email.utils import parseaddr
+from importlib import resources
+
+_INVISIBLE = dict.fromkeys(
+    [0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0xFEFF, 0x00AD, 0x202A, 0x202B, 0x202C,
+     0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069]
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Address:
+    """A parsed principal: the canonical address plus what was odd about the raw string."""
+
+    raw: str
+    canonical: str
+    display_name: str
+    skeleton: str
+    #: The display name itself looks like an address different from the real one
+    #: ("owner@home.example" <attacker@evil.example>).
+    display_spoof: bool
+    #: The raw address used characters outside ASCII (homoglyphs are the usual reason).
+    non_ascii: bool
+
+    @property
+    def domain(self) -> str:
+        return self.canonical.rpartition("@")[2]
+
+
+def parse_address(raw: str) -> Address:
+    """Parse `Name <local@domain>` or a bare address into its canonical identity."""
+    text = raw.translate(_INVISIBLE).strip()
+    name, addr = parseaddr(text)
+    if not addr:
+        addr = text
+    canonical = canonical_address(addr)
+    shown = canonical_address(name) if "@" in name else ""
+    return Address(
+        raw=raw,
+        canonical=canonical,
+        display_name=name,
+        skeleton=skeleton(canonical),
+        display_spoof=bool(shown) and shown != canonical,
+        non_ascii=not addr.isascii(),
+    )
+
+
+def canonical_address(addr: str) -> str:
+    """NFKC, case-fold, decode IDNA, drop plus-addressing and a trailing dot."""
+    text = unicodedata.normalize("NFKC", addr.translate(_INVISIBLE)).strip().strip("<>")
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return text.casefold()
+    local = local.split("+", 1)[0]
+    domain = _decode_idna(domain.rstrip(".")).casefold()
+    return f"{local.casefold()}@{domain}"
+
+
+def _decode_idna(domain: str) -> str:
+    labels = []
+    for label in domain.split("."):
+        if label.lower().startswith("xn--"):
+            with contextlib.suppress(UnicodeError):  # undecodable: kept, then matches nothing
+                label = label.encode("ascii").decode("idna")
+        labels.append(label)
+    return ".".join(labels)
+
+
+def skeleton(text: str) -> str:
+    """Map each character to the representative of its confusable class (after casefold)."""
+    table = _skeleton_table()
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    out = "".join(table.get(ch, ch) for ch in folded)
+    for pair, single in _ASCII_DIGRAPHS:
+        out = out.replace(pair, single)
+    return out
+
+
+def same_principal(a: str, b: str) -> bool:
+    return parse_address(a).canonical == parse_address(b).canonical
+
+
+def lookalike_of(candidate: Address, known: frozenset[str]) -> str | None:
+    """The known canonical address `candidate` imitates without being it, if any."""
+    if candidate.canonical in known:
+        return None
+    for other in sorted(known):
+        if skeleton(other) == candidate.skeleton:
+            return other
+    return None
+
+
+_ASCII_LOOKALIKES = {"0": "o", "1": "l", "|": "l", "5": "s"}
+_ASCII_DIGRAPHS = (("rn", "m"), ("vv", "w"), ("cl", "d"))
+
+
+@functools.cache
+def _skeleton_table() -> dict[str, str]:
+    """Map each non-ASCII character to a directly confusable ASCII letter or digit.
+
+    Direct edges only: closing the relation transitively chains unrelated letters together
+    (e -> some symbol -> 7). ASCII-to-ASCII confusions are the small fixed set above.
+    """
+    data_file = resources.files("confusable_homoglyphs").joinpath("confusables.json")
+    data: dict[str, list[dict[str, str]]] = json.loads(data_file.read_text(encoding="utf-8"))
+    table: dict[str, str] = dict(_ASCII_LOOKALIKES)
+    for char, homoglyphs in data.items():
+        if len(char) != 1 or char.isascii():
+            continue
+        targets = [h["c"] for h in homoglyphs if len(h["c"]) == 1 and h["c"].isascii()]
+        letters = [t for t in targets if t.isalnum()]
+        pick = sorted(letters, key=lambda t: (not t.islower(), t))[:1] or targets[:1]
+        if pick:
+            target = pick[0].casefold()
+            table[char] = _ASCII_LOOKALIKES.get(target, target)
+    return table

@@ -1,0 +1,107 @@
+"""Labels: who may read a value and whether an attacker could have shaped it.
+
+A label travels with every value the executor handles, through references, concatenation,
+loops and storage. Joining two labels gives the label of anything computed from both:
+the readers narrow (intersection), the sources widen (union), and a value is untrusted as
+soon as any part of it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+PUBLIC = "*"
+"""A reader set containing `PUBLIC` means anyone may read the value."""
+
+Taint = Literal["none", "low", "high"]
+"""How much an attacker may have shaped a value: not at all, only by choosing among a few
+typed values (an extraction step's bool, enum, number or date), or freely."""
+
+_TAINT_ORDER: dict[str, int] = {"none": 0, "low": 1, "high": 2}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Label:
+    """Readers and provenance of one value.
+
+    `readers`: principals allowed to read it (`PUBLIC` for anyone); `owner` is the
+    deployment's owner. `sources`: where the value came from (`instruction`, `payload`,
+    `planner`, `tool:<name>`, `store:<resource>`). `untrusted`: an attacker could have chosen
+    its content; `taint` says how much (`low`: an extraction step reduced it to a bool,
+    enum, number or date, which cannot carry instructions or an arbitrary payload).
+    """
+
+    readers: frozenset[str] = frozenset({PUBLIC})
+    sources: frozenset[str] = frozenset()
+    taint: Taint = "none"
+
+    @property
+    def untrusted(self) -> bool:
+        return self.taint != "none"
+
+    @property
+    def is_public(self) -> bool:
+        return PUBLIC in self.readers
+
+    def readable_by(self, principal: str) -> bool:
+        return self.is_public or principal in self.readers
+
+    def join(self, other: Label) -> Label:
+        if other is self:
+            return self
+        return Label(
+            readers=_meet_readers(self.readers, other.readers),
+            sources=self.sources | other.sources,
+            taint=max(self.taint, other.taint, key=_TAINT_ORDER.__getitem__),
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "readers": sorted(self.readers),
+            "sources": sorted(self.sources),
+            "taint": self.taint,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Label:
+        readers = data.get("readers", [PUBLIC])
+        sources = data.get("sources", [])
+        taint = data.get("taint", "none")
+        if taint not in _TAINT_ORDER:
+            raise ValueError(f"label taint must be none, low or high, not {taint!r}")
+        if not isinstance(readers, list) or not isinstance(sources, list):
+            raise ValueError("label readers and sources must be lists")
+        return cls(
+            readers=frozenset(str(r) for r in readers),
+            sources=frozenset(str(s) for s in sources),
+            taint=taint,  # type: ignore[arg-type]  # checked against _TAINT_ORDER above
+        )
+
+
+TRUSTED = Label()
+"""Public, trusted, no recorded source: the neutral element of `join`."""
+
+
+def _meet_readers(a: frozenset[str], b: frozenset[str]) -> frozenset[str]:
+    if PUBLIC in a:
+        return b
+    if PUBLIC in b:
+        return a
+    return a & b
+
+
+def join_all(labels: Iterable[Label]) -> Label:
+    out = TRUSTED
+    for label in labels:
+        out = out.join(label)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Labeled:
+    """A runtime value with its label."""
+
+    value: object
+    label: Label = field(default=TRUSTED)

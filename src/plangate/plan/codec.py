@@ -1,0 +1,321 @@
+"""Parsing and structural checks of plans: the one place an agent's plan is trusted to be
+well-formed. Every refusal names the step and the field.
+
+`check_plan` turns a parsed `Plan` into a `CheckedPlan`: steps in a dependency order, every
+reference resolved to a step in scope, every tool known, literal types matching the
+catalog, and the size bounds (steps, nesting, loop products) respected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from plangate.catalog import ArgSpec, Catalog
+from plangate.documents import load_document, parse_text, validation_message
+from plangate.errors import PlanError
+from plangate.plan.model import (
+    MAX_ARG_DEPTH,
+    MAX_CALLS,
+    MAX_LITERAL_CHARS,
+    MAX_NESTING,
+    MAX_STEPS,
+    Arg,
+    CallStep,
+    Concat,
+    ExtractStep,
+    ForEachStep,
+    ListOf,
+    Lit,
+    Plan,
+    Ref,
+    Step,
+)
+
+TRIGGER_REF = "trigger"
+TRIGGER_FIELDS = frozenset({"principal", "channel", "payload", "instruction", "meta", "id"})
+
+
+def parse_plan(data: Any, *, source: str = "plan") -> Plan:
+    """Validate raw JSON (text, bytes or parsed) against the plan schema."""
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", "replace")
+    if isinstance(data, str):
+        try:
+            data = parse_text(data, source=source)
+        except ValueError as exc:
+            raise PlanError(str(exc)) from None
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        raise PlanError(validation_message(exc, source=source, data=data)) from None
+    except RecursionError:
+        raise PlanError(f"{source}: nested too deeply") from None
+
+
+def load_plan(path: str | Path) -> Plan:
+    try:
+        data = load_document(path)
+    except ValueError as exc:
+        raise PlanError(str(exc)) from None
+    return parse_plan(data, source=str(path))
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def plan_hash(plan: Plan) -> str:
+    """SHA-256 of the canonical JSON of the plan: binds an approval to this exact plan."""
+    dumped = plan.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return "sha256:" + hashlib.sha256(canonical_json(dumped).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scoped:
+    """A step in context: the loops around it (outermost first) and its multiplicity."""
+
+    step: Step
+    loops: tuple[str, ...]
+    repeat: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckedPlan:
+    plan: Plan
+    hash: str
+    #: Every step, nested ones too, in an order where each comes after what it refers to.
+    order: tuple[Scoped, ...]
+    #: Upper bound on tool calls if every loop runs to its `max`.
+    max_calls: int
+
+    def call_steps(self) -> Iterator[Scoped]:
+        return (s for s in self.order if isinstance(s.step, CallStep))
+
+
+def check_plan(plan: Plan, catalog: Catalog) -> CheckedPlan:
+    """Check structure against the catalog; raise PlanError naming step and field."""
+    seen: set[str] = set()
+    order: list[Scoped] = []
+    calls = _check_block(plan.steps, catalog, seen, order, loops=(), loop_vars=(), repeat=1,
+                         outer_ids=frozenset())
+    if calls > MAX_CALLS:
+        raise PlanError(f"plan could make up to {calls} tool calls; the limit is {MAX_CALLS}")
+    return CheckedPlan(plan=plan, hash=plan_hash(plan), order=tuple(order), max_calls=calls)
+
+
+def _check_block(steps: list[Step], catalog: Catalog, seen: set[str], order: list[Scoped], *,
+                 loops: tuple[str, ...], loop_vars: tuple[str, ...], repeat: int,
+                 outer_ids: frozenset[str]) -> int:
+    if len(loops) > MAX_NESTING:
+        raise PlanError(f"loops nested deeper than {MAX_NESTING}", where=f"step {loops[-1]!r}")
+    block_ids: set[str] = set()
+    for step in steps:
+        if step.id in seen or step.id == TRIGGER_REF or step.id in loop_vars:
+            raise PlanError("duplicate step id", where=f"step {step.id!r}")
+        seen.add(step.id)
+        block_ids.add(step.id)
+    if len(seen) > MAX_STEPS:
+        raise PlanError(f"more than {MAX_STEPS} steps")
+
+    deps = {s.id: _step_refs(s) for s in steps}
+    visible = outer_ids | frozenset(loop_vars) | {TRIGGER_REF}
+    for step in steps:
+        for field, ref in deps[step.id]:
+            if ref.ref not in visible and ref.ref not in block_ids:
+                where = f"step {step.id!r} field {field!r}"
+                if ref.ref in seen:
+                    raise PlanError(f"refers to {ref.ref!r}, which is inside a loop and not in "
+                                    "scope here", where=where)
+                raise PlanError(f"refers to unknown step {ref.ref!r}", where=where)
+            if ref.ref == step.id:
+                raise PlanError("refers to itself", where=f"step {step.id!r} field {field!r}")
+            if ref.ref == TRIGGER_REF:
+                head = ref.path.split(".", 1)[0]
+                if head not in TRIGGER_FIELDS:
+                    raise PlanError(f"trigger has no field {head!r}",
+                                    where=f"step {step.id!r} field {field!r}")
+
+    calls = 0
+    for step in _topological(steps, deps, block_ids):
+        order.append(Scoped(step=step, loops=loops, repeat=repeat))
+        if isinstance(step, CallStep):
+            _check_call(step, catalog)
+            calls += repeat
+        elif isinstance(step, ExtractStep):
+            _check_extract(step)
+        else:
+            _check_args(step.id, "over", step.over)
+            inner_outer = outer_ids | block_ids
+            calls += _check_block(step.steps, catalog, seen, order, loops=(*loops, step.id),
+                                  loop_vars=(*loop_vars, step.var), repeat=repeat * step.max,
+                                  outer_ids=inner_outer)
+            if calls > MAX_CALLS:
+                raise PlanError(f"loops could make more than {MAX_CALLS} tool calls",
+                                where=f"step {step.id!r}")
+    return calls
+
+
+def _topological(steps: list[Step], deps: dict[str, list[tuple[str, Ref]]],
+                 block_ids: set[str]) -> list[Step]:
+    """Kahn's algorithm, stable in the plan's own order; a cycle is refused by name."""
+    by_id = {s.id: s for s in steps}
+    waiting = {sid: {r.ref for _f, r in refs if r.ref in block_ids} for sid, refs in deps.items()}
+    done: list[Step] = []
+    placed: set[str] = set()
+    while len(done) < len(steps):
+        ready = [s for s in steps if s.id not in placed and waiting[s.id] <= placed]
+        if not ready:
+            cycle = sorted(sid for sid in by_id if sid not in placed)
+            raise PlanError(f"steps form a cycle: {', '.join(cycle)}", where=f"step {cycle[0]!r}")
+        for s in ready:
+            placed.add(s.id)
+            done.append(s)
+    return done
+
+
+def ordered_block(steps: list[Step]) -> list[Step]:
+    """One block's steps in dependency order (stable; raises PlanError on a cycle)."""
+    deps = {s.id: _step_refs(s) for s in steps}
+    return _topological(steps, deps, {s.id for s in steps})
+
+
+def _step_refs(step: Step) -> list[tuple[str, Ref]]:
+    out: list[tuple[str, Ref]] = []
+    if isinstance(step, CallStep):
+        for name, arg in step.args.items():
+            out.extend((name, r) for r in iter_refs(arg))
+    elif isinstance(step, ExtractStep):
+        out.extend(("from", r) for r in iter_refs(step.source))
+        if step.type.choices is not None:
+            out.extend(("type.choices", r) for r in iter_refs(step.type.choices))
+    else:
+        out.extend(("over", r) for r in iter_refs(step.over))
+        # Inner steps may read outer steps: those are dependencies of the loop itself.
+        inner_ids = {s.id for s in _walk(step.steps)} | {step.var}
+        for inner in _walk(step.steps):
+            for field, ref in _step_refs(inner):
+                if ref.ref not in inner_ids:
+                    out.append((f"{inner.id}.{field}", ref))
+    return out
+
+
+def _walk(steps: list[Step]) -> Iterator[Step]:
+    for s in steps:
+        yield s
+        if isinstance(s, ForEachStep):
+            yield from _walk(s.steps)
+
+
+def iter_refs(arg: Arg, depth: int = 0) -> Iterator[Ref]:
+    if depth > MAX_ARG_DEPTH:
+        raise PlanError(f"argument nested deeper than {MAX_ARG_DEPTH}")
+    if isinstance(arg, Ref):
+        yield arg
+    elif isinstance(arg, Concat):
+        for part in arg.concat:
+            yield from iter_refs(part, depth + 1)
+    elif isinstance(arg, ListOf):
+        for item in arg.items:
+            yield from iter_refs(item, depth + 1)
+
+
+def iter_literals(arg: Arg, depth: int = 0) -> Iterator[Lit]:
+    if depth > MAX_ARG_DEPTH:
+        raise PlanError(f"argument nested deeper than {MAX_ARG_DEPTH}")
+    if isinstance(arg, Lit):
+        yield arg
+    elif isinstance(arg, Concat):
+        for part in arg.concat:
+            yield from iter_literals(part, depth + 1)
+    elif isinstance(arg, ListOf):
+        for item in arg.items:
+            yield from iter_literals(item, depth + 1)
+
+
+def _check_args(step_id: str, field: str, arg: Arg) -> None:
+    for lit in iter_literals(arg):
+        try:
+            size = len(canonical_json(lit.literal))
+        except (TypeError, ValueError):
+            raise PlanError("literal is not plain JSON", where=f"step {step_id!r} field {field!r}") from None
+        if size > MAX_LITERAL_CHARS:
+            raise PlanError(f"literal longer than {MAX_LITERAL_CHARS} characters",
+                            where=f"step {step_id!r} field {field!r}")
+
+
+def _check_call(step: CallStep, catalog: Catalog) -> None:
+    spec = catalog.get(step.tool)
+    if spec is None:
+        raise PlanError(f"unknown tool {step.tool!r}", where=f"step {step.id!r} field 'tool'")
+    for name, arg in step.args.items():
+        where = f"step {step.id!r} field {name!r}"
+        arg_spec = spec.args.get(name)
+        if arg_spec is None:
+            raise PlanError(f"tool {step.tool!r} has no argument {name!r}", where=where)
+        _check_args(step.id, name, arg)
+        _check_type(arg, arg_spec, where)
+    missing = sorted(spec.required_args - set(step.args))
+    if missing:
+        raise PlanError(f"missing required arguments {missing} of tool {step.tool!r}",
+                        where=f"step {step.id!r}")
+
+
+def _check_type(arg: Arg, spec: ArgSpec, where: str) -> None:
+    if isinstance(arg, Lit):
+        problem = literal_type_problem(arg.literal, spec)
+        if problem:
+            raise PlanError(problem, where=where)
+    elif isinstance(arg, Concat) and spec.type not in ("string",):
+        raise PlanError(f"concat makes a string; argument wants {spec.type}", where=where)
+    elif isinstance(arg, ListOf) and spec.type != "array":
+        raise PlanError(f"list makes an array; argument wants {spec.type}", where=where)
+
+
+def literal_type_problem(value: Any, spec: ArgSpec) -> str | None:
+    """Why `value` does not fit `spec`, or None. Shared by review and the runtime check."""
+    expected = spec.type
+    ok = {
+        "string": isinstance(value, str),
+        "integer": isinstance(value, int) and not isinstance(value, bool),
+        "number": isinstance(value, int | float) and not isinstance(value, bool),
+        "boolean": isinstance(value, bool),
+        "array": isinstance(value, list),
+        "object": isinstance(value, dict),
+    }[expected]
+    if value is None and expected != "object":
+        ok = False
+    if not ok:
+        return f"expected {expected}, got {type(value).__name__}"
+    if spec.enum is not None and value not in spec.enum:
+        return f"value not among {spec.enum}"
+    if spec.max_length is not None and isinstance(value, str | list) and len(value) > spec.max_length:
+        return f"longer than {spec.max_length}"
+    if expected == "array" and spec.items is not None:
+        item_spec = ArgSpec(type=spec.items)
+        for item in value:
+            if literal_type_problem(item, item_spec):
+                return f"array item expected {spec.items}, got {type(item).__name__}"
+    return None
+
+
+def _check_extract(step: ExtractStep) -> None:
+    t = step.type
+    where = f"step {step.id!r} field 'type'"
+    if t.kind == "enum" and not t.values:
+        raise PlanError("enum extraction needs `values`", where=where)
+    if t.kind == "copy" and t.choices is None:
+        raise PlanError("copy extraction needs `choices` (where the value may be copied from)",
+                        where=where)
+    if t.kind != "copy" and t.choices is not None:
+        raise PlanError("only copy extraction takes `choices`", where=where)
+    if t.min is not None and t.max is not None and t.min > t.max:
+        raise PlanError("min is greater than max", where=where)
+    _check_args(step.id, "from", step.source)

@@ -1,0 +1,162 @@
+"""Deciding one call with Cedar: approve, deny or escalate, naming the rules.
+
+Three Cedar policy sets are built from one policy document:
+
+* `main`: permits, forbids, and escalations compiled as forbids. `Allow` here means some
+  permit matched and nothing forbade or asked: approve.
+* a `Deny` whose reasons include a hard forbid is a deny, naming those forbids.
+* otherwise (only escalations fired, or no permit matched) the `ask` set, the escalations
+  compiled as permits, says whether the owner should be asked; if not, default deny.
+
+Every engine error is a deny (`plangate:engine-error`): Cedar skips a forbid whose
+evaluation errors, so an error must never be read as "nothing forbade this".
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import cedarpy
+
+from plangate.catalog import Catalog
+from plangate.policy.facts import CallFacts, FactEncodingError, cedar_context, cedar_schema
+from plangate.policy.model import PolicyDoc, Rule
+
+VerdictKind = Literal["approve", "deny", "escalate"]
+
+ENGINE_ERROR = "plangate:engine-error"
+DEFAULT_DENY = "plangate:default-deny"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    """The verdict on one call, with the ids of the rules that decided it."""
+
+    verdict: VerdictKind
+    rules: tuple[str, ...]
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompiledRule:
+    id: str
+    kind: Literal["permit", "forbid", "escalate"]
+    reason: str
+    cedar: str
+    source: Rule | None = None
+    line: int | None = None
+
+
+@dataclass(kw_only=True)
+class CompiledPolicy:
+    """A policy ready to decide calls. Build with `plangate.policy.load_policy`."""
+
+    doc: PolicyDoc
+    catalog: Catalog
+    rules: tuple[CompiledRule, ...]
+    source: str
+    _main: Any = None
+    _main_ids: tuple[str, ...] = ()
+    _ask: Any = None
+    _ask_ids: tuple[str, ...] = ()
+    _entities: Any = None
+    _schema: Any = None
+    _cache: dict[str, Decision] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        main = [r for r in self.rules]
+        ask = [r for r in self.rules if r.kind == "escalate"]
+        self._main, self._main_ids = _policy_set(main, as_kind=None)
+        self._ask, self._ask_ids = _policy_set(ask, as_kind="permit")
+        self._kinds = {r.id: r.kind for r in self.rules}
+        self._by_id = {r.id: r for r in self.rules}
+        classes = sorted(self.class_names())
+        request_types = sorted({*self.doc.request_types, "any"})
+        entities = [{"uid": {"type": "TrustClass", "id": c}, "attrs": {}, "parents": []}
+                    for c in classes]
+        entities += [{"uid": {"type": "RequestType", "id": r}, "attrs": {}, "parents": []}
+                     for r in request_types]
+        self._schema = cedarpy.Schema.from_json_str(json.dumps(cedar_schema(self.catalog)))
+        # With the schema, the entity set also carries the action groups (tool -> effect).
+        self._entities = cedarpy.Entities.from_json_str(json.dumps(entities), self._schema)
+
+    def class_names(self) -> set[str]:
+        names = set(self.doc.classes) | {"owner"}
+        if self.doc.deployment is not None:
+            names |= set(self.doc.deployment.class_names())
+        return names
+
+    def rule(self, rule_id: str) -> CompiledRule | None:
+        return self._by_id.get(rule_id)
+
+    def reason(self, rule_id: str) -> str:
+        rule = self._by_id.get(rule_id)
+        return rule.reason if rule else ""
+
+    def decide(self, facts: CallFacts) -> Decision:
+        """Decide one call. Pure: same facts, same decision."""
+        if facts.tool not in self.catalog.tools:
+            return Decision(verdict="deny", rules=(ENGINE_ERROR,),
+                            detail=f"unknown tool {facts.tool!r}")
+        try:
+            request = {
+                "principal": {"type": "TrustClass", "id": facts.trust_class},
+                "action": {"type": "Action", "id": facts.tool},
+                "resource": {"type": "RequestType", "id": facts.request_type},
+                "context": cedar_context(facts, self.catalog),
+            }
+            key = json.dumps(request, sort_keys=True, separators=(",", ":"))
+        except (FactEncodingError, TypeError, ValueError) as exc:
+            return Decision(verdict="deny", rules=(ENGINE_ERROR,), detail=str(exc))
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        decision = self._decide(request)
+        if len(self._cache) > 4096:
+            self._cache.clear()
+        self._cache[key] = decision
+        return decision
+
+    def _decide(self, request: dict[str, Any]) -> Decision:
+        try:
+            result = cedarpy.is_authorized(request, self._main, self._entities, self._schema)
+        except Exception as exc:  # any engine failure denies (fail closed)
+            return Decision(verdict="deny", rules=(ENGINE_ERROR,), detail=repr(exc)[:300])
+        diag = result.diagnostics
+        if diag.errors:
+            return Decision(verdict="deny", rules=(ENGINE_ERROR,), detail="; ".join(diag.errors)[:500])
+        fired = tuple(sorted(self._main_ids[_index(r)] for r in diag.reasons))
+        if result.allowed:
+            return Decision(verdict="approve", rules=fired)
+        hard = tuple(r for r in fired if self._kinds.get(r) != "escalate")
+        if hard:
+            return Decision(verdict="deny", rules=hard)
+        if self._ask_ids:
+            try:
+                asked = cedarpy.is_authorized(request, self._ask, self._entities, self._schema)
+            except Exception as exc:  # fail closed
+                return Decision(verdict="deny", rules=(ENGINE_ERROR,), detail=repr(exc)[:300])
+            if asked.diagnostics.errors:
+                return Decision(verdict="deny", rules=(ENGINE_ERROR,),
+                                detail="; ".join(asked.diagnostics.errors)[:500])
+            if asked.allowed:
+                ids = tuple(sorted(self._ask_ids[_index(r)] for r in asked.diagnostics.reasons))
+                return Decision(verdict="escalate", rules=ids)
+        return Decision(verdict="deny", rules=(DEFAULT_DENY,), detail="no rule permits this call")
+
+
+def _index(policy_id: str) -> int:
+    return int(policy_id.removeprefix("policy"))
+
+
+def _policy_set(rules: list[CompiledRule], *, as_kind: str | None) -> tuple[Any, tuple[str, ...]]:
+    texts = []
+    for rule in rules:
+        text = rule.cedar
+        if as_kind == "permit":
+            text = text.replace("forbid(", "permit(", 1)
+        texts.append(text)
+    policy_set = cedarpy.PolicySet.from_str("\n".join(texts)) if texts else cedarpy.PolicySet.from_str("")
+    return policy_set, tuple(r.id for r in rules)

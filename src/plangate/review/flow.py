@@ -1,0 +1,230 @@
+"""Values and labels of plan arguments, and the facts a policy decides a call on.
+
+The static review and the executor share this module: statically a step's output is
+`OPEN` (its label known from the catalog, its value not), at run time it is concrete.
+Resolving an argument therefore gives the same labels in both halves, and the same
+`CallFacts` shape, so one policy governs both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from plangate.catalog import ToolSpec
+from plangate.identity import parse_address
+from plangate.labels import PUBLIC, TRUSTED, Label, join_all
+from plangate.plan.codec import TRIGGER_REF
+from plangate.plan.model import Arg, Concat, ListOf, Lit, Ref
+from plangate.policy.facts import CallFacts, PlanBounds
+from plangate.trigger import Classified, Deployment
+
+
+class _Open:
+    """A value not known before the plan runs."""
+
+    _instance: _Open | None = None
+
+    def __new__(cls) -> _Open:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "OPEN"
+
+
+OPEN: Any = _Open()
+
+DESTINATION_SINKS = frozenset({"recipient", "account", "url"})
+OWNER = "owner"
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    value: Any
+    label: Label
+
+    @property
+    def known(self) -> bool:
+        return not _contains_open(self.value)
+
+
+def _contains_open(value: Any) -> bool:
+    if value is OPEN:
+        return True
+    if isinstance(value, list):
+        return any(_contains_open(v) for v in value)
+    return False
+
+
+class PathError(LookupError):
+    """A field path does not exist in a value."""
+
+
+def follow(value: Any, path: str) -> Any:
+    """Walk a dot path of keys and list indexes; OPEN stays OPEN."""
+    if not path or value is OPEN:
+        return value
+    for part in path.split("."):
+        if value is OPEN:
+            return OPEN
+        if isinstance(value, Mapping):
+            if part not in value:
+                raise PathError(f"no field {part!r}")
+            value = value[part]
+        elif isinstance(value, list | tuple):
+            try:
+                value = value[int(part)]
+            except (ValueError, IndexError):
+                raise PathError(f"no index {part!r}") from None
+        elif hasattr(value, "model_dump"):
+            value = follow(value.model_dump(mode="json"), part)
+        else:
+            raise PathError(f"cannot take {part!r} of a {type(value).__name__}")
+    return value
+
+
+class FlowContext:
+    """Trigger-dependent labels and destination facts for one run."""
+
+    def __init__(self, classified: Classified, deployment: Deployment) -> None:
+        self.classified = classified
+        self.trigger = classified.trigger
+        self.owner_addresses = deployment.owner_addresses()
+        self.known = deployment.known_addresses()
+        self.org_domains = frozenset(
+            d.casefold().lstrip("@") for rule in deployment.classes for d in rule.domains)
+        principal = classified.principal.canonical
+        self.sender = principal
+        payload_taint = "none" if classified.is_owner else "high"
+        self.instruction_label = Label(sources=frozenset({"instruction"}))
+        self.payload_label = Label(readers=frozenset({OWNER, self._reader_id(principal)}),
+                                   sources=frozenset({"payload"}), taint=payload_taint)
+        self.planner_label = Label(sources=frozenset({"planner"}), taint="high")
+        self.principal_label = Label(sources=frozenset({"trigger:principal"}))
+        self.trigger_value = {
+            "id": self.trigger.id, "channel": self.trigger.channel, "principal": principal,
+            "payload": self.trigger.payload, "instruction": self.trigger.instruction,
+            "meta": dict(self.trigger.meta),
+        }
+
+    def _reader_id(self, canonical: str) -> str:
+        return OWNER if canonical in self.owner_addresses else canonical
+
+    def literal_label(self, lit: Lit) -> Label:
+        if lit.origin == "instruction":
+            return self.instruction_label
+        if lit.origin == "payload":
+            return self.payload_label
+        return self.planner_label
+
+    def trigger_label(self, path: str) -> Label:
+        head = path.split(".", 1)[0]
+        if head in ("principal", "channel", "id"):
+            return self.principal_label
+        if head == "instruction":
+            return self.instruction_label
+        return self.payload_label  # payload and meta are the sender's words
+
+    def resolve(self, arg: Arg, env: Mapping[str, Resolved]) -> Resolved:
+        """Value and label of an argument; step outputs come from `env`."""
+        if isinstance(arg, Lit):
+            return Resolved(arg.literal, self.literal_label(arg))
+        if isinstance(arg, Ref):
+            if arg.ref == TRIGGER_REF:
+                return Resolved(follow(self.trigger_value, arg.path), self.trigger_label(arg.path))
+            base = env[arg.ref]
+            return Resolved(follow(base.value, arg.path), base.label)
+        if isinstance(arg, Concat):
+            parts = [self.resolve(p, env) for p in arg.concat]
+            label = join_all(p.label for p in parts)
+            if any(p.value is OPEN for p in parts):
+                return Resolved(OPEN, label)
+            return Resolved("".join(_text(p.value) for p in parts), label)
+        assert isinstance(arg, ListOf)
+        items = [self.resolve(i, env) for i in arg.items]
+        return Resolved([i.value for i in items], join_all(i.label for i in items))
+
+    def destinations(self, spec: ToolSpec, args: Mapping[str, Resolved]) -> tuple[str, ...] | None:
+        """Normalised destinations of a call, `()` if it has none, None if not known yet."""
+        out: list[str] = []
+        for name, kind in spec.sink_args.items():
+            if kind not in DESTINATION_SINKS or name not in args:
+                continue
+            value = args[name].value
+            if _contains_open(value):
+                return None
+            values = value if isinstance(value, list) else [value]
+            for v in values:
+                out.append(_normalise_destination(kind, v))
+        if not out and "egress" in spec.effects:
+            return (PUBLIC,)  # egress with no named destination: treat as the world
+        return tuple(sorted(set(out)))
+
+    def call_facts(self, *, spec: ToolSpec, args: Mapping[str, Resolved], request_type: str,
+                   bounds: PlanBounds, executes_tainted: bool) -> CallFacts:
+        known_args = {n: r.value for n, r in args.items() if r.known}
+        open_args = frozenset(n for n, r in args.items() if not r.known)
+        tainted = frozenset(n for n, r in args.items() if r.label.taint == "high")
+        influenced = frozenset(n for n, r in args.items() if r.label.untrusted)
+        planner = frozenset(n for n, r in args.items() if "planner" in r.label.sources)
+        sinks = spec.sink_args
+        dests = self.destinations(spec, args)
+        readers_ok = to_owner = to_sender = to_known = None
+        if dests is not None and dests:
+            data = join_all(r.label for r in args.values()) if args else TRUSTED
+            readers_ok = all(data.readable_by(self._reader_id(d)) for d in dests)
+            to_owner = all(d in self.owner_addresses for d in dests)
+            to_sender = all(d == self.sender for d in dests)
+            to_known = all(self._is_known(d) for d in dests)
+        return CallFacts(
+            tool=spec.name,
+            trust_class=self.classified.trust_class,
+            request_type=request_type,
+            channel=self.trigger.channel,
+            principal=self.sender,
+            authenticated=self.classified.authenticated,
+            args=known_args,
+            open_args=open_args,
+            tainted_args=tainted,
+            influenced_args=influenced,
+            planner_args=planner,
+            tainted_sinks=frozenset(sinks[n] for n in tainted if n in sinks),
+            influenced_sinks=frozenset(sinks[n] for n in influenced if n in sinks),
+            private=any(not r.label.is_public for r in args.values()),
+            readers_ok=readers_ok,
+            to_owner=to_owner,
+            to_sender=to_sender,
+            to_known=to_known,
+            destinations=dests,
+            executes_tainted=executes_tainted,
+            plan=bounds,
+        )
+
+    def _is_known(self, dest: str) -> bool:
+        if dest in self.known or dest in self.owner_addresses:
+            return True
+        return "@" in dest and dest.rpartition("@")[2] in self.org_domains
+
+
+def _normalise_destination(kind: str, value: Any) -> str:
+    text = str(value).strip()
+    if kind == "recipient":
+        return parse_address(text).canonical
+    if kind == "account":
+        return "".join(text.split()).upper()
+    # URLs: the host decides where the request goes; keep scheme-less host, lower-cased.
+    from urllib.parse import urlsplit
+
+    host = urlsplit(text if "//" in text else f"//{text}").hostname or text
+    return f"url:{host.casefold()}"
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)

@@ -1,0 +1,263 @@
+"""The review: a pure function of (trigger, plan, policy) -> approve / deny / escalate.
+
+It judges WHAT the plan does: which tools, which arguments, where data flows. It reads the
+trigger's payload only to verify literal origins. Every call step is decided by the policy
+with the facts known before the run; values that are still open are listed, and the
+executor decides them again at call time. No I/O, no clock, no randomness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from plangate.catalog import Catalog, ToolSpec
+from plangate.errors import PlanError
+from plangate.labels import Label, join_all
+from plangate.plan.codec import (
+    CheckedPlan,
+    check_plan,
+    iter_literals,
+    ordered_block,
+    parse_plan,
+    plan_hash,
+)
+from plangate.plan.model import CallStep, ExtractStep, ForEachStep, Plan, Step
+from plangate.policy.engine import CompiledPolicy, VerdictKind
+from plangate.policy.facts import PlanBounds
+from plangate.resources import MemoryResourceLabels, ResourceLabels, overlaps, resolve_pattern
+from plangate.review.flow import OPEN, FlowContext, Resolved
+from plangate.review.origins import normalise, occurs_in
+from plangate.review.summary import summarise
+from plangate.trigger import Classified, Deployment, Trigger, classify
+
+MALFORMED = "plangate:malformed-plan"
+ORIGIN_LIE = "plangate:origin-claim"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """The decision on one step."""
+
+    step: str
+    tool: str
+    verdict: VerdictKind
+    rules: tuple[str, ...]
+    detail: str = ""
+    open_args: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "tool": self.tool, "verdict": self.verdict,
+                "rules": list(self.rules), "detail": self.detail,
+                "open_args": list(self.open_args)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Review:
+    """A verdict with the rules that decided it and what the plan will do."""
+
+    verdict: VerdictKind
+    rules: tuple[str, ...]
+    summary: str
+    trust_class: str
+    plan_hash: str | None
+    findings: tuple[Finding, ...] = ()
+    open_values: tuple[str, ...] = ()
+    classification: tuple[str, ...] = ()
+    error: str | None = None
+    reasons: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "rules": list(self.rules),
+            "summary": self.summary,
+            "trust_class": self.trust_class,
+            "plan_hash": self.plan_hash,
+            "open_values": list(self.open_values),
+            "classification": list(self.classification),
+            "findings": [f.to_json() for f in self.findings],
+            "reasons": dict(self.reasons),
+            "error": self.error,
+        }
+
+
+def combine(verdicts: list[VerdictKind]) -> VerdictKind:
+    if "deny" in verdicts:
+        return "deny"
+    return "escalate" if "escalate" in verdicts else "approve"
+
+
+def review(trigger: Trigger | Classified, plan: Plan | Mapping[str, Any] | str, policy: CompiledPolicy,
+           *, resources: ResourceLabels | None = None) -> Review:
+    """Review a plan for a trigger under a policy. Never raises for bad plans: a plan
+    that does not parse or check is denied with `plangate:malformed-plan` and the error."""
+    deployment = deployment_of(policy)
+    classified = trigger if isinstance(trigger, Classified) else classify(trigger, deployment)
+    try:
+        parsed = plan if isinstance(plan, Plan) else parse_plan(plan)
+        checked = check_plan(parsed, policy.catalog)
+    except PlanError as exc:
+        return Review(verdict="deny", rules=(MALFORMED,), summary=f"Plan refused: {exc}",
+                      trust_class=classified.trust_class,
+                      plan_hash=plan_hash(plan) if isinstance(plan, Plan) else None,
+                      classification=classified.reasons, error=str(exc))
+    return review_checked(classified, checked, policy, deployment, resources=resources)
+
+
+def deployment_of(policy: CompiledPolicy) -> Deployment:
+    if policy.doc.deployment is None:
+        # Without a deployment nobody is the owner: every trigger is the lowest class.
+        return Deployment(owner=["nobody@invalid"], classes=[], lowest="unknown")
+    return policy.doc.deployment
+
+
+def review_checked(classified: Classified, checked: CheckedPlan, policy: CompiledPolicy,
+                   deployment: Deployment, *, resources: ResourceLabels | None = None) -> Review:
+    flow = FlowContext(classified, deployment)
+    findings: list[Finding] = []
+    origin_findings = _verify_origins(checked, classified.trigger)
+    findings.extend(origin_findings)
+    bounds = plan_bounds(checked, policy.catalog)
+    walker = _StaticWalker(flow, policy, bounds, checked.plan.request_type,
+                           resources or MemoryResourceLabels())
+    walker.block(checked.plan.steps, {})
+    findings.extend(walker.findings)
+    verdict = combine([f.verdict for f in findings])
+    decisive = [f for f in findings if f.verdict == verdict]
+    rules = tuple(dict.fromkeys(r for f in decisive for r in f.rules))
+    summary = summarise(checked, policy.catalog, trust_class=classified.trust_class,
+                        principal=classified.principal.canonical, verdict=verdict)
+    open_values = tuple(f"{f.step}.{a}" for f in walker.findings for a in f.open_args)
+    if open_values:
+        summary += ("\nDecided again at run time with the real values: "
+                    + ", ".join(open_values) + ".")
+    reasons = {r: policy.reason(r) for r in rules if policy.reason(r)}
+    return Review(verdict=verdict, rules=rules, summary=summary,
+                  trust_class=classified.trust_class, plan_hash=checked.hash,
+                  findings=tuple(findings), open_values=open_values,
+                  classification=classified.reasons, reasons=reasons)
+
+
+def plan_bounds(checked: CheckedPlan, catalog: Catalog) -> PlanBounds:
+    egress = payments = 0
+    loop = 0
+    for scoped in checked.order:
+        step = scoped.step
+        if isinstance(step, CallStep):
+            effects = catalog.tools[step.tool].effects
+            egress += scoped.repeat if "egress" in effects else 0
+            payments += scoped.repeat if "payment" in effects else 0
+        elif isinstance(step, ForEachStep):
+            loop = max(loop, step.max)
+    return PlanBounds(calls=checked.max_calls, egress=egress, payments=payments, loop=loop)
+
+
+def _verify_origins(checked: CheckedPlan, trigger: Trigger) -> list[Finding]:
+    texts = {"instruction": normalise(trigger.instruction),
+             "payload": normalise(" ".join([trigger.payload, *trigger.meta.values()]))}
+    out: list[Finding] = []
+    for scoped in checked.order:
+        step = scoped.step
+        fields: list[tuple[str, Any]] = []
+        if isinstance(step, CallStep):
+            fields = list(step.args.items())
+        elif isinstance(step, ExtractStep):
+            fields = [("from", step.source)]
+        else:
+            fields = [("over", step.over)]
+        for name, arg in fields:
+            for lit in iter_literals(arg):
+                if lit.origin == "planner" or occurs_in(lit, texts[lit.origin]):
+                    continue
+                out.append(Finding(step=step.id, tool=getattr(step, "tool", step.kind),
+                                   verdict="deny", rules=(ORIGIN_LIE,),
+                                   detail=f"field {name!r}: literal claims origin "
+                                          f"{lit.origin!r} but does not occur in that text"))
+    return out
+
+
+class _StaticWalker:
+    """Walks the plan in dependency order with OPEN outputs and catalog labels."""
+
+    def __init__(self, flow: FlowContext, policy: CompiledPolicy, bounds: PlanBounds,
+                 request_type: str, resources: ResourceLabels) -> None:
+        self.flow = flow
+        self.policy = policy
+        self.bounds = bounds
+        self.request_type = request_type
+        self.resources = resources
+        self.writes: list[tuple[str, Label]] = []
+        self.findings: list[Finding] = []
+
+    def block(self, steps: list[Step], env: dict[str, Resolved]) -> Resolved | None:
+        last: Resolved | None = None
+        for step in ordered_block(steps):
+            last = self.step(step, env)
+            env[step.id] = last
+        return last
+
+    def step(self, step: Step, env: dict[str, Resolved]) -> Resolved:
+        if isinstance(step, CallStep):
+            return self.call(step, env)
+        if isinstance(step, ExtractStep):
+            source = self.flow.resolve(step.source, env)
+            return Resolved(OPEN, extracted_label(step, source.label,
+                                                  self._choices_label(step, env)))
+        over = self.flow.resolve(step.over, env)
+        inner = dict(env)
+        inner[step.var] = Resolved(OPEN, over.label)
+        last = self.block(step.steps, inner)
+        return Resolved(OPEN, last.label if last else over.label)
+
+    def _choices_label(self, step: ExtractStep, env: dict[str, Resolved]) -> Label | None:
+        if step.type.choices is None:
+            return None
+        return self.flow.resolve(step.type.choices, env).label
+
+    def call(self, step: CallStep, env: dict[str, Resolved]) -> Resolved:
+        spec = self.policy.catalog.tools[step.tool]
+        args = {name: self.flow.resolve(arg, env) for name, arg in step.args.items()}
+        known = {n: (r.value if r.known else OPEN) for n, r in args.items()}
+        tainted_exec = self._executes_tainted(spec, known)
+        facts = self.flow.call_facts(spec=spec, args=args, request_type=self.request_type,
+                                     bounds=self.bounds, executes_tainted=tainted_exec)
+        decision = self.policy.decide(facts)
+        self.findings.append(Finding(step=step.id, tool=step.tool, verdict=decision.verdict,
+                                     rules=decision.rules, detail=decision.detail,
+                                     open_args=tuple(sorted(facts.open_args))))
+        written = join_all(r.label for r in args.values())
+        for pattern in spec.writes:
+            self.writes.append((resolve_pattern(pattern, known), written))
+        return Resolved(OPEN, self.output_label(spec, known))
+
+    def output_label(self, spec: ToolSpec, known: dict[str, Any]) -> Label:
+        label = spec.output_label
+        for pattern in spec.reads:
+            for stored in self._stored(resolve_pattern(pattern, known)):
+                label = label.join(stored)
+        return label
+
+    def _stored(self, pattern: str) -> list[Label]:
+        hits = [label for name, label in self.writes if overlaps(name, pattern)]
+        persisted = self.resources.label_of(pattern)
+        if persisted is not None:
+            hits.append(persisted)
+        return hits
+
+    def _executes_tainted(self, spec: ToolSpec, known: dict[str, Any]) -> bool:
+        return any(label.untrusted
+                   for pattern in (*spec.executes, *spec.loads)
+                   for label in self._stored(resolve_pattern(pattern, known)))
+
+
+def extracted_label(step: ExtractStep, source: Label, choices: Label | None) -> Label:
+    """An extraction keeps its input's readers; its taint drops to `low` (a typed value
+    cannot carry instructions). A `copy` is exactly one of `choices`, so it has their label."""
+    if step.type.kind == "copy":
+        assert choices is not None  # check_plan requires choices for copy
+        return Label(readers=choices.readers, sources=choices.sources | {"extract"},
+                     taint=choices.taint)
+    taint = "low" if source.untrusted else "none"
+    return Label(readers=source.readers, sources=source.sources | {"extract"}, taint=taint)

@@ -1,0 +1,58 @@
+"""The plain-language account of WHAT a plan will do, for the person asked to approve it.
+
+It renders actions, destinations and where each sink's value comes from; it quotes values
+shortened and escaped, and says which values stay open until the run. It never renders
+the planner's reasons: the approver judges what, not why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plangate.catalog import Catalog
+from plangate.plan.codec import CheckedPlan
+from plangate.plan.model import Arg, CallStep, Concat, ExtractStep, ForEachStep, ListOf, Lit, Ref
+
+
+def short(value: Any, limit: int = 60) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    text = text.encode("unicode_escape").decode("ascii")
+    return repr(text[:limit] + "…") if len(text) > limit else repr(text)
+
+
+def describe_arg(arg: Arg) -> str:
+    if isinstance(arg, Lit):
+        who = {"instruction": "your instruction", "payload": "the sender's message",
+               "planner": "chosen by the agent"}[arg.origin]
+        return f"{short(arg.literal)} ({who})"
+    if isinstance(arg, Ref):
+        where = f"{arg.ref}.{arg.path}" if arg.path else arg.ref
+        return f"<{where}, known at run time>" if arg.ref != "trigger" else f"<{where}>"
+    if isinstance(arg, Concat):
+        return " + ".join(describe_arg(p) for p in arg.concat)
+    assert isinstance(arg, ListOf)
+    return "[" + ", ".join(describe_arg(i) for i in arg.items) + "]"
+
+
+def summarise(checked: CheckedPlan, catalog: Catalog, *, trust_class: str, principal: str,
+              verdict: str) -> str:
+    lines = [f"A {trust_class!r} trigger from {short(principal, 80)} asks for a "
+             f"{checked.plan.request_type!r} request; verdict: {verdict}."]
+    for scoped in checked.order:
+        step = scoped.step
+        indent = "  " * (len(scoped.loops) + 1)
+        loop = f" (up to {scoped.repeat}x)" if scoped.repeat > 1 else ""
+        if isinstance(step, CallStep):
+            spec = catalog.tools[step.tool]
+            effects = "/".join(spec.effects) or "no effect"
+            sinks = [f"{n}={describe_arg(step.args[n])}" for n in spec.sink_args if n in step.args]
+            lines.append(f"{indent}- {step.id}: {step.tool} [{effects}]{loop}"
+                         + (f" -> {'; '.join(sinks)}" if sinks else ""))
+        elif isinstance(step, ExtractStep):
+            lines.append(f"{indent}- {step.id}: extract a {step.type.kind} from "
+                         f"{describe_arg(step.source)} (no tools)")
+        else:
+            assert isinstance(step, ForEachStep)
+            lines.append(f"{indent}- {step.id}: for each item of {describe_arg(step.over)}, "
+                         f"at most {step.max}:")
+    return "\n".join(lines)

@@ -1,0 +1,190 @@
+"""Triggers (what started a run) and the deployment that maps them to trust classes.
+
+A trigger's principal is what the channel *claims*; its evidence is what the receiving
+side *verified*. A principal only earns a trust class above the lowest when its canonical
+identity matches the deployment exactly and the channel's evidence holds. Lookalikes,
+display-name spoofs and unauthenticated claims fall to the lowest class, with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from plangate.documents import load_document, parse_text, validation_message
+from plangate.errors import TriggerError
+from plangate.identity import Address, lookalike_of, parse_address
+
+Channel = Literal["email", "chat", "webhook", "cron", "api", "mcp"]
+Verdict3 = Literal["pass", "fail", "none"]
+
+MAX_PAYLOAD_CHARS = 1_000_000
+
+
+class Evidence(BaseModel):
+    """Authentication results established by the receiving side, never by the sender."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dmarc: Verdict3 = "none"
+    spf: Verdict3 = "none"
+    dkim: Verdict3 = "none"
+    signed: bool = False
+    paired: bool = False
+
+
+class Trigger(BaseModel):
+    """What started a run. `instruction` is trusted text; `payload` and `meta` are not."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(default="trigger", max_length=200)
+    channel: Channel
+    principal: str = Field(max_length=1000)
+    evidence: Evidence = Evidence()
+    instruction: str = Field(default="", max_length=MAX_PAYLOAD_CHARS)
+    payload: str = Field(default="", max_length=MAX_PAYLOAD_CHARS)
+    meta: dict[str, str] = Field(default_factory=dict, max_length=100)
+
+    def authenticated(self) -> bool:
+        """Whether the channel's own evidence vouches for the principal."""
+        ev = self.evidence
+        if self.channel == "email":
+            return ev.dmarc == "pass" or (ev.spf == "pass" and ev.dkim == "pass")
+        if self.channel == "webhook":
+            return ev.signed
+        if self.channel == "chat":
+            return ev.paired
+        # cron and local API/MCP triggers are raised by the deployment itself.
+        return self.channel in ("cron", "api")
+
+
+class ClassRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")
+    principals: list[str] = Field(default_factory=list)
+    domains: list[str] = Field(default_factory=list)
+    channels: list[Channel] = Field(default_factory=list)
+    #: Unauthenticated triggers never earn this class unless this is set to false.
+    require_authenticated: bool = True
+
+
+class Deployment(BaseModel):
+    """Maps triggers to trust classes. First matching rule wins; else `lowest`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    owner: list[str] = Field(min_length=1)
+    classes: list[ClassRule] = Field(default_factory=list)
+    lowest: str = Field(default="unknown", pattern=r"^[a-z][a-z0-9_-]{0,63}$")
+    #: Other principals the owner trusts to read private data, e.g. the owner's assistant.
+    contacts: list[str] = Field(default_factory=list)
+
+    def owner_addresses(self) -> frozenset[str]:
+        return frozenset(parse_address(a).canonical for a in self.owner)
+
+    def known_addresses(self) -> frozenset[str]:
+        known = set(self.owner_addresses())
+        known.update(parse_address(a).canonical for a in self.contacts)
+        for rule in self.classes:
+            known.update(parse_address(p).canonical for p in rule.principals)
+        return frozenset(known)
+
+    def class_names(self) -> tuple[str, ...]:
+        names = [c.name for c in self.classes]
+        if self.lowest not in names:
+            names.append(self.lowest)
+        return tuple(dict.fromkeys(names))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Classified:
+    """A trigger with the trust class the deployment gives it, and why."""
+
+    trigger: Trigger
+    principal: Address
+    trust_class: str
+    authenticated: bool
+    reasons: tuple[str, ...]
+    is_owner: bool
+
+
+def classify(trigger: Trigger, deployment: Deployment) -> Classified:
+    addr = parse_address(trigger.principal)
+    authenticated = trigger.authenticated()
+    reasons: list[str] = []
+    known = deployment.known_addresses()
+    imitated = lookalike_of(addr, known)
+    demoted = False
+    if imitated:
+        reasons.append(f"principal {addr.canonical!r} is a lookalike of {imitated!r}")
+        demoted = True
+    if addr.display_spoof:
+        reasons.append(f"display name {addr.display_name!r} names another address")
+        demoted = True
+    if addr.non_ascii and addr.canonical not in known:
+        reasons.append("principal uses non-ASCII characters")
+    if not demoted:
+        for rule in deployment.classes:
+            if rule.channels and trigger.channel not in rule.channels:
+                continue
+            if not _matches(rule, addr):
+                continue
+            if rule.require_authenticated and not authenticated:
+                reasons.append(f"class {rule.name!r} needs authentication evidence; none held")
+                continue
+            reasons.append(f"matched class {rule.name!r}")
+            is_owner = addr.canonical in deployment.owner_addresses() and authenticated
+            return Classified(trigger=trigger, principal=addr, trust_class=rule.name,
+                              authenticated=authenticated, reasons=tuple(reasons),
+                              is_owner=is_owner)
+    reasons.append(f"fell to the lowest class {deployment.lowest!r}")
+    return Classified(trigger=trigger, principal=addr, trust_class=deployment.lowest,
+                      authenticated=authenticated, reasons=tuple(reasons), is_owner=False)
+
+
+def _matches(rule: ClassRule, addr: Address) -> bool:
+    if not rule.principals and not rule.domains:
+        return bool(rule.channels)  # a channel-only rule, e.g. every cron trigger
+    if any(parse_address(p).canonical == addr.canonical for p in rule.principals):
+        return True
+    domains = {d.casefold().lstrip("@") for d in rule.domains}
+    return addr.domain in domains
+
+
+def _model(cls: type[BaseModel], data: Any, source: str) -> Any:
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise TriggerError(validation_message(exc, source=source, data=data)) from None
+
+
+def load_trigger(path: str | Path) -> Trigger:
+    try:
+        data = load_document(path)
+    except ValueError as exc:
+        raise TriggerError(str(exc)) from None
+    return parse_trigger(data, source=str(path))
+
+
+def parse_trigger(data: Any, *, source: str = "trigger") -> Trigger:
+    if isinstance(data, str):
+        try:
+            data = parse_text(data, source=source)
+        except ValueError as exc:
+            raise TriggerError(str(exc)) from None
+    result: Trigger = _model(Trigger, data, source)
+    return result
+
+
+def load_deployment(path: str | Path) -> Deployment:
+    try:
+        data = load_document(path)
+    except ValueError as exc:
+        raise TriggerError(str(exc)) from None
+    result: Deployment = _model(Deployment, data, str(path))
+    return result
