@@ -165,19 +165,20 @@ def _check_block(steps: list[Step], catalog: Catalog, seen: set[str], order: lis
 
 def _topological(steps: list[Step], deps: dict[str, list[tuple[str, Ref]]],
                  block_ids: set[str]) -> list[Step]:
-    """Kahn's algorithm, stable in the plan's own order; a cycle is refused by name."""
-    by_id = {s.id: s for s in steps}
+    """Dependency order that keeps the plan's own order wherever the references allow:
+    each time, the first listed step whose inputs are ready. Side effects without a data
+    dependency (write, then run the tests) therefore happen in the order written.
+    A cycle is refused by name."""
     waiting = {sid: {r.ref for _f, r in refs if r.ref in block_ids} for sid, refs in deps.items()}
     done: list[Step] = []
     placed: set[str] = set()
     while len(done) < len(steps):
-        ready = [s for s in steps if s.id not in placed and waiting[s.id] <= placed]
-        if not ready:
-            cycle = sorted(sid for sid in by_id if sid not in placed)
+        nxt = next((s for s in steps if s.id not in placed and waiting[s.id] <= placed), None)
+        if nxt is None:
+            cycle = sorted(s.id for s in steps if s.id not in placed)
             raise PlanError(f"steps form a cycle: {', '.join(cycle)}", where=f"step {cycle[0]!r}")
-        for s in ready:
-            placed.add(s.id)
-            done.append(s)
+        placed.add(nxt.id)
+        done.append(nxt)
     return done
 
 

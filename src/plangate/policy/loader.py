@@ -35,7 +35,7 @@ def load_policy(path: str | Path, catalog: Catalog | None = None) -> CompiledPol
             raise PolicyError("no catalog given and the policy names none (`catalog: FILE`)",
                               where=str(path))
         try:
-            catalog = load_catalog(Path(path).parent / ref)
+            catalog = load_catalog(Path(path).resolve().parent / ref)
         except CatalogError as exc:
             raise PolicyError(f"catalog {ref!r}: {exc}", where=str(path)) from None
     return compile_policy(data, catalog, source=str(path))

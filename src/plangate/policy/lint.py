@@ -1,0 +1,50 @@
+"""`plangate policy check`: what compiles but is probably not what the author meant."""
+
+from __future__ import annotations
+
+import re
+
+from plangate.policy.engine import CompiledPolicy
+
+# Facts that are absent until run time when a value is open: a permit or escalation that
+# needs them cannot match during static review.
+_OPEN_FACTS = re.compile(r"\bcontext\.(args|readers_ok|to_owner|to_sender|to_known|destinations)\b")
+
+
+def lint(policy: CompiledPolicy) -> list[str]:
+    out: list[str] = []
+    permitted_tools: set[str] = set()
+    any_all = False
+    catalog = policy.catalog
+    for rule in policy.rules:
+        src = rule.source
+        if src is None:
+            continue
+        where = f"{policy.source}:{rule.line} rule {rule.id!r}" if rule.line else rule.id
+        if not rule.reason:
+            out.append(f"{where}: no `reason`; say why the rule exists")
+        if rule.kind in ("permit", "escalate") and src.when and _OPEN_FACTS.search(src.when):
+            out.append(f"{where}: this {rule.kind} uses values that may only be known at run "
+                       "time; until then it cannot match, and at run time it may halt the run")
+        if rule.kind == "permit":
+            scope = src.scope
+            if not scope.tools and not scope.effects:
+                any_all = True
+            permitted_tools.update(scope.tools)
+            for name, spec in catalog.tools.items():
+                if set(scope.effects) & set(spec.effects):
+                    permitted_tools.add(name)
+    if not any_all:
+        never = sorted(set(catalog.tools) - permitted_tools)
+        if never:
+            out.append(f"no rule permits these tools for any class: {', '.join(never)}")
+    facts_used = " ".join((r.source.when or "") + (r.source.unless or "")
+                          for r in policy.rules if r.source)
+    if "executes_tainted" not in facts_used and any(
+            s.executes or s.loads for s in catalog.tools.values()):
+        out.append("tools execute or load stored content, but no rule uses "
+                   "`context.executes_tainted` (write-then-execute is unguarded)")
+    if "readers_ok" not in facts_used and any("egress" in s.effects for s in catalog.tools.values()):
+        out.append("egress tools exist, but no rule uses `context.readers_ok` "
+                   "(private data may reach anyone)")
+    return out
