@@ -70,6 +70,14 @@ class ToolSpec(BaseModel):
     writes: list[str] = Field(default_factory=list)
     executes: list[str] = Field(default_factory=list)
     loads: list[str] = Field(default_factory=list)
+    #: Stored resources whose content the call sends to its destinations (a forward sends
+    #: the message, a share sends the file); their labels join the data-flow check.
+    discloses: list[str] = Field(default_factory=list)
+    #: Label of disclosed content the store knows nothing about (default: owner-only).
+    disclosed: OutputSpec = OutputSpec(readers=["owner"], untrusted=True)
+    #: Fixed destinations of an egress tool that has no destination argument
+    #: (`owner` for a note to the owner's own chat).
+    sends_to: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
 
     @field_validator("args")
@@ -92,6 +100,10 @@ class ToolSpec(BaseModel):
     def output_label(self) -> Label:
         return self.output.label(self.name)
 
+    @cached_property
+    def disclosed_label(self) -> Label:
+        return self.disclosed.label(self.name)
+
 
 class Catalog(BaseModel):
     """All tools the agent may name. A plan naming anything else is refused."""
@@ -111,7 +123,7 @@ class Catalog(BaseModel):
                 unknown = set(spec.required) - set(spec.args)
                 if unknown:
                     raise ValueError(f"tool {name!r} requires undeclared args {sorted(unknown)}")
-            for pattern in (*spec.reads, *spec.writes, *spec.executes, *spec.loads):
+            for pattern in (*spec.reads, *spec.writes, *spec.executes, *spec.loads, *spec.discloses):
                 for ref in re.findall(r"\{([^}]*)\}", pattern):
                     if ref not in spec.args:
                         raise ValueError(

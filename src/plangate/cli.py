@@ -160,13 +160,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         return perf_main(json_path=args.json, quick=args.quick)
     if args.which == "agentdojo":
-        from plangate.bench.agentdojo.cli import main as ad_main
+        from plangate.bench.agentdojo.cli import main as ad_main  # type: ignore[import-not-found,unused-ignore]
 
-        return ad_main(args)
+        return int(ad_main(args))
     if args.which == "inbox":
-        from plangate.bench.inbox import main as inbox_main
+        from plangate.bench.inbox import main as inbox_main  # type: ignore[import-not-found,unused-ignore]
 
-        return inbox_main(args)
+        return int(inbox_main(args))
     raise PlangateError(f"unknown benchmark {args.which!r}")
 
 

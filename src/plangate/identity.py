@@ -46,8 +46,10 @@ class Address:
         return self.canonical.rpartition("@")[2]
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_address(raw: str) -> Address:
-    """Parse `Name <local@domain>` or a bare address into its canonical identity."""
+    """Parse `Name <local@domain>` or a bare address into its canonical identity.
+    Pure, so memoised: reviews parse the same deployment addresses again and again."""
     text = raw.translate(_INVISIBLE).strip()
     name, addr = parseaddr(text)
     if not addr:
@@ -58,7 +60,9 @@ def parse_address(raw: str) -> Address:
         raw=raw,
         canonical=canonical,
         display_name=name,
-        skeleton=skeleton(canonical),
+        # Capital I is confusable with l but case-folds to i; map it before folding so
+        # `bob@partner.exampIe` is caught as a lookalike of `bob@partner.example`.
+        skeleton=skeleton(canonical_address(addr.translate(_INVISIBLE).replace("I", "l"))),
         display_spoof=bool(shown) and shown != canonical,
         non_ascii=not addr.isascii(),
     )
@@ -79,8 +83,10 @@ def _decode_idna(domain: str) -> str:
     labels = []
     for label in domain.split("."):
         if label.lower().startswith("xn--"):
+            # Lower-cased first: the codec refuses `XN--...` (no round trip), which would let
+            # an upper-case punycode lookalike escape the skeleton comparison.
             with contextlib.suppress(UnicodeError):  # undecodable: kept, then matches nothing
-                label = label.encode("ascii").decode("idna")
+                label = label.lower().encode("ascii").decode("idna")
         labels.append(label)
     return ".".join(labels)
 

@@ -44,7 +44,7 @@ class ScriptedExtractor:
         if question in self.answers:
             return self.answers[question]
         if type.kind == "enum":
-            return (type.values or [None])[0]
+            return type.values[0] if type.values else None
         if type.kind == "copy":
             return source[0] if isinstance(source, list) and source else source
         return self.DEFAULTS[type.kind]

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from plangate.catalog import ToolSpec
 from plangate.errors import AuditError, GrantError
 from plangate.labels import Label, join_all
-from plangate.plan.codec import CheckedPlan, literal_type_problem, ordered_block, plan_hash
+from plangate.plan.codec import CheckedPlan, literal_type_problem, plan_hash
 from plangate.plan.model import CallStep, ExtractStep, ExtractType, ForEachStep, Step
 from plangate.policy.engine import CompiledPolicy
 from plangate.protocols import AuditSink, Extractor, ToolRuntime
@@ -107,7 +107,7 @@ class Executor:
         state = _Run(self, grant, run_id)
         result = RunResult(run_id=run_id, status="completed", calls=state.calls)
         try:
-            state.block(checked.plan.steps, state.env_top)
+            state.block("", state.env_top)
         except _Halt as halt:
             result.status = halt.status
             result.halted_step = halt.step
@@ -144,9 +144,9 @@ class _Run:
             (f.step, r) for f in grant.review.findings if f.verdict == "escalate" and not f.open_args
             for r in f.rules} if grant.approval else set()
 
-    def block(self, steps: list[Step], env: dict[str, Resolved]) -> Resolved | None:
+    def block(self, block: str, env: dict[str, Resolved]) -> Resolved | None:
         last = None
-        for step in ordered_block(steps):
+        for step in self.grant.checked.blocks[block]:
             last = self.step(step, env)
             env[step.id] = last
         return last
@@ -169,7 +169,7 @@ class _Run:
         for item in over.value:
             inner = dict(env)
             inner[step.var] = Resolved(item, over.label)
-            last = self.block(step.steps, inner)
+            last = self.block(step.id, inner)
             if last is not None:
                 outputs.append(last.value)
                 labels.append(last.label)
@@ -214,7 +214,8 @@ class _Run:
         facts = self.flow.call_facts(spec=spec, args=args,
                                      request_type=self.grant.checked.plan.request_type,
                                      bounds=self.bounds,
-                                     executes_tainted=self._executes_tainted(spec, values))
+                                     executes_tainted=self._executes_tainted(spec, values),
+                                     disclosed=self._disclosed(spec, values))
         decision = policy.decide(facts)
         allowed = decision.verdict == "approve" or (
             decision.verdict == "escalate"
@@ -263,6 +264,16 @@ class _Run:
             if stored is not None:
                 base = base.join(stored)
         return base
+
+    def _disclosed(self, spec: ToolSpec, values: Mapping[str, Any]) -> Label | None:
+        if not spec.discloses:
+            return None
+        label = spec.disclosed_label
+        for pattern in spec.discloses:
+            stored = self.x.resources.label_of(resolve_pattern(pattern, dict(values)))
+            if stored is not None:
+                label = label.join(stored)
+        return label
 
     def _executes_tainted(self, spec: ToolSpec, values: Mapping[str, Any]) -> bool:
         for pattern in (*spec.executes, *spec.loads):

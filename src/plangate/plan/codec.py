@@ -95,6 +95,8 @@ class CheckedPlan:
     order: tuple[Scoped, ...]
     #: Upper bound on tool calls if every loop runs to its `max`.
     max_calls: int
+    #: Each block's steps in execution order: "" for the plan, a loop's id for its body.
+    blocks: dict[str, tuple[Step, ...]]
 
     def call_steps(self) -> Iterator[Scoped]:
         return (s for s in self.order if isinstance(s.step, CallStep))
@@ -108,7 +110,11 @@ def check_plan(plan: Plan, catalog: Catalog) -> CheckedPlan:
                          outer_ids=frozenset())
     if calls > MAX_CALLS:
         raise PlanError(f"plan could make up to {calls} tool calls; the limit is {MAX_CALLS}")
-    return CheckedPlan(plan=plan, hash=plan_hash(plan), order=tuple(order), max_calls=calls)
+    blocks: dict[str, list[Step]] = {}
+    for scoped in order:
+        blocks.setdefault(scoped.loops[-1] if scoped.loops else "", []).append(scoped.step)
+    return CheckedPlan(plan=plan, hash=plan_hash(plan), order=tuple(order), max_calls=calls,
+                       blocks={k: tuple(v) for k, v in blocks.items()})
 
 
 def _check_block(steps: list[Step], catalog: Catalog, seen: set[str], order: list[Scoped], *,
@@ -127,11 +133,13 @@ def _check_block(steps: list[Step], catalog: Catalog, seen: set[str], order: lis
 
     deps = {s.id: _step_refs(s) for s in steps}
     visible = outer_ids | frozenset(loop_vars) | {TRIGGER_REF}
+    # Steps nested in this block's loops exist but are out of scope here; say so by name.
+    nested = {s.id for s in _walk(steps)} - block_ids
     for step in steps:
         for field, ref in deps[step.id]:
             if ref.ref not in visible and ref.ref not in block_ids:
                 where = f"step {step.id!r} field {field!r}"
-                if ref.ref in seen:
+                if ref.ref in seen or ref.ref in nested:
                     raise PlanError(f"refers to {ref.ref!r}, which is inside a loop and not in "
                                     "scope here", where=where)
                 raise PlanError(f"refers to unknown step {ref.ref!r}", where=where)

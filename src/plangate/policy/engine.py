@@ -15,13 +15,20 @@ evaluation errors, so an error must never be read as "nothing forbade this".
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import cedarpy
 
 from plangate.catalog import Catalog
-from plangate.policy.facts import CallFacts, FactEncodingError, cedar_context, cedar_schema
+from plangate.policy.facts import (
+    ALL_ATTRIBUTES,
+    CallFacts,
+    FactEncodingError,
+    cedar_context,
+    cedar_schema,
+)
 from plangate.policy.model import PolicyDoc, Rule
 
 VerdictKind = Literal["approve", "deny", "escalate"]
@@ -72,6 +79,7 @@ class CompiledPolicy:
         self._ask, self._ask_ids = _policy_set(ask, as_kind="permit")
         self._kinds = {r.id: r.kind for r in self.rules}
         self._by_id = {r.id: r for r in self.rules}
+        self._attributes, self._arg_names = referenced_facts(r.cedar for r in self.rules)
         classes = sorted(self.class_names())
         request_types = sorted({*self.doc.request_types, "any"})
         entities = [{"uid": {"type": "TrustClass", "id": c}, "attrs": {}, "parents": []}
@@ -95,19 +103,26 @@ class CompiledPolicy:
         rule = self._by_id.get(rule_id)
         return rule.reason if rule else ""
 
+    def cedar_request(self, facts: CallFacts) -> dict[str, Any]:
+        """The Cedar request for a call (raises FactEncodingError on unencodable values)."""
+        return {
+            "principal": {"type": "TrustClass", "id": facts.trust_class},
+            "action": {"type": "Action", "id": facts.tool},
+            "resource": {"type": "RequestType", "id": facts.request_type},
+            "context": cedar_context(facts, self.catalog, attributes=self._attributes,
+                                     arg_names=self._arg_names),
+        }
+
     def decide(self, facts: CallFacts) -> Decision:
-        """Decide one call. Pure: same facts, same decision."""
+        """Decide one call. Pure: same facts, same decision (so decisions are memoised)."""
         if facts.tool not in self.catalog.tools:
             return Decision(verdict="deny", rules=(ENGINE_ERROR,),
                             detail=f"unknown tool {facts.tool!r}")
         try:
-            request = {
-                "principal": {"type": "TrustClass", "id": facts.trust_class},
-                "action": {"type": "Action", "id": facts.tool},
-                "resource": {"type": "RequestType", "id": facts.request_type},
-                "context": cedar_context(facts, self.catalog),
-            }
-            key = json.dumps(request, sort_keys=True, separators=(",", ":"))
+            request = self.cedar_request(facts)
+            # repr of the request is an exact, cheap key: it is built in a fixed order
+            # from plain dicts, lists, strings, numbers and booleans.
+            key = repr(request)
         except (FactEncodingError, TypeError, ValueError) as exc:
             return Decision(verdict="deny", rules=(ENGINE_ERROR,), detail=str(exc))
         cached = self._cache.get(key)
@@ -119,9 +134,18 @@ class CompiledPolicy:
         self._cache[key] = decision
         return decision
 
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+    def bare_decision(self, request: dict[str, Any]) -> Any:
+        """One raw Cedar call on the main policy set (the benchmark's baseline)."""
+        return cedarpy.is_authorized(request, self._main, self._entities)
+
     def _decide(self, request: dict[str, Any]) -> Decision:
         try:
-            result = cedarpy.is_authorized(request, self._main, self._entities, self._schema)
+            # No schema here: policies were validated against it at load time and the
+            # context is built from typed facts; request validation would double the cost.
+            result = cedarpy.is_authorized(request, self._main, self._entities)
         except Exception as exc:  # any engine failure denies (fail closed)
             return Decision(verdict="deny", rules=(ENGINE_ERROR,), detail=repr(exc)[:300])
         diag = result.diagnostics
@@ -135,7 +159,7 @@ class CompiledPolicy:
             return Decision(verdict="deny", rules=hard)
         if self._ask_ids:
             try:
-                asked = cedarpy.is_authorized(request, self._ask, self._entities, self._schema)
+                asked = cedarpy.is_authorized(request, self._ask, self._entities)
             except Exception as exc:  # fail closed
                 return Decision(verdict="deny", rules=(ENGINE_ERROR,), detail=repr(exc)[:300])
             if asked.diagnostics.errors:
@@ -145,6 +169,28 @@ class CompiledPolicy:
                 ids = tuple(sorted(self._ask_ids[_index(r)] for r in asked.diagnostics.reasons))
                 return Decision(verdict="escalate", rules=ids)
         return Decision(verdict="deny", rules=(DEFAULT_DENY,), detail="no rule permits this call")
+
+
+_ATTRIBUTE = re.compile(r"\bcontext\s*(?:\.\s*(\w+)|has\s+(\w+))")
+_ARG = re.compile(r"\bcontext\s*\.\s*args\s*(?:\.\s*(\w+)|has\s+(\w+)|(.))")
+
+
+def referenced_facts(texts: Any) -> tuple[frozenset[str], frozenset[str] | None]:
+    """Which context attributes (and which `args` fields) the rules mention. A rule that
+    uses `context` or `context.args` as a whole keeps everything."""
+    attributes: set[str] = set()
+    arg_names: set[str] | None = set()
+    for text in texts:
+        if re.search(r"\bcontext\b(?!\s*(\.|has\b))", text):
+            return ALL_ATTRIBUTES, None
+        attributes.update(a or b for a, b in _ATTRIBUTE.findall(text))
+        for dotted, has, other in _ARG.findall(text):
+            if other and arg_names is not None:
+                arg_names = None  # `context.args` used whole
+            elif arg_names is not None:
+                arg_names.add(dotted or has)
+    return frozenset(attributes) & ALL_ATTRIBUTES, (
+        frozenset(arg_names) if arg_names is not None else None)
 
 
 def _index(policy_id: str) -> int:

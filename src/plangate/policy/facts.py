@@ -79,37 +79,53 @@ class FactEncodingError(ValueError):
     """A value cannot be represented for the policy engine; the call is denied."""
 
 
-def cedar_context(facts: CallFacts, catalog: Catalog) -> dict[str, Any]:
+ALL_ATTRIBUTES = frozenset({
+    "trigger", "request_type", "args", "open_args", "tainted_args", "influenced_args",
+    "planner_args", "tainted_sinks", "influenced_sinks", "private", "executes_tainted", "plan",
+    "readers_ok", "to_owner", "to_sender", "to_known", "destinations"})
+
+
+def cedar_context(facts: CallFacts, catalog: Catalog, *,
+                  attributes: frozenset[str] = ALL_ATTRIBUTES,
+                  arg_names: frozenset[str] | None = None) -> dict[str, Any]:
+    """Encode facts as a Cedar context. `attributes` and `arg_names` restrict it to what
+    the policy's rules mention (see `CompiledPolicy`): smaller requests are cheaper to
+    marshal, and calls that differ only in facts no rule reads share one decision."""
     spec = catalog.tools[facts.tool]
-    args: dict[str, Any] = {}
-    for name, value in facts.args.items():
-        arg_spec = spec.args.get(name)
-        if arg_spec is None:
-            raise FactEncodingError(f"argument {name!r} is not in the catalog")
-        encoded = _encode(value, arg_spec)
-        if encoded is not _SKIP:
-            args[name] = encoded
-    ctx: dict[str, Any] = {
-        "trigger": {"channel": facts.channel, "principal": facts.principal,
-                    "authenticated": facts.authenticated},
-        "request_type": facts.request_type,
-        "args": args,
-        "open_args": sorted(facts.open_args),
-        "tainted_args": sorted(facts.tainted_args),
-        "influenced_args": sorted(facts.influenced_args),
-        "planner_args": sorted(facts.planner_args),
-        "tainted_sinks": sorted(facts.tainted_sinks),
-        "influenced_sinks": sorted(facts.influenced_sinks),
-        "private": facts.private,
-        "executes_tainted": facts.executes_tainted,
-        "plan": {"calls": facts.plan.calls, "egress": facts.plan.egress,
-                 "payments": facts.plan.payments, "loop": facts.plan.loop},
-    }
+    ctx: dict[str, Any] = {}
+    if "args" in attributes:
+        args: dict[str, Any] = {}
+        for name, value in facts.args.items():
+            arg_spec = spec.args.get(name)
+            if arg_spec is None:
+                raise FactEncodingError(f"argument {name!r} is not in the catalog")
+            if arg_names is not None and name not in arg_names:
+                continue
+            encoded = _encode(value, arg_spec)
+            if encoded is not _SKIP:
+                args[name] = encoded
+        ctx["args"] = args
+    if "trigger" in attributes:
+        ctx["trigger"] = {"channel": facts.channel, "principal": facts.principal,
+                          "authenticated": facts.authenticated}
+    if "request_type" in attributes:
+        ctx["request_type"] = facts.request_type
+    for key in ("open_args", "tainted_args", "influenced_args", "planner_args", "tainted_sinks",
+                "influenced_sinks"):
+        if key in attributes:
+            ctx[key] = sorted(getattr(facts, key))
+    if "private" in attributes:
+        ctx["private"] = facts.private
+    if "executes_tainted" in attributes:
+        ctx["executes_tainted"] = facts.executes_tainted
+    if "plan" in attributes:
+        ctx["plan"] = {"calls": facts.plan.calls, "egress": facts.plan.egress,
+                       "payments": facts.plan.payments, "loop": facts.plan.loop}
     for key in ("readers_ok", "to_owner", "to_sender", "to_known"):
         value = getattr(facts, key)
-        if value is not None:
+        if value is not None and key in attributes:
             ctx[key] = value
-    if facts.destinations is not None:
+    if facts.destinations is not None and "destinations" in attributes:
         ctx["destinations"] = list(facts.destinations)
     return ctx
 

@@ -64,10 +64,11 @@ def _where(source: str, line: int | None, rule_id: str) -> str:
 
 
 def _known_classes(doc: PolicyDoc) -> set[str]:
-    names = set(doc.classes) | {"owner"}
+    # With a deployment, only the classes it can assign exist: a misspelt key under
+    # `classes:` would otherwise silently drop that class's budget and request types.
     if doc.deployment is not None:
-        names |= set(doc.deployment.class_names())
-    return names
+        return set(doc.deployment.class_names()) | {"owner"}
+    return set(doc.classes) | {"owner"}
 
 
 def _compile_rules(doc: PolicyDoc, catalog: Catalog, data: Any, source: str) -> list[CompiledRule]:
@@ -90,22 +91,22 @@ def _compile_rules(doc: PolicyDoc, catalog: Catalog, data: Any, source: str) -> 
                 raise PolicyError(f"unknown request type {rt!r}", where=where)
         out.append(CompiledRule(id=rule.id, kind=rule.kind, reason=rule.reason,
                                 cedar=_rule_cedar(rule), source=rule, line=line))
-    for rt_name, rt in doc.request_types.items():
-        for tool in rt.tools:
+    for rt_name, rtype in doc.request_types.items():
+        for tool in rtype.tools:
             if tool not in catalog.tools:
                 raise PolicyError(f"request type {rt_name!r} names unknown tool {tool!r}",
                                   where=f"{source}:{line_of(data, ['request_types', rt_name])}")
-        actions = ", ".join(_action(t) for t in rt.tools)
+        actions = ", ".join(_action(t) for t in rtype.tools)
         rid = f"request-type:{rt_name}:tools"
         out.append(CompiledRule(
             id=rid, kind="forbid",
-            reason=f"a {rt_name!r} request may only lead to: {', '.join(rt.tools) or 'nothing'}",
+            reason=f"a {rt_name!r} request may only lead to: {', '.join(rtype.tools) or 'nothing'}",
             cedar=f'@id({_q(rid)})\nforbid(principal, action, resource == RequestType::{_q(rt_name)})'
                   f"\nunless {{ action in [{actions}] }};",
             line=line_of(data, ["request_types", rt_name])))
     for cls_name, cls in doc.classes.items():
         if cls_name not in classes:
-            raise PolicyError(f"unknown trust class {cls_name!r}",
+            raise PolicyError(f"unknown trust class {cls_name!r} (known: {sorted(classes)})",
                               where=f"{source}:{line_of(data, ['classes', cls_name])}")
         line = line_of(data, ["classes", cls_name])
         principal = f"principal in TrustClass::{_q(cls_name)}"
@@ -190,8 +191,8 @@ def _validate(rules: list[CompiledRule], catalog: Catalog, source: str) -> None:
         for err in result.errors:
             idx = int(str(err.policy_id).removeprefix("policy")) if str(err.policy_id).startswith(
                 "policy") else -1
-            rule = rules[idx] if 0 <= idx < len(rules) else None
-            where = _where(source, rule.line, rule.id) if rule else source
+            blamed = rules[idx] if 0 <= idx < len(rules) else None
+            where = _where(source, blamed.line, blamed.id) if blamed else source
             problems.append(f"{where}: {err.error}")
         raise PolicyError("\n".join(problems))
 

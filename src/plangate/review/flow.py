@@ -14,7 +14,7 @@ from typing import Any
 
 from plangate.catalog import ToolSpec
 from plangate.identity import parse_address
-from plangate.labels import PUBLIC, TRUSTED, Label, join_all
+from plangate.labels import PUBLIC, Label, Taint, join_all
 from plangate.plan.codec import TRIGGER_REF
 from plangate.plan.model import Arg, Concat, ListOf, Lit, Ref
 from plangate.policy.facts import CallFacts, PlanBounds
@@ -45,18 +45,8 @@ OWNER = "owner"
 class Resolved:
     value: Any
     label: Label
-
-    @property
-    def known(self) -> bool:
-        return not _contains_open(self.value)
-
-
-def _contains_open(value: Any) -> bool:
-    if value is OPEN:
-        return True
-    if isinstance(value, list):
-        return any(_contains_open(v) for v in value)
-    return False
+    #: False when the value (or a part of it) is only known at run time.
+    known: bool = True
 
 
 class PathError(LookupError):
@@ -98,7 +88,7 @@ class FlowContext:
             d.casefold().lstrip("@") for rule in deployment.classes for d in rule.domains)
         principal = classified.principal.canonical
         self.sender = principal
-        payload_taint = "none" if classified.is_owner else "high"
+        payload_taint: Taint = "none" if classified.is_owner else "high"
         self.instruction_label = Label(sources=frozenset({"instruction"}))
         self.payload_label = Label(readers=frozenset({OWNER, self._reader_id(principal)}),
                                    sources=frozenset({"payload"}), taint=payload_taint)
@@ -136,16 +126,17 @@ class FlowContext:
             if arg.ref == TRIGGER_REF:
                 return Resolved(follow(self.trigger_value, arg.path), self.trigger_label(arg.path))
             base = env[arg.ref]
-            return Resolved(follow(base.value, arg.path), base.label)
+            return Resolved(follow(base.value, arg.path), base.label, base.known)
         if isinstance(arg, Concat):
             parts = [self.resolve(p, env) for p in arg.concat]
             label = join_all(p.label for p in parts)
-            if any(p.value is OPEN for p in parts):
-                return Resolved(OPEN, label)
+            if not all(p.known for p in parts):
+                return Resolved(OPEN, label, False)
             return Resolved("".join(_text(p.value) for p in parts), label)
         assert isinstance(arg, ListOf)
         items = [self.resolve(i, env) for i in arg.items]
-        return Resolved([i.value for i in items], join_all(i.label for i in items))
+        return Resolved([i.value for i in items], join_all(i.label for i in items),
+                        all(i.known for i in items))
 
     def destinations(self, spec: ToolSpec, args: Mapping[str, Resolved]) -> tuple[str, ...] | None:
         """Normalised destinations of a call, `()` if it has none, None if not known yet."""
@@ -153,28 +144,52 @@ class FlowContext:
         for name, kind in spec.sink_args.items():
             if kind not in DESTINATION_SINKS or name not in args:
                 continue
-            value = args[name].value
-            if _contains_open(value):
+            if not args[name].known:
                 return None
+            value = args[name].value
             values = value if isinstance(value, list) else [value]
             for v in values:
                 out.append(_normalise_destination(kind, v))
+        for fixed in spec.sends_to:
+            out.append(next(iter(sorted(self.owner_addresses))) if fixed == OWNER
+                       else _normalise_destination("recipient", fixed))
         if not out and "egress" in spec.effects:
             return (PUBLIC,)  # egress with no named destination: treat as the world
         return tuple(sorted(set(out)))
 
     def call_facts(self, *, spec: ToolSpec, args: Mapping[str, Resolved], request_type: str,
-                   bounds: PlanBounds, executes_tainted: bool) -> CallFacts:
-        known_args = {n: r.value for n, r in args.items() if r.known}
-        open_args = frozenset(n for n, r in args.items() if not r.known)
-        tainted = frozenset(n for n, r in args.items() if r.label.taint == "high")
-        influenced = frozenset(n for n, r in args.items() if r.label.untrusted)
-        planner = frozenset(n for n, r in args.items() if "planner" in r.label.sources)
+                   bounds: PlanBounds, executes_tainted: bool,
+                   disclosed: Label | None = None) -> CallFacts:
+        """Facts of one call. `disclosed`: label of stored content the call sends out."""
+        known_args: dict[str, Any] = {}
+        open_args: set[str] = set()
+        tainted: set[str] = set()
+        influenced: set[str] = set()
+        planner: set[str] = set()
+        private = disclosed is not None and not disclosed.is_public
+        labels = []
+        for name, r in args.items():
+            label = r.label
+            labels.append(label)
+            if r.known:
+                known_args[name] = r.value
+            else:
+                open_args.add(name)
+            if label.taint != "none":
+                influenced.add(name)
+                if label.taint == "high":
+                    tainted.add(name)
+            if "planner" in label.sources:
+                planner.add(name)
+            if not private and not label.is_public:
+                private = True
         sinks = spec.sink_args
         dests = self.destinations(spec, args)
         readers_ok = to_owner = to_sender = to_known = None
-        if dests is not None and dests:
-            data = join_all(r.label for r in args.values()) if args else TRUSTED
+        if dests:
+            data = join_all(labels)
+            if disclosed is not None:
+                data = data.join(disclosed)
             readers_ok = all(data.readable_by(self._reader_id(d)) for d in dests)
             to_owner = all(d in self.owner_addresses for d in dests)
             to_sender = all(d == self.sender for d in dests)
@@ -187,13 +202,13 @@ class FlowContext:
             principal=self.sender,
             authenticated=self.classified.authenticated,
             args=known_args,
-            open_args=open_args,
-            tainted_args=tainted,
-            influenced_args=influenced,
-            planner_args=planner,
+            open_args=frozenset(open_args),
+            tainted_args=frozenset(tainted),
+            influenced_args=frozenset(influenced),
+            planner_args=frozenset(planner),
             tainted_sinks=frozenset(sinks[n] for n in tainted if n in sinks),
             influenced_sinks=frozenset(sinks[n] for n in influenced if n in sinks),
-            private=any(not r.label.is_public for r in args.values()),
+            private=private,
             readers_ok=readers_ok,
             to_owner=to_owner,
             to_sender=to_sender,

@@ -14,12 +14,11 @@ from typing import Any
 
 from plangate.catalog import Catalog, ToolSpec
 from plangate.errors import PlanError
-from plangate.labels import Label, join_all
+from plangate.labels import Label, Taint, join_all
 from plangate.plan.codec import (
     CheckedPlan,
     check_plan,
     iter_literals,
-    ordered_block,
     parse_plan,
     plan_hash,
 )
@@ -120,9 +119,8 @@ def review_checked(classified: Classified, checked: CheckedPlan, policy: Compile
     origin_findings = _verify_origins(checked, classified.trigger)
     findings.extend(origin_findings)
     bounds = plan_bounds(checked, policy.catalog)
-    walker = _StaticWalker(flow, policy, bounds, checked.plan.request_type,
-                           resources or MemoryResourceLabels())
-    walker.block(checked.plan.steps, {})
+    walker = _StaticWalker(flow, policy, bounds, checked, resources or MemoryResourceLabels())
+    walker.block("", {})
     findings.extend(walker.findings)
     verdict = combine([f.verdict for f in findings])
     decisive = [f for f in findings if f.verdict == verdict]
@@ -182,18 +180,19 @@ class _StaticWalker:
     """Walks the plan in dependency order with OPEN outputs and catalog labels."""
 
     def __init__(self, flow: FlowContext, policy: CompiledPolicy, bounds: PlanBounds,
-                 request_type: str, resources: ResourceLabels) -> None:
+                 checked: CheckedPlan, resources: ResourceLabels) -> None:
         self.flow = flow
         self.policy = policy
         self.bounds = bounds
-        self.request_type = request_type
+        self.blocks = checked.blocks
+        self.request_type = checked.plan.request_type
         self.resources = resources
         self.writes: list[tuple[str, Label]] = []
         self.findings: list[Finding] = []
 
-    def block(self, steps: list[Step], env: dict[str, Resolved]) -> Resolved | None:
+    def block(self, block: str, env: dict[str, Resolved]) -> Resolved | None:
         last: Resolved | None = None
-        for step in ordered_block(steps):
+        for step in self.blocks[block]:
             last = self.step(step, env)
             env[step.id] = last
         return last
@@ -204,12 +203,12 @@ class _StaticWalker:
         if isinstance(step, ExtractStep):
             source = self.flow.resolve(step.source, env)
             return Resolved(OPEN, extracted_label(step, source.label,
-                                                  self._choices_label(step, env)))
+                                                  self._choices_label(step, env)), False)
         over = self.flow.resolve(step.over, env)
         inner = dict(env)
-        inner[step.var] = Resolved(OPEN, over.label)
-        last = self.block(step.steps, inner)
-        return Resolved(OPEN, last.label if last else over.label)
+        inner[step.var] = Resolved(OPEN, over.label, False)
+        last = self.block(step.id, inner)
+        return Resolved(OPEN, last.label if last else over.label, False)
 
     def _choices_label(self, step: ExtractStep, env: dict[str, Resolved]) -> Label | None:
         if step.type.choices is None:
@@ -222,7 +221,8 @@ class _StaticWalker:
         known = {n: (r.value if r.known else OPEN) for n, r in args.items()}
         tainted_exec = self._executes_tainted(spec, known)
         facts = self.flow.call_facts(spec=spec, args=args, request_type=self.request_type,
-                                     bounds=self.bounds, executes_tainted=tainted_exec)
+                                     bounds=self.bounds, executes_tainted=tainted_exec,
+                                     disclosed=self._disclosed(spec, known))
         decision = self.policy.decide(facts)
         self.findings.append(Finding(step=step.id, tool=step.tool, verdict=decision.verdict,
                                      rules=decision.rules, detail=decision.detail,
@@ -230,7 +230,7 @@ class _StaticWalker:
         written = join_all(r.label for r in args.values())
         for pattern in spec.writes:
             self.writes.append((resolve_pattern(pattern, known), written))
-        return Resolved(OPEN, self.output_label(spec, known))
+        return Resolved(OPEN, self.output_label(spec, known), False)
 
     def output_label(self, spec: ToolSpec, known: dict[str, Any]) -> Label:
         label = spec.output_label
@@ -246,6 +246,15 @@ class _StaticWalker:
             hits.append(persisted)
         return hits
 
+    def _disclosed(self, spec: ToolSpec, known: dict[str, Any]) -> Label | None:
+        if not spec.discloses:
+            return None
+        label = spec.disclosed_label
+        for pattern in spec.discloses:
+            for stored in self._stored(resolve_pattern(pattern, known)):
+                label = label.join(stored)
+        return label
+
     def _executes_tainted(self, spec: ToolSpec, known: dict[str, Any]) -> bool:
         return any(label.untrusted
                    for pattern in (*spec.executes, *spec.loads)
@@ -259,5 +268,5 @@ def extracted_label(step: ExtractStep, source: Label, choices: Label | None) -> 
         assert choices is not None  # check_plan requires choices for copy
         return Label(readers=choices.readers, sources=choices.sources | {"extract"},
                      taint=choices.taint)
-    taint = "low" if source.untrusted else "none"
+    taint: Taint = "low" if source.untrusted else "none"
     return Label(readers=source.readers, sources=source.sources | {"extract"}, taint=taint)

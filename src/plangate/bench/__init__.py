@@ -1,0 +1,1 @@
+"""Benchmarks: speed (`perf`), AgentDojo against a hijacked agent, InboxBench."""
