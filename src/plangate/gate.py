@@ -24,7 +24,7 @@ from plangate.execute import Executor, Grant, RunResult
 from plangate.plan.codec import CheckedPlan, check_plan, parse_plan
 from plangate.plan.model import CallStep, ForEachStep, Plan
 from plangate.policy.engine import CompiledPolicy
-from plangate.protocols import Extractor, ToolRuntime
+from plangate.protocols import Extractor, OwnerApprover, OwnerQuestion, ToolRuntime
 from plangate.review.reviewer import MALFORMED, Review, deployment_of, review, review_checked
 from plangate.trigger import Classified, Trigger, classify, parse_trigger
 
@@ -46,13 +46,15 @@ class Gate:
 
     def __init__(self, policy: CompiledPolicy, tools: ToolRuntime, *,
                  audit: AuditLog | str | Path = ":memory:",
-                 extractor: Extractor | None = None) -> None:
+                 extractor: Extractor | None = None,
+                 approver: OwnerApprover | None = None) -> None:
         self.policy = policy
+        self.approver = approver
         self.audit = audit if isinstance(audit, AuditLog) else AuditLog(audit)
         self.approvals = ApprovalQueue(self.audit)
         self.resources = SqliteResourceLabels(self.audit)
         self.executor = Executor(policy, tools, self.audit, resources=self.resources,
-                                 extractor=extractor)
+                                 extractor=extractor, approver=approver)
 
     def classify(self, trigger: Trigger | Mapping[str, Any]) -> Classified:
         parsed = trigger if isinstance(trigger, Trigger) else parse_trigger(dict(trigger))
@@ -86,6 +88,22 @@ class Gate:
             return Outcome(run_id=run_id, review=verdict)
         checked = check_plan(plan if isinstance(plan, Plan) else parse_plan(plan),
                              self.policy.catalog)
+        if verdict.verdict == "escalate" and self.approver is not None:
+            question = OwnerQuestion(run_id=run_id, step=None, tool=None, args={},
+                                     rules=verdict.rules, reasons=verdict.reasons,
+                                     summary=verdict.summary)
+            try:
+                yes = self.approver.approve(question) is True
+            except Exception:  # noqa: BLE001  # an approver failure is a no
+                yes = False
+            self.audit.append("owner_answer", run_id, {"rules": list(verdict.rules),
+                                                       "approved": yes, "plan_hash": checked.hash})
+            if not yes:
+                return Outcome(run_id=run_id, review=verdict)
+            grant = Grant(classified=classified, checked=checked, review=verdict,
+                          approval=f"owner-answer:{run_id}")
+            return Outcome(run_id=run_id, review=verdict, approval=grant.approval,
+                           run=self.executor.run(grant, run_id))
         if verdict.verdict == "escalate":
             approval = self.approvals.create(
                 run_id=run_id, plan_hash=checked.hash, trust_class=classified.trust_class,

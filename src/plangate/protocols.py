@@ -35,6 +35,28 @@ class Extractor(Protocol):
         """Turn untrusted `source` into a value of `type`. Has no tools."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OwnerQuestion:
+    """What the owner is asked when a decision escalates: the exact call (or plan), the
+    rules that asked, and a plain account of what will happen."""
+
+    run_id: str
+    step: str | None
+    tool: str | None
+    args: Mapping[str, Any]
+    rules: tuple[str, ...]
+    reasons: Mapping[str, str]
+    summary: str
+
+
+class OwnerApprover(Protocol):
+    """A synchronous channel to the owner (chat, push, a test's script). Only the
+    deployment configures one; nothing the agent sends can reach it."""
+
+    def approve(self, question: OwnerQuestion) -> bool:
+        """True only for an explicit yes; anything else (no, timeout, error) is a no."""
+
+
 class AuditSink(Protocol):
     def append(self, kind: str, run_id: str, data: Mapping[str, Any]) -> int:
         """Durably record one event; raise `AuditError` if it cannot."""

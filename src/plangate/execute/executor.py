@@ -21,10 +21,11 @@ from plangate.labels import Label, join_all
 from plangate.plan.codec import CheckedPlan, literal_type_problem, plan_hash
 from plangate.plan.model import CallStep, ExtractStep, ExtractType, ForEachStep, Step
 from plangate.policy.engine import CompiledPolicy
-from plangate.protocols import AuditSink, Extractor, ToolRuntime
+from plangate.protocols import AuditSink, Extractor, OwnerApprover, OwnerQuestion, ToolRuntime
 from plangate.resources import MemoryResourceLabels, ResourceLabels, resolve_pattern
 from plangate.review.flow import FlowContext, PathError, Resolved
 from plangate.review.reviewer import Review, deployment_of, extracted_label, plan_bounds
+from plangate.review.summary import short
 from plangate.trigger import Classified
 
 RunStatus = Literal["completed", "halted", "failed", "escalated"]
@@ -89,8 +90,10 @@ class Executor:
 
     def __init__(self, policy: CompiledPolicy, tools: ToolRuntime, audit: AuditSink, *,
                  resources: ResourceLabels | None = None,
-                 extractor: Extractor | None = None) -> None:
+                 extractor: Extractor | None = None,
+                 approver: OwnerApprover | None = None) -> None:
         self.policy = policy
+        self.approver = approver
         self.tools = tools
         self.audit = audit
         self.resources: ResourceLabels = resources or MemoryResourceLabels()
@@ -223,7 +226,8 @@ class _Run:
         event = {"step": step.id, "tool": step.tool, "verdict": decision.verdict,
                  "rules": list(decision.rules),
                  "args": {k: audit_value(v) for k, v in values.items()}}
-        if not allowed:
+        if not allowed and decision.verdict == "escalate":
+            allowed = self._ask_owner(step, values, decision.rules)
             self.x._record("block", self.run_id, {**event, "detail": decision.detail})
             self.calls.append(CallRecord(step=step.id, tool=step.tool, args=values,
                                          verdict=decision.verdict, rules=decision.rules,
@@ -251,6 +255,26 @@ class _Run:
         self.x._record("result", self.run_id, {"step": step.id, "ok": True,
                                                 "label": label.to_json()}, quiet=True)
         return Resolved(result.value, label)
+
+    def _ask_owner(self, step: CallStep, values: Mapping[str, Any], rules: tuple[str, ...]) -> bool:
+        """A runtime escalation asks the owner now, with the concrete values, if the
+        deployment has a synchronous channel; otherwise the run stops and waits."""
+        approver = self.x.approver
+        if approver is None:
+            return False
+        policy = self.x.policy
+        shown = ", ".join(f"{k}={short(v)}" for k, v in values.items())
+        question = OwnerQuestion(
+            run_id=self.run_id, step=step.id, tool=step.tool, args=dict(values), rules=rules,
+            reasons={r: policy.reason(r) for r in rules},
+            summary=f"{self.grant.classified.trust_class!r} run wants {step.tool}({shown})")
+        try:
+            yes = approver.approve(question) is True
+        except Exception:  # noqa: BLE001  # an approver failure is a no
+            yes = False
+        self.x._record("owner_answer", self.run_id, {"step": step.id, "rules": list(rules),
+                                                      "approved": yes})
+        return yes
 
     def _output_label(self, spec: ToolSpec, values: Mapping[str, Any],
                       refined: Label | None) -> Label:

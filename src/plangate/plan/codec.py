@@ -146,7 +146,7 @@ def _check_block(steps: list[Step], catalog: Catalog, seen: set[str], order: lis
             if ref.ref == step.id:
                 raise PlanError("refers to itself", where=f"step {step.id!r} field {field!r}")
             if ref.ref == TRIGGER_REF:
-                head = ref.path.split(".", 1)[0]
+                head = str(ref.segments[0]) if ref.segments else ""
                 if head not in TRIGGER_FIELDS:
                     raise PlanError(f"trigger has no field {head!r}",
                                     where=f"step {step.id!r} field {field!r}")

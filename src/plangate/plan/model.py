@@ -38,11 +38,24 @@ class Lit(BaseModel):
 
 class Ref(BaseModel):
     """The output of an earlier step (or `trigger`, or a loop variable), at a field path:
-    dot-separated keys and list indexes, e.g. `results.0.sender`."""
+    dot-separated keys and list indexes, e.g. `results.0.sender`, or a list of segments
+    for keys that contain dots or spaces, e.g. `["hotels", "Le Marais", "rating"]`."""
 
     model_config = _STRICT
     ref: str = Field(pattern=STEP_ID)
-    path: str = Field(default="", pattern=PATH)
+    path: Annotated[str, Field(pattern=PATH)] | Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=200)] | Annotated[int, Field(ge=0)]],
+        Field(max_length=32)] = ""
+
+    @property
+    def segments(self) -> tuple[str | int, ...]:
+        if isinstance(self.path, list):
+            return tuple(self.path)
+        return tuple(self.path.split(".")) if self.path else ()
+
+    @property
+    def shown(self) -> str:
+        return ".".join(str(s) for s in (self.ref, *self.segments))
 
 
 class Concat(BaseModel):

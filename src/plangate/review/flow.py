@@ -53,24 +53,25 @@ class PathError(LookupError):
     """A field path does not exist in a value."""
 
 
-def follow(value: Any, path: str) -> Any:
-    """Walk a dot path of keys and list indexes; OPEN stays OPEN."""
+def follow(value: Any, path: tuple[str | int, ...]) -> Any:
+    """Walk path segments (keys and list indexes); OPEN stays OPEN."""
     if not path or value is OPEN:
         return value
-    for part in path.split("."):
+    for part in path:
         if value is OPEN:
             return OPEN
         if isinstance(value, Mapping):
-            if part not in value:
+            key = part if part in value else str(part)
+            if key not in value:
                 raise PathError(f"no field {part!r}")
-            value = value[part]
+            value = value[key]
         elif isinstance(value, list | tuple):
             try:
                 value = value[int(part)]
             except (ValueError, IndexError):
                 raise PathError(f"no index {part!r}") from None
         elif hasattr(value, "model_dump"):
-            value = follow(value.model_dump(mode="json"), part)
+            value = follow(value.model_dump(mode="json"), (part,))
         else:
             raise PathError(f"cannot take {part!r} of a {type(value).__name__}")
     return value
@@ -110,8 +111,8 @@ class FlowContext:
             return self.payload_label
         return self.planner_label
 
-    def trigger_label(self, path: str) -> Label:
-        head = path.split(".", 1)[0]
+    def trigger_label(self, path: tuple[str | int, ...]) -> Label:
+        head = str(path[0]) if path else ""
         if head in ("principal", "channel", "id"):
             return self.principal_label
         if head == "instruction":
@@ -124,9 +125,10 @@ class FlowContext:
             return Resolved(arg.literal, self.literal_label(arg))
         if isinstance(arg, Ref):
             if arg.ref == TRIGGER_REF:
-                return Resolved(follow(self.trigger_value, arg.path), self.trigger_label(arg.path))
+                return Resolved(follow(self.trigger_value, arg.segments),
+                                self.trigger_label(arg.segments))
             base = env[arg.ref]
-            return Resolved(follow(base.value, arg.path), base.label, base.known)
+            return Resolved(follow(base.value, arg.segments), base.label, base.known)
         if isinstance(arg, Concat):
             parts = [self.resolve(p, env) for p in arg.concat]
             label = join_all(p.label for p in parts)

@@ -26,8 +26,7 @@ def describe_arg(arg: Arg) -> str:
                "planner": "chosen by the agent"}[arg.origin]
         return f"{short(arg.literal)} ({who})"
     if isinstance(arg, Ref):
-        where = f"{arg.ref}.{arg.path}" if arg.path else arg.ref
-        return f"<{where}, known at run time>" if arg.ref != "trigger" else f"<{where}>"
+        return f"<{arg.shown}, known at run time>" if arg.ref != "trigger" else f"<{arg.shown}>"
     if isinstance(arg, Concat):
         return " + ".join(describe_arg(p) for p in arg.concat)
     assert isinstance(arg, ListOf)
