@@ -228,6 +228,8 @@ class _Run:
                  "args": {k: audit_value(v) for k, v in values.items()}}
         if not allowed and decision.verdict == "escalate":
             allowed = self._ask_owner(step, values, decision.rules)
+        if not allowed:
+            # A runtime deny (or an unanswered escalation) blocks: the tool is never called.
             self.x._record("block", self.run_id, {**event, "detail": decision.detail})
             self.calls.append(CallRecord(step=step.id, tool=step.tool, args=values,
                                          verdict=decision.verdict, rules=decision.rules,
@@ -270,7 +272,7 @@ class _Run:
             summary=f"{self.grant.classified.trust_class!r} run wants {step.tool}({shown})")
         try:
             yes = approver.approve(question) is True
-        except Exception:  # noqa: BLE001  # an approver failure is a no
+        except Exception:  # an approver failure is a no
             yes = False
         self.x._record("owner_answer", self.run_id, {"step": step.id, "rules": list(rules),
                                                       "approved": yes})

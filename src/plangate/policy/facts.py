@@ -32,7 +32,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from plangate.catalog import EFFECTS, ArgSpec, Catalog
 
@@ -48,9 +48,9 @@ class PlanBounds:
     loop: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CallFacts:
-    """Everything the policy may know about one tool call."""
+class CallFacts(NamedTuple):
+    """Everything the policy may know about one tool call. (A NamedTuple: immutable, and
+    built once per call on the review's and the executor's hot paths.)"""
 
     tool: str
     trust_class: str

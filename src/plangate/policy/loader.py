@@ -89,8 +89,11 @@ def _compile_rules(doc: PolicyDoc, catalog: Catalog, data: Any, source: str) -> 
         for rt in scope.request_types:
             if rt not in request_types:
                 raise PolicyError(f"unknown request type {rt!r}", where=where)
+        any_action = not scope.tools and not scope.effects
         out.append(CompiledRule(id=rule.id, kind=rule.kind, reason=rule.reason,
-                                cedar=_rule_cedar(rule), source=rule, line=line))
+                                cedar=_rule_cedar(rule), source=rule, line=line,
+                                tools=None if any_action else frozenset(scope.tools),
+                                effects=frozenset(scope.effects)))
     for rt_name, rtype in doc.request_types.items():
         for tool in rtype.tools:
             if tool not in catalog.tools:

@@ -9,8 +9,7 @@ Resolving an argument therefore gives the same labels in both halves, and the sa
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from plangate.catalog import ToolSpec
 from plangate.identity import parse_address
@@ -41,8 +40,9 @@ DESTINATION_SINKS = frozenset({"recipient", "account", "url"})
 OWNER = "owner"
 
 
-@dataclass(frozen=True, slots=True)
-class Resolved:
+class Resolved(NamedTuple):
+    """A value (or OPEN) with its label."""
+
     value: Any
     label: Label
     #: False when the value (or a part of it) is only known at run time.

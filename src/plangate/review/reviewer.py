@@ -218,19 +218,22 @@ class _StaticWalker:
     def call(self, step: CallStep, env: dict[str, Resolved]) -> Resolved:
         spec = self.policy.catalog.tools[step.tool]
         args = {name: self.flow.resolve(arg, env) for name, arg in step.args.items()}
-        known = {n: (r.value if r.known else OPEN) for n, r in args.items()}
-        tainted_exec = self._executes_tainted(spec, known)
-        facts = self.flow.call_facts(spec=spec, args=args, request_type=self.request_type,
-                                     bounds=self.bounds, executes_tainted=tainted_exec,
-                                     disclosed=self._disclosed(spec, known))
+        touches = bool(spec.reads or spec.writes or spec.executes or spec.loads or spec.discloses)
+        known = {n: (r.value if r.known else OPEN) for n, r in args.items()} if touches else {}
+        facts = self.flow.call_facts(
+            spec=spec, args=args, request_type=self.request_type, bounds=self.bounds,
+            executes_tainted=touches and self._executes_tainted(spec, known),
+            disclosed=self._disclosed(spec, known) if spec.discloses else None)
         decision = self.policy.decide(facts)
         self.findings.append(Finding(step=step.id, tool=step.tool, verdict=decision.verdict,
                                      rules=decision.rules, detail=decision.detail,
                                      open_args=tuple(sorted(facts.open_args))))
-        written = join_all(r.label for r in args.values())
-        for pattern in spec.writes:
-            self.writes.append((resolve_pattern(pattern, known), written))
-        return Resolved(OPEN, self.output_label(spec, known), False)
+        if spec.writes:
+            written = join_all(r.label for r in args.values())
+            for pattern in spec.writes:
+                self.writes.append((resolve_pattern(pattern, known), written))
+        label = self.output_label(spec, known) if spec.reads else spec.output_label
+        return Resolved(OPEN, label, False)
 
     def output_label(self, spec: ToolSpec, known: dict[str, Any]) -> Label:
         label = spec.output_label
