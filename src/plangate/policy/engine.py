@@ -58,8 +58,13 @@ class CompiledRule:
     #: The action scope: tools and effect groups named, or None for any action.
     tools: frozenset[str] | None = None
     effects: frozenset[str] = frozenset()
+    #: The trust classes the rule's principal scope names, or None for any.
+    classes: frozenset[str] | None = None
 
-    def applies_to(self, tool: str, effects: Sequence[str]) -> bool:
+    def applies_to(self, tool: str, effects: Sequence[str], trust_class: str) -> bool:
+        """Whether Cedar could match this rule's scope for the tool and class at all."""
+        if self.classes is not None and trust_class not in self.classes:
+            return False
         if self.tools is None:
             return True
         return tool in self.tools or bool(self.effects.intersection(effects))
@@ -75,7 +80,7 @@ class CompiledPolicy:
     source: str
     #: Per tool: (main set, its rule ids, ask set, its rule ids), holding only the rules
     #: whose action scope can match that tool (Cedar then evaluates fewer policies).
-    _slices: dict[str, tuple[Any, tuple[str, ...], Any, tuple[str, ...]]] = field(
+    _slices: dict[tuple[str, str], tuple[Any, tuple[str, ...], Any, tuple[str, ...]]] = field(
         default_factory=dict)
     _entities: Any = None
     _schema: Any = None
@@ -83,16 +88,7 @@ class CompiledPolicy:
     _whole: Any = None
 
     def __post_init__(self) -> None:
-        parsed: dict[tuple[str, ...], tuple[Any, tuple[str, ...], Any, tuple[str, ...]]] = {}
-        for name, spec in self.catalog.tools.items():
-            applicable = [r for r in self.rules if r.applies_to(name, spec.effects)]
-            ids = tuple(r.id for r in applicable)
-            if ids not in parsed:
-                main, main_ids = _policy_set(applicable, as_kind=None)
-                ask, ask_ids = _policy_set([r for r in applicable if r.kind == "escalate"],
-                                           as_kind="permit")
-                parsed[ids] = (main, main_ids, ask, ask_ids)
-            self._slices[name] = parsed[ids]
+        self._parsed: dict[tuple[str, ...], tuple[Any, tuple[str, ...], Any, tuple[str, ...]]] = {}
         self._kinds = {r.id: r.kind for r in self.rules}
         self._by_id = {r.id: r for r in self.rules}
         self._attributes, self._arg_names = referenced_facts(r.cedar for r in self.rules)
@@ -167,8 +163,25 @@ class CompiledPolicy:
             self._whole = _policy_set(list(self.rules), as_kind=None)[0]
         return cedarpy.is_authorized(request, self._whole, self._entities)
 
+    def _slice(self, tool: str, trust_class: str) -> tuple[Any, tuple[str, ...], Any, tuple[str, ...]]:
+        """The rules Cedar could match for this tool and class, parsed once per distinct set."""
+        key = (tool, trust_class)
+        found = self._slices.get(key)
+        if found is None:
+            effects = self.catalog.tools[tool].effects
+            applicable = [r for r in self.rules if r.applies_to(tool, effects, trust_class)]
+            ids = tuple(r.id for r in applicable)
+            if ids not in self._parsed:
+                main, main_ids = _policy_set(applicable, as_kind=None)
+                ask, ask_ids = _policy_set([r for r in applicable if r.kind == "escalate"],
+                                           as_kind="permit")
+                self._parsed[ids] = (main, main_ids, ask, ask_ids)
+            found = self._slices[key] = self._parsed[ids]
+        return found
+
     def _decide(self, request: dict[str, Any]) -> Decision:
-        main, main_ids, ask, ask_ids = self._slices[request["action"]["id"]]
+        main, main_ids, ask, ask_ids = self._slice(request["action"]["id"],
+                                                   request["principal"]["id"])
         try:
             # No schema here: policies were validated against it at load time and the
             # context is built from typed facts; request validation would double the cost.

@@ -93,7 +93,8 @@ def _compile_rules(doc: PolicyDoc, catalog: Catalog, data: Any, source: str) -> 
         out.append(CompiledRule(id=rule.id, kind=rule.kind, reason=rule.reason,
                                 cedar=_rule_cedar(rule), source=rule, line=line,
                                 tools=None if any_action else frozenset(scope.tools),
-                                effects=frozenset(scope.effects)))
+                                effects=frozenset(scope.effects),
+                                classes=frozenset(scope.classes) if scope.classes else None))
     for rt_name, rtype in doc.request_types.items():
         for tool in rtype.tools:
             if tool not in catalog.tools:
@@ -125,7 +126,8 @@ def _compile_rules(doc: PolicyDoc, catalog: Catalog, data: Any, source: str) -> 
                 reason=f"{cls_name!r} triggers may only make requests of type: "
                        f"{', '.join(cls.request_types) or 'none'}",
                 cedar=f"@id({_q(rid)})\nforbid({principal}, action, resource)\n"
-                      f"unless {{ resource in [{allowed}] }};", line=line))
+                      f"unless {{ resource in [{allowed}] }};", line=line,
+                classes=frozenset({cls_name})))
         for field, fact in (("max_calls", "calls"), ("max_egress", "egress"),
                             ("max_payments", "payments"), ("max_loop", "loop")):
             limit = getattr(cls.budget, field)
@@ -136,7 +138,8 @@ def _compile_rules(doc: PolicyDoc, catalog: Catalog, data: Any, source: str) -> 
                 id=rid, kind="forbid",
                 reason=f"{cls_name!r} plans are limited to {field.replace('_', ' ')} {limit}",
                 cedar=f"@id({_q(rid)})\nforbid({principal}, action, resource)\n"
-                      f"when {{ context.plan.{fact} > {limit} }};", line=line))
+                      f"when {{ context.plan.{fact} > {limit} }};", line=line,
+                classes=frozenset({cls_name})))
     return out
 
 
