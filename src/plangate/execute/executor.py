@@ -119,6 +119,15 @@ class Executor:
             self._record("halt", run_id, {"step": halt.step, "status": halt.status,
                                           "message": halt.message, "rules": list(halt.rules)},
                          quiet=True)
+        except AuditError as exc:
+            # No record, no side effect: the call that needed this record did not run.
+            result.status = "failed"
+            result.message = f"audit write failed; run stopped: {exc}"
+        except Exception as exc:  # an enforcement error stops the run (fail closed)
+            result.status = "failed"
+            result.message = f"enforcement error; run stopped: {type(exc).__name__}: {exc}"[:500]
+            self._record("halt", run_id, {"status": "failed", "message": result.message},
+                         quiet=True)
         result.outputs = {k: v.value for k, v in state.env_top.items()}
         return result
 

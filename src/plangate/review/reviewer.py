@@ -32,6 +32,7 @@ from plangate.review.summary import summarise
 from plangate.trigger import Classified, Deployment, Trigger, classify
 
 MALFORMED = "plangate:malformed-plan"
+REVIEW_ERROR = "plangate:review-error"
 ORIGIN_LIE = "plangate:origin-claim"
 
 
@@ -114,6 +115,18 @@ def deployment_of(policy: CompiledPolicy) -> Deployment:
 
 def review_checked(classified: Classified, checked: CheckedPlan, policy: CompiledPolicy,
                    deployment: Deployment, *, resources: ResourceLabels | None = None) -> Review:
+    """Review an already checked plan. Any unexpected error denies (fail closed)."""
+    try:
+        return _review_checked(classified, checked, policy, deployment, resources)
+    except Exception as exc:  # any failure in review is a deny, never a pass
+        detail = f"{type(exc).__name__}: {exc}"[:500]
+        return Review(verdict="deny", rules=(REVIEW_ERROR,), summary=f"Review failed: {detail}",
+                      trust_class=classified.trust_class, plan_hash=checked.hash,
+                      classification=classified.reasons, error=detail)
+
+
+def _review_checked(classified: Classified, checked: CheckedPlan, policy: CompiledPolicy,
+                    deployment: Deployment, resources: ResourceLabels | None) -> Review:
     flow = FlowContext(classified, deployment)
     findings: list[Finding] = []
     origin_findings = _verify_origins(checked, classified.trigger)
