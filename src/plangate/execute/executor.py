@@ -119,10 +119,10 @@ class Executor:
             self._record("halt", run_id, {"step": halt.step, "status": halt.status,
                                           "message": halt.message, "rules": list(halt.rules)},
                          quiet=True)
-        except AuditError as exc:
-            # No record, no side effect: the call that needed this record did not run.
-            result.status = "failed"
-            result.message = f"audit write failed; run stopped: {exc}"
+        except AuditError:
+            # No record, no side effect: the call that needed this record did not run,
+            # and a broken audit log is the operator's problem to see, loudly.
+            raise
         except Exception as exc:  # an enforcement error stops the run (fail closed)
             result.status = "failed"
             result.message = f"enforcement error; run stopped: {type(exc).__name__}: {exc}"[:500]
@@ -340,8 +340,22 @@ def extraction_problem(value: Any, type_: ExtractType, choices: Any) -> str | No
         except ValueError:
             return "a string that is not an ISO date"
         return None
-    options = choices if isinstance(choices, list) else [choices]
-    return None if value in options else "a value not copied from the allowed choices"
+    return None if copied_from(value, choices) else "a value not copied from the allowed choices"
+
+
+def copied_from(value: Any, choices: Any) -> bool:
+    """Whether `value` is copied exactly out of `choices`: equal to it, to an item, key or
+    leaf of it, or (for text) a non-empty piece of it taken verbatim. A copy keeps the
+    label of its choices, so accepting a piece never lowers what the value may carry."""
+    if type(value) is type(choices) and value == choices:
+        return True
+    if isinstance(value, str) and isinstance(choices, str):
+        return bool(value) and value in choices
+    if isinstance(choices, Mapping):
+        return any(copied_from(value, k) or copied_from(value, v) for k, v in choices.items())
+    if isinstance(choices, list | tuple):
+        return any(copied_from(value, c) for c in choices)
+    return False
 
 
 def audit_value(value: Any) -> Any:
