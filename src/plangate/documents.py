@@ -52,13 +52,52 @@ def parse_text(text: str, *, source: str) -> Any:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{source}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        except RecursionError:
+            raise ValueError(f"{source}: nested too deeply") from None
     try:
-        return yaml.load(text, Loader=_LineLoader)  # _LineLoader is a SafeLoader
+        data = yaml.load(text, Loader=_LineLoader)  # _LineLoader is a SafeLoader
+        if "*" in text:
+            # Aliases share nodes: a few hundred bytes can stand for billions of values
+            # ("billion laughs"), which every later pass (validation, hashing) would expand.
+            _check_expansion(data, source)
+        return data
+    except RecursionError:
+        raise ValueError(f"{source}: nested too deeply") from None
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
         raise ValueError(f"{source}:{line}: invalid YAML: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise ValueError(f"{source}: invalid YAML: {exc}") from None
+
+
+def _check_expansion(data: Any, source: str) -> None:
+    """Refuse documents whose aliases expand beyond what a document may spell out."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(value: Any) -> int:
+        if isinstance(value, str):
+            return 1 + len(value)
+        if not isinstance(value, dict | list):
+            return 1
+        key = id(value)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise ValueError(f"{source}: a YAML alias refers to itself")
+        open_nodes.add(key)
+        parts = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        total = 1
+        for part in parts:
+            total += size(part)
+            if total > MAX_DOCUMENT_BYTES:
+                raise ValueError(f"{source}: YAML aliases expand to more than "
+                                 f"{MAX_DOCUMENT_BYTES} values")
+        open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    size(data)
 
 
 def load_document(path: str | Path) -> Any:

@@ -192,7 +192,12 @@ def _plan_json(plan: Plan | Mapping[str, Any] | str) -> Any:
         return plan.model_dump(mode="json", by_alias=True, exclude_none=True)
     if isinstance(plan, str):
         return plan[:100_000]
-    return dict(plan)
+    if isinstance(plan, bytes):
+        return plan[:100_000].decode("utf-8", "replace")
+    if isinstance(plan, Mapping):
+        return dict(plan)
+    # Anything else (a list, a number) is malformed; record it without failing the audit.
+    return repr(plan)[:100_000]
 
 
 __all__ = ["MALFORMED", "CheckedPlan", "Gate", "Outcome", "PlanError", "narrows"]

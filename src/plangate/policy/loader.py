@@ -181,9 +181,14 @@ def _validate(rules: list[CompiledRule], catalog: Catalog, source: str) -> None:
     """Parse each rule alone (to blame the right one), then validate all against the schema."""
     for rule in rules:
         try:
-            cedarpy.PolicySet.from_str(rule.cedar)
+            parsed = cedarpy.PolicySet.from_str(rule.cedar)
         except ValueError as exc:
             raise PolicyError(f"Cedar syntax: {exc}", where=_where(source, rule.line, rule.id)) from None
+        if len(parsed) != 1:
+            # A condition that closes its rule and opens another would smuggle in a policy
+            # no rule id names, and shift every later rule's id in decisions.
+            raise PolicyError("a rule's `when`/`unless` must not end the rule and start "
+                              "another Cedar policy", where=_where(source, rule.line, rule.id))
     if not rules:
         return
     schema = json.dumps(cedar_schema(catalog))

@@ -221,7 +221,7 @@ class FlowContext:
         )
 
     def _is_known(self, dest: str) -> bool:
-        if dest in self.known or dest in self.owner_addresses:
+        if dest in self.known or dest in self.owner_addresses or dest.casefold() in self.known:
             return True
         return "@" in dest and dest.rpartition("@")[2] in self.org_domains
 

@@ -1,0 +1,96 @@
+"""Identity: canonical addresses and lookalike detection."""
+
+from __future__ import annotations
+
+import pytest
+
+from plangate.identity import canonical_address, lookalike_of, parse_address, same_principal, skeleton
+
+OWNER = "owner@home.example"
+KNOWN = frozenset({OWNER, "bob@partner.example"})
+
+
+@pytest.mark.parametrize("raw", [
+    "Owner@Home.Example",                     # case
+    "OWNER@HOME.EXAMPLE",
+    "owner+newsletter@home.example",          # plus-addressing
+    "Owner Name <owner+x@home.example>",      # display name ignored
+    "ｏｗｎｅｒ@ｈｏｍｅ.example",                # fullwidth: NFKC folds it
+    "ow\u200bner@home.example",               # zero-width space
+    "\u202eowner@home.example",               # bidi override
+    "owner\u00ad@home.example",               # soft hyphen
+    "owner@home.example.",                    # trailing dot of the domain
+    "<owner@home.example>",
+])
+def test_same_principal_after_canonicalisation(raw: str) -> None:
+    """Spellings that name the owner's mailbox canonicalise to the owner."""
+    assert parse_address(raw).canonical == OWNER
+    assert same_principal(raw, OWNER)
+    assert lookalike_of(parse_address(raw), KNOWN) is None
+
+
+@pytest.mark.parametrize(("raw", "why"), [
+    ("owner@hоme.example", "Cyrillic o in the domain"),
+    ("оwner@home.example", "Cyrillic o in the local part"),
+    ("owner@hοme.example", "Greek omicron"),
+    ("0wner@home.example", "digit zero for o"),
+    ("owner@home.examp1e", "digit one for l"),
+    ("owner@hoine.example", "placeholder: not a lookalike"),
+    ("owner@horne.example", "rn for m"),
+    ("owner@xn--hme-sed.example", "IDNA-encoded Cyrillic o"),
+    ("owner@XN--HME-SED.example", "upper-case IDNA prefix"),
+    ("bob@partner.exampIe", "capital I for l"),
+])
+def test_lookalikes_are_detected_and_never_match(raw: str, why: str) -> None:
+    """A lookalike never has the canonical form of the known address, and is named as one."""
+    addr = parse_address(raw)
+    assert addr.canonical not in KNOWN, why
+    if "placeholder" in why:
+        assert lookalike_of(addr, KNOWN) is None
+    else:
+        assert lookalike_of(addr, KNOWN) in KNOWN, why
+
+
+def test_idna_domain_is_decoded() -> None:
+    """Punycode domains are compared in their Unicode form."""
+    assert canonical_address("a@xn--bcher-kva.example") == "a@bücher.example"
+    assert canonical_address("a@XN--BCHER-KVA.example") == "a@bücher.example"
+    # An undecodable label is kept as is and then matches nothing.
+    assert canonical_address("a@xn--zzzz.example") == "a@xn--zzzz.example"
+
+
+def test_display_name_spoof_is_flagged() -> None:
+    """A display name that spells another address is a spoof, not an identity."""
+    spoof = parse_address('"owner@home.example" <attacker@evil.example>')
+    assert spoof.canonical == "attacker@evil.example"
+    assert spoof.display_spoof
+    honest = parse_address('"Owner@Home.Example" <owner@home.example>')
+    assert not honest.display_spoof
+    plain = parse_address("Carol Client <carol@newclient.example>")
+    assert not plain.display_spoof and plain.display_name == "Carol Client"
+
+
+def test_non_ascii_is_reported() -> None:
+    """Homoglyph addresses are marked non-ASCII; ordinary ones are not."""
+    assert parse_address("owner@hоme.example").non_ascii
+    assert not parse_address("owner@home.example").non_ascii
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("0", "o"), ("1", "l"), ("rn", "m"), ("vv", "w"), ("а", "a"), ("ο", "o"), ("5", "s"),
+])
+def test_skeleton_collapses_confusables(a: str, b: str) -> None:
+    """Confusable characters (and digraphs) share a skeleton."""
+    assert skeleton(a) == skeleton(b)
+
+
+def test_skeleton_keeps_distinct_letters_apart() -> None:
+    """Skeletons do not chain unrelated letters together (e is not 7, a is not o)."""
+    assert skeleton("e") != skeleton("7")
+    assert skeleton("alice@example.com") != skeleton("bob@example.com")
+    assert skeleton("a") != skeleton("o")
+
+
+def test_domain_property() -> None:
+    """`domain` is the canonical domain after the last @."""
+    assert parse_address("Bob <BOB@Partner.Example>").domain == "partner.example"

@@ -1,0 +1,134 @@
+"""Triggers and trust classes: who a trigger's source is, and what evidence vouches for it."""
+
+from __future__ import annotations
+
+import pytest
+
+from plangate.errors import TriggerError
+from plangate.trigger import Deployment, classify, load_deployment, parse_trigger
+
+DEPLOYMENT = Deployment.model_validate({
+    "owner": ["owner@home.example"],
+    "contacts": ["bob@partner.example"],
+    "classes": [
+        {"name": "owner", "principals": ["owner@home.example"]},
+        {"name": "owner", "channels": ["cron"]},
+        {"name": "contact", "principals": ["bob@partner.example"]},
+        {"name": "org", "domains": ["home.example"]},
+        {"name": "hook", "principals": ["ci@builds.example"], "channels": ["webhook"]},
+        {"name": "open", "principals": ["anyone@open.example"], "require_authenticated": False},
+    ],
+    "lowest": "unknown",
+})
+
+
+def _classify(channel: str, principal: str, **evidence: object):
+    return classify(parse_trigger({"channel": channel, "principal": principal,
+                                   "evidence": evidence}), DEPLOYMENT)
+
+
+@pytest.mark.parametrize(("channel", "evidence"), [
+    ("email", {"dmarc": "pass"}),
+    ("email", {"spf": "pass", "dkim": "pass"}),
+    ("chat", {"paired": True}),
+    ("api", {}),
+])
+def test_owner_with_evidence_is_owner(channel: str, evidence: dict[str, object]) -> None:
+    """The owner's address with the channel's own evidence earns the owner class."""
+    c = _classify(channel, "Owner <owner@home.example>", **evidence)
+    assert c.trust_class == "owner" and c.is_owner and c.authenticated
+
+
+@pytest.mark.parametrize(("channel", "evidence"), [
+    ("email", {}),
+    ("email", {"dmarc": "fail", "spf": "pass"}),
+    ("email", {"spf": "pass"}),
+    ("email", {"dkim": "pass"}),
+    ("chat", {"paired": False}),
+    ("webhook", {"signed": False}),
+    ("mcp", {}),
+])
+def test_owner_without_evidence_falls_to_lowest(channel: str, evidence: dict[str, object]) -> None:
+    """Claiming the owner's address is not enough: without evidence it is the lowest class."""
+    c = _classify(channel, "owner@home.example", **evidence)
+    assert c.trust_class == "unknown" and not c.is_owner
+    assert any("needs authentication evidence" in r for r in c.reasons)
+
+
+def test_signed_webhook_earns_its_class_only_on_that_channel() -> None:
+    """A channel-limited class needs that channel and its evidence (a signature)."""
+    assert _classify("webhook", "ci@builds.example", signed=True).trust_class == "hook"
+    assert _classify("webhook", "ci@builds.example", signed=False).trust_class == "unknown"
+    assert _classify("email", "ci@builds.example", dmarc="pass").trust_class == "unknown"
+
+
+@pytest.mark.parametrize("principal", [
+    "owner@hоme.example",                         # Cyrillic o
+    "0wner@home.example",                         # digit zero
+    "owner@horne.example",                        # rn for m
+    "owner@xn--hme-sed.example",                  # IDNA lookalike
+    '"owner@home.example" <attacker@evil.example>',  # display-name spoof
+    '"owner@home.example" <someone@home.example>',   # spoof even inside the org domain
+])
+def test_spoofs_fall_to_lowest_even_when_authenticated(principal: str) -> None:
+    """Lookalikes and display-name spoofs never earn a class, whatever DMARC says."""
+    c = _classify("email", principal, dmarc="pass")
+    assert c.trust_class == "unknown" and not c.is_owner
+    assert any("lookalike" in r or "display name" in r for r in c.reasons), c.reasons
+
+
+def test_domain_rule_and_its_lookalike() -> None:
+    """A domain class matches the canonical domain; its homoglyph does not."""
+    assert _classify("email", "Alice@HOME.example", dmarc="pass").trust_class == "org"
+    assert _classify("email", "alice@hоme.example", dmarc="pass").trust_class == "unknown"
+
+
+def test_plus_addressing_and_case_still_match_the_contact() -> None:
+    """Harmless spellings of a contact's address keep the contact class."""
+    assert _classify("email", "BOB+work@Partner.Example", dmarc="pass").trust_class == "contact"
+
+
+def test_cron_channel_rule_matches_any_principal_on_cron_only() -> None:
+    """The channel-only rule gives every cron trigger the owner class, and nothing else."""
+    c = _classify("cron", "scheduler")
+    assert c.trust_class == "owner" and c.authenticated
+    assert not c.is_owner  # the scheduler is not the owner's mailbox: payload stays untrusted
+    assert _classify("email", "scheduler", dmarc="pass").trust_class == "unknown"
+
+
+def test_unauthenticated_class_when_explicitly_allowed() -> None:
+    """`require_authenticated: false` lets an unauthenticated principal earn a class."""
+    assert _classify("email", "anyone@open.example").trust_class == "open"
+
+
+def test_first_matching_rule_wins() -> None:
+    """The owner's address is also in the org domain: the owner rule, listed first, wins."""
+    assert _classify("email", "owner@home.example", dmarc="pass").trust_class == "owner"
+
+
+def test_trigger_fields_are_validated() -> None:
+    """Unknown channels and fields are refused with the field named."""
+    with pytest.raises(TriggerError, match="channel"):
+        parse_trigger({"channel": "pigeon", "principal": "x"})
+    with pytest.raises(TriggerError, match="surprise"):
+        parse_trigger({"channel": "email", "principal": "x", "surprise": 1})
+    with pytest.raises(TriggerError, match="dmarc"):
+        parse_trigger({"channel": "email", "principal": "x", "evidence": {"dmarc": "maybe"}})
+
+
+def test_trigger_text_is_parsed_with_line_numbers() -> None:
+    """A trigger given as YAML text names the line of a bad field."""
+    with pytest.raises(TriggerError, match=r"trigger:3: evidence\.signed"):
+        parse_trigger("channel: webhook\nprincipal: x\nevidence: {signed: sure}\n")
+
+
+def test_deployment_file(tmp_path) -> None:
+    """A deployment file loads; a bad one names the file and field."""
+    good = tmp_path / "d.yaml"
+    good.write_text("owner: [o@x.example]\nclasses: [{name: friend, principals: [f@x.example]}]\n")
+    dep = load_deployment(good)
+    assert dep.class_names() == ("friend", "unknown")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("owner: []\n")
+    with pytest.raises(TriggerError, match=r"bad\.yaml.*owner"):
+        load_deployment(bad)
