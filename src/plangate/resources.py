@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 from typing import Any, Protocol
 
+from plangate.catalog import ToolSpec
 from plangate.labels import Label, join_all
 
 OPEN = "*"
@@ -47,17 +49,65 @@ class ResourceLabels(Protocol):
 
 
 class MemoryResourceLabels:
-    """In-process `ResourceLabels`, also used as a static snapshot during review."""
+    """In-process `ResourceLabels`. With `base`, an overlay: the static review records a
+    plan's own writes here on top of the persisted labels, and joins rather than replaces
+    (a pattern with an open argument may stand for several resources)."""
 
-    def __init__(self, initial: dict[str, Label] | None = None) -> None:
+    def __init__(self, initial: dict[str, Label] | None = None, *,
+                 base: ResourceLabels | None = None, join_writes: bool = False) -> None:
         self._labels: dict[str, Label] = dict(initial or {})
+        self._base = base
+        self._join_writes = join_writes
 
     def label_of(self, pattern: str) -> Label | None:
         hits = [label for name, label in self._labels.items() if overlaps(name, pattern)]
+        below = self._base.label_of(pattern) if self._base is not None else None
+        if below is not None:
+            hits.append(below)
         return join_all(hits) if hits else None
 
     def record(self, name: str, label: Label) -> None:
-        self._labels[name] = label
+        old = self._labels.get(name)
+        self._labels[name] = old.join(label) if self._join_writes and old is not None else label
 
     def items(self) -> list[tuple[str, Label]]:
         return sorted(self._labels.items())
+
+
+def _stored(resources: ResourceLabels, patterns: list[str], values: Mapping[str, Any]) -> list[Label]:
+    out = []
+    for pattern in patterns:
+        label = resources.label_of(resolve_pattern(pattern, dict(values)))
+        if label is not None:
+            out.append(label)
+    return out
+
+
+def read_label(spec: ToolSpec, values: Mapping[str, Any], resources: ResourceLabels,
+               refined: Label | None = None) -> Label:
+    """Label of a tool's output: the catalog's (with readers the tool itself reported,
+    never less taint), joined with whatever is stored in the resources it reads."""
+    base = spec.output_label
+    if refined is not None:
+        base = Label(readers=refined.readers, sources=base.sources | refined.sources,
+                     taint=base.join(refined).taint)
+    return join_all([base, *_stored(resources, spec.reads, values)])
+
+
+def disclosed_label(spec: ToolSpec, values: Mapping[str, Any],
+                    resources: ResourceLabels) -> Label | None:
+    """Label of stored content the call sends out (None when it sends none)."""
+    if not spec.discloses:
+        return None
+    return join_all([spec.disclosed_label, *_stored(resources, spec.discloses, values)])
+
+
+def executes_tainted(spec: ToolSpec, values: Mapping[str, Any], resources: ResourceLabels) -> bool:
+    """Whether the call runs or loads stored content written from tainted data."""
+    return any(label.untrusted for label in _stored(resources, [*spec.executes, *spec.loads], values))
+
+
+def record_writes(spec: ToolSpec, values: Mapping[str, Any], written: Label,
+                  resources: ResourceLabels) -> None:
+    for pattern in spec.writes:
+        resources.record(resolve_pattern(pattern, dict(values)), written)

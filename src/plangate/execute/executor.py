@@ -15,14 +15,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from plangate.catalog import ToolSpec
 from plangate.errors import AuditError, GrantError
 from plangate.labels import Label, join_all
 from plangate.plan.codec import CheckedPlan, literal_type_problem, plan_hash
 from plangate.plan.model import CallStep, ExtractStep, ExtractType, ForEachStep, Step
 from plangate.policy.engine import CompiledPolicy
 from plangate.protocols import AuditSink, Extractor, OwnerApprover, OwnerQuestion, ToolRuntime
-from plangate.resources import MemoryResourceLabels, ResourceLabels, resolve_pattern
+from plangate.resources import (
+    MemoryResourceLabels,
+    ResourceLabels,
+    disclosed_label,
+    executes_tainted,
+    read_label,
+    record_writes,
+)
 from plangate.review.flow import FlowContext, PathError, Resolved
 from plangate.review.reviewer import Review, deployment_of, extracted_label, plan_bounds
 from plangate.review.summary import short
@@ -226,8 +232,9 @@ class _Run:
         facts = self.flow.call_facts(spec=spec, args=args,
                                      request_type=self.grant.checked.plan.request_type,
                                      bounds=self.bounds,
-                                     executes_tainted=self._executes_tainted(spec, values),
-                                     disclosed=self._disclosed(spec, values))
+                                     executes_tainted=executes_tainted(spec, values,
+                                                                       self.x.resources),
+                                     disclosed=disclosed_label(spec, values, self.x.resources))
         decision = policy.decide(facts)
         allowed = decision.verdict == "approve" or (
             decision.verdict == "escalate"
@@ -259,10 +266,8 @@ class _Run:
             raise _Halt("failed", step.id, f"tool {step.tool!r} failed: {exc!r}"[:500]) from None
         self.calls.append(CallRecord(step=step.id, tool=step.tool, args=values,
                                      verdict=decision.verdict, rules=decision.rules, ok=True))
-        written = join_all(r.label for r in args.values())
-        for pattern in spec.writes:
-            self.x.resources.record(resolve_pattern(pattern, values), written)
-        label = self._output_label(spec, values, result.label)
+        record_writes(spec, values, join_all(r.label for r in args.values()), self.x.resources)
+        label = read_label(spec, values, self.x.resources, result.label)
         self.x._record("result", self.run_id, {"step": step.id, "ok": True,
                                                 "label": label.to_json()}, quiet=True)
         return Resolved(result.value, label)
@@ -286,37 +291,6 @@ class _Run:
         self.x._record("owner_answer", self.run_id, {"step": step.id, "rules": list(rules),
                                                       "approved": yes})
         return yes
-
-    def _output_label(self, spec: ToolSpec, values: Mapping[str, Any],
-                      refined: Label | None) -> Label:
-        base = spec.output_label
-        if refined is not None:
-            # A tool may report exact readers; taint and sources never shrink.
-            base = Label(readers=refined.readers, sources=base.sources | refined.sources,
-                         taint=base.join(refined).taint)
-        for pattern in spec.reads:
-            stored = self.x.resources.label_of(resolve_pattern(pattern, dict(values)))
-            if stored is not None:
-                base = base.join(stored)
-        return base
-
-    def _disclosed(self, spec: ToolSpec, values: Mapping[str, Any]) -> Label | None:
-        if not spec.discloses:
-            return None
-        label = spec.disclosed_label
-        for pattern in spec.discloses:
-            stored = self.x.resources.label_of(resolve_pattern(pattern, dict(values)))
-            if stored is not None:
-                label = label.join(stored)
-        return label
-
-    def _executes_tainted(self, spec: ToolSpec, values: Mapping[str, Any]) -> bool:
-        for pattern in (*spec.executes, *spec.loads):
-            stored = self.x.resources.label_of(resolve_pattern(pattern, dict(values)))
-            if stored is not None and stored.untrusted:
-                return True
-        return False
-
 
 def extraction_problem(value: Any, type_: ExtractType, choices: Any) -> str | None:
     """Why an extracted value is not of the declared low-capacity type, or None."""

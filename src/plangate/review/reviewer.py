@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from plangate.catalog import Catalog, ToolSpec
+from plangate.catalog import Catalog
 from plangate.errors import PlanError
 from plangate.labels import Label, Taint, join_all
 from plangate.plan.codec import (
@@ -25,7 +25,14 @@ from plangate.plan.codec import (
 from plangate.plan.model import CallStep, ExtractStep, ForEachStep, Plan, Step
 from plangate.policy.engine import CompiledPolicy, VerdictKind
 from plangate.policy.facts import PlanBounds
-from plangate.resources import MemoryResourceLabels, ResourceLabels, overlaps, resolve_pattern
+from plangate.resources import (
+    MemoryResourceLabels,
+    ResourceLabels,
+    disclosed_label,
+    executes_tainted,
+    read_label,
+    record_writes,
+)
 from plangate.review.flow import OPEN, FlowContext, Resolved
 from plangate.review.origins import normalise, occurs_in
 from plangate.review.summary import summarise
@@ -199,8 +206,8 @@ class _StaticWalker:
         self.bounds = bounds
         self.blocks = checked.blocks
         self.request_type = checked.plan.request_type
-        self.resources = resources
-        self.writes: list[tuple[str, Label]] = []
+        # The plan's own writes sit on top of what earlier runs stored; never persisted.
+        self.storage = MemoryResourceLabels(base=resources, join_writes=True)
         self.findings: list[Finding] = []
 
     def block(self, block: str, env: dict[str, Resolved]) -> Resolved | None:
@@ -235,46 +242,16 @@ class _StaticWalker:
         known = {n: (r.value if r.known else OPEN) for n, r in args.items()} if touches else {}
         facts = self.flow.call_facts(
             spec=spec, args=args, request_type=self.request_type, bounds=self.bounds,
-            executes_tainted=touches and self._executes_tainted(spec, known),
-            disclosed=self._disclosed(spec, known) if spec.discloses else None)
+            executes_tainted=touches and executes_tainted(spec, known, self.storage),
+            disclosed=disclosed_label(spec, known, self.storage))
         decision = self.policy.decide(facts)
         self.findings.append(Finding(step=step.id, tool=step.tool, verdict=decision.verdict,
                                      rules=decision.rules, detail=decision.detail,
                                      open_args=tuple(sorted(facts.open_args))))
         if spec.writes:
-            written = join_all(r.label for r in args.values())
-            for pattern in spec.writes:
-                self.writes.append((resolve_pattern(pattern, known), written))
-        label = self.output_label(spec, known) if spec.reads else spec.output_label
+            record_writes(spec, known, join_all(r.label for r in args.values()), self.storage)
+        label = read_label(spec, known, self.storage) if spec.reads else spec.output_label
         return Resolved(OPEN, label, False)
-
-    def output_label(self, spec: ToolSpec, known: dict[str, Any]) -> Label:
-        label = spec.output_label
-        for pattern in spec.reads:
-            for stored in self._stored(resolve_pattern(pattern, known)):
-                label = label.join(stored)
-        return label
-
-    def _stored(self, pattern: str) -> list[Label]:
-        hits = [label for name, label in self.writes if overlaps(name, pattern)]
-        persisted = self.resources.label_of(pattern)
-        if persisted is not None:
-            hits.append(persisted)
-        return hits
-
-    def _disclosed(self, spec: ToolSpec, known: dict[str, Any]) -> Label | None:
-        if not spec.discloses:
-            return None
-        label = spec.disclosed_label
-        for pattern in spec.discloses:
-            for stored in self._stored(resolve_pattern(pattern, known)):
-                label = label.join(stored)
-        return label
-
-    def _executes_tainted(self, spec: ToolSpec, known: dict[str, Any]) -> bool:
-        return any(label.untrusted
-                   for pattern in (*spec.executes, *spec.loads)
-                   for label in self._stored(resolve_pattern(pattern, known)))
 
 
 def extracted_label(step: ExtractStep, source: Label, choices: Label | None) -> Label:
