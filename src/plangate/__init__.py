@@ -29,7 +29,9 @@ from plangate.labels import Label
 from plangate.plan import Plan, check_plan, load_plan, parse_plan, plan_hash
 from plangate.policy import CompiledPolicy, Decision, compile_policy, load_policy, parse_policy_text
 from plangate.protocols import Extractor, FunctionTools, ToolResult, ToolRuntime
-from plangate.review import Review, review
+# `review_plan`, not `review`: the name `plangate.review` must stay the subpackage.
+from plangate.review import Review
+from plangate.review import review as review_plan
 from plangate.trigger import Deployment, Trigger, classify, load_trigger, parse_trigger
 
 __version__ = "0.1.0"
@@ -78,5 +80,5 @@ __all__ = [
     "parse_policy_text",
     "parse_trigger",
     "plan_hash",
-    "review",
+    "review_plan",
 ]
