@@ -94,13 +94,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     policy = _load_policy(args.policy, args.catalog)
     outputs = load_document(args.fixtures) if args.fixtures else {}
     gate = Gate(policy, FixtureTools(outputs), audit=_db(args))
-    outcome = gate.submit(load_trigger(args.trigger), load_plan(args.plan))
+    if args.approval:
+        outcome = gate.run_approved(args.approval)
+    elif args.trigger and args.plan:
+        outcome = gate.submit(load_trigger(args.trigger), load_plan(args.plan))
+    else:
+        raise PlangateError("run needs --trigger and --plan, or --approval ID")
     if args.json:
         _print_json(outcome.to_json())
     else:
         print(f"verdict: {outcome.review.verdict} ({', '.join(outcome.review.rules)})")
         print(outcome.review.summary)
-        if outcome.approval:
+        if outcome.approval and outcome.run is None:
             print(f"waiting for the owner: plangate approvals approve {outcome.approval}")
         if outcome.run:
             print(f"run {outcome.run_id}: {outcome.run.status} {outcome.run.message}")
@@ -202,8 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_review)
 
     run = sub.add_parser("run", help="review and, if approved, run a plan on fixture tools")
-    run.add_argument("--trigger", required=True)
-    run.add_argument("--plan", required=True)
+    run.add_argument("--trigger")
+    run.add_argument("--plan")
+    run.add_argument("--approval", help="run a plan the owner approved (plangate approvals)")
     run.add_argument("--policy", required=True)
     run.add_argument("--catalog")
     run.add_argument("--fixtures", help="JSON/YAML: tool name -> canned output")

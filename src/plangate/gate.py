@@ -131,6 +131,7 @@ class Gate:
             raise GrantError(f"the plan now reviews as {verdict.verdict}; submit it again")
         grant = Grant(classified=classified, checked=checked, review=verdict,
                       approval=approval_id)
+        self.approvals.consume(approval_id, approval.run_id)
         return Outcome(run_id=approval.run_id, review=verdict, approval=approval_id,
                        run=self.executor.run(grant, approval.run_id))
 
@@ -141,7 +142,7 @@ class Gate:
         again; anything else is reviewed afresh and escalated or denied as policy says."""
         outcome = self.submit(trigger, plan)
         if (outcome.review.verdict == "escalate" and previous.approval is not None
-                and self.approvals.get(previous.approval).status == "approved"):
+                and self.approvals.get(previous.approval).status in ("approved", "executed")):
             old = self.approvals.get(previous.approval).plan
             new = plan if isinstance(plan, Plan) else parse_plan(plan)
             if narrows(parse_plan(old), new):

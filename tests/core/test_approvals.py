@@ -41,8 +41,11 @@ def test_escalation_waits_then_owner_approves_and_it_runs(tmp_path: Path) -> Non
     assert ran.run and ran.run.status == "completed"
     assert tools.calls == [("pay", {"account": "DE1", "amount": 120.5, "memo": "invoice"})]
     assert "approval_decided" in event_kinds(gate) and gate.audit.verify().ok
-    with pytest.raises(UserError, match="already approved"):
+    with pytest.raises(UserError, match="already executed"):
         console.decide(out.approval, "denied")
+    with pytest.raises(GrantError, match="executed, not approved"):
+        gate.run_approved(out.approval)  # one approval, one run: no replay
+    assert len(tools.calls) == 1
 
 
 def test_denied_approval_cannot_run(tmp_path: Path) -> None:

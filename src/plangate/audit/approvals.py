@@ -18,7 +18,7 @@ from typing import Any, Literal
 from plangate.audit.log import AuditLog
 from plangate.errors import AuditError, UserError
 
-Status = Literal["pending", "approved", "denied"]
+Status = Literal["pending", "approved", "denied", "executed"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS approvals (
@@ -93,6 +93,15 @@ class ApprovalQueue:
             raise UserError(f"no approval {approval_id!r}")
         return Approval(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]),
                         json.loads(row[7]), json.loads(row[8]), row[9], row[10])
+
+    def consume(self, approval_id: str, run_id: str) -> None:
+        """Mark an approved plan as run: one approval, one run (no replays)."""
+        cursor = self._db.execute(
+            "UPDATE approvals SET status = 'executed' WHERE id = ? AND status = 'approved'",
+            (approval_id,))
+        if cursor.rowcount != 1:
+            raise UserError(f"approval {approval_id!r} is not approved (or already used)")
+        self._log.append("approval_used", run_id, {"approval": approval_id})
 
     def list(self, status: Status | None = "pending") -> list[Approval]:
         query = "SELECT id FROM approvals"
