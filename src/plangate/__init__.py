@@ -29,6 +29,7 @@ from plangate.labels import Label
 from plangate.plan import Plan, check_plan, load_plan, parse_plan, plan_hash
 from plangate.policy import CompiledPolicy, Decision, compile_policy, load_policy, parse_policy_text
 from plangate.protocols import Extractor, FunctionTools, ToolResult, ToolRuntime
+
 # `review_plan`, not `review`: the name `plangate.review` must stay the subpackage.
 from plangate.review import Review
 from plangate.review import review as review_plan

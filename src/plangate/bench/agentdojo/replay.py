@@ -87,7 +87,7 @@ def _injection_candidates(suite_name: str, user_task_id: str) -> tuple[str, ...]
     suite = get_suite(suite_name)
     user_task = suite.get_user_task_by_id(user_task_id)
     canaries = {inj: f"<CANARY---{inj}--->" for inj in suite.get_injection_vector_defaults()}
-    env = suite.load_and_inject_default_environment(canaries)
+    env = _load_injected(suite_name, canaries)
     _, _, _, messages, _ = GroundTruthPipeline(user_task).query(user_task.PROMPT, FunctionsRuntime(suite.tools), env)
     seen = []
     for inj, canary in canaries.items():
@@ -97,8 +97,29 @@ def _injection_candidates(suite_name: str, user_task_id: str) -> tuple[str, ...]
 
 
 @cache
+def _vector_defaults(suite_name: str) -> dict[str, str]:
+    return get_suite(suite_name).get_injection_vector_defaults()  # type: ignore[no-any-return]
+
+
+def _load_injected(suite_name: str, injections: Mapping[str, str]) -> Any:
+    """`TaskSuite.load_and_inject_default_environment`, with libyaml's parser when present
+    (the same YAML, ~10x faster: parsing dominates the benchmark's run time)."""
+    import yaml
+    from agentdojo.task_suite.task_suite import read_suite_file
+
+    suite = get_suite(suite_name)
+    defaults = _vector_defaults(suite_name)
+    unknown = set(injections) - set(defaults)
+    if unknown:
+        raise ValueError(f"unknown injection vectors {sorted(unknown)}")
+    text = read_suite_file(suite.name, "environment.yaml", suite.data_path).format(**{**defaults, **injections})
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return suite.environment_type.model_validate(yaml.load(text, Loader=loader))
+
+
+@cache
 def _env_template(suite_name: str, injections: tuple[tuple[str, str], ...]) -> Any:
-    return get_suite(suite_name).load_and_inject_default_environment(dict(injections))
+    return _load_injected(suite_name, dict(injections))
 
 
 def load_environment(suite_name: str, injections: Mapping[str, str]) -> Any:
