@@ -22,7 +22,7 @@ from plangate.audit import ApprovalQueue, AuditLog, SqliteResourceLabels
 from plangate.errors import GrantError, PlanError
 from plangate.execute import Executor, Grant, RunResult
 from plangate.plan.codec import CheckedPlan, check_plan, parse_plan
-from plangate.plan.model import CallStep, ForEachStep, Plan
+from plangate.plan.model import ForEachStep, Plan
 from plangate.policy.engine import CompiledPolicy
 from plangate.protocols import Extractor, OwnerApprover, OwnerQuestion, ToolRuntime
 from plangate.review.reviewer import MALFORMED, Review, deployment_of, review, review_checked
@@ -159,28 +159,35 @@ class Gate:
 
 
 def narrows(old: Plan, new: Plan) -> bool:
-    """Whether every call of `new` is a call of `old` (same tool, same arguments) at no
-    greater loop bound, and `new` declares the same request type."""
+    """Whether `new` only drops things from `old`: the same request type, and every step of
+    `new` (extractions and loops too) is a step of `old` with the same id and the same
+    content, a loop at no greater bound. Same ids and contents mean every reference still
+    reads the same data, so no data flow can have been swapped in."""
     if old.request_type != new.request_type:
         return False
-    old_calls = _call_shapes(old.steps, 1)
-    return all(old_calls.get(shape, 0) >= bound
-               for shape, bound in _call_shapes(new.steps, 1).items())
+    old_steps = _steps_by_id(old.steps)
+    for step_id, (shape, bound) in _steps_by_id(new.steps).items():
+        if step_id not in old_steps:
+            return False
+        old_shape, old_bound = old_steps[step_id]
+        if shape != old_shape or bound > old_bound:
+            return False
+    return True
 
 
-def _call_shapes(steps: list[Any], bound: int) -> dict[str, int]:
+def _steps_by_id(steps: list[Any]) -> dict[str, tuple[str, int]]:
+    """Each step (nested ones too) as canonical JSON without its loop bound or body."""
     import json
 
-    out: dict[str, int] = {}
+    out: dict[str, tuple[str, int]] = {}
     for step in steps:
-        if isinstance(step, CallStep):
-            shape = json.dumps([step.tool, {k: v.model_dump(mode="json", by_alias=True)
-                                            for k, v in sorted(step.args.items())}],
-                               sort_keys=True)
-            out[shape] = max(out.get(shape, 0), bound)
-        elif isinstance(step, ForEachStep):
-            for shape, b in _call_shapes(step.steps, bound * step.max).items():
-                out[shape] = max(out.get(shape, 0), b)
+        dumped = step.model_dump(mode="json", by_alias=True, exclude_none=True)
+        bound = 0
+        if isinstance(step, ForEachStep):
+            bound = dumped.pop("max")
+            dumped.pop("steps")
+            out.update(_steps_by_id(step.steps))
+        out[step.id] = (json.dumps(dumped, sort_keys=True), bound)
     return out
 
 

@@ -141,14 +141,15 @@ def test_gate_runs_an_approved_owner_plan_end_to_end(tmp_path: Path, mailbox: An
         {"id": "tell", "tool": "mail_send",
          "args": {"to": {"list": [{"literal": "bob@partner.example", "origin": "payload"}]},
                   "subject": {"literal": "ACME invoice", "origin": "planner"},
-                  "body": {"literal": "The ACME invoice is filed and handled.", "origin": "planner"}}},
+                  "body": {"concat": [{"literal": "Filed and handled: ", "origin": "planner"},
+                                      {"ref": "find", "path": "0.subject"}]}}},
         {"id": "ack", "tool": "mail_reply",
          "args": {"in_reply_to": {"ref": "trigger", "path": "meta.message_id"},
                   "to": {"list": [{"ref": "trigger", "path": "principal"}]},
                   "body": {"literal": "Done.", "origin": "planner"}}},
     ]}
-    # Bob cannot read the owner's mail, and planner text shapes the message: the
-    # owner confirms (rule owner-confirms-new-readers). Nothing has run yet.
+    # The note to Bob quotes the owner's mail, which Bob cannot read, and planner text
+    # shapes it: the owner confirms (rule owner-confirms-new-readers). Nothing has run yet.
     pending = gate.submit(trigger, plan)
     assert pending.review.verdict == "escalate", pending.review.to_json()
     assert pending.review.rules == ("owner-confirms-new-readers",)

@@ -158,9 +158,23 @@ class _Run:
         self.bounds = plan_bounds(grant.checked, executor.policy.catalog)
         self.calls: list[CallRecord] = []
         self.env_top: dict[str, Resolved] = {}
-        self.approved_escalations = {
-            (f.step, r) for f in grant.review.findings if f.verdict == "escalate" and not f.open_args
-            for r in f.rules} if grant.approval else set()
+        # What the owner's yes covers: each escalation rule that fired at review for a
+        # step, provided the rule reads none of the facts that were still open there
+        # (a yes to "private data goes out" is not a yes to an amount nobody has seen).
+        policy = executor.policy
+        self.approved_escalations: set[tuple[str, str]] = set()
+        if grant.approval:
+            for f in grant.review.findings:
+                if f.verdict != "escalate":
+                    continue
+                open_facts = set(f.open_facts)
+                for r in f.rules:
+                    reads = policy.rule_reads(r)
+                    if "*" in reads or ("args.*" in reads and any(
+                            o.startswith("args.") for o in open_facts)):
+                        continue
+                    if not reads & open_facts:
+                        self.approved_escalations.add((f.step, r))
 
     def block(self, block: str, env: dict[str, Resolved]) -> Resolved | None:
         last = None

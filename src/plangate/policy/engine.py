@@ -61,6 +61,16 @@ class CompiledRule:
     #: The trust classes the rule's principal scope names, or None for any.
     classes: frozenset[str] | None = None
 
+    @property
+    def reads(self) -> frozenset[str]:
+        """The facts this rule reads: context attributes, and `args.<name>` per argument
+        (`args.*` when it reads the arguments whole)."""
+        attributes, arg_names = referenced_facts([self.cedar])
+        out = set(attributes - {"args"})
+        if "args" in attributes:
+            out.update({"args.*"} if arg_names is None else {f"args.{a}" for a in arg_names})
+        return frozenset(out)
+
     def applies_to(self, tool: str, effects: Sequence[str], trust_class: str) -> bool:
         """Whether Cedar could match this rule's scope for the tool and class at all."""
         if self.classes is not None and trust_class not in self.classes:
@@ -114,6 +124,11 @@ class CompiledPolicy:
 
     def rule(self, rule_id: str) -> CompiledRule | None:
         return self._by_id.get(rule_id)
+
+    def rule_reads(self, rule_id: str) -> frozenset[str]:
+        """Facts a rule reads; everything (`*`) for a rule id this policy does not know."""
+        rule = self._by_id.get(rule_id)
+        return rule.reads if rule is not None else frozenset({"*"})
 
     def reason(self, rule_id: str) -> str:
         rule = self._by_id.get(rule_id)

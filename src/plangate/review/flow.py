@@ -91,8 +91,12 @@ class FlowContext:
         self.sender = principal
         payload_taint: Taint = "none" if classified.is_owner else "high"
         self.instruction_label = Label(sources=frozenset({"instruction"}))
-        self.payload_label = Label(readers=frozenset({OWNER, self._reader_id(principal)}),
-                                   sources=frozenset({"payload"}), taint=payload_taint)
+        # The sender's words are readable by the sender and the owner; the authenticated
+        # owner's own words are the owner's to send anywhere.
+        payload_readers = (frozenset({PUBLIC}) if classified.is_owner
+                           else frozenset({OWNER, self._reader_id(principal)}))
+        self.payload_label = Label(readers=payload_readers, sources=frozenset({"payload"}),
+                                   taint=payload_taint)
         self.planner_label = Label(sources=frozenset({"planner"}), taint="high")
         self.principal_label = Label(sources=frozenset({"trigger:principal"}))
         self.trigger_value = {

@@ -53,11 +53,14 @@ class Finding:
     rules: tuple[str, ...]
     detail: str = ""
     open_args: tuple[str, ...] = ()
+    #: Facts absent at review because they depend on open values (`args.<name>`,
+    #: `readers_ok`, `destinations`, ...): an owner's yes cannot have covered them.
+    open_facts: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"step": self.step, "tool": self.tool, "verdict": self.verdict,
                 "rules": list(self.rules), "detail": self.detail,
-                "open_args": list(self.open_args)}
+                "open_args": list(self.open_args), "open_facts": list(self.open_facts)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -245,9 +248,13 @@ class _StaticWalker:
             executes_tainted=touches and executes_tainted(spec, known, self.storage),
             disclosed=disclosed_label(spec, known, self.storage))
         decision = self.policy.decide(facts)
+        open_facts = {f"args.{a}" for a in facts.open_args}
+        if facts.destinations is None:
+            open_facts.update(("readers_ok", "to_owner", "to_sender", "to_known", "destinations"))
         self.findings.append(Finding(step=step.id, tool=step.tool, verdict=decision.verdict,
                                      rules=decision.rules, detail=decision.detail,
-                                     open_args=tuple(sorted(facts.open_args))))
+                                     open_args=tuple(sorted(facts.open_args)),
+                                     open_facts=tuple(sorted(open_facts))))
         if spec.writes:
             record_writes(spec, known, join_all(r.label for r in args.values()), self.storage)
         label = read_label(spec, known, self.storage) if spec.reads else spec.output_label

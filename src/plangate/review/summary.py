@@ -22,7 +22,7 @@ def short(value: Any, limit: int = 60) -> str:
 
 def describe_arg(arg: Arg) -> str:
     if isinstance(arg, Lit):
-        who = {"instruction": "your instruction", "payload": "the sender's message",
+        who = {"instruction": "your instruction", "payload": "the trigger's message",
                "planner": "chosen by the agent"}[arg.origin]
         return f"{short(arg.literal)} ({who})"
     if isinstance(arg, Ref):
@@ -31,6 +31,16 @@ def describe_arg(arg: Arg) -> str:
         return " + ".join(describe_arg(p) for p in arg.concat)
     assert isinstance(arg, ListOf)
     return "[" + ", ".join(describe_arg(i) for i in arg.items) + "]"
+
+
+def _has_ref(arg: Arg) -> bool:
+    if isinstance(arg, Ref):
+        return arg.ref != "trigger"
+    if isinstance(arg, Concat):
+        return any(_has_ref(p) for p in arg.concat)
+    if isinstance(arg, ListOf):
+        return any(_has_ref(i) for i in arg.items)
+    return False
 
 
 def summarise(checked: CheckedPlan, catalog: Catalog, *, trust_class: str, principal: str,
@@ -44,9 +54,11 @@ def summarise(checked: CheckedPlan, catalog: Catalog, *, trust_class: str, princ
         if isinstance(step, CallStep):
             spec = catalog.tools[step.tool]
             effects = "/".join(spec.effects) or "no effect"
-            sinks = [f"{n}={describe_arg(step.args[n])}" for n in spec.sink_args if n in step.args]
+            # Sinks say where things go; arguments fed from earlier steps say what goes there.
+            shown = [f"{n}={describe_arg(a)}" for n, a in step.args.items()
+                     if n in spec.sink_args or _has_ref(a)]
             lines.append(f"{indent}- {step.id}: {step.tool} [{effects}]{loop}"
-                         + (f" -> {'; '.join(sinks)}" if sinks else ""))
+                         + (f" -> {'; '.join(shown)}" if shown else ""))
         elif isinstance(step, ExtractStep):
             lines.append(f"{indent}- {step.id}: extract a {step.type.kind} from "
                          f"{describe_arg(step.source)} (no tools)")
