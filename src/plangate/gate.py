@@ -13,12 +13,14 @@ Escalated plans wait in the approvals queue; the owner decides with
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from plangate.audit import ApprovalQueue, AuditLog, SqliteResourceLabels
+from plangate.audit.rate import RunCounter
 from plangate.errors import GrantError, PlanError
 from plangate.execute import Executor, Grant, RunResult
 from plangate.plan.codec import CheckedPlan, check_plan, parse_plan
@@ -47,12 +49,14 @@ class Gate:
     def __init__(self, policy: CompiledPolicy, tools: ToolRuntime, *,
                  audit: AuditLog | str | Path = ":memory:",
                  extractor: Extractor | None = None,
-                 approver: OwnerApprover | None = None) -> None:
+                 approver: OwnerApprover | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.policy = policy
         self.approver = approver
         self.audit = audit if isinstance(audit, AuditLog) else AuditLog(audit)
         self.approvals = ApprovalQueue(self.audit)
         self.resources = SqliteResourceLabels(self.audit)
+        self.runs = RunCounter(self.audit, clock=clock)
         self.executor = Executor(policy, tools, self.audit, resources=self.resources,
                                  extractor=extractor, approver=approver)
 
@@ -80,9 +84,13 @@ class Gate:
 
     def submit(self, trigger: Trigger | Mapping[str, Any],
                plan: Plan | Mapping[str, Any] | str) -> Outcome:
-        """Review the plan; run it if approved; queue it for the owner if escalated."""
+        """Review the plan; run it if approved; queue it for the owner if escalated.
+        A trigger over its class's rate limit is denied before review."""
         run_id = new_run_id()
         classified = self.classify(trigger)
+        limited = self._rate_limited(classified, run_id)
+        if limited is not None:
+            return Outcome(run_id=run_id, review=limited)
         verdict = self.review(classified.trigger, plan, run_id=run_id)
         if verdict.verdict == "deny":
             return Outcome(run_id=run_id, review=verdict)
@@ -113,6 +121,24 @@ class Gate:
             return Outcome(run_id=run_id, review=verdict, approval=approval)
         grant = Grant(classified=classified, checked=checked, review=verdict)
         return Outcome(run_id=run_id, review=verdict, run=self.executor.run(grant, run_id))
+
+    def _rate_limited(self, classified: Classified, run_id: str) -> Review | None:
+        cls = self.policy.doc.classes.get(classified.trust_class)
+        principal = classified.principal.canonical
+        if cls is not None:
+            hit = self.runs.exceeded(cls.rate, principal=principal,
+                                     trust_class=classified.trust_class)
+            if hit is not None:
+                rule = f"class:{classified.trust_class}:rate.{hit}"
+                self.audit.append("rate_limited", run_id, {"principal": principal,
+                                                           "trust_class": classified.trust_class,
+                                                           "rule": rule})
+                return Review(verdict="deny", rules=(rule,), trust_class=classified.trust_class,
+                              summary=f"Refused before review: {principal!r} is over the "
+                                      f"{hit.replace('_', ' ')} limit of its class.",
+                              plan_hash=None, classification=classified.reasons)
+        self.runs.record(principal=principal, trust_class=classified.trust_class)
+        return None
 
     def run_approved(self, approval_id: str) -> Outcome:
         """Run a plan the owner approved. The plan is re-reviewed; the grant holds only if

@@ -85,6 +85,17 @@ class Budget(BaseModel):
     max_loop: int | None = Field(default=None, ge=1)
 
 
+class RateLimit(BaseModel):
+    """How many runs triggers of this class may start, across runs: a flood of mail from
+    one stranger (or from many) cannot spend the owner's tools, money or model budget."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_principal_per_hour: int | None = Field(default=None, ge=0)
+    per_principal_per_day: int | None = Field(default=None, ge=0)
+    per_class_per_hour: int | None = Field(default=None, ge=0)
+
+
 class ClassPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -92,6 +103,7 @@ class ClassPolicy(BaseModel):
     #: When set, plans from this class must declare one of these request types.
     request_types: list[str] | None = None
     budget: Budget = Budget()
+    rate: RateLimit = RateLimit()
 
 
 class RequestType(BaseModel):
