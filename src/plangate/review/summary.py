@@ -45,7 +45,8 @@ def _has_ref(arg: Arg) -> bool:
 
 def summarise(checked: CheckedPlan, catalog: Catalog, *, trust_class: str, principal: str,
               verdict: str) -> str:
-    lines = [f"A {trust_class!r} trigger from {short(principal, 80)} asks for a "
+    article = "An" if trust_class[:1].lower() in "aeiou" else "A"
+    lines = [f"{article} {trust_class!r} trigger from {short(principal, 80)} asks for a "
              f"{checked.plan.request_type!r} request; verdict: {verdict}."]
     for scoped in checked.order:
         step = scoped.step
