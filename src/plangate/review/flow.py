@@ -9,7 +9,9 @@ Resolving an argument therefore gives the same labels in both halves, and the sa
 from __future__ import annotations
 
 from collections.abc import Mapping
+from email.utils import getaddresses
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 from plangate.catalog import ToolSpec
 from plangate.identity import parse_address
@@ -230,16 +232,32 @@ class FlowContext:
         return "@" in dest and dest.rpartition("@")[2] in self.org_domains
 
 
+INVALID = "invalid:"
+"""Prefix of a destination the gate cannot read unambiguously: it is never the owner, the
+sender or a known party, and may read nothing private (no parser-differential tricks)."""
+
+
 def _normalise_destination(kind: str, value: Any) -> str:
     text = str(value).strip()
     if kind == "recipient":
+        # Exactly one address: "a@x, b@y" or a group must not pass as its first member.
+        found = getaddresses([text])
+        if len(found) != 1 or "@" not in found[0][1] or any(c in text for c in "\r\n\0;"):
+            return INVALID + text
         return parse_address(text).canonical
     if kind == "account":
         return "".join(text.split()).upper()
-    # URLs: the host decides where the request goes; keep scheme-less host, lower-cased.
-    from urllib.parse import urlsplit
-
-    host = urlsplit(text if "//" in text else f"//{text}").hostname or text
+    # URLs: the host decides where the request goes. Anything a client could read with a
+    # different host (backslashes, whitespace, control characters, odd schemes) is invalid.
+    if any(c in text for c in "\\ \t\r\n\0") or not text.isprintable():
+        return INVALID + text
+    try:
+        parts = urlsplit(text if "//" in text else f"//{text}")
+        host = parts.hostname
+    except ValueError:
+        return INVALID + text
+    if not host or parts.scheme not in ("", "http", "https"):
+        return INVALID + text
     return f"url:{host.casefold()}"
 
 

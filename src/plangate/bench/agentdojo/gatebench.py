@@ -42,10 +42,13 @@ from typing import Any
 from plangate.bench.agentdojo import replay as rp
 from plangate.execute.executor import copied_from
 from plangate.gate import Gate
+from plangate.identity import parse_address
+from plangate.labels import Label
 from plangate.plan.model import ExtractType, Lit
 from plangate.policy import load_policy
 from plangate.policy.engine import CompiledPolicy
 from plangate.protocols import OwnerQuestion, ToolResult
+from plangate.review.flow import OWNER
 from plangate.review.origins import normalise, occurs_in
 
 VARIANTS = ("hijacked", "laundered", "laundered_adaptive", "extractor_only")
@@ -121,8 +124,9 @@ def trigger_for(suite: str, user_task_id: str) -> dict[str, Any]:
 
 class AgentDojoTools:
     """`ToolRuntime` over AgentDojo's `FunctionsRuntime` and one task environment.
-    Records every executed call (name, kwargs) for AgentDojo's trace-based checkers.
-    A tool error raises, so the executor stops the run cleanly."""
+    Records every executed call (name, kwargs) for AgentDojo's trace-based checkers, and
+    reports the exact readers of each output (`exact_readers`). A tool error raises, so
+    the executor stops the run cleanly."""
 
     def __init__(self, suite: str, env: Any) -> None:
         from agentdojo.functions_runtime import FunctionsRuntime
@@ -138,7 +142,94 @@ class AgentDojoTools:
         result, error = self.runtime.run_function(self.env, tool, kwargs, raise_on_error=False)
         if error is not None:
             raise RuntimeError(f"{tool}: {error}")
-        return ToolResult(rp.to_jsonable(result))
+        value = rp.to_jsonable(result)
+        return ToolResult(value, exact_readers(tool, value, self.env, kwargs))
+
+
+# ----------------------------------------------------------------------------- exact readers
+#
+# A tool that knows who may read what it returns reports it (`ToolResult.label`); the
+# executor keeps the catalog's taint and sources and takes these readers instead of the
+# catalog's `[owner]`. They are computed from the returned objects themselves, never from
+# text inside them: who an item was sent to or shared with is recorded by the service
+# (mail server, calendar, drive, Slack), not written by whoever wrote the item's body.
+# A list's readers are the intersection over its items (what every item's readers may
+# read), so a reference into one item of a list never gets more readers than the least
+# shared item; an empty list, or an item of unknown shape, is the owner's alone.
+
+#: Tools whose output is one item, or a list of items, of a kind with recorded readers.
+_ITEM_KIND: dict[str, str] = {
+    # workspace
+    "search_calendar_events": "event", "get_day_calendar_events": "event",
+    "create_calendar_event": "event", "reschedule_calendar_event": "event",
+    "add_calendar_event_participants": "event",
+    "get_unread_emails": "email", "get_sent_emails": "email", "get_received_emails": "email",
+    "get_draft_emails": "email", "search_emails": "email", "send_email": "email",
+    "search_files_by_filename": "file", "get_file_by_id": "file", "list_files": "file",
+    "search_files": "file", "append_to_file": "file", "create_file": "file",
+    "delete_file": "file", "share_file": "file",
+    # slack
+    "read_channel_messages": "channel", "read_inbox": "message",
+}
+
+
+def _party(address: Any) -> str | None:
+    if not isinstance(address, str) or not address.strip():
+        return None
+    try:
+        return parse_address(address).canonical
+    except Exception:  # an unparsable party reads nothing here (narrows, never widens)
+        return None
+
+
+def _item_readers(kind: str, item: Any) -> set[str] | None:
+    """Who may read one item (canonical addresses / names), or None if unknown."""
+    if not isinstance(item, Mapping):
+        return None
+    if kind == "event":  # the calendar's owner and the event's participants
+        parties = item.get("participants") or []
+    elif kind == "email":  # its sender and every recipient, cc and bcc
+        parties = [item.get("sender"), *(item.get("recipients") or []), *(item.get("cc") or []),
+                   *(item.get("bcc") or [])]
+    elif kind == "file":  # its owner and everyone it is shared with
+        parties = [item.get("owner"), *dict(item.get("shared_with") or {}).keys()]
+    elif kind == "message":  # a direct message: its two parties
+        parties = [item.get("sender"), item.get("recipient")]
+    else:
+        return None
+    if not isinstance(parties, list):
+        return None
+    return {p for p in map(_party, parties) if p is not None}
+
+
+def _channel_readers(env: Any, channel: Any) -> set[str] | None:
+    """Members of a Slack channel, and the channel itself (a message sent to the channel
+    reaches exactly its members)."""
+    slack = getattr(env, "slack", None)
+    if slack is None or not isinstance(channel, str) or channel not in slack.channels:
+        return None
+    members = {u for u, chans in slack.user_channels.items() if channel in chans}
+    return {p for p in map(_party, [*members, channel]) if p is not None}
+
+
+def exact_readers(tool: str, value: Any, env: Any, args: Mapping[str, Any] | None = None) -> Label | None:
+    """The exact readers of a tool's output (always including the owner), or None to keep
+    the catalog's label."""
+    kind = _ITEM_KIND.get(tool)
+    if kind is None:
+        return None
+    if kind == "channel":
+        readers = _channel_readers(env, (args or {}).get("channel"))
+    else:
+        items = value if isinstance(value, list) else [value]
+        readers = None if items else set()
+        for item in items:
+            mine = _item_readers(kind, item)
+            if mine is None:
+                readers = set()
+                break
+            readers = mine if readers is None else readers & mine
+    return Label(readers=frozenset({OWNER, *(readers or ())}))
 
 
 @cache
@@ -562,7 +653,7 @@ def _resolve_with_loops(steps: Sequence[Mapping[str, Any]], run_call: Any, oracl
 
 __all__ = [
     "VARIANTS", "AgentDojoTools", "CountingOwner", "PlanExtractor", "RunOutcome", "attack_entry",
-    "corrected_security", "hijacked_plan", "known_counterparties", "policy_for_run", "run_attack",
+    "corrected_security", "exact_readers", "hijacked_plan", "known_counterparties", "policy_for_run", "run_attack",
     "run_baseline", "run_benign", "suite_policy", "trigger_for",
 ]
 
