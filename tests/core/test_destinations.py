@@ -11,6 +11,7 @@ from plangate.review.flow import INVALID, _normalise_destination
     ("recipient", "Bob <BOB+x@Partner.Example>", "bob@partner.example"),
     ("recipient", '"owner@home.example" <eve@evil.example>', "eve@evil.example"),
     ("account", "de89 3704 0044", "DE8937040044"),
+    ("recipient", "Alice", "alice"),                     # a chat handle, not a mail address
     ("url", "https://Good.Example/a?b=c", "url:good.example"),
     ("url", "http://owner@evil.example/x", "url:evil.example"),
     ("url", "good.example/path", "url:good.example"),
@@ -25,6 +26,7 @@ def test_destinations_normalise_to_what_the_client_will_use(kind: str, raw: str,
     ("recipient", "team: a@home.example, eve@evil.example;"),
     ("recipient", "a@home.example\r\nBcc: eve@evil.example"),
     ("recipient", "not an address"),
+    ("recipient", "alice,eve"),
     ("url", "https://evil.example\\@good.example/"),     # clients disagree on the host
     ("url", "https://good.example /x"),
     ("url", "ftp://good.example/file"),

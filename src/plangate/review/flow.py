@@ -240,9 +240,16 @@ sender or a known party, and may read nothing private (no parser-differential tr
 def _normalise_destination(kind: str, value: Any) -> str:
     text = str(value).strip()
     if kind == "recipient":
+        if any(c in text for c in "\r\n\0;"):
+            return INVALID + text
+        if "@" not in text:
+            # A handle, not a mail address (a chat user, a channel): one plain token.
+            if any(c in text for c in ",<>\"") or len(text.split()) != 1:
+                return INVALID + text
+            return parse_address(text).canonical
         # Exactly one address: "a@x, b@y" or a group must not pass as its first member.
         found = getaddresses([text])
-        if len(found) != 1 or "@" not in found[0][1] or any(c in text for c in "\r\n\0;"):
+        if len(found) != 1 or "@" not in found[0][1]:
             return INVALID + text
         return parse_address(text).canonical
     if kind == "account":
