@@ -83,6 +83,11 @@ class Deployment(BaseModel):
     lowest: str = Field(default="unknown", pattern=r"^[a-z][a-z0-9_-]{0,63}$")
     #: Other principals the owner trusts to read private data, e.g. the owner's assistant.
     contacts: list[str] = Field(default_factory=list)
+    #: Accounts the owner pays (IBANs, account ids): known payees for `context.to_known`.
+    payees: list[str] = Field(default_factory=list)
+
+    def known_accounts(self) -> frozenset[str]:
+        return frozenset("".join(p.split()).upper() for p in self.payees)
 
     def owner_addresses(self) -> frozenset[str]:
         return frozenset(parse_address(a).canonical for a in self.owner)

@@ -86,7 +86,7 @@ class FlowContext:
         self.classified = classified
         self.trigger = classified.trigger
         self.owner_addresses = deployment.owner_addresses()
-        self.known = deployment.known_addresses()
+        self.known = deployment.known_addresses() | deployment.known_accounts()
         self.org_domains = frozenset(
             d.casefold().lstrip("@") for rule in deployment.classes for d in rule.domains)
         principal = classified.principal.canonical
