@@ -15,6 +15,7 @@ evaluation errors, so an error must never be read as "nothing forbade this".
 from __future__ import annotations
 
 import json
+import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -106,6 +107,9 @@ class CompiledPolicy:
         for attr in sorted(self._attributes - {"args"}):
             fields.extend(("channel", "principal", "authenticated") if attr == "trigger" else (attr,))
         self._key_fields = tuple(fields)
+        getter = operator.attrgetter(*fields) if fields else (lambda _facts: ())
+        self._key_of: Any = (lambda facts: getter(facts)) if len(fields) != 1 else (
+            lambda facts: (getter(facts),))
         classes = sorted(self.class_names())
         request_types = sorted({*self.doc.request_types, "any"})
         entities = [{"uid": {"type": "TrustClass", "id": c}, "attrs": {}, "parents": []}
@@ -151,8 +155,7 @@ class CompiledPolicy:
                             detail=f"unknown tool {facts.tool!r}")
         # The key holds exactly the facts the rules read (see referenced_facts), so two
         # calls with equal keys get equal Cedar requests and therefore equal decisions.
-        key = (facts.tool, facts.trust_class, facts.request_type,
-               *(getattr(facts, f) for f in self._key_fields),
+        key = (facts.tool, facts.trust_class, facts.request_type, self._key_of(facts),
                repr(sorted((k, v) for k, v in facts.args.items()
                            if self._arg_names is None or k in self._arg_names))
                if "args" in self._attributes else None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from plangate.catalog import Catalog
 from plangate.errors import PlanError
@@ -43,9 +43,8 @@ REVIEW_ERROR = "plangate:review-error"
 ORIGIN_LIE = "plangate:origin-claim"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Finding:
-    """The decision on one step."""
+class Finding(NamedTuple):
+    """The decision on one step. (A NamedTuple: one per step on the review's hot path.)"""
 
     step: str
     tool: str
@@ -248,9 +247,12 @@ class _StaticWalker:
             executes_tainted=touches and executes_tainted(spec, known, self.storage),
             disclosed=disclosed_label(spec, known, self.storage))
         decision = self.policy.decide(facts)
-        open_facts = {f"args.{a}" for a in facts.open_args}
-        if facts.destinations is None:
-            open_facts.update(("readers_ok", "to_owner", "to_sender", "to_known", "destinations"))
+        open_facts: set[str] = set()
+        if decision.verdict == "escalate":  # only an escalation's approval needs them
+            open_facts.update(f"args.{a}" for a in facts.open_args)
+            if facts.destinations is None:
+                open_facts.update(("readers_ok", "to_owner", "to_sender", "to_known",
+                                   "destinations"))
         self.findings.append(Finding(step=step.id, tool=step.tool, verdict=decision.verdict,
                                      rules=decision.rules, detail=decision.detail,
                                      open_args=tuple(sorted(facts.open_args)),
