@@ -81,6 +81,36 @@ class CompiledRule:
         return tool in self.tools or bool(self.effects.intersection(effects))
 
 
+@dataclass(frozen=True, slots=True)
+class _Slice:
+    """The rules for one (tool, trust class), parsed, with the facts they read."""
+
+    main: Any
+    main_ids: tuple[str, ...]
+    ask: Any
+    ask_ids: tuple[str, ...]
+    attributes: frozenset[str]
+    arg_names: frozenset[str] | None
+    key_of: Any
+
+    @classmethod
+    def build(cls, rules: list[CompiledRule]) -> _Slice:
+        main, main_ids = _policy_set(rules, as_kind=None)
+        ask, ask_ids = _policy_set([r for r in rules if r.kind == "escalate"], as_kind="permit")
+        attributes, arg_names = referenced_facts(r.cedar for r in rules)
+        fields: list[str] = []
+        for attr in sorted(attributes - {"args"}):
+            fields.extend(("channel", "principal", "authenticated") if attr == "trigger" else (attr,))
+        getter = operator.attrgetter(*fields) if fields else None
+
+        def key_of(facts: CallFacts) -> Any:
+            if getter is None:
+                return ()
+            return getter(facts) if len(fields) > 1 else (getter(facts),)
+
+        return cls(main, main_ids, ask, ask_ids, attributes, arg_names, key_of)
+
+
 @dataclass(kw_only=True)
 class CompiledPolicy:
     """A policy ready to decide calls. Build with `plangate.policy.load_policy`."""
@@ -91,25 +121,17 @@ class CompiledPolicy:
     source: str
     #: Per tool: (main set, its rule ids, ask set, its rule ids), holding only the rules
     #: whose action scope can match that tool (Cedar then evaluates fewer policies).
-    _slices: dict[tuple[str, str], tuple[Any, tuple[str, ...], Any, tuple[str, ...]]] = field(
-        default_factory=dict)
+    _slices: dict[tuple[str, str], _Slice] = field(default_factory=dict)
     _entities: Any = None
     _schema: Any = None
     _cache: dict[tuple[Any, ...], Decision] = field(default_factory=dict)
     _whole: Any = None
 
     def __post_init__(self) -> None:
-        self._parsed: dict[tuple[str, ...], tuple[Any, tuple[str, ...], Any, tuple[str, ...]]] = {}
+        self._parsed: dict[tuple[str, ...], _Slice] = {}
         self._kinds = {r.id: r.kind for r in self.rules}
         self._by_id = {r.id: r for r in self.rules}
         self._attributes, self._arg_names = referenced_facts(r.cedar for r in self.rules)
-        fields: list[str] = []
-        for attr in sorted(self._attributes - {"args"}):
-            fields.extend(("channel", "principal", "authenticated") if attr == "trigger" else (attr,))
-        self._key_fields = tuple(fields)
-        getter = operator.attrgetter(*fields) if fields else (lambda _facts: ())
-        self._key_of: Any = (lambda facts: getter(facts)) if len(fields) != 1 else (
-            lambda facts: (getter(facts),))
         classes = sorted(self.class_names())
         request_types = sorted({*self.doc.request_types, "any"})
         entities = [{"uid": {"type": "TrustClass", "id": c}, "attrs": {}, "parents": []}
@@ -138,14 +160,17 @@ class CompiledPolicy:
         rule = self._by_id.get(rule_id)
         return rule.reason if rule else ""
 
-    def cedar_request(self, facts: CallFacts) -> dict[str, Any]:
-        """The Cedar request for a call (raises FactEncodingError on unencodable values)."""
+    def cedar_request(self, facts: CallFacts, piece: _Slice | None = None) -> dict[str, Any]:
+        """The Cedar request for a call, with the context the whole policy (or one slice of
+        it) reads. Raises FactEncodingError on unencodable values."""
+        attributes, arg_names = ((piece.attributes, piece.arg_names) if piece is not None
+                                 else (self._attributes, self._arg_names))
         return {
             "principal": {"type": "TrustClass", "id": facts.trust_class},
             "action": {"type": "Action", "id": facts.tool},
             "resource": {"type": "RequestType", "id": facts.request_type},
-            "context": cedar_context(facts, self.catalog, attributes=self._attributes,
-                                     arg_names=self._arg_names),
+            "context": cedar_context(facts, self.catalog, attributes=attributes,
+                                     arg_names=arg_names),
         }
 
     def decide(self, facts: CallFacts) -> Decision:
@@ -153,20 +178,22 @@ class CompiledPolicy:
         if facts.tool not in self.catalog.tools:
             return Decision(verdict="deny", rules=(ENGINE_ERROR,),
                             detail=f"unknown tool {facts.tool!r}")
-        # The key holds exactly the facts the rules read (see referenced_facts), so two
-        # calls with equal keys get equal Cedar requests and therefore equal decisions.
-        key = (facts.tool, facts.trust_class, facts.request_type, self._key_of(facts),
+        piece = self._slice(facts.tool, facts.trust_class)
+        # The key holds exactly the facts this slice's rules read (see referenced_facts), so
+        # two calls with equal keys get equal Cedar requests and therefore equal decisions.
+        arg_names = piece.arg_names
+        key = (facts.tool, facts.trust_class, facts.request_type, piece.key_of(facts),
                repr(sorted((k, v) for k, v in facts.args.items()
-                           if self._arg_names is None or k in self._arg_names))
-               if "args" in self._attributes else None)
+                           if arg_names is None or k in arg_names))
+               if "args" in piece.attributes else None)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
         try:
-            request = self.cedar_request(facts)
+            request = self.cedar_request(facts, piece)
         except (FactEncodingError, TypeError, ValueError) as exc:
             return Decision(verdict="deny", rules=(ENGINE_ERROR,), detail=str(exc))
-        decision = self._decide(request)
+        decision = self._decide(request, piece)
         if len(self._cache) > 4096:
             self._cache.clear()
         self._cache[key] = decision
@@ -181,7 +208,7 @@ class CompiledPolicy:
             self._whole = _policy_set(list(self.rules), as_kind=None)[0]
         return cedarpy.is_authorized(request, self._whole, self._entities)
 
-    def _slice(self, tool: str, trust_class: str) -> tuple[Any, tuple[str, ...], Any, tuple[str, ...]]:
+    def _slice(self, tool: str, trust_class: str) -> _Slice:
         """The rules Cedar could match for this tool and class, parsed once per distinct set."""
         key = (tool, trust_class)
         found = self._slices.get(key)
@@ -190,16 +217,12 @@ class CompiledPolicy:
             applicable = [r for r in self.rules if r.applies_to(tool, effects, trust_class)]
             ids = tuple(r.id for r in applicable)
             if ids not in self._parsed:
-                main, main_ids = _policy_set(applicable, as_kind=None)
-                ask, ask_ids = _policy_set([r for r in applicable if r.kind == "escalate"],
-                                           as_kind="permit")
-                self._parsed[ids] = (main, main_ids, ask, ask_ids)
+                self._parsed[ids] = _Slice.build(applicable)
             found = self._slices[key] = self._parsed[ids]
         return found
 
-    def _decide(self, request: dict[str, Any]) -> Decision:
-        main, main_ids, ask, ask_ids = self._slice(request["action"]["id"],
-                                                   request["principal"]["id"])
+    def _decide(self, request: dict[str, Any], piece: _Slice) -> Decision:
+        main, main_ids, ask, ask_ids = piece.main, piece.main_ids, piece.ask, piece.ask_ids
         try:
             # No schema here: policies were validated against it at load time and the
             # context is built from typed facts; request validation would double the cost.
