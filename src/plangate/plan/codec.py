@@ -223,30 +223,23 @@ def _walk(steps: list[Step]) -> Iterator[Step]:
             yield from _walk(s.steps)
 
 
-def iter_refs(arg: Arg, depth: int = 0) -> Iterator[Ref]:
+def iter_leaves(arg: Arg, depth: int = 0) -> Iterator[Lit | Ref]:
+    """Every literal and reference inside an argument, through concats and lists."""
     if depth > MAX_ARG_DEPTH:
         raise PlanError(f"argument nested deeper than {MAX_ARG_DEPTH}")
-    if isinstance(arg, Ref):
+    if isinstance(arg, Lit | Ref):
         yield arg
-    elif isinstance(arg, Concat):
-        for part in arg.concat:
-            yield from iter_refs(part, depth + 1)
-    elif isinstance(arg, ListOf):
-        for item in arg.items:
-            yield from iter_refs(item, depth + 1)
+    else:
+        for part in arg.concat if isinstance(arg, Concat) else arg.items:
+            yield from iter_leaves(part, depth + 1)
 
 
-def iter_literals(arg: Arg, depth: int = 0) -> Iterator[Lit]:
-    if depth > MAX_ARG_DEPTH:
-        raise PlanError(f"argument nested deeper than {MAX_ARG_DEPTH}")
-    if isinstance(arg, Lit):
-        yield arg
-    elif isinstance(arg, Concat):
-        for part in arg.concat:
-            yield from iter_literals(part, depth + 1)
-    elif isinstance(arg, ListOf):
-        for item in arg.items:
-            yield from iter_literals(item, depth + 1)
+def iter_refs(arg: Arg) -> Iterator[Ref]:
+    return (leaf for leaf in iter_leaves(arg) if isinstance(leaf, Ref))
+
+
+def iter_literals(arg: Arg) -> Iterator[Lit]:
+    return (leaf for leaf in iter_leaves(arg) if isinstance(leaf, Lit))
 
 
 def _check_args(step_id: str, field: str, arg: Arg) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from plangate.catalog import Catalog
-from plangate.plan.codec import CheckedPlan
+from plangate.plan.codec import CheckedPlan, iter_refs
 from plangate.plan.model import Arg, CallStep, Concat, ExtractStep, ForEachStep, ListOf, Lit, Ref
 
 
@@ -34,13 +34,7 @@ def describe_arg(arg: Arg) -> str:
 
 
 def _has_ref(arg: Arg) -> bool:
-    if isinstance(arg, Ref):
-        return arg.ref != "trigger"
-    if isinstance(arg, Concat):
-        return any(_has_ref(p) for p in arg.concat)
-    if isinstance(arg, ListOf):
-        return any(_has_ref(i) for i in arg.items)
-    return False
+    return any(ref.ref != "trigger" for ref in iter_refs(arg))
 
 
 def summarise(checked: CheckedPlan, catalog: Catalog, *, trust_class: str, principal: str,
