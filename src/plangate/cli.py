@@ -121,10 +121,21 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if not Path(db).exists():
         raise PlangateError(f"no audit log at {db}")
     log = AuditLog(db)
+    if args.action == "head":
+        seq, digest = log.head()
+        print(f"{seq}:{digest}")
+        return 0
     if args.action == "verify":
-        result = log.verify()
+        anchor = None
+        if args.anchor:
+            seq_text, _, digest = args.anchor.partition(":")
+            if not seq_text.isdigit() or len(digest) != 64:
+                raise PlangateError("--anchor takes SEQ:HASH as printed by `plangate audit head`")
+            anchor = (int(seq_text), digest)
+        result = log.verify(anchor=anchor)
         if result.ok:
-            print(f"ok: {result.events} events, hash chain intact")
+            print(f"ok: {result.events} events, hash chain intact"
+                  + (f", anchored event {anchor[0]} present" if anchor and anchor[0] else ""))
             return 0
         print(f"TAMPERED: event {result.first_bad}: {result.problem}", file=sys.stderr)
         return 1
@@ -218,7 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     a = sub.add_parser("audit", help="read or verify the audit log")
-    a.add_argument("action", choices=["tail", "verify"])
+    a.add_argument("action", choices=["tail", "verify", "head"])
+    a.add_argument("--anchor", help="(verify) SEQ:HASH from an earlier `plangate audit head`")
     a.add_argument("-n", type=int, default=20)
     a.add_argument("--db")
     a.add_argument("--json", action="store_true")

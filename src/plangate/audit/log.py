@@ -131,7 +131,32 @@ class AuditLog:
         rows = self._db.execute(query, (*params, n)).fetchall()
         return [Event(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in reversed(rows)]
 
-    def verify(self) -> Verification:
+    def head(self) -> tuple[int, str]:
+        """(sequence number, hash) of the newest event: export it somewhere the log's
+        writer cannot reach, and `verify(anchor=...)` later proves nothing before it was
+        cut off or rewritten (the chain alone cannot see its own tail truncated)."""
+        row = self._db.execute(
+            "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS)
+
+    def verify(self, *, anchor: tuple[int, str] | None = None) -> Verification:
+        """Recompute the chain; with `anchor` (an exported `head()`), also require that
+        event to still be there with the same hash."""
+        result = self._verify_chain()
+        if not result.ok or anchor is None:
+            return result
+        seq, digest = anchor
+        if seq == 0:
+            return result
+        row = self._db.execute("SELECT hash FROM audit_events WHERE seq = ?", (seq,)).fetchone()
+        if row is None:
+            return Verification(False, result.events, seq, f"anchored event {seq} is gone "
+                                "(the log was truncated)")
+        if row[0] != digest:
+            return Verification(False, result.events, seq, f"anchored event {seq} has another hash")
+        return result
+
+    def _verify_chain(self) -> Verification:
         prev = GENESIS
         expected_seq = 1
         count = 0
