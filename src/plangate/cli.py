@@ -80,6 +80,8 @@ def cmd_review(args: argparse.Namespace) -> int:
         _print_json(result)
     else:
         print(f"verdict: {result['verdict']}  rules: {', '.join(result['rules'])}")
+        for rule, reason in (result.get("reasons") or {}).items():
+            print(f"  {rule}: {reason}")
         print(result["summary"])
     return 0
 

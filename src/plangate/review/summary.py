@@ -37,11 +37,15 @@ def _has_ref(arg: Arg) -> bool:
     return any(ref.ref != "trigger" for ref in iter_refs(arg))
 
 
+def _an(word: str) -> str:
+    return "An" if word[:1].lower() in "aeiou" else "A"
+
+
 def summarise(checked: CheckedPlan, catalog: Catalog, *, trust_class: str, principal: str,
               verdict: str) -> str:
-    article = "An" if trust_class[:1].lower() in "aeiou" else "A"
-    lines = [f"{article} {trust_class!r} trigger from {short(principal, 80)} asks for a "
-             f"{checked.plan.request_type!r} request; verdict: {verdict}."]
+    rtype = checked.plan.request_type
+    lines = [f"{_an(trust_class)} {trust_class!r} trigger from {short(principal, 80)} asks for "
+             f"{_an(rtype).lower()} {rtype!r} request; verdict: {verdict}."]
     for scoped in checked.order:
         step = scoped.step
         indent = "  " * (len(scoped.loops) + 1)
