@@ -57,6 +57,46 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
     return 1 if warnings and args.strict else 0
 
 
+def cmd_catalog(args: argparse.Namespace) -> int:
+    import yaml
+
+    from plangate.catalog import catalog_from_mcp
+    from plangate.documents import load_document
+
+    try:
+        overrides = load_document(args.overrides) if args.overrides else {}
+        listing = load_document(args.listing) if args.listing else None
+    except ValueError as exc:
+        raise PlangateError(str(exc)) from None
+    if not isinstance(overrides, dict):
+        raise PlangateError("--overrides must map tool names to catalog fields")
+    if args.listing:
+        tools = listing.get("tools", listing) if isinstance(listing, dict) else listing
+        if not isinstance(tools, list):
+            raise PlangateError(f"{args.listing}: expected a tools/list result")
+        catalog = catalog_from_mcp(tools, overrides)
+    else:
+        from plangate.mcp_catalog import catalog_from_server
+
+        command = [c for c in args.server if c != "--"]
+        catalog = catalog_from_server(command, overrides=overrides)
+    body: dict[str, Any] = {"tools": {}}
+    for name, spec in catalog.tools.items():
+        entry = spec.model_dump(mode="json", exclude_defaults=True, exclude={"name"})
+        entry["args"] = {a: {"type": arg.type, **arg.model_dump(mode="json", exclude_defaults=True)}
+                         for a, arg in spec.args.items()}
+        body["tools"][name] = entry
+    text = ("# Generated from an MCP tool listing: conservative defaults from the MCP hints.\n"
+            "# Review each tool: mark sink arguments and who may read its output.\n"
+            + yaml.safe_dump(body, sort_keys=True, allow_unicode=True))
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}: {len(catalog.tools)} tools")
+    else:
+        print(text, end="")
+    return 0
+
+
 def cmd_review(args: argparse.Namespace) -> int:
     from plangate.plan.codec import load_plan
     from plangate.review import review
@@ -72,8 +112,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     if plan is None:
         from plangate.review.reviewer import MALFORMED
 
-        result = {"verdict": "deny", "rules": [MALFORMED], "summary": f"Plan refused: {error}",
-                  "error": error}
+        result: dict[str, Any] = {"verdict": "deny", "rules": [MALFORMED],
+                                  "summary": f"Plan refused: {error}", "error": error}
     else:
         result = review(trigger, plan, policy).to_json()
     if args.json:
@@ -210,6 +250,15 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--catalog")
     chk.add_argument("--strict", action="store_true", help="exit 1 on warnings")
     chk.set_defaults(func=cmd_policy_check)
+
+    cat = sub.add_parser("catalog", help="tool catalogs")
+    cat_sub = cat.add_subparsers(dest="action", required=True)
+    mcp = cat_sub.add_parser("from-mcp", help="a catalog from an MCP server or its tools/list")
+    mcp.add_argument("--listing", help="a saved tools/list result (JSON/YAML) instead of a server")
+    mcp.add_argument("--overrides", help="YAML: tool name -> catalog fields to set")
+    mcp.add_argument("--out", help="write the catalog here instead of stdout")
+    mcp.add_argument("server", nargs="*", help="-- COMMAND ARGS... of a stdio MCP server")
+    mcp.set_defaults(func=cmd_catalog)
 
     r = sub.add_parser("review", help="review a plan (prints the verdict)")
     r.add_argument("--trigger", required=True)
