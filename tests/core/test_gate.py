@@ -1,0 +1,88 @@
+"""The gate's own behaviour: replans that narrow or widen, and the synchronous owner channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plangate.audit import OwnerConsole
+from plangate.gate import narrows
+from plangate.plan.codec import parse_plan
+from plangate.protocols import OwnerQuestion
+
+from .conftest import call, event_kinds, lit, make_gate, owner_trigger, plan, ref
+
+PAY = call("pay", "pay", account=lit("DE1", "payload"), amount=lit(120.5, "payload"),
+           memo=lit("invoice", "payload"))
+NOTE = call("note", "notify_owner", text=lit("paid the plumber"))
+PAYLOAD = "Pay the plumber 120.5 to DE1, memo invoice"
+
+
+def test_narrows_accepts_only_a_subset_of_identical_steps() -> None:
+    """Dropping steps narrows; changing an argument, a data source, a loop bound upwards,
+    adding a step or changing the request type does not."""
+    old = parse_plan(plan(PAY, NOTE))
+    assert narrows(old, parse_plan(plan(PAY)))
+    assert narrows(old, parse_plan(plan(NOTE, PAY)))  # the same steps, listed differently
+    assert not narrows(old, parse_plan(plan(
+        call("pay", "pay", account=lit("EVIL", "planner"), amount=lit(120.5, "payload"),
+             memo=lit("invoice", "payload")))))
+    assert not narrows(old, parse_plan(plan(PAY, NOTE, call("x", "notify_owner", text=lit("more")))))
+    assert not narrows(old, parse_plan(plan(PAY, NOTE, request_type="question")))
+    loop = {"id": "each", "kind": "for_each", "over": ref("mail"), "as": "m", "max": 3,
+            "steps": [call("tell", "notify_owner", text=ref("m", "subject"))]}
+    mail = call("mail", "read_inbox", query=lit("x"))
+    wider = dict(loop, max=4)
+    assert narrows(parse_plan(plan(mail, loop)), parse_plan(plan(mail, dict(loop, max=2))))
+    assert not narrows(parse_plan(plan(mail, loop)), parse_plan(plan(mail, wider)))
+    # Same call shape, other data: the note now reads the file instead of the inbox.
+    swapped = plan(call("mail", "read_file", path=lit("secret.txt")), loop)
+    assert not narrows(parse_plan(plan(mail, loop)), parse_plan(swapped))
+
+
+def test_a_narrowing_replan_runs_without_asking_again_and_a_widening_one_waits() -> None:
+    """After the owner approved a payment plan, dropping its note runs at once; adding a
+    second payment is escalated afresh and nothing runs."""
+    gate, tools = make_gate()
+    trigger = owner_trigger(PAYLOAD)
+    first = gate.submit(trigger, plan(PAY, NOTE))
+    assert first.review.verdict == "escalate" and first.approval
+    OwnerConsole(gate.audit).decide(first.approval, "approved")
+    gate.run_approved(first.approval)
+    assert [t for t, _ in tools.calls] == ["pay", "notify_owner"]
+
+    narrowed = gate.replan(first, trigger, plan(PAY))
+    assert narrowed.run is not None and narrowed.run.status == "completed"
+    assert "replan_narrowed" in event_kinds(gate)
+
+    second = call("pay2", "pay", account=lit("DE1", "payload"), amount=lit(120.5, "payload"),
+                  memo=lit("invoice", "payload"))
+    widened = gate.replan(first, trigger, plan(PAY, second))
+    assert widened.review.verdict == "escalate" and widened.run is None
+    assert widened.approval != first.approval
+    assert [t for t, _ in tools.calls] == ["pay", "notify_owner", "pay"]
+
+
+class Owner:
+    def __init__(self, answer: Any) -> None:
+        self.answer = answer
+        self.questions: list[OwnerQuestion] = []
+
+    def approve(self, question: OwnerQuestion) -> bool:
+        self.questions.append(question)
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer  # type: ignore[no-any-return]
+
+
+def test_the_owner_channel_is_asked_with_the_summary_and_only_a_true_yes_counts() -> None:
+    """With a synchronous owner channel, an escalation asks at once: True runs the plan;
+    False, a truthy non-True value or an exception run nothing."""
+    for answer, runs in ((True, True), (False, False), ("yes", False), (RuntimeError("x"), False)):
+        owner = Owner(answer)
+        gate, tools = make_gate(approver=owner)
+        outcome = gate.submit(owner_trigger(PAYLOAD), plan(PAY))
+        assert len(owner.questions) == 1
+        assert "pay" in owner.questions[0].summary and owner.questions[0].rules
+        assert (outcome.run is not None) is runs, answer
+        assert bool(tools.calls) is runs
+        assert "owner_answer" in event_kinds(gate)

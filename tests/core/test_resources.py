@@ -1,0 +1,43 @@
+"""Stored-resource labels: patterns, overlaps, and the review's overlay on the persisted store."""
+
+from __future__ import annotations
+
+from plangate.labels import Label
+from plangate.resources import MemoryResourceLabels, overlaps, resolve_pattern
+
+TAINTED = Label(sources=frozenset({"payload"}), taint="high")
+CLEAN = Label(sources=frozenset({"instruction"}))
+
+
+def test_patterns_fill_known_arguments_and_open_ones_become_wildcards() -> None:
+    """`{arg}` takes the value; an unknown value is `*`; a value cannot smuggle in wildcards."""
+    assert resolve_pattern("workspace:{path}", {"path": "a/b.py"}) == "workspace:a/b.py"
+    assert resolve_pattern("workspace:{path}", {}) == "workspace:*"
+    smuggled = resolve_pattern("workspace:{path}", {"path": "*"})
+    assert smuggled != "workspace:*" and not overlaps(smuggled, "workspace:secret.py")
+
+
+def test_overlap_is_symmetric_between_names_and_patterns() -> None:
+    """A write to one file and an execution of the whole workspace may touch the same thing."""
+    assert overlaps("workspace:a.py", "workspace:*") and overlaps("workspace:*", "workspace:a.py")
+    assert not overlaps("workspace:a.py", "memory:*")
+
+
+def test_the_overlay_joins_writes_and_sees_the_persisted_labels_below() -> None:
+    """During review a plan's writes join (an open path may be several files) on top of what
+    earlier runs stored; nothing is written to the store underneath."""
+    persisted = MemoryResourceLabels({"memory:tips": TAINTED})
+    overlay = MemoryResourceLabels(base=persisted, join_writes=True)
+    assert overlay.label_of("memory:*") == TAINTED
+    overlay.record("workspace:*", TAINTED)
+    overlay.record("workspace:*", CLEAN)
+    assert overlay.label_of("workspace:a.py").untrusted  # the clean write did not wash it
+    assert persisted.label_of("workspace:*") is None
+
+
+def test_at_run_time_a_rewrite_replaces_the_label() -> None:
+    """A file rewritten with trusted content is trusted again (the store is exact by name)."""
+    store = MemoryResourceLabels()
+    store.record("workspace:a.py", TAINTED)
+    store.record("workspace:a.py", CLEAN)
+    assert store.label_of("workspace:a.py") == CLEAN
