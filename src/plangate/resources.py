@@ -15,15 +15,32 @@ from typing import Any, Protocol
 from plangate.catalog import ToolSpec
 from plangate.labels import Label, join_all
 
-OPEN = "*"
+WILDCARD = "*"
+
+
+class _Open:
+    """A value not known before the plan runs (the review's stand-in for step outputs)."""
+
+    _instance: _Open | None = None
+
+    def __new__(cls) -> _Open:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "OPEN"
+
+
+OPEN_VALUE: Any = _Open()
 
 
 def resolve_pattern(pattern: str, args: dict[str, Any]) -> str:
     """Fill `{arg}` placeholders; an argument whose value is not known yet becomes `*`."""
 
     def fill(match: re.Match[str]) -> str:
-        value = args.get(match.group(1), OPEN)
-        return OPEN if value is OPEN else _escape(str(value))
+        value = args.get(match.group(1), OPEN_VALUE)
+        return WILDCARD if value is OPEN_VALUE else _escape(str(value))
 
     return re.sub(r"\{([^}]*)\}", fill, pattern)
 

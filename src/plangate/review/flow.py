@@ -20,24 +20,10 @@ from plangate.labels import PUBLIC, Label, Taint, join_all
 from plangate.plan.codec import TRIGGER_REF
 from plangate.plan.model import Arg, Concat, ListOf, Lit, Ref
 from plangate.policy.facts import CallFacts, PlanBounds
+from plangate.resources import OPEN_VALUE
 from plangate.trigger import Classified, Deployment
 
-
-class _Open:
-    """A value not known before the plan runs."""
-
-    _instance: _Open | None = None
-
-    def __new__(cls) -> _Open:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "OPEN"
-
-
-OPEN: Any = _Open()
+OPEN: Any = OPEN_VALUE  # re-exported: a value not known before the plan runs
 
 DESTINATION_SINKS = frozenset({"recipient", "account", "url"})
 OWNER = "owner"
