@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from plangate.plan.model import ExtractType
-from plangate.protocols import ToolResult
+from plangate.protocols import OwnerQuestion, ToolResult
 
 
 class FixtureTools:
@@ -48,3 +48,19 @@ class ScriptedExtractor:
         if type.kind == "copy":
             return source[0] if isinstance(source, list) and source else source
         return self.DEFAULTS[type.kind]
+
+
+class ScriptedOwner:
+    """An `OwnerApprover` that answers every question the same way and remembers them.
+    `answer` may be an exception to raise, to show that a failing channel means no."""
+
+    def __init__(self, answer: bool | Exception | Any) -> None:
+        self.answer = answer
+        self.questions: list[OwnerQuestion] = []
+
+    def approve(self, question: OwnerQuestion) -> bool:
+        self.questions.append(question)
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        # A non-bool answer is how tests check that only an explicit True counts as a yes.
+        return self.answer

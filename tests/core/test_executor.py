@@ -15,7 +15,7 @@ from plangate.plan import check_plan, parse_plan
 from plangate.policy import CompiledPolicy
 from plangate.protocols import NullAudit
 from plangate.review import review
-from plangate.testing import FixtureTools, ScriptedExtractor
+from plangate.testing import FixtureTools, ScriptedExtractor, ScriptedOwner
 from plangate.trigger import classify
 
 from .conftest import OWNER, call, contact_trigger, event_kinds, lit, make_gate, owner_trigger, plan, ref
@@ -275,20 +275,6 @@ def test_write_then_execute_across_steps_at_run_time(policy: CompiledPolicy) -> 
     assert stored is not None and stored.taint == "high"
     out = gate.submit(owner_trigger(), plan(call("t", "run_tests")))
     assert out.review.verdict == "deny" and "run_tests" not in [t for t, _ in tools.calls]
-
-
-class ScriptedOwner:
-    """An OwnerApprover that answers from a script and remembers the questions."""
-
-    def __init__(self, answer: Any) -> None:
-        self.answer = answer
-        self.questions: list[Any] = []
-
-    def approve(self, question: Any) -> bool:
-        self.questions.append(question)
-        if isinstance(self.answer, Exception):
-            raise self.answer
-        return self.answer  # type: ignore[no-any-return]
 
 
 _RUNTIME_ESCALATION = plan(

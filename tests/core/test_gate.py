@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from plangate.audit import OwnerConsole
 from plangate.gate import narrows
 from plangate.plan.codec import parse_plan
-from plangate.protocols import OwnerQuestion
+from plangate.testing import ScriptedOwner
 
 from .conftest import call, event_kinds, lit, make_gate, owner_trigger, plan, ref
 
@@ -62,23 +60,11 @@ def test_a_narrowing_replan_runs_without_asking_again_and_a_widening_one_waits()
     assert [t for t, _ in tools.calls] == ["pay", "notify_owner", "pay"]
 
 
-class Owner:
-    def __init__(self, answer: Any) -> None:
-        self.answer = answer
-        self.questions: list[OwnerQuestion] = []
-
-    def approve(self, question: OwnerQuestion) -> bool:
-        self.questions.append(question)
-        if isinstance(self.answer, Exception):
-            raise self.answer
-        return self.answer  # type: ignore[no-any-return]
-
-
 def test_the_owner_channel_is_asked_with_the_summary_and_only_a_true_yes_counts() -> None:
     """With a synchronous owner channel, an escalation asks at once: True runs the plan;
     False, a truthy non-True value or an exception run nothing."""
     for answer, runs in ((True, True), (False, False), ("yes", False), (RuntimeError("x"), False)):
-        owner = Owner(answer)
+        owner = ScriptedOwner(answer)
         gate, tools = make_gate(approver=owner)
         outcome = gate.submit(owner_trigger(PAYLOAD), plan(PAY))
         assert len(owner.questions) == 1
