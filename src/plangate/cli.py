@@ -42,12 +42,14 @@ def _load_policy(path: str, catalog: str | None) -> Any:
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
-    from plangate.policy.lint import lint
+    from plangate.policy.lint import lint, notes
 
     policy = _load_policy(args.file, args.catalog)
     warnings = lint(policy)
     for w in warnings:
         print(f"warning: {w}")
+    for n in notes(policy):
+        print(f"note: {n}")
     counts: dict[str, int] = {}
     for rule in policy.rules:
         counts[rule.kind] = counts.get(rule.kind, 0) + 1

@@ -23,9 +23,6 @@ def lint(policy: CompiledPolicy) -> list[str]:
         where = f"{policy.source}:{rule.line} rule {rule.id!r}" if rule.line else rule.id
         if not rule.reason:
             out.append(f"{where}: no `reason`; say why the rule exists")
-        if rule.kind in ("permit", "escalate") and src.when and _OPEN_FACTS.search(src.when):
-            out.append(f"{where}: this {rule.kind} uses values that may only be known at run "
-                       "time; until then it cannot match, and at run time it may halt the run")
         if rule.kind == "permit":
             scope = src.scope
             if not scope.tools and not scope.effects:
@@ -47,4 +44,21 @@ def lint(policy: CompiledPolicy) -> list[str]:
     if "readers_ok" not in facts_used and any("egress" in s.effects for s in catalog.tools.values()):
         out.append("egress tools exist, but no rule uses `context.readers_ok` "
                    "(private data may reach anyone)")
+    return out
+
+
+def notes(policy: CompiledPolicy) -> list[str]:
+    """Not problems, but worth knowing: permits and escalations whose conditions read
+    values that may be open at review. Review decides them with those facts absent (a
+    `has` guard is false there), and the run decides again with the real values, so such
+    a rule may stop a run half-way to ask the owner (or, for a permit, to deny)."""
+    out = []
+    for rule in policy.rules:
+        src = rule.source
+        if src is None or rule.kind not in ("permit", "escalate") or not src.when:
+            continue
+        if _OPEN_FACTS.search(src.when):
+            where = f"{policy.source}:{rule.line} rule {rule.id!r}" if rule.line else rule.id
+            out.append(f"{where}: this {rule.kind} reads values that may only be known at run "
+                       "time; the review decides it without them, the run again with them")
     return out
