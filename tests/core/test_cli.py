@@ -40,12 +40,8 @@ def test_policy_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
     assert "ok:" in out and "against 12 tools" in out and "note:" in out
     assert main(["policy", "check", str(POLICY_PATH), "--strict"]) == 0  # notes are not warnings
     lax = tmp_path / "lax.yaml"
-    lax.write_text(f"catalog: {EXAMPLES / 'assistant-catalog.yaml'}
-rules:
-"
-                   "  - id: all
-    permit: {}
-")
+    lax.write_text(f"catalog: {EXAMPLES / 'assistant-catalog.yaml'}\nrules:\n"
+                   "  - id: all\n    permit: {}\n")
     assert main(["policy", "check", str(lax)]) == 0
     assert main(["policy", "check", str(lax), "--strict"]) == 1  # no reason, unguarded flows
     bad = tmp_path / "bad.yaml"
