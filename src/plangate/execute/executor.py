@@ -11,6 +11,7 @@ stops the run cleanly; what already happened is in the result and the audit log.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -331,14 +332,20 @@ def extraction_problem(value: Any, type_: ExtractType, choices: Any) -> str | No
     return None if copied_from(value, choices) else "a value not copied from the allowed choices"
 
 
+_TOKEN_LEFT = r"(?:^|(?<=[\s\"'<>()\[\]{},;:]))"
+_TOKEN_RIGHT = r"(?=$|[\s\"'<>()\[\]{},;:!?]|\.(?:\s|$))"
+
+
 def copied_from(value: Any, choices: Any) -> bool:
     """Whether `value` is copied exactly out of `choices`: equal to it, to an item, key or
-    leaf of it, or (for text) a non-empty piece of it taken verbatim. A copy keeps the
-    label of its choices, so accepting a piece never lowers what the value may carry."""
+    leaf of it, or (for text) a whole piece of it taken verbatim, bounded by whitespace,
+    quotes, brackets or punctuation on both sides. A piece cut from inside a word does not
+    count: `b@partner.example` is not in `bob@partner.example`."""
     if type(value) is type(choices) and value == choices:
         return True
     if isinstance(value, str) and isinstance(choices, str):
-        return bool(value) and value in choices
+        return bool(value.strip()) and re.search(
+            _TOKEN_LEFT + re.escape(value) + _TOKEN_RIGHT, choices) is not None
     if isinstance(choices, Mapping):
         return any(copied_from(value, k) or copied_from(value, v) for k, v in choices.items())
     if isinstance(choices, list | tuple):

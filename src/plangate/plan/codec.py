@@ -321,3 +321,5 @@ def _check_extract(step: ExtractStep) -> None:
     if t.min is not None and t.max is not None and t.min > t.max:
         raise PlanError("min is greater than max", where=where)
     _check_args(step.id, "from", step.source)
+    if t.choices is not None:
+        _check_args(step.id, "type.choices", t.choices)

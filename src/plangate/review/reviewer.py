@@ -185,6 +185,8 @@ def _verify_origins(checked: CheckedPlan, trigger: Trigger) -> list[Finding]:
             fields = list(step.args.items())
         elif isinstance(step, ExtractStep):
             fields = [("from", step.source)]
+            if step.type.choices is not None:
+                fields.append(("type.choices", step.type.choices))
         else:
             fields = [("over", step.over)]
         for name, arg in fields:
@@ -264,11 +266,24 @@ class _StaticWalker:
 
 
 def extracted_label(step: ExtractStep, source: Label, choices: Label | None) -> Label:
-    """An extraction keeps its input's readers; its taint drops to `low` (a typed value
-    cannot carry instructions). A `copy` is exactly one of `choices`, so it has their label."""
-    if step.type.kind == "copy":
+    """The label of an extraction's output. The quarantined model reads `source` but answers
+    the planner's question, so the planner (hijacked or not) can steer the answer: every
+    output is at least `low` taint (influenced), whatever the source.
+
+    - bool, number, date: `low`: a typed value cannot carry instructions, but its value (an
+      amount, a day) may be what the planner asked for; policies bound influenced values
+      (`influenced_args`, e.g. amounts above a limit are confirmed);
+    - enum: `high` and `planner`: the planner wrote the values, any strings at all, so an
+      enum answer is a planner literal;
+    - copy: the label of its choices (readers, sources, taint), at least `low`: the content
+      is theirs, only which whole piece was picked was steered.
+    All keep the readers of what they were computed from."""
+    kind = step.type.kind
+    if kind == "copy":
         assert choices is not None  # check_plan requires choices for copy
-        return Label(readers=choices.readers, sources=choices.sources | {"extract"},
-                     taint=choices.taint)
-    taint: Taint = "low" if source.untrusted else "none"
-    return Label(readers=source.readers, sources=source.sources | {"extract"}, taint=taint)
+        taint: Taint = choices.taint if choices.taint != "none" else "low"
+        return Label(readers=choices.readers, sources=choices.sources | {"extract"}, taint=taint)
+    if kind == "enum":
+        return Label(readers=source.readers, sources=source.sources | {"extract", "planner"},
+                     taint="high")
+    return Label(readers=source.readers, sources=source.sources | {"extract"}, taint="low")
