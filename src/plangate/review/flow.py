@@ -127,7 +127,7 @@ class FlowContext:
             label = join_all(p.label for p in parts)
             if not all(p.known for p in parts):
                 return Resolved(OPEN, label, False)
-            return Resolved("".join(_text(p.value) for p in parts), label)
+            return Resolved("".join(as_text(p.value) for p in parts), label)
         assert isinstance(arg, ListOf)
         items = [self.resolve(i, env) for i in arg.items]
         return Resolved([i.value for i in items], join_all(i.label for i in items),
@@ -260,7 +260,8 @@ def _normalise_text(kind: str, text: str) -> str:
     return f"url:{host.casefold()}"
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """How a value reads inside a concat."""
     if isinstance(value, str):
         return value
     import json

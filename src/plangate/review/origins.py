@@ -27,13 +27,15 @@ def _number_forms(value: int | float) -> set[str]:
         forms.add(f"{int(value):,}")
     else:
         forms.add(f"{value:,.2f}".rstrip("0").rstrip("."))
-        forms.add(f"{value:.2f}")
+    forms.add(f"{value:.2f}")   # money: "10.00"
+    forms.add(f"{value:,.2f}")  # "1,500.00"
     return forms
 
 
 def _leaves(value: Any) -> Iterator[Any]:
     if isinstance(value, dict):
-        for v in value.values():
+        for k, v in value.items():
+            yield k  # keys are text a literal carries too
             yield from _leaves(v)
     elif isinstance(value, list):
         for v in value:
@@ -51,12 +53,26 @@ def occurs_in(lit: Lit, normalised_text: str) -> bool:
             if not any(_bounded_number(form, normalised_text) for form in _number_forms(leaf)):
                 return False
             continue
-        needle = normalise(str(leaf))
-        if needle and needle not in normalised_text:
+        if not text_occurs(str(leaf), normalised_text):
             return False
     return True
 
 
+# A claimed piece must stand as whole words in the text: "b@partner.example" does not
+# occur in "bob@partner.example", nor "r.example", nor "invoice" in "invoices". On the
+# right a dot may follow (the text is case-folded, so "www.x.com.They" cannot be told
+# from a longer host name; a cut-off suffix names a parent domain at worst).
+_LEFT = r"(?<![\w@.+\-/])"
+_RIGHT = r"(?![\w@])"
+
+
+def text_occurs(value: str, normalised_text: str) -> bool:
+    needle = normalise(value)
+    if not needle:
+        return True
+    return re.search(_LEFT + re.escape(needle) + _RIGHT, normalised_text) is not None
+
+
 def _bounded_number(form: str, text: str) -> bool:
-    # "10" must not be found inside "100": require non-digits around it.
-    return re.search(rf"(?<![\d.]){re.escape(form)}(?![\d])", text) is not None
+    # "10" must not be found inside "100", nor "500" inside "1,500" or "1.500".
+    return re.search(rf"(?<![\d.,]){re.escape(form)}(?!\d|[.,]\d)", text) is not None

@@ -8,7 +8,7 @@ executor decides them again at call time. No I/O, no clock, no randomness.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -18,11 +18,10 @@ from plangate.labels import Label, Taint, join_all
 from plangate.plan.codec import (
     CheckedPlan,
     check_plan,
-    iter_literals,
     parse_plan,
     plan_hash,
 )
-from plangate.plan.model import CallStep, ExtractStep, ForEachStep, Plan, Step
+from plangate.plan.model import CallStep, Concat, ExtractStep, ForEachStep, ListOf, Lit, Plan, Step
 from plangate.policy.engine import CompiledPolicy, VerdictKind
 from plangate.policy.facts import PlanBounds
 from plangate.resources import (
@@ -33,8 +32,8 @@ from plangate.resources import (
     read_label,
     record_writes,
 )
-from plangate.review.flow import OPEN, FlowContext, Resolved
-from plangate.review.origins import normalise, occurs_in
+from plangate.review.flow import OPEN, FlowContext, Resolved, as_text
+from plangate.review.origins import normalise, occurs_in, text_occurs
 from plangate.review.summary import summarise
 from plangate.trigger import Classified, Deployment, Trigger, classify
 
@@ -190,14 +189,41 @@ def _verify_origins(checked: CheckedPlan, trigger: Trigger) -> list[Finding]:
         else:
             fields = [("over", step.over)]
         for name, arg in fields:
-            for lit in iter_literals(arg):
-                if lit.origin == "planner" or occurs_in(lit, texts[lit.origin]):
+            for origin, ok in _claims(arg, texts):
+                if ok:
                     continue
                 out.append(Finding(step=step.id, tool=getattr(step, "tool", step.kind),
                                    verdict="deny", rules=(ORIGIN_LIE,),
                                    detail=f"field {name!r}: literal claims origin "
-                                          f"{lit.origin!r} but does not occur in that text"))
+                                          f"{origin!r} but does not occur in that text"))
     return out
+
+
+def _claims(arg: Any, texts: dict[str, str]) -> Iterator[tuple[str, bool]]:
+    """(origin, verified) for every non-planner claim in an argument. Adjacent literals of
+    one origin inside a concat are one claim: pieces that each occur somewhere must not
+    spell a new string together ("ma" + "llory@" + "evil.example")."""
+    if isinstance(arg, Lit):
+        if arg.origin != "planner":
+            yield arg.origin, occurs_in(arg, texts[arg.origin])
+    elif isinstance(arg, ListOf):
+        for item in arg.items:
+            yield from _claims(item, texts)
+    elif isinstance(arg, Concat):
+        run: list[Lit] = []
+        for part in [*arg.concat, None]:
+            if isinstance(part, Lit) and part.origin != "planner" and (
+                    not run or run[-1].origin == part.origin):
+                run.append(part)
+                continue
+            if len(run) == 1:
+                yield from _claims(run[0], texts)
+            elif run:
+                joined = "".join(as_text(lit.literal) for lit in run)
+                yield run[0].origin, text_occurs(joined, texts[run[0].origin])
+            run = [part] if isinstance(part, Lit) and part.origin != "planner" else []
+            if part is not None and not (isinstance(part, Lit) and part.origin != "planner"):
+                yield from _claims(part, texts)
 
 
 class _StaticWalker:
