@@ -155,6 +155,8 @@ class Gate:
         if verdict.verdict != "escalate":
             # The policy or stored labels changed since the owner looked: decide afresh.
             raise GrantError(f"the plan now reviews as {verdict.verdict}; submit it again")
+        if not escalations_covered(approval.review, verdict):
+            raise GrantError("the plan now asks for more than the owner approved; submit it again")
         grant = Grant(classified=classified, checked=checked, review=verdict,
                       approval=approval_id)
         self.approvals.consume(approval_id, approval.run_id)
@@ -163,25 +165,43 @@ class Gate:
 
     def replan(self, previous: Outcome, trigger: Trigger | Mapping[str, Any],
                plan: Plan | Mapping[str, Any] | str) -> Outcome:
-        """Submit a new plan for the same trigger. A plan that only narrows an
-        owner-approved one (a subset of its calls, loops no longer) runs without asking
-        again; anything else is reviewed afresh and escalated or denied as policy says."""
-        outcome = self.submit(trigger, plan)
-        if (outcome.review.verdict == "escalate" and previous.approval is not None
-                and self.approvals.get(previous.approval).status in ("approved", "executed")):
-            old = self.approvals.get(previous.approval).plan
-            new = plan if isinstance(plan, Plan) else parse_plan(plan)
-            if narrows(parse_plan(old), new):
-                self.audit.append("replan_narrowed", outcome.run_id,
-                                  {"approval": previous.approval})
-                classified = self.classify(trigger)
+        """Submit a new plan for the same trigger. A plan that only narrows an owner-approved,
+        not yet run plan (see `narrows`), for the very trigger the owner saw, and asks for no
+        escalation the owner did not approve, runs on that approval (which it uses up);
+        anything else is submitted afresh and escalated or denied as policy says."""
+        approval = None
+        if previous.approval is not None and previous.approval.startswith("ap_"):
+            approval = self.approvals.get(previous.approval)
+        if approval is not None and approval.status == "approved":
+            classified = self.classify(trigger)
+            try:
+                new = plan if isinstance(plan, Plan) else parse_plan(plan)
                 checked = check_plan(new, self.policy.catalog)
-                grant = Grant(classified=classified, checked=checked, review=outcome.review,
-                              approval=previous.approval)
-                return Outcome(run_id=outcome.run_id, review=outcome.review,
-                               approval=previous.approval,
-                               run=self.executor.run(grant, outcome.run_id))
-        return outcome
+            except PlanError:
+                return self.submit(trigger, plan)
+            same_trigger = classified.trigger.model_dump(mode="json") == approval.trigger
+            if same_trigger and narrows(parse_plan(approval.plan), new):
+                fresh = review_checked(classified, checked, self.policy, deployment_of(self.policy),
+                                       resources=self.resources)
+                if fresh.verdict == "escalate" and escalations_covered(approval.review, fresh):
+                    run_id = new_run_id()
+                    self.review(classified.trigger, new, run_id=run_id)
+                    self.approvals.consume(approval.id, run_id)
+                    self.audit.append("replan_narrowed", run_id, {"approval": approval.id})
+                    grant = Grant(classified=classified, checked=checked, review=fresh,
+                                  approval=approval.id)
+                    return Outcome(run_id=run_id, review=fresh, approval=approval.id,
+                                   run=self.executor.run(grant, run_id))
+        return self.submit(trigger, plan)
+
+
+def escalations_covered(approved_review: Mapping[str, Any], fresh: Review) -> bool:
+    """Whether every escalation in `fresh` is one the owner saw and approved: the same rule
+    on the same step in the stored review. Anything new goes back to the owner."""
+    seen = {(f.get("step"), rule) for f in approved_review.get("findings", [])
+            if f.get("verdict") == "escalate" for rule in f.get("rules", [])}
+    return all((f.step, rule) in seen for f in fresh.findings if f.verdict == "escalate"
+               for rule in f.rules)
 
 
 def narrows(old: Plan, new: Plan) -> bool:

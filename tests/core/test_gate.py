@@ -38,26 +38,32 @@ def test_narrows_accepts_only_a_subset_of_identical_steps() -> None:
 
 
 def test_a_narrowing_replan_runs_without_asking_again_and_a_widening_one_waits() -> None:
-    """After the owner approved a payment plan, dropping its note runs at once; adding a
-    second payment is escalated afresh and nothing runs."""
+    """Before an approved payment plan runs, dropping its note runs at once on that approval
+    (using it up); adding a second payment is escalated afresh; a used approval, or another
+    trigger, never carries a replan."""
     gate, tools = make_gate()
     trigger = owner_trigger(PAYLOAD)
     first = gate.submit(trigger, plan(PAY, NOTE))
     assert first.review.verdict == "escalate" and first.approval
     OwnerConsole(gate.audit).decide(first.approval, "approved")
-    gate.run_approved(first.approval)
-    assert [t for t, _ in tools.calls] == ["pay", "notify_owner"]
-
-    narrowed = gate.replan(first, trigger, plan(PAY))
-    assert narrowed.run is not None and narrowed.run.status == "completed"
-    assert "replan_narrowed" in event_kinds(gate)
 
     second = call("pay2", "pay", account=lit("DE1", "payload"), amount=lit(120.5, "payload"),
                   memo=lit("invoice", "payload"))
     widened = gate.replan(first, trigger, plan(PAY, second))
     assert widened.review.verdict == "escalate" and widened.run is None
-    assert widened.approval != first.approval
-    assert [t for t, _ in tools.calls] == ["pay", "notify_owner", "pay"]
+    assert widened.approval != first.approval and tools.calls == []
+
+    other = owner_trigger(PAYLOAD + " please")
+    assert gate.replan(first, other, plan(PAY)).run is None  # not the trigger the owner saw
+
+    narrowed = gate.replan(first, trigger, plan(PAY))
+    assert narrowed.run is not None and narrowed.run.status == "completed"
+    assert "replan_narrowed" in event_kinds(gate)
+    assert [t for t, _ in tools.calls] == ["pay"]
+
+    again = gate.replan(first, trigger, plan(PAY))  # the approval is used up
+    assert again.run is None and again.review.verdict == "escalate"
+    assert [t for t, _ in tools.calls] == ["pay"]
 
 
 def test_the_owner_channel_is_asked_with_the_summary_and_only_a_true_yes_counts() -> None:
