@@ -274,6 +274,10 @@ def referenced_facts(texts: Any) -> tuple[frozenset[str], frozenset[str] | None]
                 arg_names = None  # `context.args` used whole
             elif arg_names is not None:
                 arg_names.add(dotted or has)
+        # Any other mention of `args` (`context has args.bcc`, a record literal, ...) is a
+        # form this scan does not read: keep every argument rather than guess.
+        if arg_names is not None and re.search(r"\bargs\b", _ARG.sub("", text)):
+            arg_names = None
     return frozenset(attributes) & ALL_ATTRIBUTES, (
         frozenset(arg_names) if arg_names is not None else None)
 

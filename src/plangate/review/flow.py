@@ -87,7 +87,11 @@ class FlowContext:
         self.payload_label = Label(readers=payload_readers, sources=frozenset({"payload"}),
                                    taint=payload_taint)
         self.planner_label = Label(sources=frozenset({"planner"}), taint="high")
-        self.principal_label = Label(sources=frozenset({"trigger:principal"}))
+        # Who sent it is established by the channel, but a sender chooses their own address
+        # (a quoted local part can hold any text): influenced, unless it is the owner.
+        self.principal_label = Label(sources=frozenset({"trigger:principal"}),
+                                     taint="none" if classified.is_owner else "low")
+        self.channel_label = Label(sources=frozenset({"trigger:channel"}))
         self.trigger_value = {
             "id": self.trigger.id, "channel": self.trigger.channel, "principal": principal,
             "payload": self.trigger.payload, "instruction": self.trigger.instruction,
@@ -106,8 +110,10 @@ class FlowContext:
 
     def trigger_label(self, path: tuple[str | int, ...]) -> Label:
         head = str(path[0]) if path else ""
-        if head in ("principal", "channel", "id"):
+        if head == "principal":
             return self.principal_label
+        if head in ("channel", "id"):
+            return self.channel_label
         if head == "instruction":
             return self.instruction_label
         return self.payload_label  # payload and meta are the sender's words
