@@ -71,7 +71,7 @@ class MemoryResourceLabels:
     (a pattern with an open argument may stand for several resources)."""
 
     def __init__(self, initial: dict[str, Label] | None = None, *,
-                 base: ResourceLabels | None = None, join_writes: bool = False) -> None:
+                 base: ResourceLabels | None = None, join_writes: bool = True) -> None:
         self._labels: dict[str, Label] = dict(initial or {})
         self._base = base
         self._join_writes = join_writes

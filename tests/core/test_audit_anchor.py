@@ -41,3 +41,21 @@ def test_cli_exports_and_checks_the_head(tmp_path: Path, capsys) -> None:  # typ
     assert "anchored event 1 present" in capsys.readouterr().out
     assert main(["audit", "verify", "--db", str(db), "--anchor", "1:" + "0" * 64]) == 1
     assert main(["audit", "verify", "--db", str(db), "--anchor", "nonsense"]) == 2
+
+
+def test_call_records_carry_a_digest_of_the_exact_arguments() -> None:
+    """Shown argument values are truncated; the digest pins what the tool really received."""
+    from plangate.execute.executor import args_digest
+
+    from .conftest import call, lit, make_gate, owner_trigger, plan
+
+    gate, tools = make_gate()
+    many = [f"p{i}@home.example" for i in range(60)]
+    instruction = "Mail the team: " + " ".join(many)
+    out = gate.submit(owner_trigger(instruction=instruction),
+                      plan(call("s", "send_email", to=lit(many, "instruction"), subject=lit("s"),
+                                body=lit("x" * 5000))))
+    assert out.run is not None and out.run.status == "completed", out.review.to_json()
+    event = next(e for e in gate.audit.tail(50) if e.kind == "call")
+    assert len(event.data["args"]["to"]) == 50  # the shown part is bounded
+    assert event.data["args_sha256"] == args_digest(tools.calls[0][1])

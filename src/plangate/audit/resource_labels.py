@@ -30,7 +30,13 @@ class SqliteResourceLabels:
         return join_all(hits) if hits else None
 
     def record(self, name: str, label: Label) -> None:
+        """Join the label of what was written into the resource's label. A write never
+        washes taint away: the store cannot tell an overwrite from an append."""
         try:
+            row = self._db.execute("SELECT label FROM resource_labels WHERE name = ?",
+                                   (name,)).fetchone()
+            if row is not None:
+                label = Label.from_json(json.loads(row[0])).join(label)
             self._db.execute(
                 "INSERT INTO resource_labels(name, label) VALUES (?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET label = excluded.label",

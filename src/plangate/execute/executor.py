@@ -11,6 +11,8 @@ stops the run cleanly; what already happened is in the result and the audit log.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +23,14 @@ from plangate.labels import Label, join_all
 from plangate.plan.codec import CheckedPlan, literal_type_problem, plan_hash
 from plangate.plan.model import CallStep, ExtractStep, ExtractType, ForEachStep, Step
 from plangate.policy.engine import CompiledPolicy
-from plangate.protocols import AuditSink, Extractor, OwnerApprover, OwnerQuestion, ToolRuntime
+from plangate.protocols import (
+    AuditSink,
+    Extractor,
+    OwnerApprover,
+    OwnerQuestion,
+    ToolResult,
+    ToolRuntime,
+)
 from plangate.resources import (
     MemoryResourceLabels,
     ResourceLabels,
@@ -269,9 +278,16 @@ class _Run:
             raise _Halt(status, step.id, f"runtime check: {decision.verdict} "
                         f"({', '.join(decision.rules)})", decision.rules)
         # The record comes first: if the audit write fails, the side effect does not happen.
+        # It holds a digest of the exact arguments, since the shown values are truncated.
+        event["args_sha256"] = args_digest(values)
         self.x._record("call", self.run_id, event)
+        # Labels of what the call writes are stored before it runs: a tool that writes and
+        # then fails must not leave untrusted content behind with no label on it.
+        record_writes(spec, values, join_all(r.label for r in args.values()), self.x.resources)
         try:
             result = self.x.tools.call(step.tool, values)
+            if not isinstance(result, ToolResult):
+                result = ToolResult(result)
         except Exception as exc:  # a failing tool stops the run cleanly
             self.calls.append(CallRecord(step=step.id, tool=step.tool, args=values,
                                          verdict=decision.verdict, rules=decision.rules,
@@ -281,7 +297,6 @@ class _Run:
             raise _Halt("failed", step.id, f"tool {step.tool!r} failed: {exc!r}"[:500]) from None
         self.calls.append(CallRecord(step=step.id, tool=step.tool, args=values,
                                      verdict=decision.verdict, rules=decision.rules, ok=True))
-        record_writes(spec, values, join_all(r.label for r in args.values()), self.x.resources)
         label = read_label(spec, values, self.x.resources, result.label)
         self.x._record("result", self.run_id, {"step": step.id, "ok": True,
                                                 "label": label.to_json()}, quiet=True)
@@ -351,6 +366,13 @@ def copied_from(value: Any, choices: Any) -> bool:
     if isinstance(choices, list | tuple):
         return any(copied_from(value, c) for c in choices)
     return False
+
+
+def args_digest(values: Mapping[str, Any]) -> str:
+    """SHA-256 of the call's exact arguments (canonical JSON; non-JSON values by repr)."""
+    text = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=repr)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def audit_value(value: Any) -> Any:
