@@ -8,6 +8,8 @@ catalogs name them with patterns (`workspace:{path}`, `skills:*`).
 from __future__ import annotations
 
 import fnmatch
+import itertools
+import posixpath
 import re
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -35,14 +37,49 @@ class _Open:
 OPEN_VALUE: Any = _Open()
 
 
-def resolve_pattern(pattern: str, args: dict[str, Any]) -> str:
-    """Fill `{arg}` placeholders; an argument whose value is not known yet becomes `*`."""
+MAX_NAMES = 100
+"""More resource names than this from one pattern are treated as the wildcard."""
 
-    def fill(match: re.Match[str]) -> str:
-        value = args.get(match.group(1), OPEN_VALUE)
-        return WILDCARD if value is OPEN_VALUE else _escape(str(value))
 
-    return re.sub(r"\{([^}]*)\}", fill, pattern)
+def resolve_patterns(pattern: str, args: Mapping[str, Any]) -> list[str]:
+    """The resource names a pattern stands for with these arguments. An argument whose
+    value is not known yet is `*`; an array argument names one resource per item; every
+    value is canonicalised (`./a//b` and `a/b` are one file) and cannot smuggle wildcards."""
+    names = re.findall(r"\{([^}]*)\}", pattern)
+    options: list[list[str]] = []
+    total = 1
+    for name in names:
+        value = args.get(name, OPEN_VALUE)
+        if value is OPEN_VALUE:
+            options.append([WILDCARD])
+        elif isinstance(value, list | tuple):
+            options.append([_canonical(v) for v in value] or [""])
+        else:
+            options.append([_canonical(value)])
+        total *= len(options[-1])
+    if total > MAX_NAMES:
+        options = [[WILDCARD] for _ in names]
+    pieces = re.split(r"\{[^}]*\}", pattern)  # the text around the placeholders
+    out = []
+    for combo in itertools.product(*options):
+        name = pieces[0]
+        for value, after in zip(combo, pieces[1:], strict=True):
+            name += value + after
+        out.append(name)
+    return out
+
+
+def resolve_pattern(pattern: str, args: Mapping[str, Any]) -> str:
+    """The first name `resolve_patterns` gives (for single-valued arguments: the name)."""
+    return resolve_patterns(pattern, args)[0]
+
+
+def _canonical(value: Any) -> str:
+    text = str(value)
+    if "/" in text or text.startswith("."):
+        # Lexical path normalisation: one file, one name (the tools confine paths further).
+        text = posixpath.normpath(text)
+    return _escape(text)
 
 
 def _escape(text: str) -> str:
@@ -94,9 +131,10 @@ class MemoryResourceLabels:
 def _stored(resources: ResourceLabels, patterns: list[str], values: Mapping[str, Any]) -> list[Label]:
     out = []
     for pattern in patterns:
-        label = resources.label_of(resolve_pattern(pattern, dict(values)))
-        if label is not None:
-            out.append(label)
+        for name in resolve_patterns(pattern, values):
+            label = resources.label_of(name)
+            if label is not None:
+                out.append(label)
     return out
 
 
@@ -127,4 +165,5 @@ def executes_tainted(spec: ToolSpec, values: Mapping[str, Any], resources: Resou
 def record_writes(spec: ToolSpec, values: Mapping[str, Any], written: Label,
                   resources: ResourceLabels) -> None:
     for pattern in spec.writes:
-        resources.record(resolve_pattern(pattern, dict(values)), written)
+        for name in resolve_patterns(pattern, values):
+            resources.record(name, written)

@@ -43,3 +43,18 @@ def test_a_later_clean_write_never_washes_taint() -> None:
     store.record("memory:notes", CLEAN)
     stored = store.label_of("memory:notes")
     assert stored is not None and stored.untrusted
+
+
+def test_one_file_has_one_name_and_arrays_name_each_item() -> None:
+    """`./notes.txt`, `a//b` and `a/./b` are canonicalised, so a write under one spelling
+    taints a read under another; an array argument names one resource per item."""
+    from plangate.resources import resolve_patterns
+
+    assert resolve_patterns("workspace:{path}", {"path": "./notes.txt"}) == ["workspace:notes.txt"]
+    assert resolve_patterns("workspace:{path}", {"path": "a//./b"}) == ["workspace:a/b"]
+    assert resolve_patterns("mail:{id}", {"id": ["m1", "m2"]}) == ["mail:m1", "mail:m2"]
+    assert resolve_patterns("mail:{id}", {"id": [f"m{i}" for i in range(500)]}) == ["mail:*"]
+    store = MemoryResourceLabels()
+    for name in resolve_patterns("workspace:{path}", {"path": "./notes.txt"}):
+        store.record(name, TAINTED)
+    assert store.label_of(resolve_patterns("workspace:{path}", {"path": "notes.txt"})[0]) == TAINTED
