@@ -16,9 +16,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import re
 import unicodedata
 from dataclasses import dataclass
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 from importlib import resources
 
 _INVISIBLE = dict.fromkeys(
@@ -51,9 +52,19 @@ def parse_address(raw: str) -> Address:
     """Parse `Name <local@domain>` or a bare address into its canonical identity.
     Pure, so memoised: reviews parse the same deployment addresses again and again."""
     text = raw.translate(_INVISIBLE).strip()
-    name, addr = parseaddr(text)
-    if not addr:
-        addr = text
+    # Mail delivers to the address in the (last) angle brackets, whatever stands before
+    # it; read it that way, not as Python's lenient parser might.
+    bracketed = re.fullmatch(r"(.*)<([^<>]*)>", text, flags=re.S)
+    if bracketed:
+        name, addr = bracketed.group(1).strip().strip('"').strip(), bracketed.group(2).strip()
+    else:
+        name, addr = parseaddr(text)
+        if not addr:
+            addr = text
+    # Source routes (`@relay:user@host`) and lists name more than one mailbox.
+    ambiguous = addr.startswith("@") or "," in addr or text.count("<") > 1 or (
+        not bracketed and len(getaddresses([text])) > 1)
+    addr = addr.rpartition(":")[2] if addr.startswith("@") else addr
     canonical = canonical_address(addr)
     shown = canonical_address(name) if "@" in name else ""
     return Address(
@@ -63,7 +74,7 @@ def parse_address(raw: str) -> Address:
         # Capital I is confusable with l but case-folds to i; map it before folding so
         # `bob@partner.exampIe` is caught as a lookalike of `bob@partner.example`.
         skeleton=skeleton(canonical_address(addr.translate(_INVISIBLE).replace("I", "l"))),
-        display_spoof=bool(shown) and shown != canonical,
+        display_spoof=(bool(shown) and shown != canonical) or ambiguous,
         non_ascii=not addr.isascii(),
     )
 

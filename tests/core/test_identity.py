@@ -94,3 +94,18 @@ def test_skeleton_keeps_distinct_letters_apart() -> None:
 def test_domain_property() -> None:
     """`domain` is the canonical domain after the last @."""
     assert parse_address("Bob <BOB@Partner.Example>").domain == "partner.example"
+
+
+def test_mailbox_syntax_tricks_are_read_as_mail_reads_them_and_flagged() -> None:
+    """An address before the angle brackets, source routes, lists and two bracketed
+    addresses never make a string pass as the owner: the real mailbox is used and the
+    string is flagged (so the trigger falls to the lowest class)."""
+    from plangate.identity import parse_address
+
+    for raw, real in [("owner@home.example <attacker@evil.example>", "attacker@evil.example"),
+                      ("Owner <owner@home.example> <evil@x.example>", "evil@x.example"),
+                      ("<@evil.example:owner@home.example>", "owner@home.example"),
+                      ("owner@home.example, eve@evil.example", "owner@home.example")]:
+        parsed = parse_address(raw)
+        assert parsed.canonical == real and parsed.display_spoof, raw
+    assert not parse_address('"Owner" <owner@home.example>').display_spoof
