@@ -258,7 +258,8 @@ class _StaticWalker:
         inner = dict(env)
         inner[step.var] = Resolved(OPEN, over.label, False)
         last = self.block(step.id, inner)
-        return Resolved(OPEN, last.label if last else over.label, False)
+        # As at run time: the list of outputs also carries the label of what was looped over.
+        return Resolved(OPEN, over.label.join(last.label) if last else over.label, False)
 
     def _choices_label(self, step: ExtractStep, env: dict[str, Resolved]) -> Label | None:
         if step.type.choices is None:
