@@ -86,7 +86,9 @@ def canonical_address(addr: str) -> str:
     if not at:
         return text.casefold()
     local = local.split("+", 1)[0]
-    domain = _decode_idna(domain.rstrip(".")).casefold()
+    # Domains: lower(), not casefold(): IDNA 2008 keeps ß and final sigma distinct
+    # (straße.example and strasse.example are different domains).
+    domain = _decode_idna(domain.rstrip(".")).lower()
     return f"{local.casefold()}@{domain}"
 
 

@@ -109,3 +109,11 @@ def test_mailbox_syntax_tricks_are_read_as_mail_reads_them_and_flagged() -> None
         parsed = parse_address(raw)
         assert parsed.canonical == real and parsed.display_spoof, raw
     assert not parse_address('"Owner" <owner@home.example>').display_spoof
+
+
+def test_domains_keep_sharp_s_and_final_sigma_distinct() -> None:
+    """IDNA 2008 keeps ß and ς: `x@straße.example` is not `x@strasse.example`."""
+    from plangate.identity import canonical_address
+
+    assert canonical_address("X@STRASSE.example") == "x@strasse.example"
+    assert canonical_address("x@straße.example") != canonical_address("x@strasse.example")
