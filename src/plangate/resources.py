@@ -69,11 +69,6 @@ def resolve_patterns(pattern: str, args: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def resolve_pattern(pattern: str, args: Mapping[str, Any]) -> str:
-    """The first name `resolve_patterns` gives (for single-valued arguments: the name)."""
-    return resolve_patterns(pattern, args)[0]
-
-
 def _canonical(value: Any) -> str:
     text = str(value)
     if "/" in text or text.startswith("."):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from plangate.labels import Label
-from plangate.resources import MemoryResourceLabels, overlaps, resolve_pattern
+from plangate.resources import MemoryResourceLabels, overlaps, resolve_patterns
 
 TAINTED = Label(sources=frozenset({"payload"}), taint="high")
 CLEAN = Label(sources=frozenset({"instruction"}))
@@ -11,9 +11,9 @@ CLEAN = Label(sources=frozenset({"instruction"}))
 
 def test_patterns_fill_known_arguments_and_open_ones_become_wildcards() -> None:
     """`{arg}` takes the value; an unknown value is `*`; a value cannot smuggle in wildcards."""
-    assert resolve_pattern("workspace:{path}", {"path": "a/b.py"}) == "workspace:a/b.py"
-    assert resolve_pattern("workspace:{path}", {}) == "workspace:*"
-    smuggled = resolve_pattern("workspace:{path}", {"path": "*"})
+    assert resolve_patterns("workspace:{path}", {"path": "a/b.py"}) == ["workspace:a/b.py"]
+    assert resolve_patterns("workspace:{path}", {}) == ["workspace:*"]
+    [smuggled] = resolve_patterns("workspace:{path}", {"path": "*"})
     assert smuggled != "workspace:*" and not overlaps(smuggled, "workspace:secret.py")
 
 
@@ -48,8 +48,6 @@ def test_a_later_clean_write_never_washes_taint() -> None:
 def test_one_file_has_one_name_and_arrays_name_each_item() -> None:
     """`./notes.txt`, `a//b` and `a/./b` are canonicalised, so a write under one spelling
     taints a read under another; an array argument names one resource per item."""
-    from plangate.resources import resolve_patterns
-
     assert resolve_patterns("workspace:{path}", {"path": "./notes.txt"}) == ["workspace:notes.txt"]
     assert resolve_patterns("workspace:{path}", {"path": "a//./b"}) == ["workspace:a/b"]
     assert resolve_patterns("mail:{id}", {"id": ["m1", "m2"]}) == ["mail:m1", "mail:m2"]

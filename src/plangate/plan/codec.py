@@ -190,12 +190,6 @@ def _topological(steps: list[Step], deps: dict[str, list[tuple[str, Ref]]],
     return done
 
 
-def ordered_block(steps: list[Step]) -> list[Step]:
-    """One block's steps in dependency order (stable; raises PlanError on a cycle)."""
-    deps = {s.id: _step_refs(s) for s in steps}
-    return _topological(steps, deps, {s.id for s in steps})
-
-
 def _step_refs(step: Step) -> list[tuple[str, Ref]]:
     out: list[tuple[str, Ref]] = []
     if isinstance(step, CallStep):
