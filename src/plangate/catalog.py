@@ -50,6 +50,13 @@ class OutputSpec(BaseModel):
 
     readers: Literal["public"] | list[str] = "public"
     untrusted: bool = False
+    #: The arguments whose content may reappear in the output. None (the default, sound
+    #: when nobody has checked): every argument. A narrower list is a claim that needs a
+    #: `reason` and that `plangate catalog verify` confirms with canaries. Either way the
+    #: output's *readers* still meet those of every argument: whether the call succeeded,
+    #: and so whether there is an output at all, may depend on any of them.
+    from_args: list[str] | None = None
+    reason: str = ""
 
     def label(self, tool: str) -> Label:
         readers = frozenset({PUBLIC}) if self.readers == "public" else frozenset(self.readers)
@@ -79,6 +86,9 @@ class ToolSpec(BaseModel):
     #: (`owner` for a note to the owner's own chat).
     sends_to: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    #: Why this tool cannot run against a scratch environment for `catalog verify`. Such a
+    #: tool is treated as reading every stored resource and echoing every argument.
+    unverifiable: str = ""
 
     @field_validator("args")
     @classmethod
@@ -95,6 +105,19 @@ class ToolSpec(BaseModel):
     @cached_property
     def sink_args(self) -> dict[str, SinkKind]:
         return {n: a.sink for n, a in self.args.items() if a.sink is not None}
+
+    @cached_property
+    def effective_reads(self) -> tuple[str, ...]:
+        """What the label rules take the tool to read: its declared `reads`, or every
+        stored resource when its annotations cannot be verified."""
+        return ("*",) if self.unverifiable else tuple(self.reads)
+
+    @cached_property
+    def content_args(self) -> frozenset[str]:
+        """Arguments whose content may reappear in the output (all unless narrowed)."""
+        if self.output.from_args is None or self.unverifiable:
+            return frozenset(self.args)
+        return frozenset(self.output.from_args)
 
     @cached_property
     def output_label(self) -> Label:
@@ -123,6 +146,14 @@ class Catalog(BaseModel):
                 unknown = set(spec.required) - set(spec.args)
                 if unknown:
                     raise ValueError(f"tool {name!r} requires undeclared args {sorted(unknown)}")
+            if spec.output.from_args is not None:
+                unknown = set(spec.output.from_args) - set(spec.args)
+                if unknown:
+                    raise ValueError(f"tool {name!r}: output.from_args names undeclared args "
+                                     f"{sorted(unknown)}")
+                if not spec.output.reason.strip():
+                    raise ValueError(f"tool {name!r}: output.from_args narrows what the output "
+                                     "depends on and needs a reason")
             for pattern in (*spec.reads, *spec.writes, *spec.executes, *spec.loads, *spec.discloses):
                 for ref in re.findall(r"\{([^}]*)\}", pattern):
                     if ref not in spec.args:
