@@ -48,6 +48,15 @@ class Label:
     def readable_by(self, principal: str) -> bool:
         return self.is_public or principal in self.readers
 
+    def readers_only(self) -> Label:
+        """The control part of this label: who may learn that something happened because
+        of this value. Whether a step runs, fails or repeats reveals something about the
+        data it depended on to whoever sees the effect, but it carries no content an
+        attacker chose, so only the readers come along (no sources, no taint)."""
+        if self.is_public:
+            return TRUSTED
+        return Label(readers=self.readers)
+
     def join(self, other: Label) -> Label:
         if other is self or other is TRUSTED:
             return self

@@ -133,23 +133,64 @@ def _stored(resources: ResourceLabels, patterns: list[str], values: Mapping[str,
     return out
 
 
-def read_label(spec: ToolSpec, values: Mapping[str, Any], resources: ResourceLabels,
-               refined: Label | None = None) -> Label:
-    """Label of a tool's output: the catalog's (with readers the tool itself reported,
-    never less taint), joined with whatever is stored in the resources it reads."""
+def call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping[str, Any],
+                      resources: ResourceLabels, *, control: Label,
+                      reported: Label | None = None) -> Label:
+    """Label of a call's output: the same rule at review (values may be OPEN) and at run
+    time (see tests/core/test_output_labels.py).
+
+    Sound by default: the catalog's output label, joined with the labels of every argument
+    whose content may reappear (`ToolSpec.content_args`: all of them unless a verified
+    `output.from_args` narrows it), with what is stored in every resource it reads, and
+    with the readers of every other argument and of the control label (whether the call
+    succeeded, and so whether there is an output, may depend on any of them), and `low`
+    taint if an attacker could have chosen such an argument (it selected the output).
+
+    `reported`: a label the tool computed from its data (the exact readers of a file or an
+    event). It may replace the catalog's *default* readers, never those that come from
+    inputs or storage, and it counts only when nothing the tool read was stored from
+    influenced data: readers computed from fields an attacker set (an event's participants)
+    are the attacker's choice. Taint never goes down."""
+    stored = _stored(resources, list(spec.effective_reads), values)
     base = spec.output_label
-    if refined is not None:
-        base = Label(readers=refined.readers, sources=base.sources | refined.sources,
-                     taint=base.join(refined).taint)
-    return join_all([base, *_stored(resources, spec.reads, values)])
+    if reported is not None and not any(label.untrusted for label in stored):
+        base = Label(readers=reported.readers, sources=base.sources | reported.sources,
+                     taint=base.join(reported).taint)
+    content = [label for name, label in args.items() if name in spec.content_args]
+    selecting = [_selection(label) for name, label in args.items()
+                 if name not in spec.content_args]
+    return join_all([base, *content, *stored, *selecting, control])
+
+
+def _selection(label: Label) -> Label:
+    """What an argument that does not reappear in the output still gives it: its readers
+    (the output exists, and is what it is, because of it) and, if an attacker could shape
+    it, `low` taint: choosing which stored item comes back is a choice among a few, like an
+    enum, not content an attacker wrote."""
+    out = label.readers_only()
+    if label.untrusted:
+        out = Label(readers=out.readers, taint="low")
+    return out
+
+
+def written_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping[str, Any],
+                  resources: ResourceLabels, control: Label) -> Label:
+    """Label recorded for what a call writes (before it runs): every argument, the pc, and
+    the readers of whatever its success may depend on (what it reads, the state its
+    output stands for), since whether the resource changed at all depends on those."""
+    depends = join_all([spec.output_label, *_stored(resources, list(spec.effective_reads), values)])
+    return join_all([*args.values(), control, depends.readers_only()])
 
 
 def disclosed_label(spec: ToolSpec, values: Mapping[str, Any],
                     resources: ResourceLabels) -> Label | None:
     """Label of stored content the call sends out (None when it sends none)."""
-    if not spec.discloses:
+    patterns = list(spec.discloses)
+    if spec.unverifiable and "egress" in spec.effects:
+        patterns.append(WILDCARD)  # nobody checked what it sends: anything stored
+    if not patterns:
         return None
-    return join_all([spec.disclosed_label, *_stored(resources, spec.discloses, values)])
+    return join_all([spec.disclosed_label, *_stored(resources, patterns, values)])
 
 
 def executes_tainted(spec: ToolSpec, values: Mapping[str, Any], resources: ResourceLabels) -> bool:

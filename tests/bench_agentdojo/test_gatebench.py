@@ -73,10 +73,12 @@ def test_exact_readers_never_drop_the_catalog_taint() -> None:
     out = gb.AgentDojoTools("workspace", env).call("search_calendar_events",
                                                    {"query": "Introductory meeting"})
     assert out.label is not None and "john.mitchell@gmail.com" in out.label.readers
-    from plangate.resources import MemoryResourceLabels, read_label
+    from plangate.labels import TRUSTED
+    from plangate.resources import MemoryResourceLabels, call_output_label
 
     spec = gb.suite_policy("workspace").catalog.tools["search_calendar_events"]
-    label = read_label(spec, {}, MemoryResourceLabels(), out.label)
+    label = call_output_label(spec, {}, {}, MemoryResourceLabels(), control=TRUSTED,
+                              reported=out.label)
     assert label.taint == "high" and label.readers == out.label.readers
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
-from plangate.errors import AuditError, GrantError
+from plangate.errors import GrantError
 from plangate.execute import Executor, Grant
 from plangate.plan import check_plan, parse_plan
 from plangate.policy import CompiledPolicy
@@ -124,54 +123,24 @@ def test_missing_path_halts(policy: CompiledPolicy) -> None:
     assert "'text'" in out.run.message and "nope" in out.run.message
 
 
-def test_tool_failure_stops_the_run_with_partial_calls(policy: CompiledPolicy) -> None:
-    """A failing tool stops the run; earlier calls are recorded, later ones never run."""
+def test_tool_failure_skips_only_its_dependents(policy: CompiledPolicy) -> None:
+    """A failing tool stops the steps that use its output; an independent later step still
+    runs, so whether it happens says nothing about why the failure happened."""
     tools = FixtureTools(fail=frozenset({"create_hold"}))
     gate, _ = make_gate()
     gate.executor.tools = tools
     out = gate.submit(owner_trigger(), plan(call("a", "notify_owner", text=lit("1")),
                                             call("b", "create_hold", day=lit("d"), title=lit("t")),
+                                            call("d", "notify_owner", text=ref("b")),
                                             call("c", "notify_owner", text=lit("2"))))
     assert out.run and out.run.status == "failed" and out.run.halted_step == "b"
-    assert [(c.tool, c.ok) for c in out.run.calls] == [("notify_owner", True), ("create_hold", False)]
-    assert "fixture" in (out.run.calls[-1].error or "")
-    assert [t for t, _ in tools.calls] == ["notify_owner", "create_hold"]
-
-
-class FailingAudit:
-    """An AuditSink that refuses to record some kinds of event."""
-
-    def __init__(self, refuse: frozenset[str], exc: Exception) -> None:
-        self.refuse = refuse
-        self.exc = exc
-        self.events: list[str] = []
-
-    def append(self, kind: str, run_id: str, data: Mapping[str, Any]) -> int:
-        if kind in self.refuse:
-            raise self.exc
-        self.events.append(kind)
-        return len(self.events)
-
-
-@pytest.mark.parametrize("exc", [AuditError("disk full"), OSError("disk full"), RuntimeError("boom")])
-def test_audit_failure_means_the_tool_is_not_called(policy: CompiledPolicy, exc: Exception) -> None:
-    """No record, no side effect: if the 'call' event cannot be written, the tool never runs."""
-    tools = FixtureTools()
-    executor = Executor(policy, tools, FailingAudit(frozenset({"call"}), exc))
-    with pytest.raises(AuditError, match=r"disk full|boom"):
-        executor.run(_grant(policy, SIMPLE), "r")
-    assert tools.calls == []
-
-
-def test_audit_failure_of_a_block_event_still_blocks(policy: CompiledPolicy) -> None:
-    """If even the 'block' record fails, the blocked call still does not happen."""
-    data = plan(call("f", "read_file", path=lit("p")),
-                call("s", "send_email", to=ref("f", "to"), subject=lit("s"), body=lit("b")))
-    tools = FixtureTools({"read_file": {"to": ["eve@evil.example"]}})
-    executor = Executor(policy, tools, FailingAudit(frozenset({"block"}), RuntimeError("x")))
-    with pytest.raises(AuditError):
-        executor.run(_grant(policy, data, contact_trigger()), "r")
-    assert [t for t, _ in tools.calls] == ["read_file"]
+    assert [(c.tool, c.ok) for c in out.run.calls] == [
+        ("notify_owner", True), ("create_hold", False), ("notify_owner", True)]
+    assert out.run.calls[-1].args == {"text": "2"}
+    assert out.run.skipped == ["d"]
+    assert "fixture" in (out.run.calls[1].error or "")
+    assert [t for t, _ in tools.calls] == ["notify_owner", "create_hold", "notify_owner"]
+    assert "skip" in event_kinds(gate)
 
 
 def _loop_plan(max_: int) -> dict[str, Any]:
@@ -180,17 +149,20 @@ def _loop_plan(max_: int) -> dict[str, Any]:
                  "steps": [call("h", "create_hold", day=ref("ev", "day"), title=lit("t"))]})
 
 
-def test_for_each_over_more_than_max_halts(policy: CompiledPolicy) -> None:
-    """A loop whose list is longer than its declared max halts before any iteration."""
+def test_for_each_over_more_than_max_runs_max_items_quietly(policy: CompiledPolicy) -> None:
+    """A loop whose list is longer than its max runs the first `max` items and completes:
+    halting would tell whoever sees the next effect how long the (private) list was. The
+    truncation is in the result and the audit log for the owner."""
     events = [{"day": f"2026-01-0{i}"} for i in range(1, 4)]
     gate, tools = make_gate({"search_calendar": events})
     out = gate.submit(owner_trigger(), _loop_plan(2))
-    assert out.run and out.run.status == "halted" and out.run.halted_step == "each"
-    assert "3 items" in out.run.message
-    assert [t for t, _ in tools.calls] == ["search_calendar"]
+    assert out.run and out.run.status == "completed"
+    assert out.run.truncated == {"each": (3, 2)}
+    assert "truncated" in event_kinds(gate)
+    assert [a["day"] for t, a in tools.calls if t == "create_hold"] == [e["day"] for e in events[:2]]
     gate, tools = make_gate({"search_calendar": events})
     out = gate.submit(owner_trigger(), _loop_plan(3))
-    assert out.run and out.run.status == "completed"
+    assert out.run and out.run.status == "completed" and not out.run.truncated
     assert [a["day"] for t, a in tools.calls if t == "create_hold"] == [e["day"] for e in events]
 
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from plangate.errors import AuditError, GrantError
-from plangate.labels import Label, join_all
-from plangate.plan.codec import CheckedPlan, literal_type_problem, plan_hash
+from plangate.labels import TRUSTED, Label, join_all
+from plangate.plan.codec import CheckedPlan, literal_type_problem, plan_hash, step_refs
 from plangate.plan.model import CallStep, ExtractStep, ExtractType, ForEachStep, Step
 from plangate.policy.engine import CompiledPolicy
 from plangate.protocols import (
@@ -34,10 +34,11 @@ from plangate.protocols import (
 from plangate.resources import (
     MemoryResourceLabels,
     ResourceLabels,
+    call_output_label,
     disclosed_label,
     executes_tainted,
-    read_label,
     record_writes,
+    written_label,
 )
 from plangate.review.flow import FlowContext, PathError, Resolved
 from plangate.review.reviewer import Review, deployment_of, extracted_label, plan_bounds
@@ -79,16 +80,26 @@ class RunResult:
     halted_step: str | None = None
     rules: tuple[str, ...] = ()
     message: str = ""
+    #: Steps not run because a step they depend on failed or was blocked.
+    skipped: list[str] = field(default_factory=list)
+    #: Loops that met their `max`: step id -> (items offered, items run).
+    truncated: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id, "status": self.status, "halted_step": self.halted_step,
             "rules": list(self.rules), "message": self.message,
+            "skipped": list(self.skipped),
+            "truncated": {k: list(v) for k, v in self.truncated.items()},
             "calls": [{"step": c.step, "tool": c.tool, "verdict": c.verdict,
                        "rules": list(c.rules), "ok": c.ok, "error": c.error,
                        "args": {k: audit_value(v) for k, v in c.args.items()}}
                       for c in self.calls],
         }
+
+
+_FAILED: Any = Resolved(None, TRUSTED, False)
+"""Marks a step that failed, halted, was blocked or skipped: its dependents are skipped."""
 
 
 class _Halt(Exception):
@@ -124,17 +135,10 @@ class Executor:
         if grant.review.verdict == "escalate" and grant.approval is None:
             raise GrantError("an escalated plan runs only after the owner approves it")
         state = _Run(self, grant, run_id)
-        result = RunResult(run_id=run_id, status="completed", calls=state.calls)
+        result = RunResult(run_id=run_id, status="completed", calls=state.calls,
+                           skipped=state.skipped, truncated=state.truncated)
         try:
-            state.block("", state.env_top)
-        except _Halt as halt:
-            result.status = halt.status
-            result.halted_step = halt.step
-            result.rules = halt.rules
-            result.message = halt.message
-            self._record("halt", run_id, {"step": halt.step, "status": halt.status,
-                                          "message": halt.message, "rules": list(halt.rules)},
-                         quiet=True)
+            state.block("", state.env_top, TRUSTED)
         except AuditError:
             # No record, no side effect: the call that needed this record did not run,
             # and a broken audit log is the operator's problem to see, loudly.
@@ -144,7 +148,13 @@ class Executor:
             result.message = f"enforcement error; run stopped: {type(exc).__name__}: {exc}"[:500]
             self._record("halt", run_id, {"status": "failed", "message": result.message},
                          quiet=True)
-        result.outputs = {k: v.value for k, v in state.env_top.items()}
+        if state.problems and result.status == "completed":
+            first = state.problems[0]
+            result.status = first.status
+            result.halted_step = first.step
+            result.rules = first.rules
+            result.message = first.message
+        result.outputs = {k: v.value for k, v in state.env_top.items() if v is not _FAILED}
         return result
 
     def _record(self, kind: str, run_id: str, data: Mapping[str, Any], *,
@@ -168,6 +178,9 @@ class _Run:
         self.bounds = plan_bounds(grant.checked, executor.policy.catalog)
         self.calls: list[CallRecord] = []
         self.env_top: dict[str, Resolved] = {}
+        self.problems: list[_Halt] = []
+        self.skipped: list[str] = []
+        self.truncated: dict[str, tuple[int, int]] = {}
         # What the owner's yes covers: each escalation rule that fired at review for a
         # step, provided the rule reads none of the facts that were still open there
         # (a yes to "private data goes out" is not a yes to an amount nobody has seen).
@@ -186,16 +199,36 @@ class _Run:
                     if not reads & open_facts:
                         self.approved_escalations.add((f.step, r))
 
-    def block(self, block: str, env: dict[str, Resolved]) -> Resolved | None:
+    def block(self, block: str, env: dict[str, Resolved], pc: Label) -> Resolved | None:
+        """Run a block's steps. A step that fails, halts or is blocked stops only the steps
+        that depend on it (they are skipped); independent steps still run. So whether a
+        later effect happens never depends on data it does not itself carry: a failure
+        caused by private data cannot signal through an unrelated egress step."""
         last = None
         for step in self.grant.checked.blocks[block]:
-            last = self.step(step, env)
+            failed_dep = next((r.ref for _f, r in step_refs(step)
+                               if env.get(r.ref) is _FAILED), None)
+            if failed_dep is not None:
+                self.skipped.append(step.id)
+                self.x._record("skip", self.run_id, {"step": step.id, "after": failed_dep})
+                env[step.id] = _FAILED
+                continue
+            try:
+                last = self.step(step, env, pc)
+            except _Halt as halt:
+                self.problems.append(halt)
+                self.x._record("halt", self.run_id, {
+                    "step": halt.step, "status": halt.status, "message": halt.message,
+                    "rules": list(halt.rules)}, quiet=True)
+                env[step.id] = _FAILED
+                last = None
+                continue
             env[step.id] = last
         return last
 
-    def step(self, step: Step, env: dict[str, Resolved]) -> Resolved:
+    def step(self, step: Step, env: dict[str, Resolved], pc: Label) -> Resolved:
         if isinstance(step, CallStep):
-            return self.call(step, env)
+            return self.call(step, env, pc)
         if isinstance(step, ExtractStep):
             return self.extract(step, env)
         assert isinstance(step, ForEachStep)
@@ -203,18 +236,30 @@ class _Run:
         if not isinstance(over.value, list):
             raise _Halt("halted", step.id, f"for_each over a {type(over.value).__name__}, "
                                            "not a list")
-        if len(over.value) > step.max:
-            raise _Halt("halted", step.id,
-                        f"for_each over {len(over.value)} items; the plan allows {step.max}")
+        items = over.value
+        if len(items) > step.max:
+            # Run the first `max` items, quietly: halting here would tell whoever sees the
+            # next effect whether the (possibly private) list was longer than `max`.
+            self.truncated[step.id] = (len(items), step.max)
+            self.x._record("truncated", self.run_id, {"step": step.id, "items": len(items),
+                                                       "max": step.max})
+            items = items[:step.max]
+        inner_pc = pc.join(over.label.readers_only())
         outputs: list[Any] = []
         labels: list[Label] = [over.label]
-        for item in over.value:
+        before = len(self.problems) + len(self.skipped)
+        for item in items:
             inner = dict(env)
             inner[step.var] = Resolved(item, over.label)
-            last = self.block(step.id, inner)
+            last = self.block(step.id, inner, inner_pc)
             if last is not None:
                 outputs.append(last.value)
                 labels.append(last.label)
+        if len(self.problems) + len(self.skipped) > before:
+            # Some iteration did not finish: the list of outputs is incomplete, so what
+            # depends on the loop does not run either.
+            raise _Halt(self.problems[-1].status if len(self.problems) else "halted", step.id,
+                        "a step inside the loop did not run", ())
         return Resolved(outputs, join_all(labels))
 
     def _resolve(self, step_id: str, field: str, arg: Any, env: Mapping[str, Resolved]) -> Resolved:
@@ -244,7 +289,7 @@ class _Run:
         return Resolved(value, extracted_label(step, source.label,
                                                choices.label if choices else None))
 
-    def call(self, step: CallStep, env: dict[str, Resolved]) -> Resolved:
+    def call(self, step: CallStep, env: dict[str, Resolved], pc: Label) -> Resolved:
         policy = self.x.policy
         spec = policy.catalog.tools[step.tool]
         args = {name: self._resolve(step.id, name, arg, env) for name, arg in step.args.items()}
@@ -258,7 +303,8 @@ class _Run:
                                      bounds=self.bounds,
                                      executes_tainted=executes_tainted(spec, values,
                                                                        self.x.resources),
-                                     disclosed=disclosed_label(spec, values, self.x.resources))
+                                     disclosed=disclosed_label(spec, values, self.x.resources),
+                                     control=pc)
         decision = policy.decide(facts)
         allowed = decision.verdict == "approve" or (
             decision.verdict == "escalate"
@@ -283,7 +329,9 @@ class _Run:
         self.x._record("call", self.run_id, event)
         # Labels of what the call writes are stored before it runs: a tool that writes and
         # then fails must not leave untrusted content behind with no label on it.
-        record_writes(spec, values, join_all(r.label for r in args.values()), self.x.resources)
+        arg_labels = {n: r.label for n, r in args.items()}
+        record_writes(spec, values, written_label(spec, arg_labels, values, self.x.resources, pc),
+                      self.x.resources)
         try:
             result = self.x.tools.call(step.tool, values)
             if not isinstance(result, ToolResult):
@@ -297,7 +345,8 @@ class _Run:
             raise _Halt("failed", step.id, f"tool {step.tool!r} failed: {exc!r}"[:500]) from None
         self.calls.append(CallRecord(step=step.id, tool=step.tool, args=values,
                                      verdict=decision.verdict, rules=decision.rules, ok=True))
-        label = read_label(spec, values, self.x.resources, result.label)
+        label = call_output_label(spec, arg_labels, values, self.x.resources, control=pc,
+                                  reported=result.label)
         self.x._record("result", self.run_id, {"step": step.id, "ok": True,
                                                 "label": label.to_json()}, quiet=True)
         return Resolved(result.value, label)

@@ -131,7 +131,7 @@ def _check_block(steps: list[Step], catalog: Catalog, seen: set[str], order: lis
     if len(seen) > MAX_STEPS:
         raise PlanError(f"more than {MAX_STEPS} steps")
 
-    deps = {s.id: _step_refs(s) for s in steps}
+    deps = {s.id: step_refs(s) for s in steps}
     visible = outer_ids | frozenset(loop_vars) | {TRIGGER_REF}
     # Steps nested in this block's loops exist but are out of scope here; say so by name.
     nested = {s.id for s in _walk(steps)} - block_ids
@@ -190,7 +190,7 @@ def _topological(steps: list[Step], deps: dict[str, list[tuple[str, Ref]]],
     return done
 
 
-def _step_refs(step: Step) -> list[tuple[str, Ref]]:
+def step_refs(step: Step) -> list[tuple[str, Ref]]:
     out: list[tuple[str, Ref]] = []
     if isinstance(step, CallStep):
         for name, arg in step.args.items():
@@ -204,7 +204,7 @@ def _step_refs(step: Step) -> list[tuple[str, Ref]]:
         # Inner steps may read outer steps: those are dependencies of the loop itself.
         inner_ids = {s.id for s in _walk(step.steps)} | {step.var}
         for inner in _walk(step.steps):
-            for field, ref in _step_refs(inner):
+            for field, ref in step_refs(inner):
                 if ref.ref not in inner_ids:
                     out.append((f"{inner.id}.{field}", ref))
     return out

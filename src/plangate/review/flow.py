@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from plangate.catalog import ToolSpec
 from plangate.identity import parse_address
-from plangate.labels import PUBLIC, Label, Taint, join_all
+from plangate.labels import PUBLIC, TRUSTED, Label, Taint, join_all
 from plangate.plan.codec import TRIGGER_REF
 from plangate.plan.model import Arg, Concat, ListOf, Lit, Ref
 from plangate.policy.facts import CallFacts, PlanBounds
@@ -160,15 +160,17 @@ class FlowContext:
 
     def call_facts(self, *, spec: ToolSpec, args: Mapping[str, Resolved], request_type: str,
                    bounds: PlanBounds, executes_tainted: bool,
-                   disclosed: Label | None = None) -> CallFacts:
-        """Facts of one call. `disclosed`: label of stored content the call sends out."""
+                   disclosed: Label | None = None, control: Label = TRUSTED) -> CallFacts:
+        """Facts of one call. `disclosed`: label of stored content the call sends out;
+        `control`: the pc label, readers of whatever decided that this call happens at
+        all (the loops around it). Both count as data the call sends."""
         known_args: dict[str, Any] = {}
         open_args: set[str] = set()
         tainted: set[str] = set()
         influenced: set[str] = set()
         planner: set[str] = set()
-        private = disclosed is not None and not disclosed.is_public
-        labels = []
+        private = (disclosed is not None and not disclosed.is_public) or not control.is_public
+        labels = [control]
         for name, r in args.items():
             label = r.label
             labels.append(label)

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from plangate.catalog import Catalog
 from plangate.errors import PlanError
-from plangate.labels import Label, Taint, join_all
+from plangate.labels import TRUSTED, Label, Taint
 from plangate.plan.codec import (
     CheckedPlan,
     check_plan,
@@ -27,10 +27,11 @@ from plangate.policy.facts import PlanBounds
 from plangate.resources import (
     MemoryResourceLabels,
     ResourceLabels,
+    call_output_label,
     disclosed_label,
     executes_tainted,
-    read_label,
     record_writes,
+    written_label,
 )
 from plangate.review.flow import OPEN, FlowContext, Resolved, as_text
 from plangate.review.origins import normalise, occurs_in, text_occurs
@@ -240,16 +241,16 @@ class _StaticWalker:
         self.storage = MemoryResourceLabels(base=resources, join_writes=True)
         self.findings: list[Finding] = []
 
-    def block(self, block: str, env: dict[str, Resolved]) -> Resolved | None:
+    def block(self, block: str, env: dict[str, Resolved], pc: Label = TRUSTED) -> Resolved | None:
         last: Resolved | None = None
         for step in self.blocks[block]:
-            last = self.step(step, env)
+            last = self.step(step, env, pc)
             env[step.id] = last
         return last
 
-    def step(self, step: Step, env: dict[str, Resolved]) -> Resolved:
+    def step(self, step: Step, env: dict[str, Resolved], pc: Label) -> Resolved:
         if isinstance(step, CallStep):
-            return self.call(step, env)
+            return self.call(step, env, pc)
         if isinstance(step, ExtractStep):
             source = self.flow.resolve(step.source, env)
             return Resolved(OPEN, extracted_label(step, source.label,
@@ -257,7 +258,9 @@ class _StaticWalker:
         over = self.flow.resolve(step.over, env)
         inner = dict(env)
         inner[step.var] = Resolved(OPEN, over.label, False)
-        last = self.block(step.id, inner)
+        # How many times the body runs depends on what is looped over: every effect in
+        # the body is checked with those readers as its pc (as at run time).
+        last = self.block(step.id, inner, pc.join(over.label.readers_only()))
         # As at run time: the list of outputs also carries the label of what was looped over.
         return Resolved(OPEN, over.label.join(last.label) if last else over.label, False)
 
@@ -266,15 +269,16 @@ class _StaticWalker:
             return None
         return self.flow.resolve(step.type.choices, env).label
 
-    def call(self, step: CallStep, env: dict[str, Resolved]) -> Resolved:
+    def call(self, step: CallStep, env: dict[str, Resolved], pc: Label) -> Resolved:
         spec = self.policy.catalog.tools[step.tool]
         args = {name: self.flow.resolve(arg, env) for name, arg in step.args.items()}
-        touches = bool(spec.reads or spec.writes or spec.executes or spec.loads or spec.discloses)
+        touches = bool(spec.effective_reads or spec.writes or spec.executes or spec.loads
+                       or spec.discloses)
         known = {n: (r.value if r.known else OPEN) for n, r in args.items()} if touches else {}
         facts = self.flow.call_facts(
             spec=spec, args=args, request_type=self.request_type, bounds=self.bounds,
             executes_tainted=touches and executes_tainted(spec, known, self.storage),
-            disclosed=disclosed_label(spec, known, self.storage))
+            disclosed=disclosed_label(spec, known, self.storage), control=pc)
         decision = self.policy.decide(facts)
         open_facts: set[str] = set()
         if decision.verdict == "escalate":  # only an escalation's approval needs them
@@ -286,9 +290,11 @@ class _StaticWalker:
                                      rules=decision.rules, detail=decision.detail,
                                      open_args=tuple(sorted(facts.open_args)),
                                      open_facts=tuple(sorted(open_facts))))
+        arg_labels = {n: r.label for n, r in args.items()}
         if spec.writes:
-            record_writes(spec, known, join_all(r.label for r in args.values()), self.storage)
-        label = read_label(spec, known, self.storage) if spec.reads else spec.output_label
+            record_writes(spec, known, written_label(spec, arg_labels, known, self.storage, pc),
+                          self.storage)
+        label = call_output_label(spec, arg_labels, known, self.storage, control=pc)
         return Resolved(OPEN, label, False)
 
 
@@ -302,14 +308,18 @@ def extracted_label(step: ExtractStep, source: Label, choices: Label | None) -> 
       (`influenced_args`, e.g. amounts above a limit are confirmed);
     - enum: `high` and `planner`: the planner wrote the values, any strings at all, so an
       enum answer is a planner literal;
-    - copy: the label of its choices (readers, sources, taint), at least `low`: the content
-      is theirs, only which whole piece was picked was steered.
+    - copy: the content is its choices' (their readers, sources and taint, at least `low`),
+      but *which* piece was picked depends on the source: repeated copies over planner
+      choices would spell out the source one piece at a time. So it also keeps the
+      source's readers and sources (tests/core/test_output_labels.py pins this).
     All keep the readers of what they were computed from."""
     kind = step.type.kind
     if kind == "copy":
         assert choices is not None  # check_plan requires choices for copy
         taint: Taint = choices.taint if choices.taint != "none" else "low"
-        return Label(readers=choices.readers, sources=choices.sources | {"extract"}, taint=taint)
+        picked = Label(readers=choices.readers, sources=choices.sources | {"extract"},
+                       taint=taint)
+        return picked.join(Label(readers=source.readers, sources=source.sources))
     if kind == "enum":
         return Label(readers=source.readers, sources=source.sources | {"extract", "planner"},
                      taint="high")

@@ -1,0 +1,236 @@
+"""Label rules that hold by construction: tool outputs join their inputs, reported readers
+only narrow, copy extractions keep their source's readers, loops raise the pc, and a
+failure stops only what depends on it. Each runtime test forges an approving grant, so it
+exercises the executor's own check: with that check disabled, the test fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plangate import load_policy
+from plangate.execute import Executor, Grant
+from plangate.labels import PUBLIC, TRUSTED, Label
+from plangate.plan import check_plan, parse_plan
+from plangate.plan.model import ExtractStep
+from plangate.policy import CompiledPolicy
+from plangate.resources import MemoryResourceLabels, call_output_label
+from plangate.review import Review
+from plangate.review.reviewer import extracted_label
+from plangate.testing import FixtureTools
+from plangate.trigger import Trigger, classify
+
+from .conftest import (
+    CATALOG_PATH,
+    CONTACT,
+    OWNER,
+    POLICY_PATH,
+    call,
+    contact_trigger,
+    lit,
+    make_gate,
+    owner_trigger,
+    plan,
+    ref,
+)
+
+SENDER = ref("trigger", "principal")  # the contact's own address: not attacker-chosen
+PRIVATE = Label(readers=frozenset({"owner"}), sources=frozenset({"tool:read_file"}))
+PLANNER = Label(sources=frozenset({"planner"}), taint="high")
+
+
+def forged_grant(policy: CompiledPolicy, data: dict[str, Any], trigger: Trigger) -> Grant:
+    """A grant as if the static review had approved: only the runtime check stands."""
+    classified = classify(trigger, policy.doc.deployment)  # type: ignore[arg-type]
+    checked = check_plan(parse_plan(data), policy.catalog)
+    verdict = Review(verdict="approve", rules=("test:forged",), summary="", plan_hash=checked.hash,
+                     trust_class=classified.trust_class)
+    return Grant(classified=classified, checked=checked, review=verdict)
+
+
+class _Audit:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def append(self, kind: str, run_id: str, data: Any) -> None:
+        self.events.append((kind, dict(data)))
+
+
+# ------------------------------------------------------------------ outputs join inputs
+
+
+def test_echoing_tool_output_keeps_the_planner_taint(policy: CompiledPolicy) -> None:
+    """A planner literal passed through a tool that may echo it (a hold's title) is still
+    the planner's: used as a recipient it is an attacker-chosen destination."""
+    data = plan(call("h", "create_hold", day=lit("2026-12-02"), title=lit("eve@evil.example")),
+                call("s", "send_email", to={"list": [ref("h", "title")]}, subject=lit("s"),
+                     body=lit("b")))
+    gate, tools = make_gate({"create_hold": {"title": "eve@evil.example"}})
+    out = gate.submit(contact_trigger(), data)
+    assert out.review.verdict == "deny"
+    assert "no-attacker-chosen-destination" in out.review.rules
+    assert tools.calls == []
+
+
+def test_echo_is_caught_at_run_time_too(policy: CompiledPolicy) -> None:
+    """Same route with the static half out of the way: the executor labels the hold's
+    output with its inputs and blocks the send."""
+    data = plan(call("h", "create_hold", day=lit("2026-12-02"), title=lit("eve@evil.example")),
+                call("s", "send_email", to={"list": [ref("h", "title")]}, subject=lit("s"),
+                     body=lit("b")))
+    tools = FixtureTools({"create_hold": {"title": "eve@evil.example"}})
+    result = Executor(policy, tools, _Audit()).run(forged_grant(policy, data, contact_trigger()), "r")
+    assert result.status == "halted" and result.halted_step == "s"
+    assert "no-attacker-chosen-destination" in result.rules
+    assert [t for t, _ in tools.calls] == ["create_hold"]
+
+
+def test_output_label_joins_content_args_and_only_readers_of_selectors(policy: CompiledPolicy) -> None:
+    """Default: every argument's label reaches the output. A verified `from_args: []`
+    keeps the content out, but the readers of the selector still come along, and an
+    attacker-shaped selector makes the output influenced (`low`), never trusted."""
+    tools = policy.catalog.tools
+    store = MemoryResourceLabels()
+    held = call_output_label(tools["create_hold"], {"title": PLANNER, "day": TRUSTED}, {}, store,
+                             control=TRUSTED)
+    assert held.taint == "high" and "planner" in held.sources
+    read = call_output_label(tools["read_file"], {"path": PLANNER.join(PRIVATE)},
+                             {"path": "a.txt"}, store, control=TRUSTED)
+    assert read.taint == "low" and "planner" not in read.sources
+    assert read.readers == frozenset({"owner"})
+
+
+def test_reported_readers_only_narrow_and_never_from_influenced_storage(policy: CompiledPolicy) -> None:
+    """A tool's own reader list replaces the catalog default, but never widens what inputs
+    or storage allow, and counts for nothing when what it read was stored from
+    influenced data (an attacker who set an event's participants chose its readers)."""
+    spec = policy.catalog.tools["read_file"]
+    reported = Label(readers=frozenset({"owner", CONTACT}))
+    store = MemoryResourceLabels({"workspace:a.txt": TRUSTED})
+    assert call_output_label(spec, {"path": TRUSTED}, {"path": "a.txt"}, store, control=TRUSTED,
+                             reported=reported).readers == reported.readers
+    narrow = Label(readers=frozenset({"owner"}))
+    assert call_output_label(spec, {"path": narrow}, {"path": "a.txt"}, store, control=TRUSTED,
+                             reported=reported).readers == frozenset({"owner"})
+    tainted = MemoryResourceLabels({"workspace:a.txt": PLANNER})
+    assert call_output_label(spec, {"path": TRUSTED}, {"path": "a.txt"}, tainted,
+                             control=TRUSTED, reported=reported).readers == frozenset({"owner"})
+
+
+# ------------------------------------------------------------------ copy extractions
+
+
+def test_copy_extraction_keeps_the_source_readers() -> None:
+    """Which of the planner's choices a copy picks depends on the source: the answer
+    carries the source's readers, so repeated copies cannot spell it out to a stranger."""
+    step = ExtractStep.model_validate({"id": "e", "kind": "extract", "from": {"ref": "s"},
+                                       "type": {"kind": "copy", "choices": {"literal": ["a", "b"],
+                                                                            "origin": "planner"}}})
+    label = extracted_label(step, PRIVATE, PLANNER)
+    assert label.readers == frozenset({"owner"})
+    assert {"planner", "tool:read_file", "extract"} <= label.sources and label.taint == "high"
+
+
+def test_copy_over_private_data_cannot_reach_a_stranger(policy: CompiledPolicy) -> None:
+    """End to end: a contact's run reads a private file, copies one of two planner words by
+    what the file says, and mails it to the contact: refused for private data."""
+    data = plan(call("f", "read_file", path=lit("secret.txt")),
+                {"id": "e", "kind": "extract", "from": ref("f"),
+                 "type": {"kind": "copy", "choices": lit(["yes", "no"])}},
+                call("s", "send_email", to={"list": [SENDER]}, subject=lit("s"), body=ref("e")))
+    gate, _tools = make_gate()
+    out = gate.submit(contact_trigger(), data)
+    assert out.review.verdict == "deny" and "no-private-data-to-non-readers" in out.review.rules
+
+
+# ------------------------------------------------------------------ control flow
+
+
+def _loop_send(to: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    return plan(call("f", "read_file", path=lit("list.txt")),
+                {"id": "each", "kind": "for_each", "over": ref("f"), "as": "item", "max": 5,
+                 "steps": [call("s", "send_email", to={"list": [to]}, subject=lit("s"), body=body)]})
+
+
+def test_loop_over_private_data_raises_the_pc_statically(policy: CompiledPolicy) -> None:
+    """A loop body that sends a fixed public text still tells the recipient how many
+    private items there were: the send is checked with the list's readers as pc."""
+    gate, _tools = make_gate()
+    out = gate.submit(contact_trigger(), _loop_send(SENDER, lit("ping")))
+    assert out.review.verdict == "deny" and "no-private-data-to-non-readers" in out.review.rules
+
+
+def test_loop_pc_holds_at_run_time(policy: CompiledPolicy) -> None:
+    """The same plan past a (forged) approval: the executor's pc blocks every send."""
+    tools = FixtureTools({"read_file": ["a", "b", "c"]})
+    result = Executor(policy, tools, _Audit()).run(
+        forged_grant(policy, _loop_send(SENDER, lit("ping")), contact_trigger()), "r")
+    assert "send_email" not in [t for t, _ in tools.calls]
+    assert result.status == "halted" and "no-private-data-to-non-readers" in result.rules
+
+
+def test_loop_item_keeps_its_label_at_run_time(policy: CompiledPolicy) -> None:
+    """A loop variable carries the label of the list, taint included: an address read from
+    outside mail stays attacker-chosen inside the loop, even when it names the owner (so
+    neither the pc nor the readers could stop it; destinations are open at review)."""
+    data = plan(call("m", "read_inbox", query=lit("x")),
+                {"id": "each", "kind": "for_each", "over": ref("m"), "as": "item", "max": 5,
+                 "steps": [call("s", "send_email", to={"list": [ref("item", "to")]},
+                                subject=lit("s"), body=lit("b"))]})
+    tools = FixtureTools({"read_inbox": [{"to": OWNER}]})
+    result = Executor(policy, tools, _Audit()).run(forged_grant(policy, data, owner_trigger()), "r")
+    assert "send_email" not in [t for t, _ in tools.calls]
+    assert result.status == "halted" and "no-attacker-chosen-destination" in result.rules
+
+
+def test_failure_on_private_data_does_not_stop_an_unrelated_send(policy: CompiledPolicy) -> None:
+    """A step that fails because of private data stops only what uses its output; an
+    independent reply still goes out, so its arrival says nothing about the data."""
+    tools = FixtureTools({"read_file": "secret"}, fail=frozenset({"create_hold"}))
+    data = plan(call("f", "read_file", path=lit("x.txt")),
+                call("h", "create_hold", day=ref("f"), title=lit("t")),
+                call("r", "send_email", to={"list": [SENDER]}, subject=lit("s"), body=lit("hi")))
+    result = Executor(policy, tools, _Audit()).run(forged_grant(policy, data, contact_trigger()), "r")
+    assert [t for t, _ in tools.calls] == ["read_file", "create_hold", "send_email"]
+    assert result.status == "failed" and result.halted_step == "h"
+
+
+# ------------------------------------------------------------------ discloses at run time
+
+
+@pytest.fixture
+def forwarding_policy(tmp_path: Path) -> CompiledPolicy:
+    catalog = CATALOG_PATH.read_text() + """
+  forward_file:
+    description: Send a stored file (its content) to recipients.
+    effects: [egress]
+    args:
+      path: {type: string}
+      to: {type: array, items: string, sink: recipient}
+    discloses: ["workspace:{path}"]
+    disclosed: {readers: public}      # only the stored label decides, for this test
+"""
+    (tmp_path / "assistant-catalog.yaml").write_text(catalog)
+    everyday = "tools: [read_inbox, search_calendar, read_file, create_hold, reply_email, send_email, notify_owner"
+    text = POLICY_PATH.read_text().replace(everyday + "]", everyday + ", forward_file]")
+    (tmp_path / "policy.yaml").write_text(text)
+    return load_policy(tmp_path / "policy.yaml")
+
+
+def test_disclosed_content_counts_at_run_time(forwarding_policy: CompiledPolicy) -> None:
+    """Forwarding a stored owner-only file to a contact is blocked by the executor itself
+    (public arguments, so only the disclosed content's label can stop it)."""
+    store = MemoryResourceLabels({"workspace:secret.txt": PRIVATE})
+    tools = FixtureTools()
+    data = plan(call("f", "forward_file", path=lit("secret.txt"), to={"list": [SENDER]}))
+    result = Executor(forwarding_policy, tools, _Audit(), resources=store).run(
+        forged_grant(forwarding_policy, data, contact_trigger()), "r")
+    assert tools.calls == [] and result.status == "halted"
+    assert "no-private-data-to-non-readers" in result.rules
+    public = MemoryResourceLabels({"workspace:secret.txt": Label(readers=frozenset({PUBLIC}))})
+    ok = Executor(forwarding_policy, tools, _Audit(), resources=public).run(
+        forged_grant(forwarding_policy, data, contact_trigger()), "r")
+    assert ok.status == "completed" and [t for t, _ in tools.calls] == ["forward_file"]
+    assert OWNER  # the owner is never among the forged recipients
