@@ -206,34 +206,44 @@ def escalations_covered(approved_review: Mapping[str, Any], fresh: Review) -> bo
 
 def narrows(old: Plan, new: Plan) -> bool:
     """Whether `new` only drops things from `old`: the same request type, and every step of
-    `new` (extractions and loops too) is a step of `old` with the same id and the same
-    content, a loop at no greater bound. Same ids and contents mean every reference still
-    reads the same data, so no data flow can have been swapped in."""
+    `new` (extractions and loops too) is a step of `old` with the same id, the same content,
+    inside the same loops (a step moved into a loop would run once per item: an approved
+    payment made three times), in the same relative order within its block, a loop at no
+    greater bound. Same ids and contents mean every reference still reads the same data,
+    so no data flow can have been swapped in; same loops and bounds mean no approved step
+    can run more often than the owner saw (tests/core/test_gate.py pins each)."""
     if old.request_type != new.request_type:
         return False
-    old_steps = _steps_by_id(old.steps)
-    for step_id, (shape, bound) in _steps_by_id(new.steps).items():
+    old_steps = _steps_by_id(old.steps, ())
+    new_steps = _steps_by_id(new.steps, ())
+    for step_id, (shape, bound, loops, _pos) in new_steps.items():
         if step_id not in old_steps:
             return False
-        old_shape, old_bound = old_steps[step_id]
-        if shape != old_shape or bound > old_bound:
+        old_shape, old_bound, old_loops, _old_pos = old_steps[step_id]
+        if shape != old_shape or bound > old_bound or loops != old_loops:
             return False
-    return True
+    # Within each block, the kept steps keep their order.
+    blocks: dict[tuple[str, ...], list[int]] = {}
+    for step_id, (_shape, _bound, loops, _pos) in sorted(new_steps.items(), key=lambda kv: kv[1][3]):
+        blocks.setdefault(loops, []).append(old_steps[step_id][3])
+    return all(positions == sorted(positions) for positions in blocks.values())
 
 
-def _steps_by_id(steps: list[Any]) -> dict[str, tuple[str, int]]:
-    """Each step (nested ones too) as canonical JSON without its loop bound or body."""
+def _steps_by_id(steps: list[Any], loops: tuple[str, ...]
+                 ) -> dict[str, tuple[str, int, tuple[str, ...], int]]:
+    """Each step (nested ones too) as canonical JSON without its loop bound or body, with
+    its bound, the loops around it (outermost first) and its position in its block."""
     import json
 
-    out: dict[str, tuple[str, int]] = {}
-    for step in steps:
+    out: dict[str, tuple[str, int, tuple[str, ...], int]] = {}
+    for position, step in enumerate(steps):
         dumped = step.model_dump(mode="json", by_alias=True, exclude_none=True)
         bound = 0
         if isinstance(step, ForEachStep):
             bound = dumped.pop("max")
             dumped.pop("steps")
-            out.update(_steps_by_id(step.steps))
-        out[step.id] = (json.dumps(dumped, sort_keys=True), bound)
+            out.update(_steps_by_id(step.steps, (*loops, step.id)))
+        out[step.id] = (json.dumps(dumped, sort_keys=True), bound, loops, position)
     return out
 
 

@@ -20,7 +20,7 @@ def test_narrows_accepts_only_a_subset_of_identical_steps() -> None:
     adding a step or changing the request type does not."""
     old = parse_plan(plan(PAY, NOTE))
     assert narrows(old, parse_plan(plan(PAY)))
-    assert narrows(old, parse_plan(plan(NOTE, PAY)))  # the same steps, listed differently
+    assert not narrows(old, parse_plan(plan(NOTE, PAY)))  # the same steps in another order
     assert not narrows(old, parse_plan(plan(
         call("pay", "pay", account=lit("EVIL", "planner"), amount=lit(120.5, "payload"),
              memo=lit("invoice", "payload")))))
@@ -35,6 +35,21 @@ def test_narrows_accepts_only_a_subset_of_identical_steps() -> None:
     # Same call shape, other data: the note now reads the file instead of the inbox.
     swapped = plan(call("mail", "read_file", path=lit("secret.txt")), loop)
     assert not narrows(parse_plan(plan(mail, loop)), parse_plan(swapped))
+
+
+def test_a_step_moved_into_a_loop_does_not_narrow() -> None:
+    """An approved payment moved into a loop (or out of one, or into another loop) would run
+    a different number of times than the owner saw: that is never a narrowing."""
+    items = call("mail", "read_inbox", query=lit("x"))
+    loop = {"id": "each", "kind": "for_each", "over": ref("mail"), "as": "m", "max": 3,
+            "steps": [call("tell", "notify_owner", text=ref("m", "subject"))]}
+    old = parse_plan(plan(items, PAY, loop))
+    assert narrows(old, parse_plan(plan(items, PAY, loop)))
+    moved = dict(loop, steps=[loop["steps"][0], PAY])
+    assert not narrows(old, parse_plan(plan(items, moved)))
+    other = {"id": "each", "kind": "for_each", "over": ref("mail"), "as": "m", "max": 3,
+             "steps": [PAY]}
+    assert not narrows(parse_plan(plan(items, moved)), parse_plan(plan(items, other, loop | {"id": "each2"})))
 
 
 def test_a_narrowing_replan_runs_without_asking_again_and_a_widening_one_waits() -> None:
