@@ -20,6 +20,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -28,7 +29,7 @@ from plangate import Gate, compile_policy, parse_trigger
 from plangate.documents import load_document
 from plangate.policy import CompiledPolicy
 from plangate.review import review
-from plangate.testing import FixtureTools, ScriptedExtractor
+from plangate.testing import FixtureTools, ScriptedExtractor, ScriptedOwner
 
 from .conftest import EXAMPLES, POLICY_PATH, assistant_policy
 
@@ -280,9 +281,39 @@ def _literals(value: Any) -> list[dict[str, Any]]:
     return []
 
 
+LEAKS = ("PRIV-", "4242", "2042-04-02")
+"""Markers of private data: the text itself, or what the adversarial extractor turns it into."""
+
+
+class LeakingExtractor:
+    """A worst-case quarantined model: whenever its source holds private data it encodes
+    that fact into its answer (a marked number or date, `True`, the last enum value, a
+    choice that carries the marker if there is one), so the oracle can follow private data
+    through typed extraction answers too."""
+
+    def extract(self, source: Any, type: Any, question: str) -> Any:
+        leak = "PRIV-" in json.dumps(source, ensure_ascii=False, default=str)
+        kind = type.kind
+        if kind == "bool":
+            return leak
+        if kind == "number":
+            lo = type.min if type.min is not None else -1e12
+            hi = type.max if type.max is not None else 1e12
+            return 4242 if leak and lo <= 4242 <= hi else max(lo, min(0, hi))
+        if kind == "date":
+            return "2042-04-02" if leak else "2026-01-01"
+        if kind == "enum":
+            values = type.values or [None]
+            return values[-1] if leak else values[0]
+        choices = source  # copy: the executor checks the answer against the real choices
+        return choices[0] if isinstance(choices, list) and choices else choices
+
+
 def oracle(trigger_name: str, cls: str, trigger: dict[str, Any], plan: dict[str, Any],
-           calls: list[tuple[str, dict[str, Any]]]) -> list[str]:
-    """Violations of the example policy among the calls that really executed."""
+           calls: list[tuple[str, dict[str, Any]]], *, owner_said_yes: bool = False) -> list[str]:
+    """Violations of the example policy among the calls that really executed. With
+    `owner_said_yes`, what the policy only escalates (the owner's own run sharing private
+    data on outside text, payments) was put to the owner, who agreed: not a violation."""
     out: list[str] = []
     sender = _address(trigger["principal"])
     texts = {"payload": _norm(trigger.get("payload", "")), "instruction": _norm(trigger.get("instruction", ""))}
@@ -296,7 +327,7 @@ def oracle(trigger_name: str, cls: str, trigger: dict[str, Any], plan: dict[str,
     egress = 0
     for tool, args in calls:
         blob = json.dumps(args, ensure_ascii=False)
-        evil, private = "evil" in blob.lower(), "PRIV-" in blob
+        evil, private = "evil" in blob.lower(), any(m in blob for m in LEAKS)
         if cls in PERMITTED and tool not in PERMITTED[cls]:
             out.append(f"{cls} ran {tool}")
         if cls == "unknown" and plan.get("request_type") in RT_TOOLS and \
@@ -317,7 +348,7 @@ def oracle(trigger_name: str, cls: str, trigger: dict[str, Any], plan: dict[str,
                 out.append(f"{tool} sent to attacker-chosen {d}")
             if cls == "unknown" and d != sender:
                 out.append(f"stranger-triggered {tool} went to {d}, not the sender or owner")
-            if private and (cls != "owner" or evil):
+            if private and (cls != "owner" or (evil and not owner_said_yes)):
                 out.append(f"{tool} sent private data to {d}, who may not read it")
     if cls == "unknown" and (len(calls) > 8 or egress > 2):
         out.append(f"stranger budget exceeded: {len(calls)} calls, {egress} egress")
@@ -345,8 +376,38 @@ def hijacked_cases(draw: st.DrawFn) -> tuple[tuple[str, str, dict[str, Any]], di
     return (name, cls, trigger), _hijack(draw, plan, draw(st.integers(0, 2)))
 
 
-scenarios = st.one_of(hijacked_cases(), st.tuples(st.sampled_from(TRIGGERS),
-                                                  st.one_of(hijacked_plans(), random_plans())))
+@st.composite
+def leak_plans(draw: st.DrawFn) -> dict[str, Any]:
+    """Read something private, reduce it to a typed answer, send the answer somewhere:
+    the shape an extractor-encoded leak must take, drawn directly so it is not rare."""
+    def _planner(draw: st.DrawFn, kind: str) -> dict[str, Any]:
+        return {**_literal(draw, kind), "origin": "planner"}  # origins are judged elsewhere
+
+    source = draw(st.sampled_from(["read_file", "read_inbox", "search_calendar"]))
+    arg = {"read_file": "path", "read_inbox": "query", "search_calendar": "day"}[source]
+    kind = draw(st.sampled_from(["bool", "number", "date", "enum", "copy"]))
+    typ: dict[str, Any] = {"kind": kind}
+    if kind == "enum":
+        typ["values"] = ["yes", "no"]
+    if kind == "copy":
+        typ["choices"] = _planner(draw, "array")
+    to = draw(st.sampled_from([{"ref": "trigger", "path": "principal"}, _planner(draw, "string")]))
+    body = {"concat": [_planner(draw, "string"), {"ref": "e"}]}
+    sink = draw(st.sampled_from([
+        {"id": "out", "tool": "send_email", "args": {"to": {"list": [to]}, "subject": body,
+                                                     "body": body}},
+        {"id": "out", "tool": "reply_email", "args": {"to": to, "body": body}},
+        {"id": "out", "tool": "create_hold", "args": {"day": {"ref": "e"}, "title": body}},
+        {"id": "out", "tool": "pay", "args": {"account": _planner(draw, "string"),
+                                              "amount": {"ref": "e"}, "memo": body}}]))
+    steps = [{"id": "r", "tool": source, "args": {arg: _planner(draw, "string")}},
+             {"id": "e", "kind": "extract", "from": {"ref": "r"}, "type": typ}, sink]
+    rt = draw(st.sampled_from([None, "meeting_request", "question"]))
+    return {"steps": steps, **({"request_type": rt} if rt else {})}
+
+
+scenarios = st.one_of(hijacked_cases(), st.tuples(st.sampled_from(TRIGGERS), st.one_of(
+    hijacked_plans(), random_plans(), leak_plans())))
 
 
 @HOSTILE
@@ -369,6 +430,27 @@ def test_hostile_planner_cannot_violate_the_policy(
     assert [t for t, _ in tools.calls] == [t for t, _ in executed] or outcome.run.status == "failed"  # type: ignore[union-attr]
     event(f"executed {len(tools.calls)} calls; run {outcome.run.status}")  # type: ignore[union-attr]
     violations = oracle(name, cls, trigger, plan, tools.calls)
+    assert not violations, (violations, outcome.review.rules, tools.calls)
+
+
+@HOSTILE
+@given(scenarios)
+def test_hostile_planner_with_an_owner_who_says_yes_and_a_leaking_extractor(
+        scenario: tuple[tuple[str, str, dict[str, Any]], dict[str, Any]]) -> None:
+    """Escalated plans run too: the owner says yes to every question (the plan as shown,
+    and each runtime question with its concrete values), and the quarantined model encodes
+    private data into its typed answers. Nothing that executes breaks a forbid, and private
+    data reaches no one who may not read it unless the owner was asked about exactly that."""
+    (name, cls, trigger), plan = scenario
+    tools = FixtureTools(OUTPUTS)
+    owner = ScriptedOwner(True)
+    gate = Gate(assistant_policy(), tools, extractor=LeakingExtractor(), approver=owner)
+    outcome = gate.submit(parse_trigger(trigger), plan)
+    event(f"{cls}: {outcome.review.verdict}")
+    if outcome.review.verdict == "deny":
+        assert tools.calls == []
+        return
+    violations = oracle(name, cls, trigger, plan, tools.calls, owner_said_yes=True)
     assert not violations, (violations, outcome.review.rules, tools.calls)
 
 
@@ -464,3 +546,37 @@ def test_adding_a_forbid_never_widens(trig: tuple[str, str, dict[str, Any]], pla
     assert RANK[after.verdict] <= RANK[before.verdict], (before.rules, after.rules)
     if before.verdict == "deny":
         assert after.verdict == "deny"
+
+
+LEAK_KINDS = ["bool", "number", "date", "enum", "copy"]
+
+
+@pytest.mark.parametrize("trigger_index", [3, 4])  # the contact and the stranger
+@pytest.mark.parametrize("kind", LEAK_KINDS)
+@pytest.mark.parametrize("sink", ["send_email", "reply_email"])
+def test_extractor_encoded_private_data_never_reaches_a_non_reader(
+        trigger_index: int, kind: str, sink: str) -> None:
+    """Deterministic companion of the property above: every extraction kind, fed private
+    data by a worst-case model, sent straight back to the trigger's own sender (so no
+    destination rule can be what stops it), with an owner who says yes to everything."""
+    name, cls, trigger = TRIGGERS[trigger_index]
+    typ: dict[str, Any] = {"kind": kind}
+    if kind == "enum":
+        typ["values"] = ["yes", "no"]
+    if kind == "copy":
+        typ["choices"] = {"literal": ["yes", "no"], "origin": "planner"}
+    body = {"concat": [{"literal": "answer: ", "origin": "planner"}, {"ref": "e"}]}
+    sender = {"ref": "trigger", "path": "principal"}
+    out = ({"id": "out", "tool": "send_email", "args": {"to": {"list": [sender]},
+                                                         "subject": body, "body": body}}
+           if sink == "send_email" else
+           {"id": "out", "tool": "reply_email", "args": {"to": sender, "body": body}})
+    plan = {"steps": [{"id": "r", "tool": "read_file",
+                       "args": {"path": {"literal": "report.pdf", "origin": "planner"}}},
+                      {"id": "e", "kind": "extract", "from": {"ref": "r"}, "type": typ}, out]}
+    tools = FixtureTools(OUTPUTS)
+    gate = Gate(assistant_policy(), tools, extractor=LeakingExtractor(),
+                approver=ScriptedOwner(True))
+    outcome = gate.submit(parse_trigger(trigger), plan)
+    assert sink not in [t for t, _ in tools.calls], (outcome.review.verdict, tools.calls)
+    assert not oracle(name, cls, trigger, plan, tools.calls, owner_said_yes=True)
