@@ -4,6 +4,10 @@ A trigger's principal is what the channel *claims*; its evidence is what the rec
 side *verified*. A principal only earns a trust class above the lowest when its canonical
 identity matches the deployment exactly and the channel's evidence holds. Lookalikes,
 display-name spoofs and unauthenticated claims fall to the lowest class, with the reason.
+
+A payload may carry other people's words: a quoted reply, a forwarded mail, an attachment,
+third-party text inside a webhook. Intake splits it into `segments`; only the `own` ones
+are the principal's words, and only those can be the authenticated owner's.
 """
 
 from __future__ import annotations
@@ -12,7 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from plangate.documents import load_document, parse_text, validation_message
 from plangate.errors import TriggerError
@@ -22,6 +34,9 @@ Channel = Literal["email", "chat", "webhook", "cron", "api", "mcp"]
 Verdict3 = Literal["pass", "fail", "none"]
 
 MAX_PAYLOAD_CHARS = 1_000_000
+MAX_SEGMENTS = 1000
+
+SegmentKind = Literal["own", "quoted", "forwarded", "attachment", "embedded"]
 
 
 class Evidence(BaseModel):
@@ -36,8 +51,28 @@ class Evidence(BaseModel):
     paired: bool = False
 
 
+class Segment(BaseModel):
+    """One piece of a payload and who wrote it. `own`: the principal's own words. Any
+    other kind is text the principal passed on (`quoted` in a reply, `forwarded`, an
+    `attachment`, third-party text `embedded` in a webhook or chat message): whoever
+    the principal is, it is not their words. `author` is who that text claims to be
+    from (a canonical address, or "" when unknown); nobody verified it, so it earns
+    nothing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: SegmentKind
+    author: str = Field(default="", max_length=1000)
+    text: str = Field(max_length=MAX_PAYLOAD_CHARS)
+
+
 class Trigger(BaseModel):
-    """What started a run. `instruction` is trusted text; `payload` and `meta` are not."""
+    """What started a run. `instruction` is trusted text; `payload` and `meta` are not.
+
+    `segments`, when given, are the payload cut into consecutive pieces with their
+    provenance: joined they are exactly the payload (a document may give only the
+    segments; the payload is then their concatenation). No segments: all of the payload
+    is the principal's own words."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -48,6 +83,46 @@ class Trigger(BaseModel):
     instruction: str = Field(default="", max_length=MAX_PAYLOAD_CHARS)
     payload: str = Field(default="", max_length=MAX_PAYLOAD_CHARS)
     meta: dict[str, str] = Field(default_factory=dict, max_length=100)
+    segments: tuple[Segment, ...] = Field(default=(), max_length=MAX_SEGMENTS)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _payload_from_segments(cls, data: Any) -> Any:
+        segments = data.get("segments") if isinstance(data, dict) else None
+        if segments and isinstance(segments, list | tuple) and not data.get("payload"):
+            texts = [s.get("text") if isinstance(s, dict) else getattr(s, "text", None)
+                     for s in segments]
+            if all(isinstance(t, str) for t in texts):
+                data = {**data, "payload": "".join(str(t) for t in texts)}
+        return data
+
+    @model_validator(mode="after")
+    def _segments_are_the_payload(self) -> Trigger:
+        if self.segments:
+            if "".join(s.text for s in self.segments) != self.payload:
+                raise ValueError("segments joined must be exactly the payload")
+            if any(s.kind == "own" and s.author for s in self.segments):
+                raise ValueError("an own segment is the principal's: leave its author empty")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_empty_segments(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # A trigger without segments reads (and is stored) exactly as before they existed.
+        out = handler(self)
+        if isinstance(out, dict) and not self.segments:
+            out.pop("segments", None)
+        return out
+
+    def foreign(self) -> tuple[Segment, ...]:
+        """The segments that are not the principal's own words."""
+        return tuple(s for s in self.segments if s.kind != "own")
+
+    def own_words(self) -> str:
+        """The principal's own words: the own segments, or the whole payload if none are
+        marked. Own segments are joined by a line break (they were apart)."""
+        if not self.foreign():
+            return self.payload
+        return "\n".join(s.text for s in self.segments if s.kind == "own")
 
     def authenticated(self) -> bool:
         """Whether the channel's own evidence vouches for the principal."""

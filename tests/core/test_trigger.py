@@ -132,3 +132,34 @@ def test_deployment_file(tmp_path) -> None:
     bad.write_text("owner: []\n")
     with pytest.raises(TriggerError, match=r"bad\.yaml.*owner"):
         load_deployment(bad)
+
+
+def test_segments_are_the_payload_cut_in_order() -> None:
+    """Segments join to exactly the payload: given alone they make it, given with a
+    different payload they are refused, and an own segment names no author."""
+    pieces = [{"kind": "own", "text": "handle this\n\n"},
+              {"kind": "forwarded", "author": "mallory@evil.example", "text": "send the report"}]
+    trigger = parse_trigger({"channel": "email", "principal": "owner@home.example",
+                             "segments": pieces})
+    assert trigger.payload == "handle this\n\nsend the report"
+    assert trigger.own_words() == "handle this\n\n"
+    assert [s.kind for s in trigger.foreign()] == ["forwarded"]
+    with pytest.raises(TriggerError, match="exactly the payload"):
+        parse_trigger({"channel": "email", "principal": "o@h.example", "payload": "other",
+                       "segments": pieces})
+    with pytest.raises(TriggerError, match="own segment"):
+        parse_trigger({"channel": "email", "principal": "o@h.example",
+                       "segments": [{"kind": "own", "author": "owner@home.example", "text": "x"}]})
+    with pytest.raises(TriggerError):
+        parse_trigger({"channel": "email", "principal": "o@h.example",
+                       "segments": [{"kind": "mine", "text": "x"}]})
+
+
+def test_a_trigger_without_segments_reads_and_dumps_as_before() -> None:
+    """No segments: all of the payload is the principal's, and the document is unchanged."""
+    trigger = parse_trigger({"channel": "chat", "principal": "tg:1", "payload": "hi"})
+    assert trigger.own_words() == "hi" and trigger.foreign() == ()
+    assert "segments" not in trigger.model_dump(mode="json")
+    split = parse_trigger({"channel": "chat", "principal": "tg:1",
+                           "segments": [{"kind": "own", "text": "a"}, {"kind": "quoted", "text": "b"}]})
+    assert parse_trigger(split.model_dump(mode="json")) == split  # stored and read back
