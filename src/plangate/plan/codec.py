@@ -39,7 +39,9 @@ from plangate.plan.model import (
 )
 
 TRIGGER_REF = "trigger"
-TRIGGER_FIELDS = frozenset({"principal", "channel", "payload", "instruction", "meta", "id"})
+#: `own`: the sender's own words; `segments`: each part of the payload with its provenance.
+TRIGGER_FIELDS = frozenset({"principal", "channel", "payload", "instruction", "meta", "id",
+                            "own", "segments"})
 
 
 def parse_plan(data: Any, *, source: str = "plan") -> Plan:

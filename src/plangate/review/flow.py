@@ -21,6 +21,7 @@ from plangate.plan.codec import TRIGGER_REF
 from plangate.plan.model import Arg, Concat, ListOf, Lit, Ref
 from plangate.policy.facts import CallFacts, PlanBounds
 from plangate.resources import OPEN_VALUE
+from plangate.review.origins import occurs_in, own_words_text, text_occurs
 from plangate.trigger import Classified, Deployment
 
 OPEN: Any = OPEN_VALUE  # re-exported: a value not known before the plan runs
@@ -86,6 +87,24 @@ class FlowContext:
                            else frozenset({OWNER, self._reader_id(principal)}))
         self.payload_label = Label(readers=payload_readers, sources=frozenset({"payload"}),
                                    taint=payload_taint)
+        # What the sender quotes, forwards, attaches or embeds is not their words, however
+        # trusted they are: tainted, and readable by the owner and the sender only (not by
+        # the author it names: nobody verified that, and text the sender wrote below a
+        # fake "From:" line would be theirs).
+        foreign_readers = frozenset({OWNER, self._reader_id(principal)})
+        self.segment_labels = tuple(
+            self.payload_label if seg.kind == "own" else
+            Label(readers=foreign_readers, sources=frozenset({"payload", f"payload:{seg.kind}"}),
+                  taint="high")
+            for seg in self.trigger.segments)
+        #: The whole message: every part of it.
+        self.message_label = join_all([self.payload_label, *self.segment_labels])
+        #: The sender's own words, normalised; None when the whole payload is theirs.
+        self._own_words = own_words_text(self.trigger)
+        subject = self.trigger.meta.get("subject", "")
+        self.subject_label = (self.payload_label if self._own_words is None
+                              or text_occurs(subject, self._own_words) else self.message_label)
+        self._payload_literals: dict[str, Label] = {}
         self.planner_label = Label(sources=frozenset({"planner"}), taint="high")
         # Who sent it is established by the channel, but a sender chooses their own address
         # (a quoted local part can hold any text): influenced, unless it is the owner.
@@ -95,7 +114,8 @@ class FlowContext:
         self.trigger_value = {
             "id": self.trigger.id, "channel": self.trigger.channel, "principal": principal,
             "payload": self.trigger.payload, "instruction": self.trigger.instruction,
-            "meta": dict(self.trigger.meta),
+            "meta": dict(self.trigger.meta), "own": self.trigger.own_words(),
+            "segments": [seg.model_dump() for seg in self.trigger.segments],
         }
 
     def _reader_id(self, canonical: str) -> str:
@@ -105,7 +125,17 @@ class FlowContext:
         if lit.origin == "instruction":
             return self.instruction_label
         if lit.origin == "payload":
-            return self.payload_label
+            if self._own_words is None:
+                return self.payload_label
+            # Only a literal the sender's own words hold carries their label; one found
+            # only in a quoted, forwarded or attached part is someone else's.
+            key = repr(lit.literal)
+            label = self._payload_literals.get(key)
+            if label is None:
+                label = (self.payload_label if occurs_in(lit, self._own_words)
+                         else self.message_label)
+                self._payload_literals[key] = label
+            return label
         return self.planner_label
 
     def trigger_label(self, path: tuple[str | int, ...]) -> Label:
@@ -116,7 +146,19 @@ class FlowContext:
             return self.channel_label
         if head == "instruction":
             return self.instruction_label
-        return self.payload_label  # payload and meta are the sender's words
+        if head == "own":
+            return self.payload_label
+        if head == "segments":
+            index = str(path[1]) if len(path) > 1 else ""
+            if (index.isascii() and index.isdigit() and len(index) < 12
+                    and int(index) < len(self.segment_labels)):
+                return self.segment_labels[int(index)]
+            return self.message_label
+        if head == "meta":  # the sender's headers; the subject may be an earlier sender's
+            if len(path) < 2:
+                return self.payload_label.join(self.subject_label)
+            return self.subject_label if str(path[1]) == "subject" else self.payload_label
+        return self.message_label  # the payload: every part of the message
 
     def resolve(self, arg: Arg, env: Mapping[str, Resolved]) -> Resolved:
         """Value and label of an argument; step outputs come from `env`."""

@@ -3,16 +3,25 @@
 A hijacked planner may launder the attacker's values by labelling them as the owner's
 instruction; this check turns that lie into a deny. Matching is on normalised text
 (NFKC, case-folded, whitespace collapsed); numbers match any of their usual spellings.
+
+A `payload` claim is checked against the whole message (quoted parts also as their author
+wrote them, without `>` marks). When the message has parts that are not the sender's own
+words (`Trigger.segments`), what the claim is worth depends on where it occurs: only a
+literal found in the sender's own words carries their label (`in_own_words`); anything else
+is someone else's text. A run of literals whose pieces each occur in the own words but
+whose whole occurs only in someone else's part would pass as the sender's: it is a lie.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from plangate.plan.model import Lit
+from plangate.trigger import Trigger
 
 
 def normalise(text: str) -> str:
@@ -76,3 +85,52 @@ def text_occurs(value: str, normalised_text: str) -> bool:
 def _bounded_number(form: str, text: str) -> bool:
     # "10" must not be found inside "100", nor "500" inside "1,500" or "1.500".
     return re.search(rf"(?<![\d.,]){re.escape(form)}(?!\d|[.,]\d)", text) is not None
+
+
+_QUOTE_MARKS = re.compile(r"(?m)^[ \t]*(?:>[ \t]?)+")
+
+
+def as_written(text: str) -> str:
+    """Quoted text without its `>` marks, as its author wrote it."""
+    return _QUOTE_MARKS.sub("", text)
+
+
+def own_words_text(trigger: Trigger) -> str | None:
+    """The normalised text of the sender's own words and the message's meta (its subject
+    only when it is in their words), or None when all of the payload is their own."""
+    if not trigger.foreign():
+        return None
+    meta = [v for k, v in trigger.meta.items() if k != "subject"]
+    return normalise("\n".join([trigger.own_words(), *meta]))
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimTexts:
+    """The normalised texts a trigger's literal claims are checked against."""
+
+    instruction: str
+    payload: str
+    #: The sender's own words when the message also holds others' (see `own_words_text`).
+    own: str | None
+
+    @classmethod
+    def of(cls, trigger: Trigger) -> ClaimTexts:
+        readable = [as_written(s.text) for s in trigger.foreign() if ">" in s.text]
+        whole = normalise(" ".join([trigger.payload, *readable, *trigger.meta.values()]))
+        return cls(instruction=normalise(trigger.instruction), payload=whole,
+                   own=own_words_text(trigger))
+
+    def holds(self, lit: Lit) -> bool:
+        """Whether a single literal occurs in the text its origin names."""
+        return occurs_in(lit, self.payload if lit.origin == "payload" else self.instruction)
+
+    def holds_run(self, run: Sequence[Lit], joined: str) -> bool:
+        """Whether adjacent literals of one origin, joined, occur in its text. A payload
+        run whose every piece is in the sender's own words (and so would carry their
+        label) must occur there as a whole too."""
+        origin = run[0].origin
+        if not text_occurs(joined, self.payload if origin == "payload" else self.instruction):
+            return False
+        if origin != "payload" or self.own is None or text_occurs(joined, self.own):
+            return True
+        return any(not occurs_in(lit, self.own) for lit in run)

@@ -34,7 +34,7 @@ from plangate.resources import (
     written_label,
 )
 from plangate.review.flow import OPEN, FlowContext, Resolved, as_text
-from plangate.review.origins import normalise, occurs_in, text_occurs
+from plangate.review.origins import ClaimTexts
 from plangate.review.summary import summarise
 from plangate.trigger import Classified, Deployment, Trigger, classify
 
@@ -175,8 +175,7 @@ def plan_bounds(checked: CheckedPlan, catalog: Catalog) -> PlanBounds:
 
 
 def _verify_origins(checked: CheckedPlan, trigger: Trigger) -> list[Finding]:
-    texts = {"instruction": normalise(trigger.instruction),
-             "payload": normalise(" ".join([trigger.payload, *trigger.meta.values()]))}
+    texts = ClaimTexts.of(trigger)
     out: list[Finding] = []
     for scoped in checked.order:
         step = scoped.step
@@ -200,13 +199,13 @@ def _verify_origins(checked: CheckedPlan, trigger: Trigger) -> list[Finding]:
     return out
 
 
-def _claims(arg: Any, texts: dict[str, str]) -> Iterator[tuple[str, bool]]:
+def _claims(arg: Any, texts: ClaimTexts) -> Iterator[tuple[str, bool]]:
     """(origin, verified) for every non-planner claim in an argument. Adjacent literals of
     one origin inside a concat are one claim: pieces that each occur somewhere must not
     spell a new string together ("ma" + "llory@" + "evil.example")."""
     if isinstance(arg, Lit):
         if arg.origin != "planner":
-            yield arg.origin, occurs_in(arg, texts[arg.origin])
+            yield arg.origin, texts.holds(arg)
     elif isinstance(arg, ListOf):
         for item in arg.items:
             yield from _claims(item, texts)
@@ -221,7 +220,7 @@ def _claims(arg: Any, texts: dict[str, str]) -> Iterator[tuple[str, bool]]:
                 yield from _claims(run[0], texts)
             elif run:
                 joined = "".join(as_text(lit.literal) for lit in run)
-                yield run[0].origin, text_occurs(joined, texts[run[0].origin])
+                yield run[0].origin, texts.holds_run(run, joined)
             run = [part] if isinstance(part, Lit) and part.origin != "planner" else []
             if part is not None and not (isinstance(part, Lit) and part.origin != "planner"):
                 yield from _claims(part, texts)
