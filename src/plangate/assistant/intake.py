@@ -11,6 +11,11 @@ perfectly valid, DKIM signature would vouch for a forged From).
 
     trigger = trigger_from_email(raw, trusted_authserv_ids=["mx.home.example"])
     gate.submit(trigger, plan)
+
+Whatever the channel vouches for, it vouches only for the sender. Text the sender passes
+on (a quoted reply, a forwarded mail, an attachment, a replied-to chat message, a
+third-party field in a webhook) is cut into its own `segments`
+(`plangate.assistant.provenance`): it is someone else's, however trusted the sender.
 """
 
 from __future__ import annotations
@@ -18,16 +23,30 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from plangate.assistant import messages
+from plangate.assistant.provenance import (
+    assemble,
+    author_in,
+    cap,
+    json_segments,
+    split_text,
+)
 from plangate.identity import parse_address
-from plangate.trigger import Evidence, Trigger, Verdict3
+from plangate.trigger import MAX_PAYLOAD_CHARS, Evidence, Segment, SegmentKind, Trigger, Verdict3
 
 MAX_META_CHARS = 1000
 _RESULT = re.compile(r"^\s*([A-Za-z0-9_-]+)(?:\s*/\s*[0-9]+)?\s*=\s*([A-Za-z0-9_-]+)(.*)$", re.S)
 _PROPERTY = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_.-]+)\s*=\s*(\"[^\"]*\"|[^\s;]+)")
+# "Re:", "Fwd:", "AW:", "WG:", "TR:", ... (after list tags like "[team]"): the subject is the
+# earlier message's, written by its sender.
+_REPLY_PREFIX = re.compile(
+    r"\s*(?:\[[^\]]{0,40}\]\s*)*(?:(re|aw|sv|vs|antw|odp|r|ynt|回复|答复|回覆)|"
+    r"(fwd?|wg|tr|enc|rv|doorst|i|vl|pd|ilt|转发|轉寄))\s*(?:\[\d+\]|\(\d+\))?\s*[:：]",
+    re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,13 +205,34 @@ def trigger_from_email(raw: bytes, *, trusted_authserv_ids: list[str], received_
     else:
         evidence = Evidence()  # no From, or several: nobody can say who sent it
     subject = messages.header(msg, "Subject")
-    payload = f"{subject}\n\n{messages.text_body(msg)}" if subject else messages.text_body(msg)
+    payload, segments = email_payload(msg, subject)
     meta = {"subject": subject, "message_id": messages.bare_id(messages.header(msg, "Message-ID")),
             "to": messages.header(msg, "To"), "cc": messages.header(msg, "Cc"),
             "date": messages.header(msg, "Date")}
     return Trigger(id=trigger_id, channel="email", principal=principal[:1000], evidence=evidence,
-                   instruction=instruction, payload=payload[:1_000_000],
+                   instruction=instruction, payload=payload, segments=segments,
                    meta={k: v[:MAX_META_CHARS] for k, v in meta.items()})
+
+
+def email_payload(msg: EmailMessage, subject: str) -> tuple[str, tuple[Segment, ...]]:
+    """The payload (subject, body, then attached messages and text files) and its
+    segments: the sender's own words, what the body quotes or forwards, and each
+    attachment. A "Re:"/"Fwd:" subject is the earlier message's sender's words."""
+    body = messages.text_body(msg)
+    inside = split_text(body)
+    pieces: list[tuple[SegmentKind, str, str]] = []
+    if subject:
+        prefix = _REPLY_PREFIX.match(subject)
+        kind: SegmentKind = "own" if not prefix else ("forwarded" if prefix[2] else "quoted")
+        earlier = next((s.author for s in inside if s.kind != "own"), "")
+        pieces.append((kind, earlier if kind != "own" else "", f"{subject}\n\n"))
+    pieces.extend((s.kind, s.author, s.text) for s in inside or [Segment(kind="own", text=body)])
+    for att in messages.attachments(msg):
+        label = "forwarded message" if att.kind == "forwarded" else f"attachment {att.name}".strip()
+        pieces.append((att.kind, author_in(att.sender), f"\n\n[{label}]\n{att.text}"))
+    segments = cap(assemble(pieces), MAX_PAYLOAD_CHARS)
+    payload = "".join(s.text for s in segments) if segments else "".join(p[2] for p in pieces)
+    return payload[:MAX_PAYLOAD_CHARS], segments
 
 
 def _raw_headers(msg: EmailMessage) -> list[tuple[str, str]]:
@@ -200,11 +240,25 @@ def _raw_headers(msg: EmailMessage) -> list[tuple[str, str]]:
 
 
 def trigger_from_chat(chat_id: str, text: str, paired_ids: list[str] | frozenset[str], *,
-                      trigger_id: str = "trigger") -> Trigger:
-    """A chat message; it is `paired` only when the chat id is one the owner paired."""
+                      trigger_id: str = "trigger", forwarded_from: str | None = None,
+                      replying_to: tuple[str, str] | None = None) -> Trigger:
+    """A chat message; it is `paired` only when the chat id is one the owner paired.
+    `forwarded_from`: the platform says the message was forwarded from someone (all of it
+    is theirs); `replying_to`: (author, text) of the message it answers, which the
+    platform shows with it. Quoted lines and pasted mail in `text` are split as in mail."""
     paired = any(hmac.compare_digest(chat_id.encode(), p.encode()) for p in paired_ids)
+    if forwarded_from is not None:
+        pieces: list[tuple[SegmentKind, str, str]] = [
+            ("forwarded", author_in(forwarded_from) or forwarded_from[:320], text)]
+    else:
+        pieces = [(s.kind, s.author, s.text) for s in split_text(text)] or [("own", "", text)]
+    if replying_to is not None:
+        author, quoted = replying_to
+        pieces.append(("quoted", author_in(author) or author[:320], f"\n\n{quoted}"))
+    segments = cap(assemble(pieces), MAX_PAYLOAD_CHARS)
+    payload = "".join(s.text for s in segments) if segments else text
     return Trigger(id=trigger_id, channel="chat", principal=chat_id,
-                   evidence=Evidence(paired=paired), payload=text)
+                   evidence=Evidence(paired=paired), payload=payload, segments=segments)
 
 
 def webhook_signature(body: bytes, secret: bytes) -> str:
@@ -213,15 +267,21 @@ def webhook_signature(body: bytes, secret: bytes) -> str:
 
 
 def trigger_from_webhook(body: bytes, signature: str, secret: bytes, *,
-                         source: str = "webhook", trigger_id: str = "trigger") -> Trigger:
+                         source: str = "webhook", trigger_id: str = "trigger",
+                         third_party: Sequence[str] = ()) -> Trigger:
     """A webhook call; `signed` only when `signature` (`sha256=<hex>` or bare hex) is
-    the HMAC-SHA256 of the exact body under `secret`. The comparison is constant-time."""
+    the HMAC-SHA256 of the exact body under `secret`. The comparison is constant-time.
+    The signature vouches for the service, not for what its users wrote: `third_party`
+    names the JSON fields that carry their text (`comment.body`, `commits.*.message`).
+    Without it, quoted lines and pasted mail in a text body are split as in mail."""
     given = signature.strip()
     given = given[7:] if given.lower().startswith("sha256=") else given
     expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
     signed = bool(secret) and hmac.compare_digest(given.lower().encode(), expected.encode())
+    text = body.decode("utf-8", "replace")[:MAX_PAYLOAD_CHARS]
+    segments = json_segments(text, third_party) if third_party else split_text(text)
     return Trigger(id=trigger_id, channel="webhook", principal=source,
-                   evidence=Evidence(signed=signed), payload=body.decode("utf-8", "replace"))
+                   evidence=Evidence(signed=signed), payload=text, segments=segments)
 
 
 def trigger_from_schedule(name: str, instruction: str, *, trigger_id: str = "trigger") -> Trigger:

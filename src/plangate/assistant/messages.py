@@ -4,7 +4,9 @@ One parser for both mail backends and for trigger intake, so a message reads the
 whichever path it took. Bodies are reduced to text: text/plain is preferred; HTML is
 stripped of tags, scripts and styles (hidden text in HTML is a classic injection
 carrier, but dropping it would also hide what the sender wrote, so it stays as text
-and is labelled untrusted like the rest of the body).
+and is labelled untrusted like the rest of the body). An HTML `<blockquote>` reads as
+`> ` quoted lines, as a text/plain part would show it, so intake can tell quoted text
+from the sender's own words whichever part it read.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import email.policy
 import html
 import re
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
+from typing import Literal
 
 MAX_BODY_CHARS = 200_000
 SNIPPET_CHARS = 200
+MAX_ATTACHMENTS = 20
+MAX_NESTED_MESSAGES = 3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,8 +94,10 @@ def view(raw: bytes) -> MessageView:
 def text_body(msg: EmailMessage) -> str:
     """The message's text: the text/plain part if any, else the HTML part stripped."""
     part = msg.get_body(preferencelist=("plain", "html"))
-    if part is None:
-        return ""
+    return "" if part is None else _part_text(part)
+
+
+def _part_text(part: MIMEPart) -> str:
     try:
         content = part.get_content()
     except (LookupError, ValueError):  # unknown charset or broken transfer encoding
@@ -102,36 +109,100 @@ def text_body(msg: EmailMessage) -> str:
     return text[:MAX_BODY_CHARS]
 
 
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """Text a message carries besides its body: a forwarded message (`message/rfc822`,
+    rendered with its From, Date and Subject; `sender` is its From header, a claim) or a
+    text attachment."""
+
+    kind: Literal["forwarded", "attachment"]
+    name: str
+    sender: str
+    text: str
+
+
+def attachments(msg: EmailMessage, *, _depth: int = 0) -> list[Attachment]:
+    """The message's attached messages (and theirs, a few levels deep) and text files, in
+    order. Binary attachments carry no text and are left out; so is anything that does
+    not decode (it is then in no payload, so nothing can claim to come from it)."""
+    out: list[Attachment] = []
+    for part in msg.iter_attachments():
+        if len(out) >= MAX_ATTACHMENTS:
+            break
+        try:
+            name = part.get_filename() or ""
+            if part.get_content_type() == "message/rfc822":
+                inner = part.get_content()
+                if not isinstance(inner, EmailMessage):
+                    continue
+                sender = header(inner, "From")
+                text = (f"From: {sender}\nDate: {header(inner, 'Date')}\n"
+                        f"Subject: {header(inner, 'Subject')}\n\n{text_body(inner)}")
+                out.append(Attachment("forwarded", name, sender, text))
+                if _depth + 1 < MAX_NESTED_MESSAGES:
+                    out.extend(attachments(inner, _depth=_depth + 1))
+            elif part.get_content_maintype() == "text":
+                out.append(Attachment("attachment", name, "", _part_text(part)))
+        except Exception:  # a malformed part: skipped, never fatal to intake
+            continue
+    return out[:MAX_ATTACHMENTS]
+
+
+QUOTE_MARK = "\x01"
+"""Marks a quoted line while HTML is reduced to text; never left in the output."""
+
+
 class _TextExtractor(HTMLParser):
     _SKIP = frozenset({"script", "style", "head", "title"})
-    _BREAK = frozenset({"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"})
+    _BREAK = frozenset({"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
+                        "blockquote"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skipping = 0
+        self.quote_depth = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._SKIP:
             self._skipping += 1
         elif tag in self._BREAK:
-            self.parts.append("\n")
+            self.quote_depth += tag == "blockquote"
+            self._newline()
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self._SKIP and self._skipping:
             self._skipping -= 1
         elif tag in self._BREAK:
-            self.parts.append("\n")
+            if tag == "blockquote" and self.quote_depth:
+                self.quote_depth -= 1
+            self._newline()
+
+    def _newline(self) -> None:
+        self.parts.append("\n" + QUOTE_MARK * self.quote_depth)
 
     def handle_data(self, data: str) -> None:
         if not self._skipping:
-            self.parts.append(data)
+            text = data.replace(QUOTE_MARK, "\ufffd")
+            if self.quote_depth:  # a line break inside quoted text starts a quoted line
+                text = text.replace("\n", "\n" + QUOTE_MARK * self.quote_depth)
+            self.parts.append(text)
 
 
 def html_to_text(markup: str) -> str:
+    """HTML reduced to text: tags dropped (scripts and styles with their content), entities
+    decoded, blank lines collapsed, and each line inside `<blockquote>` prefixed with `> `
+    per level."""
     parser = _TextExtractor()
     parser.feed(markup)
     parser.close()
     text = html.unescape("".join(parser.parts))
     text = re.sub(r"[ \t\r\f\v]+", " ", text)
-    return re.sub(r"\n\s*\n+", "\n\n", text).strip()
+    lines = []
+    for line in text.split("\n"):
+        depth = line.count(QUOTE_MARK)
+        if depth:  # marks stand only at line starts: data never carries one
+            content = line.replace(QUOTE_MARK, "").strip(" ")
+            line = "> " * depth + content if content else ""
+        lines.append(line)
+    return re.sub(r"\n\s*\n+", "\n\n", "\n".join(lines)).strip()

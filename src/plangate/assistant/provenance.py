@@ -1,0 +1,314 @@
+"""Who wrote which part of a message: the sender's own words, and each quoted, forwarded,
+attached or embedded part with the author it claims.
+
+Reading mail conventions is heuristic, so every doubt falls on the safe side. Once a text
+starts quoting or forwarding (a `>` line; an "On ... wrote:" attribution; a "Forwarded
+message" or "Original Message" separator; "Begin forwarded message:"; an Outlook-style
+From/Sent header block), everything after it is someone else's text, unquoted-looking
+lines included: they may be the quoted message's own lines, or a mail client's rendering
+of HTML that closed the quote early. The sender's own words are what stands before. A
+misread owner line costs a confirmation; a stranger's line misread as the owner's could
+pick a recipient, so the splitter only ever errs the first way.
+
+    segments = split_text(body)        # () when it is all the sender's own words
+
+Pieces are consecutive and join back to exactly the text they were cut from, so every
+character of a payload is in exactly one segment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+
+from plangate.identity import canonical_address
+from plangate.trigger import MAX_SEGMENTS, Segment, SegmentKind
+
+#: Markers are looked for in at most this many characters of a line (its start, or for an
+#: attribution its end), so a hostile line costs linear time.
+_WINDOW = 200
+#: Foreign segments one text may start; later markers extend the last one (still foreign).
+MAX_STARTS = 200
+
+_QUOTED = re.compile(r"[ \t]*>")
+_ATTRIBUTION = re.compile(
+    r"(?:wrote|writes|said|schrieb|a\s+[ée]crit|escribi[óo]|ha\s+scritto|scrisse|schreef|skrev|"
+    r"kirjoitti|napisa[łl]a?|napsal[a]?|escreveu|написал[аи]?|寫道|写道|が書きました)\s*[:：]\s*$",
+    re.IGNORECASE)
+# An attribution in a language not listed above: a line ending in ":" right before quoted
+# lines, with an address in angle brackets or a date or time in it.
+_INTRO = re.compile(r"[:：]\s*$")
+_DATED = re.compile(r"<[^<>@\s]+@[^<>\s]+>|\b(?:19|20)\d\d\b|\b\d{1,2}:\d\d\b")
+_OPENER = re.compile(r"\s*(?:on|am|le|el|il|op|den|em|w\s+dniu|dne|в)\s", re.IGNORECASE)
+_RULE = re.compile(r"\s*[-=_*~]{2,}")
+# "---------- Anything ----------": Gmail's separator, whatever the language.
+_FRAMED = re.compile(r"\s*-{5,}[^-\n]{1,80}-{5,}\s*$")
+_FORWARD_WORDS = (r"forward|weitergeleitet|transf|reenviado|inoltrato|doorgestuurd|encaminhad|"
+                  r"vidarebefordra|videresend|välitetty|przekazan|пересл|转发|轉寄|転送|전달")
+_SEPARATOR_WORDS = re.compile(
+    _FORWARD_WORDS + r"|original|urspr[üu]ngliche|d'origine|originale|oorspronkelijk|исходн|原始",
+    re.IGNORECASE)
+_FORWARDED = re.compile(_FORWARD_WORDS, re.IGNORECASE)
+_BEGIN_FORWARD = re.compile(
+    r"\s*(?:begin\s+forwarded\s+message|anfang\s+der\s+weitergeleiteten\s+nachricht|"
+    r"d[ée]but\s+du\s+message\s+r[ée]exp[ée]di[ée]|inicio\s+del\s+mensaje\s+reenviado|"
+    r"inizio\s+messaggio\s+inoltrato)\s*[:：]?\s*$", re.IGNORECASE)
+_HEADER = re.compile(
+    r"[ \t]*\*{0,2}[ \t]*(from|sent|date|to|cc|bcc|subject|reply-to|von|gesendet|datum|an|"
+    r"betreff|de|envoy[ée]|[àa]|objet|para|enviado|asunto|fecha|da|inviato|oggetto|van|"
+    r"verzonden|aan|onderwerp|fr[åa]n|skickat|till|[äa]mne|fra|sendt|til|emne|od|wys[łl]ano|"
+    r"do|temat|от|отправлено|кому|тема|enviada\s+em|assunto|l[äa]hett[äa]j[äa]|l[äa]hetetty|"
+    r"vastaanottaja|aihe|odesl[áa]no|komu|p[řr]edm[ěe]t|kimden|g[öo]nderildi|kime|konu|"
+    r"差出人|送信日時|宛先|件名|发件人|发送时间|收件人|主题|寄件者|寄件日期|收件者|主旨|"
+    r"보낸\s*사람|보낸\s*날짜|받는\s*사람|제목)[ \t]*\*{0,2}[ \t]*[:：]",
+    re.IGNORECASE)
+_FROM_KEYS = frozenset({"from", "von", "de", "da", "van", "från", "fran", "fra", "od", "от",
+                        "lähettäjä", "lahettaja", "kimden", "差出人", "发件人", "寄件者", "보낸 사람",
+                        "보낸사람"})
+_SENT_OR_SUBJECT = frozenset({
+    "sent", "subject", "gesendet", "betreff", "envoyé", "envoye", "objet", "enviado", "asunto",
+    "inviato", "oggetto", "verzonden", "onderwerp", "skickat", "ämne", "amne", "sendt", "emne",
+    "wysłano", "wyslano", "temat", "отправлено", "тема", "assunto", "lähetetty", "lahetetty",
+    "aihe", "odesláno", "odeslano", "předmět", "predmet", "gönderildi", "gonderildi", "konu",
+    "送信日時", "件名", "发送时间", "主题", "寄件日期", "主旨", "보낸 날짜", "보낸날짜", "제목"})
+# Any "Word: value" line: three in a row, one naming an address in angle brackets, are a
+# header block in a language not listed above.
+_ANY_HEADER = re.compile(r"[ \t]*\*{0,2}[^\s:：*]{1,24}(?:[ \t][^\s:：*]{1,24})?\*{0,2}[ \t]*[:：]")
+_BRACKETED_ADDRESS = re.compile(r"<[^<>@\s]{1,200}@[^<>\s]{1,200}>")
+_ADDRESS = re.compile(r"[\w.%+'\-]+@[\w\-]+(?:\.[\w\-]+)+")
+
+
+def lines_of(text: str) -> list[str]:
+    """Lines with their endings, split at "\\n" only: a mail client quotes by "\\n" lines,
+    so a U+2028 or a bare CR inside a quoted line must not start an unquoted one."""
+    parts = text.split("\n")
+    out = [p + "\n" for p in parts[:-1]]
+    if parts[-1]:
+        out.append(parts[-1])
+    return out
+
+
+def author_in(text: str) -> str:
+    """The first mail address in `text`, canonical, or "" (unknown)."""
+    found = _ADDRESS.search(text[:4 * _WINDOW]) or _ADDRESS.search(text[-4 * _WINDOW:])
+    if not found:
+        return ""
+    canonical = canonical_address(found[0])
+    return canonical if len(canonical) <= 320 else ""
+
+
+def split_text(text: str) -> tuple[Segment, ...]:
+    """The sender's own words and the quoted or forwarded parts after them; `()` when the
+    text has no such part (all of it is the sender's own words)."""
+    lines = lines_of(text)
+    starts: list[tuple[int, SegmentKind, str]] = []  # (first line, kind, author)
+    for i in range(len(lines)):
+        if len(starts) >= MAX_STARTS:
+            break
+        found = _marker(lines, i, foreign=bool(starts),
+                        floor=starts[-1][0] + 1 if starts else 0)
+        if found is None:
+            continue
+        if starts and not "".join(lines[starts[-1][0] + 1:i]).strip():
+            # A separator and the header block under it are one forwarded part.
+            first, kind, author = starts[-1]
+            starts[-1] = (first, kind, author or found[2])
+        else:
+            starts.append(found)
+    if not starts:
+        return ()
+    pieces: list[tuple[SegmentKind, str, str]] = []
+    bounds = [s[0] for s in starts] + [len(lines)]
+    if bounds[0] > 0:
+        pieces.append(("own", "", "".join(lines[:bounds[0]])))
+    for (first, kind, author), end in zip(starts, bounds[1:], strict=True):
+        pieces.append((kind, author, "".join(lines[first:end])))
+    return assemble(pieces)
+
+
+def _marker(lines: list[str], i: int, *, foreign: bool,
+            floor: int) -> tuple[int, SegmentKind, str] | None:
+    """A foreign part starting at line `i` (or, for an attribution, a few lines above it,
+    never above `floor`): its first line, kind and claimed author."""
+    line = lines[i]
+    head = line[:_WINDOW]
+    if _QUOTED.match(head):
+        if foreign:
+            return None
+        return i, "quoted", author_in(line) if _ATTRIBUTION.search(line[-_WINDOW:]) else ""
+    if _ATTRIBUTION.search(line[-_WINDOW:]) or (
+            _INTRO.search(line[-_WINDOW:]) and _DATED.search(line[:_WINDOW] + " " + line[-_WINDOW:])
+            and _quote_follows(lines, i)):
+        first = _attribution_start(lines, i, floor)
+        return first, "quoted", author_in("".join(lines[first:i + 1]))
+    if (_BEGIN_FORWARD.match(head) or (_RULE.match(head) and _SEPARATOR_WORDS.search(head))
+            or _FRAMED.match(head)):
+        kind: SegmentKind = "forwarded" if _FORWARDED.search(head) or _BEGIN_FORWARD.match(head) \
+            else "quoted"
+        return i, kind, _block_author(lines, i + 1)
+    if _header_block(lines, i) or _unknown_header_block(lines, i):
+        return i, "forwarded", _block_author(lines, i)
+    return None
+
+
+def _quote_follows(lines: list[str], i: int) -> bool:
+    """Whether quoted lines follow line `i`, at most one blank line between."""
+    for line in lines[i + 1:i + 3]:
+        if _QUOTED.match(line[:_WINDOW]):
+            return True
+        if line.strip():
+            return False
+    return False
+
+
+def _attribution_start(lines: list[str], i: int, floor: int) -> int:
+    """An attribution may be wrapped over a few lines (a long display name): it starts at
+    the topmost "On ..."-like line of the lines just above it, or, with none, at the top of
+    those lines (at most four, never across a blank line)."""
+    if _OPENER.match(lines[i][:_WINDOW]):
+        return i
+    top = i
+    while top - 1 >= max(floor, i - 4) and lines[top - 1].strip():
+        top -= 1
+    openers = [j for j in range(top, i) if _OPENER.match(lines[j][:_WINDOW])]
+    return openers[0] if openers else top
+
+
+def _header_key(line: str) -> str | None:
+    found = _HEADER.match(line[:_WINDOW])
+    return " ".join(found[1].casefold().split()) if found else None
+
+
+def _header_block(lines: list[str], i: int) -> bool:
+    """A From-like header line followed closely by other header lines, and looking like a
+    message header (an address, or a Sent or Subject line): not "From: Paris / To: Berlin"."""
+    key = _header_key(lines[i])
+    if key not in _FROM_KEYS:
+        return False
+    others = {k for k in map(_header_key, lines[i + 1:i + 6]) if k and k not in _FROM_KEYS}
+    return bool(others) and ("@" in lines[i][:_WINDOW * 2] or bool(others & _SENT_OR_SUBJECT))
+
+
+def _unknown_header_block(lines: list[str], i: int) -> bool:
+    """Three "Word: value" lines in a row, starting here, one with an <address>."""
+    block = lines[i:i + 3]
+    return (len(block) == 3 and all(_ANY_HEADER.match(line[:_WINDOW]) for line in block)
+            and any(_BRACKETED_ADDRESS.search(line[:_WINDOW * 2]) for line in block))
+
+
+def _block_author(lines: list[str], i: int) -> str:
+    """The author a forwarded header block (at or just after line `i`) names in its From."""
+    for line in lines[i:i + 8]:
+        if _header_key(line) in _FROM_KEYS:
+            return author_in(line)
+    return ""
+
+
+def assemble(pieces: Iterable[tuple[SegmentKind, str, str]]) -> tuple[Segment, ...]:
+    """Segments from (kind, author, text) pieces: empty pieces dropped, neighbouring own
+    pieces merged, and `()` when nothing is foreign. Past `MAX_SEGMENTS` the rest is
+    merged into the last piece as foreign (never as own)."""
+    out: list[Segment] = []
+    for kind, author, text in pieces:
+        if not text:
+            continue
+        if out and kind == "own" and out[-1].kind == "own":
+            out[-1] = Segment(kind="own", text=out[-1].text + text)
+        elif len(out) >= MAX_SEGMENTS:
+            last = out[-1]
+            out[-1] = Segment(kind=last.kind if last.kind != "own" else "embedded",
+                              author=last.author if last.kind != "own" else "",
+                              text=last.text + text)
+        else:
+            out.append(Segment(kind=kind, author=author if kind != "own" else "", text=text))
+    return tuple(out) if any(s.kind != "own" for s in out) else ()
+
+
+def cap(segments: Sequence[Segment], limit: int) -> tuple[Segment, ...]:
+    """The segments cut to `limit` characters in all (a payload's maximum)."""
+    out: list[Segment] = []
+    left = limit
+    for seg in segments:
+        if left <= 0:
+            break
+        out.append(seg if len(seg.text) <= left else seg.model_copy(update={"text": seg.text[:left]}))
+        left -= len(seg.text)
+    return tuple(out)
+
+
+# ---- webhooks -------------------------------------------------------------------------
+
+_SCALAR = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null")
+_WS = re.compile(r"[ \t\r\n]*")
+_MAX_DEPTH = 64
+
+
+def json_segments(text: str, paths: Sequence[str]) -> tuple[Segment, ...]:
+    """A JSON body whose values at `paths` (dot-separated keys and indexes, `*` for any)
+    are third-party text: those values are `embedded` segments, the rest is the sender's.
+    A body that is not JSON is all `embedded`: the deployment said it carries
+    someone else's text and where cannot be told."""
+    patterns = [tuple(p.split(".")) for p in paths]
+    spans: list[tuple[int, int]] = []
+    try:
+        if _skip(text, _json_value(text, _skip(text, 0), (), patterns, spans, 0)) != len(text):
+            raise ValueError("trailing data")
+    except (ValueError, IndexError, RecursionError):
+        return assemble([("embedded", "", text)])
+    pieces: list[tuple[SegmentKind, str, str]] = []
+    at = 0
+    for start, stop in sorted(spans):
+        if start < at:  # inside a span already taken
+            continue
+        pieces += [("own", "", text[at:start]), ("embedded", "", text[start:stop])]
+        at = stop
+    pieces.append(("own", "", text[at:]))
+    return assemble(pieces)
+
+
+def _json_value(text: str, i: int, path: tuple[str, ...], patterns: list[tuple[str, ...]],
+                spans: list[tuple[int, int]], depth: int) -> int:
+    """Scan one JSON value at `i`; record its span if its path matches; return its end."""
+    if depth > _MAX_DEPTH:
+        raise ValueError("nested too deeply")
+    start = i
+    char = text[i]
+    if char in "{[":
+        close = "}" if char == "{" else "]"
+        i = _skip(text, i + 1)
+        index = 0
+        while text[i] != close:
+            if char == "{":
+                if text[i] != '"':
+                    raise ValueError("expected a key")
+                key, i = json.decoder.scanstring(text, i + 1)  # type: ignore[attr-defined]
+                i = _skip(text, i)
+                if text[i] != ":":
+                    raise ValueError("expected ':'")
+                i = _skip(text, i + 1)
+            else:
+                key = str(index)
+                index += 1
+            i = _skip(text, _json_value(text, i, (*path, key), patterns, spans, depth + 1))
+            if text[i] == ",":
+                i = _skip(text, i + 1)
+            elif text[i] != close:
+                raise ValueError("expected ',' or a closing bracket")
+        i += 1
+    elif char == '"':
+        _, i = json.decoder.scanstring(text, i + 1)  # type: ignore[attr-defined]
+    else:
+        found = _SCALAR.match(text, i)
+        if not found:
+            raise ValueError("not JSON")
+        i = found.end()
+    if any(len(p) == len(path) and all(a in ("*", b) for a, b in zip(p, path, strict=True))
+           for p in patterns):
+        spans.append((start, i))
+    return i
+
+
+def _skip(text: str, i: int) -> int:
+    found = _WS.match(text, i)
+    return found.end() if found else i
