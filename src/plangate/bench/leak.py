@@ -80,7 +80,7 @@ class _Extractor:
             return float(len(text) % 7)
         if type.kind == "date":
             return f"2026-12-0{1 + len(text) % 8}"
-        values: list[Any] = list(type.values or [None])
+        values: list[Any] = list(type.values) if type.values else [None]
         return values[len(text) % len(values)]
 
 
