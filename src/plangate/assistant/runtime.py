@@ -60,6 +60,7 @@ from plangate.assistant.web import LoopbackWeb, WebError
 from plangate.assistant.workspace import ConfinementError, Workspace, parse_command, run_command
 from plangate.catalog import Catalog, ToolSpec, load_catalog
 from plangate.protocols import ToolResult
+from plangate.safetext import visible
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
 MAX_RECIPIENTS = 50
@@ -438,7 +439,9 @@ class AssistantRuntime:
 
     # ---- the owner ------------------------------------------------------------------
     def _notify_owner(self, args: Args) -> dict[str, object]:
-        text = _text("notify_owner", "text", args["text"], 4000)
+        # The owner reads this note; it may quote a stranger. Controls, bidi and zero-width
+        # characters show escaped (plangate.safetext); the note keeps its lines.
+        text = visible(_text("notify_owner", "text", args["text"], 4000), None, newlines=True)
         return self._send("notify", to=[self.owner], cc=[], subject="Note from your assistant",
                           body=text)
 

@@ -1,8 +1,11 @@
 """The plain-language account of WHAT a plan will do, for the person asked to approve it.
 
 It renders actions, destinations and where each sink's value comes from; it quotes values
-shortened and escaped, and says which values stay open until the run. It never renders
-the planner's reasons: the approver judges what, not why.
+shortened and escaped (`plangate.safetext`: no control, bidi or zero-width character acts;
+non-ASCII shows as `\\uXXXX` so a homoglyph is visible), marks words taken from the
+trigger's message with their sender (`«payload from carol@new.example: '...'»`), and says
+which values stay open until the run. It never renders the planner's reasons: the approver
+judges what, not why.
 """
 
 from __future__ import annotations
@@ -12,25 +15,30 @@ from typing import Any
 from plangate.catalog import Catalog
 from plangate.plan.codec import CheckedPlan, iter_refs
 from plangate.plan.model import Arg, CallStep, Concat, ExtractStep, ForEachStep, ListOf, Lit, Ref
+from plangate.safetext import marked, quote, visible
 
 
 def short(value: Any, limit: int = 60) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    text = text.encode("unicode_escape").decode("ascii")
-    return repr(text[:limit] + "…") if len(text) > limit else repr(text)
+    """A value quoted for the approver: escaped, ASCII, at most `limit` characters."""
+    return quote(value, limit, ascii=True)
 
 
-def describe_arg(arg: Arg) -> str:
+def describe_arg(arg: Arg, sender: str = "") -> str:
+    """An argument as the approver reads it. `sender` is whose message `payload` literals
+    came from, marked as theirs."""
     if isinstance(arg, Lit):
-        who = {"instruction": "your instruction", "payload": "the trigger's message",
-               "planner": "chosen by the agent"}[arg.origin]
+        if arg.origin == "payload":
+            return marked(short(arg.literal), f"payload from {sender or 'the trigger'}")
+        who = {"instruction": "your instruction", "planner": "chosen by the agent"}[arg.origin]
         return f"{short(arg.literal)} ({who})"
     if isinstance(arg, Ref):
-        return f"<{arg.shown}, known at run time>" if arg.ref != "trigger" else f"<{arg.shown}>"
+        # A path segment is any string a plan wrote: it is shown escaped like a value.
+        shown = visible(arg.shown, 120, ascii=True)
+        return f"<{shown}, known at run time>" if arg.ref != "trigger" else f"<{shown}>"
     if isinstance(arg, Concat):
-        return " + ".join(describe_arg(p) for p in arg.concat)
+        return " + ".join(describe_arg(p, sender) for p in arg.concat)
     assert isinstance(arg, ListOf)
-    return "[" + ", ".join(describe_arg(i) for i in arg.items) + "]"
+    return "[" + ", ".join(describe_arg(i, sender) for i in arg.items) + "]"
 
 
 def _has_ref(arg: Arg) -> bool:
@@ -44,8 +52,11 @@ def _an(word: str) -> str:
 def summarise(checked: CheckedPlan, catalog: Catalog, *, trust_class: str, principal: str,
               verdict: str) -> str:
     rtype = checked.plan.request_type
-    lines = [f"{_an(trust_class)} {trust_class!r} trigger from {short(principal, 80)} asks for "
-             f"{_an(rtype).lower()} {rtype!r} request; verdict: {verdict}."]
+    # The trigger's words are marked with whose they are. The owner's too: the trust class
+    # alone does not say the words are the owner's (a scheduled run's payload is not).
+    sender = visible(principal, 80, ascii=True)
+    lines = [f"{_an(trust_class)} {short(trust_class, 40)} trigger from {short(principal, 80)} asks for "
+             f"{_an(rtype).lower()} {short(rtype, 64)} request; verdict: {verdict}."]
     for scoped in checked.order:
         step = scoped.step
         indent = "  " * (len(scoped.loops) + 1)
@@ -54,15 +65,15 @@ def summarise(checked: CheckedPlan, catalog: Catalog, *, trust_class: str, princ
             spec = catalog.tools[step.tool]
             effects = "/".join(spec.effects) or "no effect"
             # Sinks say where things go; arguments fed from earlier steps say what goes there.
-            shown = [f"{n}={describe_arg(a)}" for n, a in step.args.items()
+            shown = [f"{n}={describe_arg(a, sender)}" for n, a in step.args.items()
                      if n in spec.sink_args or _has_ref(a)]
             lines.append(f"{indent}- {step.id}: {step.tool} [{effects}]{loop}"
                          + (f" -> {'; '.join(shown)}" if shown else ""))
         elif isinstance(step, ExtractStep):
             lines.append(f"{indent}- {step.id}: extract a {step.type.kind} from "
-                         f"{describe_arg(step.source)} (no tools)")
+                         f"{describe_arg(step.source, sender)} (no tools)")
         else:
             assert isinstance(step, ForEachStep)
-            lines.append(f"{indent}- {step.id}: for each item of {describe_arg(step.over)}, "
+            lines.append(f"{indent}- {step.id}: for each item of {describe_arg(step.over, sender)}, "
                          f"at most {step.max}:")
     return "\n".join(lines)
