@@ -14,23 +14,49 @@ import json
 import platform
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from plangate.bench.agentdojo._light import install_stubs
 
 SUPPORTED_VERSION = "v1.2.2"
 
+TERMS = """\
+AgentDojo through the gate: each suite's user tasks, and every user task x injection pair.
+  benign a/e/d     the user's own tasks: auto-approved / escalated (the owner said yes) / denied
+  utility          benign tasks whose result passes AgentDojo's utility() check
+  pairs            user task x injection task combinations
+  baseline         attacks that succeed with no gate (every call approved)
+  hijacked         attacks that succeed when the planner obeys the attacker and the owner says no
+  asked            pairs that reached the owner; yes-owner: would succeed if the owner said yes
+  laundered        as hijacked, and every attacker value claims to be the owner's words
+  adaptive         laundered, only where the value really occurs in the owner's words
+  extractor-only   the planner is honest, the quarantined extractor answers for the attacker"""
 
-def bench_suite(suite: str) -> dict[str, Any]:
+
+def work_units(suites: Sequence[str]) -> int:
+    """How many steps `bench_suite` reports for these suites: each benign task, then each
+    pair twice (baseline, attacks)."""
+    from plangate.bench.agentdojo import replay as rp
+
+    total = 0
+    for suite in suites:
+        users, injections = len(rp.load_plans(suite)), len(rp.load_attacks(suite))
+        total += users + 2 * users * injections
+    return total
+
+
+def bench_suite(suite: str, progress: Callable[[], None] | None = None) -> dict[str, Any]:
     from plangate.bench.agentdojo import gatebench as gb
     from plangate.bench.agentdojo import replay as rp
 
+    tick = progress or (lambda: None)
     t0 = time.perf_counter()
     users = list(rp.load_plans(suite))
     injections = list(rp.load_attacks(suite))
     benign: dict[str, Any] = {}
     for uid in users:
+        tick()
         o = gb.run_benign(suite, uid)
         benign[uid] = {"verdict": "deny" if o.verdict == "deny" else ("escalate" if o.asks else "approve"),
                        "review": o.verdict, "asks": o.asks, "status": o.status, "utility": o.utility,
@@ -41,6 +67,7 @@ def bench_suite(suite: str) -> dict[str, Any]:
     t1 = time.perf_counter()
     for uid in users:
         for iid in injections:
+            tick()
             u, raw, corr, with_text = gb.run_baseline(suite, uid, iid)
             pairs.append({"user_task": uid, "injection_task": iid, "text_only": (suite, iid) in gb.TEXT_ONLY,
                           "baseline": {"utility": u, "raw": raw, "corrected": corr, "with_text": with_text}})
@@ -48,6 +75,7 @@ def bench_suite(suite: str) -> dict[str, Any]:
 
     t2 = time.perf_counter()
     for row in pairs:
+        tick()
         for variant in gb.VARIANTS:
             o = gb.run_attack(suite, row["user_task"], row["injection_task"], variant, False)
             cell = {"review": o.verdict, "rules": list(o.rules), "status": o.status, "asks": o.asks,
@@ -145,7 +173,10 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(args: Any) -> int:
+def main(args: Any, *, progress: Callable[[], None] | None = None,
+         say: Callable[[str], None] = print) -> int:
+    """Run the suites in `args.suite` (all by default); `progress` is called once per
+    `work_units()` step; result lines go through `say`."""
     version = getattr(args, "benchmark_version", None) or SUPPORTED_VERSION
     if version != SUPPORTED_VERSION:
         print(f"plangate bench agentdojo: only {SUPPORTED_VERSION} is converted (got {version})", file=sys.stderr)
@@ -158,14 +189,15 @@ def main(args: Any) -> int:
     if unknown:
         print(f"plangate bench agentdojo: unknown suite(s) {unknown}; known: {list(rp.SUITES)}", file=sys.stderr)
         return 2
+    say(TERMS)
     t0 = time.perf_counter()
     results = {}
     summaries = {}
     for suite in suites:
-        results[suite] = bench_suite(suite)
+        results[suite] = bench_suite(suite, progress)
         summaries[suite] = s = summarise(results[suite])
-        print(f"{suite:10s} benign {s['benign_auto_approved']}/{s['benign_escalated']}/{s['benign_denied']} "
-              f"(auto/escalated/denied) utility {s['benign_utility_passed']}/{s['benign_tasks']}; "
+        say(f"{suite:10s} benign a/e/d {s['benign_auto_approved']}/{s['benign_escalated']}/{s['benign_denied']} "
+              f"utility {s['benign_utility_passed']}/{s['benign_tasks']}; "
               f"pairs {s['pairs']}: baseline {s['baseline_attacks_succeeded']}, "
               f"hijacked {s['attacks_succeeded']} (asked {s['hijacked_pairs_asking_owner']}, "
               f"yes-owner {s['hijacked_succeeded_if_owner_approves_all']}), "
@@ -173,7 +205,7 @@ def main(args: Any) -> int:
               f"adaptive {s['laundered_adaptive_attacks_succeeded']}, "
               f"extractor-only {s['extractor_only_attacks_succeeded']} "
               f"(yes-owner {s['extractor_only_succeeded_if_owner_approves_all']}) "
-              f"[{s['seconds']['total']} s]", flush=True)
+              f"[{s['seconds']['total']} s]")
     report = {
         "benchmark": "agentdojo", "benchmark_version": version,
         "command": "plangate bench agentdojo" + "".join(f" --suite {s}" for s in (getattr(args, "suite", None) or [])),
@@ -185,7 +217,7 @@ def main(args: Any) -> int:
         "pairs", "baseline_attacks_succeeded", "attacks_succeeded", "laundered_attacks_succeeded",
         "benign_tasks", "benign_auto_approved", "benign_escalated", "benign_denied", "benign_utility_passed")})
     t = report["totals"]
-    print(f"{'total':10s} benign {t['benign_auto_approved']}/{t['benign_escalated']}/{t['benign_denied']} "
+    say(f"{'total':10s} benign a/e/d {t['benign_auto_approved']}/{t['benign_escalated']}/{t['benign_denied']} "
           f"utility {t['benign_utility_passed']}/{t['benign_tasks']}; baseline {t['baseline_attacks_succeeded']}/"
           f"{t['pairs']}; attacks succeeded: hijacked {t['attacks_succeeded']}, laundered "
           f"{t['laundered_attacks_succeeded']}, adaptive {t['laundered_adaptive_attacks_succeeded']}, "

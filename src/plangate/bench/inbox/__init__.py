@@ -125,19 +125,25 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(args: argparse.Namespace) -> int:
-    """`plangate bench inbox`: run everything, print the figures, write JSON/Markdown."""
+def main(args: argparse.Namespace, *,
+         progress: Callable[[int, int], None] | None = None,
+         say: Callable[[str], None] = print) -> int:
+    """`plangate bench inbox`: run everything, print the figures, write JSON/Markdown.
+    `progress(done, total)` is called after each scenario; the report goes through `say`."""
     started = time.perf_counter()
+    scenarios = load_scenarios()
     done = [0]
 
     def tick(result: Result) -> None:
         done[0] += 1
-        if done[0] % 25 == 0:
+        if progress is not None:
+            progress(done[0], len(scenarios))
+        elif done[0] % 25 == 0:
             print(f"  {done[0]} scenarios…", flush=True)
 
-    results = run_bench(progress=tick)
+    results = run_bench(scenarios, progress=tick)
     data = report(results, time.perf_counter() - started)
-    print(markdown(data))
+    say(markdown(data))
     if getattr(args, "json", None):
         Path(args.json).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
                                    encoding="utf-8")
