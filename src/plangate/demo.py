@@ -33,6 +33,7 @@ from plangate.assistant.runtime import AssistantRuntime
 from plangate.audit import AuditLog
 from plangate.gate import Gate
 from plangate.policy import CompiledPolicy, load_policy
+from plangate.safetext import marked, quote, visible, visible_lines
 from plangate.testing import ScriptedExtractor
 
 AUTHSERV_ID = "mx.northwind.example"
@@ -164,30 +165,45 @@ def _paint(text: str, key: str, on: bool) -> str:
     return f"\033[{code}m{text}\033[0m" if on and code else text
 
 
+LEGEND = """\
+For each message: who sent it and the trust class the policy gives them; what the plan would
+do (values from the message are marked «payload from SENDER: ...»); the verdict (approve,
+deny, or escalate = wait for the owner) with every rule that decided it and its reason; what
+actually ran; and, judged on the state afterwards, whether the attacker's goal or the task
+was reached.
+"""
+
+
+def sender_line(row: Row) -> str:
+    """Who sent the message, as the approver reads it: the header is the sender's own text."""
+    return (f"from {marked(quote(row.sender, 100), 'sender header')}  ->  class {visible(row.trust_class, 40)}"
+            + (f"  ({visible(row.classification[0], 200)})" if row.classification else ""))
+
+
 def print_row(i: int, n: int, row: Row, colour: bool) -> None:
-    head = f"[{i:>2}/{n}] {row.title}"
+    head = f"[{i:>2}/{n}] {visible(row.title, 120)}"
     print(_paint(head, "", colour) if not colour else f"\033[1m{head}\033[0m")
-    print(f"        from {row.sender}  ->  class {row.trust_class}"
-          + (f"  ({row.classification[0]})" if row.classification else ""))
-    for line in row.summary.splitlines()[1:]:
+    print(f"        {sender_line(row)}")
+    for line in visible_lines(row.summary, width=300, max_lines=40)[1:]:
         print(f"        plan {line.strip()}")
     print(f"        verdict {_paint(row.verdict.upper(), row.verdict, colour)}  "
-          f"rules: {', '.join(row.rules) or '-'}")
-    for rule in row.rules[:3]:
+          f"rules: {visible(', '.join(row.rules) or '-', 600)}")
+    for rule in row.rules:
         if rule in row.reasons:
-            print(f"          {rule}: {row.reasons[rule]}")
-    ran = ", ".join(row.executed) or "nothing"
-    print(f"        ran: {ran}" + (f"; blocked: {', '.join(row.blocked)}" if row.blocked else ""))
+            print(f"          {visible(rule, 120)}: {visible(row.reasons[rule], 600)}")
+    ran = visible(", ".join(row.executed) or "nothing", 300)
+    blocked = visible(", ".join(row.blocked), 600)
+    print(f"        ran: {ran}" + (f"; blocked: {blocked}" if row.blocked else ""))
     label = "attacker's goal" if row.kind == "attack" else "task"
     print(f"        {label}: {_paint(row.outcome, row.outcome, colour)}\n")
 
 
 def print_table(rows: list[Row], colour: bool) -> None:
-    print(f"{'#':>3}  {'message':<34} {'class':<8} {'verdict':<9} {'ran':<28} outcome")
+    print(f"{'#':>3}  {'message':<34} {'class':<8} {'verdict':<9} {'ran':<40} outcome")
     for i, r in enumerate(rows, 1):
-        ran = ",".join(r.executed)[:27] or "-"
+        ran = visible(",".join(r.executed) or "-", 40)  # cut with an ellipsis, never silently
         verdict = _paint(f"{r.verdict:<9}", r.verdict, colour)
-        print(f"{i:>3}  {r.name:<34} {r.trust_class:<8} {verdict} {ran:<28} "
+        print(f"{i:>3}  {visible(r.name, 34):<34} {visible(r.trust_class, 8):<8} {verdict} {ran:<40} "
               f"{_paint(r.outcome, r.outcome, colour)}")
 
 
@@ -216,20 +232,27 @@ ul{margin:.3rem 0 .2rem 1.1rem;padding:0} li{margin:.15rem 0} code{font-size:.85
 """
 
 
+def _e(value: Any, limit: int | None = 2000) -> str:
+    """HTML-escaped and approver-safe: no control, bidi or zero-width character acts."""
+    return html.escape(visible(value, limit))
+
+
 def html_report(rows: list[Row], data: dict[str, Any]) -> str:
-    e = html.escape
+    e = _e
     cards = []
     for i, r in enumerate(rows, 1):
-        rules = "".join(f"<li><code>{e(rule)}</code> — {e(r.reasons.get(rule, ''))}</li>" for rule in r.rules)
+        rules = "".join(f"<li><code>{e(rule, 200)}</code> — {e(r.reasons.get(rule, ''), 1000)}</li>"
+                        for rule in r.rules)
         outcome_cls = "b-bad" if not r.ok else ("b-approve" if r.outcome in ("blocked", "done") else "b-escalate")
         cards.append(f"""
-<div class="card {e(r.verdict)}">
+<div class="card {e(r.verdict, 20)}">
  <div class="top"><div><span class="title">{i}. {e(r.title)}</span>
    <span class="badge b-{e(r.kind)}">{e(r.kind)}{': ' + e(r.family) if r.family else ''}</span></div>
   <div><span class="badge b-{e(r.verdict)}">{e(r.verdict)}</span></div></div>
- <div class="from">from <code>{e(r.sender)}</code> → trust class <b>{e(r.trust_class)}</b>
+ <div class="from">from <code>{html.escape(marked(quote(r.sender, 200), 'sender header'))}</code>
+   → trust class <b>{e(r.trust_class)}</b>
    ({e('; '.join(r.classification))})</div>
- <pre>{e(r.summary)}</pre>
+ <pre>{html.escape(chr(10).join(visible_lines(r.summary, width=600, max_lines=60)))}</pre>
  <div class="meta"><b>Why:</b><ul>{rules or '<li>no rule fired</li>'}</ul></div>
  <div class="meta"><b>Ran:</b> {e(', '.join(r.executed) or 'nothing')}
    {('; <b>blocked at run time:</b> ' + e(', '.join(r.blocked))) if r.blocked else ''}
@@ -254,9 +277,14 @@ outcome is judged on the assistant's state afterwards, not on the verdict.</p>
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run the demo, print it, write `args.json` / `args.html` (paths the caller checked)."""
     colour = sys.stdout.isatty()
-    print("plangate demo: no model is configured, so the bundled worst-case plans are replayed "
-          "as written (attacks: the planner obeys the attacker).\n")
+    model = getattr(args, "model", None)
+    configured = (f"the model setting ({visible(model, 80)}) is not used yet" if model
+                  else "no model is configured")
+    print(f"plangate demo: {configured}, so the bundled worst-case plans are replayed "
+          "as written (attacks: the planner obeys the attacker).")
+    print(LEGEND)
     with tempfile.TemporaryDirectory(prefix="plangate-demo-") as tmp:
         db = args.db or str(Path(tmp) / "audit.db")
         rows = run_demo(db, Path(tmp) / "assistant",
