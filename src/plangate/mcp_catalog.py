@@ -55,8 +55,13 @@ def list_tools(command: Sequence[str], *, env: Mapping[str, str] | None = None,
     except CatalogError:
         raise
     except Exception as exc:  # the server's or the transport's failure, named
+        cause: BaseException = exc
+        while isinstance(cause, BaseExceptionGroup) and cause.exceptions:
+            cause = cause.exceptions[0]  # anyio wraps the real failure in task groups
+        detail = (f"no answer within {timeout:.0f} s" if isinstance(cause, TimeoutError)
+                  else str(cause) or "the server closed the connection")
         raise CatalogError(f"could not list tools from {command[0]!r}: "
-                           f"{type(exc).__name__}: {exc}"[:500]) from None
+                           f"{type(cause).__name__}: {detail}"[:500]) from None
 
 
 def catalog_from_server(command: Sequence[str], *,
