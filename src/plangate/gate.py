@@ -23,6 +23,7 @@ from plangate.audit import ApprovalQueue, AuditLog, SqliteResourceLabels
 from plangate.audit.rate import RunCounter
 from plangate.errors import GrantError, PlanError
 from plangate.execute import Executor, Grant, RunResult
+from plangate.labels import Label
 from plangate.plan.codec import CheckedPlan, check_plan, parse_plan
 from plangate.plan.model import ForEachStep, Plan
 from plangate.policy.engine import CompiledPolicy
@@ -65,15 +66,17 @@ class Gate:
         return classify(parsed, deployment_of(self.policy))
 
     def review(self, trigger: Trigger | Mapping[str, Any], plan: Plan | Mapping[str, Any] | str,
-               *, run_id: str | None = None) -> Review:
-        """Review and audit (trigger, plan, verdict); runs nothing."""
+               *, run_id: str | None = None, planner_context: Label | None = None) -> Review:
+        """Review and audit (trigger, plan, verdict); runs nothing. `planner_context`: the
+        label of everything the planner was shown (see `FlowContext`)."""
         run_id = run_id or new_run_id()
         classified = self.classify(trigger)
         self.audit.append("trigger", run_id, {
             "channel": classified.trigger.channel, "principal": classified.principal.canonical,
             "trust_class": classified.trust_class, "classification": list(classified.reasons),
             "authenticated": classified.authenticated})
-        result = review(classified, plan, self.policy, resources=self.resources)
+        result = review(classified, plan, self.policy, resources=self.resources,
+                        planner_context=planner_context)
         self.audit.append("plan", run_id, {"plan_hash": result.plan_hash,
                                            "plan": _plan_json(plan)})
         self.audit.append("verdict", run_id, {"verdict": result.verdict,
@@ -83,15 +86,18 @@ class Gate:
         return result
 
     def submit(self, trigger: Trigger | Mapping[str, Any],
-               plan: Plan | Mapping[str, Any] | str) -> Outcome:
+               plan: Plan | Mapping[str, Any] | str, *,
+               planner_context: Label | None = None) -> Outcome:
         """Review the plan; run it if approved; queue it for the owner if escalated.
-        A trigger over its class's rate limit is denied before review."""
+        A trigger over its class's rate limit is denied before review. `planner_context`
+        is the label of everything the planner was shown: its literals carry it."""
         run_id = new_run_id()
         classified = self.classify(trigger)
         limited = self._rate_limited(classified, run_id)
         if limited is not None:
             return Outcome(run_id=run_id, review=limited)
-        verdict = self.review(classified.trigger, plan, run_id=run_id)
+        verdict = self.review(classified.trigger, plan, run_id=run_id,
+                              planner_context=planner_context)
         if verdict.verdict == "deny":
             return Outcome(run_id=run_id, review=verdict)
         checked = check_plan(plan if isinstance(plan, Plan) else parse_plan(plan),
@@ -151,7 +157,8 @@ class Gate:
         if checked.hash != approval.plan_hash:
             raise GrantError("the stored plan does not match the approved hash")
         verdict = review_checked(classified, checked, self.policy, deployment_of(self.policy),
-                                 resources=self.resources)
+                                 resources=self.resources,
+                                 planner_context=_stored_context(approval.review))
         if verdict.verdict != "escalate":
             # The policy or stored labels changed since the owner looked: decide afresh.
             raise GrantError(f"the plan now reviews as {verdict.verdict}; submit it again")
@@ -182,10 +189,12 @@ class Gate:
             same_trigger = classified.trigger.model_dump(mode="json") == approval.trigger
             if same_trigger and narrows(parse_plan(approval.plan), new):
                 fresh = review_checked(classified, checked, self.policy, deployment_of(self.policy),
-                                       resources=self.resources)
+                                       resources=self.resources,
+                                       planner_context=_stored_context(approval.review))
                 if fresh.verdict == "escalate" and escalations_covered(approval.review, fresh):
                     run_id = new_run_id()
-                    self.review(classified.trigger, new, run_id=run_id)
+                    self.review(classified.trigger, new, run_id=run_id,
+                                planner_context=fresh.planner_context)
                     self.approvals.consume(approval.id, run_id)
                     self.audit.append("replan_narrowed", run_id, {"approval": approval.id})
                     grant = Grant(classified=classified, checked=checked, review=fresh,
@@ -193,6 +202,12 @@ class Gate:
                     return Outcome(run_id=run_id, review=fresh, approval=approval.id,
                                    run=self.executor.run(grant, run_id))
         return self.submit(trigger, plan)
+
+
+def _stored_context(review_json: Mapping[str, Any]) -> Label | None:
+    """The planner context an approval was reviewed with (None if there was none)."""
+    data = review_json.get("planner_context")
+    return Label.from_json(data) if isinstance(data, dict) else None
 
 
 def escalations_covered(approved_review: Mapping[str, Any], fresh: Review) -> bool:

@@ -234,3 +234,19 @@ def test_disclosed_content_counts_at_run_time(forwarding_policy: CompiledPolicy)
         forged_grant(forwarding_policy, data, contact_trigger()), "r")
     assert ok.status == "completed" and [t for t, _ in tools.calls] == ["forward_file"]
     assert OWNER  # the owner is never among the forged recipients
+
+
+# ------------------------------------------------------------------ what the planner saw
+
+
+def test_planner_literals_carry_what_the_planner_was_shown(policy: CompiledPolicy) -> None:
+    """A planner shown private data cannot pass it off as its own invention: with that
+    context, its literal sent to the contact is private data to a non-reader, and the
+    approval record keeps the context for when the owner's yes is run."""
+    data = plan(call("s", "send_email", to={"list": [SENDER]}, subject=lit("s"), body=lit("x")))
+    gate, tools = make_gate()
+    assert gate.submit(contact_trigger(), data).review.verdict == "approve"
+    shown = gate.submit(contact_trigger(), data, planner_context=PRIVATE)
+    assert shown.review.verdict == "deny" and "no-private-data-to-non-readers" in shown.review.rules
+    assert Label.from_json(shown.review.to_json()["planner_context"]) == PRIVATE
+    assert [t for t, _ in tools.calls] == ["send_email"]

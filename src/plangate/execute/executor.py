@@ -174,7 +174,8 @@ class _Run:
         self.x = executor
         self.grant = grant
         self.run_id = run_id
-        self.flow = FlowContext(grant.classified, deployment_of(executor.policy))
+        self.flow = FlowContext(grant.classified, deployment_of(executor.policy),
+                                planner_context=grant.review.planner_context)
         self.bounds = plan_bounds(grant.checked, executor.policy.catalog)
         self.calls: list[CallRecord] = []
         self.env_top: dict[str, Resolved] = {}

@@ -70,7 +70,8 @@ def follow(value: Any, path: tuple[str | int, ...]) -> Any:
 class FlowContext:
     """Trigger-dependent labels and destination facts for one run."""
 
-    def __init__(self, classified: Classified, deployment: Deployment) -> None:
+    def __init__(self, classified: Classified, deployment: Deployment, *,
+                 planner_context: Label | None = None) -> None:
         self.classified = classified
         self.trigger = classified.trigger
         self.owner_addresses = deployment.owner_addresses()
@@ -105,7 +106,13 @@ class FlowContext:
         self.subject_label = (self.payload_label if self._own_words is None
                               or text_occurs(subject, self._own_words) else self.message_label)
         self._payload_literals: dict[str, Label] = {}
+        # A planner literal is whatever the planner chose to write, so it carries the
+        # label of everything the planner was shown (the model layer says what that was:
+        # the trigger, and on a replan the outputs it saw). A planner shown private data
+        # cannot pass it off as its own invention.
         self.planner_label = Label(sources=frozenset({"planner"}), taint="high")
+        if planner_context is not None:
+            self.planner_label = self.planner_label.join(planner_context)
         # Who sent it is established by the channel, but a sender chooses their own address
         # (a quoted local part can hold any text): influenced, unless it is the owner.
         self.principal_label = Label(sources=frozenset({"trigger:principal"}),

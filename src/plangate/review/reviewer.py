@@ -76,6 +76,8 @@ class Review:
     classification: tuple[str, ...] = ()
     error: str | None = None
     reasons: Mapping[str, str] = field(default_factory=dict)
+    #: The label of everything the planner was shown, joined into its literals.
+    planner_context: Label | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +91,8 @@ class Review:
             "findings": [f.to_json() for f in self.findings],
             "reasons": dict(self.reasons),
             "error": self.error,
+            "planner_context": (self.planner_context.to_json()
+                                if self.planner_context is not None else None),
         }
 
 
@@ -99,7 +103,8 @@ def combine(verdicts: list[VerdictKind]) -> VerdictKind:
 
 
 def review(trigger: Trigger | Classified, plan: Plan | Mapping[str, Any] | str, policy: CompiledPolicy,
-           *, resources: ResourceLabels | None = None) -> Review:
+           *, resources: ResourceLabels | None = None,
+           planner_context: Label | None = None) -> Review:
     """Review a plan for a trigger under a policy. Never raises for bad plans: a plan
     that does not parse or check is denied with `plangate:malformed-plan` and the error."""
     deployment = deployment_of(policy)
@@ -112,7 +117,8 @@ def review(trigger: Trigger | Classified, plan: Plan | Mapping[str, Any] | str, 
                       trust_class=classified.trust_class,
                       plan_hash=plan_hash(plan) if isinstance(plan, Plan) else None,
                       classification=classified.reasons, error=str(exc))
-    return review_checked(classified, checked, policy, deployment, resources=resources)
+    return review_checked(classified, checked, policy, deployment, resources=resources,
+                          planner_context=planner_context)
 
 
 def deployment_of(policy: CompiledPolicy) -> Deployment:
@@ -123,10 +129,12 @@ def deployment_of(policy: CompiledPolicy) -> Deployment:
 
 
 def review_checked(classified: Classified, checked: CheckedPlan, policy: CompiledPolicy,
-                   deployment: Deployment, *, resources: ResourceLabels | None = None) -> Review:
+                   deployment: Deployment, *, resources: ResourceLabels | None = None,
+                   planner_context: Label | None = None) -> Review:
     """Review an already checked plan. Any unexpected error denies (fail closed)."""
     try:
-        return _review_checked(classified, checked, policy, deployment, resources)
+        return _review_checked(classified, checked, policy, deployment, resources,
+                               planner_context)
     except Exception as exc:  # any failure in review is a deny, never a pass
         detail = f"{type(exc).__name__}: {exc}"[:500]
         return Review(verdict="deny", rules=(REVIEW_ERROR,), summary=f"Review failed: {detail}",
@@ -135,8 +143,9 @@ def review_checked(classified: Classified, checked: CheckedPlan, policy: Compile
 
 
 def _review_checked(classified: Classified, checked: CheckedPlan, policy: CompiledPolicy,
-                    deployment: Deployment, resources: ResourceLabels | None) -> Review:
-    flow = FlowContext(classified, deployment)
+                    deployment: Deployment, resources: ResourceLabels | None,
+                    planner_context: Label | None) -> Review:
+    flow = FlowContext(classified, deployment, planner_context=planner_context)
     findings: list[Finding] = []
     origin_findings = _verify_origins(checked, classified.trigger)
     findings.extend(origin_findings)
@@ -157,7 +166,8 @@ def _review_checked(classified: Classified, checked: CheckedPlan, policy: Compil
     return Review(verdict=verdict, rules=rules, summary=summary,
                   trust_class=classified.trust_class, plan_hash=checked.hash,
                   findings=tuple(findings), open_values=open_values,
-                  classification=classified.reasons, reasons=reasons)
+                  classification=classified.reasons, reasons=reasons,
+                  planner_context=planner_context)
 
 
 def plan_bounds(checked: CheckedPlan, catalog: Catalog) -> PlanBounds:
