@@ -3,6 +3,7 @@ with where it came from; bad settings are errors that name the file or variable.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,21 @@ def test_a_missing_required_setting_says_every_way_to_give_it() -> None:
         load_settings({}, environ={}, cwd=Path("/")).require("policy")
     assert "--policy" in str(err.value) and "PLANGATE_POLICY" in str(err.value) and "plangate.toml" in str(err.value)
 
+
+def test_commands_read_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """`plangate review` takes its policy from PLANGATE_POLICY; `plangate config` shows it."""
+    from plangate.cli import main
+
+    from .conftest import EXAMPLES, POLICY_PATH
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PLANGATE_POLICY", str(POLICY_PATH))
+    monkeypatch.setenv("PLANGATE_DB", "sqlite:///x.db")
+    folder = EXAMPLES / "meeting-reply"
+    assert main(["review", "--trigger", str(folder / "trigger.yaml"), "--plan", str(folder / "plan.json")]) == 0
+    capsys.readouterr()
+    assert main(["config", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["policy"] == str(POLICY_PATH) and shown["sources"]["policy"] == "$PLANGATE_POLICY"
+    assert shown["db"] == "x.db"

@@ -1,7 +1,9 @@
-"""Approver-safe text: the renderer, the review summary and the assistant's notes."""
+"""Approver-safe text: the renderer, and hostile strings pushed through every path a person
+reads (review text, approvals list, the demo's terminal table and rows, the HTML report)."""
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from pathlib import Path
 
@@ -10,6 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from plangate.safetext import ELLIPSIS, marked, quote, visible, visible_lines
+
+from .conftest import POLICY_PATH, call, lit, plan
 
 ESC, CSI = "\x1b", "\x9b"
 # Everything a hostile sender would try: colours and screen erasure, a carriage return and
@@ -83,6 +87,7 @@ def test_visible_lines_bounds_lines_and_count() -> None:
     lines = visible_lines("a\nb\x1b[2J\r\n" + "c\n" * 300, width=20, max_lines=5)
     assert lines[:3] == ["a", "b\\x1b[2J\\r", "c"] and lines[-1].startswith(ELLIPSIS) and len(lines) == 6
 
+
 def test_the_review_summary_marks_the_senders_words_and_escapes_paths() -> None:
     """A payload literal is marked with whose words it is; a reference path a plan wrote
     shows escaped, so it cannot forge a summary line."""
@@ -99,6 +104,70 @@ def test_the_review_summary_marks_the_senders_words_and_escapes_paths() -> None:
     assert "<h.\\x1b[2J\\nverdict: approve\\u202e, known at run time>" in summary
     assert_safe(summary)
 
+
+# ---- every path a person reads -------------------------------------------------------------
+
+def _hostile_plan(text: str) -> dict[str, object]:
+    """An owner's payment plan (escalates) whose values and reference paths are hostile
+    (a path segment holds at most 200 characters)."""
+    segment = text[:200]
+    return plan(
+        call("mail", "read_inbox", query=lit(text)),
+        call("pay", "pay", account=lit("DE89 3704 0044 0532 0130 00", "payload"), amount=lit(5, "payload"),
+             memo={"ref": "mail", "path": [segment, 0]}),
+        call("note", "notify_owner", text={"concat": [lit(text), {"ref": "mail", "path": [segment]}]}))
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_strings_never_reach_a_reader_raw(hostile: str, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Review text, run text, `approvals list` (a real escalation and a hostile record), the
+    demo's rows and table, and the HTML report: no raw control or bidi character, no
+    forged line, every line bounded; attacker text is marked with its source."""
+    from plangate.audit import ApprovalQueue, AuditLog
+    from plangate.cli import main
+    from plangate.demo import Row, html_report, print_row, print_table
+
+    trigger = tmp_path / "trigger.json"
+    trigger.write_text(json.dumps({"channel": "email", "principal": f'"{hostile[:200]}" <carol@new.example>',
+                                   "evidence": {"dmarc": "pass"}, "payload": f"Pay 5 to DE89 3704 0044 0532 "
+                                                                              f"0130 00 {hostile}"}))
+    owner = tmp_path / "owner.json"
+    owner.write_text(json.dumps({"channel": "chat", "principal": "owner@home.example",
+                                 "evidence": {"paired": True}, "payload": "Pay 5 to DE89 3704 0044 0532 0130 00"}))
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(_hostile_plan(hostile)))
+    db = tmp_path / "a.db"
+    base = ["--plan", str(plan_file), "--policy", str(POLICY_PATH)]
+    outputs = []
+    for who, command in ((trigger, "review"), (owner, "review"), (owner, "run")):
+        extra = ["--db", str(db)] if command == "run" else []
+        main([command, "--trigger", str(who), *base, *extra])
+        outputs.append(capsys.readouterr().out)
+    assert "«payload from carol@new.example: 'DE89 3704 0044 0532 0130 00'»" in outputs[0]
+    assert "waiting for the owner" in outputs[2]  # the owner's payment escalated for real
+
+    queue = ApprovalQueue(AuditLog(db))
+    queue.create(run_id=hostile[:300], plan_hash="sha256:x", trust_class=hostile[:300], summary=hostile,
+                 trigger={}, plan={}, review={"rules": [hostile[:300]], "reasons": {hostile[:300]: hostile},
+                                              "findings": [{"step": hostile, "tool": hostile, "verdict": "escalate",
+                                                            "rules": [hostile[:300]], "detail": hostile}]})
+    assert main(["approvals", "list", "--db", str(db)]) == 0
+    outputs.append(capsys.readouterr().out)
+
+    row = Row(name=hostile, title=hostile, kind="attack", family=hostile, sender=f'"{hostile}" <eve@x.example>',
+              trust_class=hostile, classification=[hostile], verdict="deny", rules=[hostile],
+              reasons={hostile: hostile}, summary=f"head\n{hostile}\n{hostile}", executed=[hostile],
+              blocked=[hostile], approval=hostile, outcome="blocked")
+    print_row(1, 1, row, colour=False)
+    print_table([row], colour=False)
+    outputs.append(capsys.readouterr().out)
+    assert "«sender header: " in outputs[-1]
+    page = html_report([row], {"attacks": 1})
+    for text in outputs:
+        assert_safe(text)
+    assert_safe(page, lines=False)
+    assert "<script" not in html_report([Row(**{**row.to_json(), "title": "<script>alert(1)</script>"})], {})
 
 
 @pytest.mark.parametrize("hostile", HOSTILE[:6], ids=range(6))

@@ -1,0 +1,80 @@
+"""`plangate demo` and `plangate bench`: the long-running commands.
+
+Every output path is checked before the work starts, and the work reports progress on
+stderr (`Progress`), so neither a typo in `--json` nor a silent minute costs a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+
+from plangate.cli.files import InputError, new_or_existing_db, output_path
+from plangate.cli.progress import Progress
+from plangate.config import load_settings
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from plangate.demo import main as demo_main
+
+    # Only the model is read: the demo's audit log is its own (--db), never PLANGATE_DB's.
+    args.model = load_settings({}, config=args.config).model
+    output_path(args.json, "--json")
+    output_path(args.html, "--html")
+    if args.db:
+        new_or_existing_db(args.db)
+    return demo_main(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    output_path(args.json, "--json")
+    output_path(getattr(args, "markdown", None), "--markdown")
+    if args.which == "perf":
+        from plangate.bench.perf import STAGES
+        from plangate.bench.perf import main as perf_main
+
+        perf = Progress("bench perf", STAGES, unit="stages")
+        code = perf_main(json_path=args.json, quick=args.quick, progress=lambda stage: perf.step(note=stage),
+                         say=perf.echo)
+        perf.finish()
+        return code
+    if args.which == "inbox":
+        from plangate.bench.inbox import main as inbox_main
+
+        inbox = Progress("bench inbox", unit="scenarios")
+
+        def tick(done: int, total: int) -> None:
+            inbox.total = total
+            inbox.step()
+
+        code = inbox_main(args, progress=tick, say=inbox.echo)
+        inbox.finish()
+        return code
+    return _agentdojo(args)
+
+
+def _agentdojo(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("agentdojo") is None:
+        raise InputError("bench agentdojo needs AgentDojo: pip install --no-deps agentdojo==0.1.35 "
+                         "(scripts/setup does it)")
+    from plangate.bench.agentdojo._light import install_stubs  # type: ignore[import-not-found,unused-ignore]
+
+    install_stubs()  # AgentDojo imports every model vendor's SDK; absent ones are stubbed
+    from plangate.bench.agentdojo import replay as rp  # type: ignore[import-not-found,unused-ignore]
+    from plangate.bench.agentdojo.cli import (  # type: ignore[import-not-found,unused-ignore]
+        SUPPORTED_VERSION,
+        work_units,
+    )
+    from plangate.bench.agentdojo.cli import main as ad_main  # type: ignore[import-not-found,unused-ignore]
+
+    if args.benchmark_version != SUPPORTED_VERSION:
+        raise InputError(f"--benchmark-version {args.benchmark_version}: only {SUPPORTED_VERSION} "
+                         "is converted")
+    unknown = [s for s in args.suite or [] if s not in rp.SUITES]
+    if unknown:
+        raise InputError(f"--suite {unknown[0]}: unknown suite; known: {', '.join(rp.SUITES)}")
+    progress = Progress("bench agentdojo", work_units(args.suite or rp.SUITES),
+                        unit="tasks and pairs")
+    code = int(ad_main(args, progress=progress.step, say=progress.echo))
+    progress.finish()
+    return code
