@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make demo   the main job, on embedded defaults (SQLite, no service to start)
-#   make test   the whole test suite, lint and type checks, with the real services it needs
+#   make test   the whole test suite, lint and type checks, the README's quickstart and
+#               walkthrough, with the real services it needs
 .PHONY: demo test setup lint
 
 setup:
@@ -15,4 +16,5 @@ test:
 	.venv/bin/mypy
 	.venv/bin/lint-imports
 	.venv/bin/python scripts/readme_quickstart.py
+	.venv/bin/python scripts/readme_walkthrough.py
 	.venv/bin/pytest -q

@@ -1,13 +1,14 @@
-"""Run the README's quickstart block exactly as a reader would paste it."""
+"""Run the README's quickstart block exactly as a reader would paste it, from a folder
+that is not the repository: it must not depend on the current directory."""
 
-import re
-import sys
-from pathlib import Path
+import os
+import tempfile
 
-root = Path(__file__).resolve().parents[1]
-text = (root / "README.md").read_text(encoding="utf-8")
-blocks = re.findall(r"```python quickstart\n(.*?)```", text, re.S)
-if len(blocks) != 1:
-    sys.exit("README.md must contain exactly one ```python quickstart block")
-exec(compile(blocks[0], "README.md#quickstart", "exec"), {"__name__": "__quickstart__"})
+from readme import ROOT, block
+
+code = block("python quickstart")
+with tempfile.TemporaryDirectory(prefix="plangate-quickstart-") as elsewhere:
+    os.chdir(elsewhere)
+    exec(compile(code, "README.md#quickstart", "exec"), {"__name__": "__quickstart__"})
+    os.chdir(ROOT)
 print("README quickstart: ok")
