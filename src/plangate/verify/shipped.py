@@ -1,0 +1,80 @@
+"""Which scratch environment verifies which catalog, and the shipped catalogs.
+
+`plangate catalog verify CATALOG` needs an implementation of the catalog's tools to run:
+the inbox assistant's runtime, or one of AgentDojo's suites. `--env` names it; without
+it, the environment whose tools include every tool of the catalog is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from plangate.catalog import Catalog, load_catalog
+from plangate.errors import CatalogError
+from plangate.verify.engine import Adapter, Report, verify_catalog
+
+ENVIRONMENTS = ("assistant", "agentdojo-workspace", "agentdojo-travel", "agentdojo-banking",
+                "agentdojo-slack")
+
+
+def shipped_catalog(env: str) -> Catalog:
+    """The catalog shipped for an environment (what CI verifies)."""
+    if env == "assistant":
+        from plangate.assistant.runtime import assistant_catalog
+
+        return assistant_catalog()
+    from plangate.verify.agentdojo import suite_catalog
+
+    return suite_catalog(_suite(env))
+
+
+def adapter(env: str, catalog: Catalog | None = None) -> Adapter:
+    """The scratch environments of `env`, for `catalog` (default: the shipped one)."""
+    if env == "assistant":
+        from plangate.verify.assistant import AssistantAdapter
+
+        return AssistantAdapter(catalog)
+    from plangate.verify.agentdojo import AgentDojoAdapter
+
+    return AgentDojoAdapter(_suite(env), catalog)
+
+
+def _suite(env: str) -> str:
+    if env not in ENVIRONMENTS:
+        raise CatalogError(f"no scratch environment {env!r} (one of {', '.join(ENVIRONMENTS)})")
+    return env.removeprefix("agentdojo-")
+
+
+def environment_for(catalog: Catalog) -> str:
+    """The environment implementing every tool of `catalog` (same names, same arguments)."""
+    for env in ENVIRONMENTS:
+        try:
+            tools = shipped_catalog(env).tools
+        except ImportError:  # AgentDojo is an optional extra
+            continue
+        if all(name in tools and set(spec.args) <= set(tools[name].args)
+               for name, spec in catalog.tools.items()):
+            return env
+    raise CatalogError("no scratch environment implements every tool of this catalog "
+                       f"(environments: {', '.join(ENVIRONMENTS)}); mark the tools `unverifiable: "
+                       "<reason>` or name the environment with --env")
+
+
+def verify_path(path: str | Path, env: str | None = None,
+                progress: Callable[[str], Any] | None = None) -> Report:
+    """Load a catalog file and verify it in its environment."""
+    catalog = load_catalog(path)
+    name = env or environment_for(catalog)
+    runner = adapter(name, catalog)
+    if progress is not None:
+        progress(f"verifying {len(catalog.tools)} tools of {path} in the {name} environment")
+    try:
+        report = verify_catalog(runner)
+    finally:
+        close = getattr(runner, "close", None)
+        if close is not None:
+            close()
+    report.catalog = str(path)
+    return report
