@@ -77,15 +77,18 @@ def test_send_reply_forward_are_recorded_with_their_kind(rt: AssistantRuntime) -
     """Outgoing mail lands in the outbox and the snapshot, with the forwarded content."""
     call(rt, "mail_send", to=["bob@partner.example"], subject="Hi", body="Hello Bob")
     call(rt, "mail_reply", in_reply_to="meet@newclient.example", to=["carol@newclient.example"],
-         body="Sure")
+         body="Sure", subject="Meeting?")
     call(rt, "mail_forward", message_id="inv42@vendor.example", to=["bob@partner.example"])
+    # A reply sends its arguments only: without a subject, nothing of the original goes out.
+    call(rt, "mail_reply", in_reply_to="inv42@vendor.example", to=["x@elsewhere.example"], body="Ok")
     sent = rt.snapshot()["sent"]
-    assert [s["kind"] for s in sent] == ["send", "reply", "forward"]
+    assert [s["kind"] for s in sent] == ["send", "reply", "forward", "reply"]
     assert sent[1]["subject"] == "Re: Meeting?"
+    assert sent[3]["subject"] == "Re: your message" and "nvoice" not in str(sent[3])
     assert "Your invoice 42" in sent[2]["body"]
     assert sent[0] == {"from": "owner@home.example", "to": ["bob@partner.example"], "cc": [],
                        "subject": "Hi", "body": "Hello Bob", "kind": "send"}
-    assert len(list((rt.root / "outbox").glob("*.eml"))) == 3
+    assert len(list((rt.root / "outbox").glob("*.eml"))) == 4
 
 
 def test_recipients_must_be_single_addresses(rt: AssistantRuntime) -> None:

@@ -108,7 +108,7 @@ def test_outgoing_mail_reaches_the_smtp_listener(tmp_path: Path, mailbox: Any, s
     rt.call("mail_send", {"to": ["bob@partner.example"], "cc": ["eve@partner.example"],
                           "subject": "Hello", "body": "Hi Bob"})
     rt.call("mail_reply", {"in_reply_to": "inv42@v.example", "to": ["billing@vendor.example"],
-                           "body": "Paid."})
+                           "body": "Paid.", "subject": "Invoice 42"})
     rt.call("mail_forward", {"message_id": "inv42@v.example", "to": ["books@acct.example"],
                              "note": "FYI"})
     rt.call("notify_owner", {"text": "not mail: never relayed"})
@@ -146,6 +146,7 @@ def test_gate_runs_an_approved_owner_plan_end_to_end(tmp_path: Path, mailbox: An
         {"id": "ack", "tool": "mail_reply",
          "args": {"in_reply_to": {"ref": "trigger", "path": "meta.message_id"},
                   "to": {"list": [{"ref": "trigger", "path": "principal"}]},
+                  "subject": {"literal": "Invoices", "origin": "payload"},
                   "body": {"literal": "Done.", "origin": "planner"}}},
     ]}
     # The note to Bob quotes the owner's mail, which Bob cannot read, and planner text

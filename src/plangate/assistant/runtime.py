@@ -236,8 +236,12 @@ class AssistantRuntime:
                           body=_text("mail_send", "body", args["body"]))
 
     def _mail_reply(self, args: Args) -> dict[str, object]:
+        # The reply carries its arguments only: the subject is an argument, never copied from
+        # the stored original (whose subject may be private to people the reply does not go
+        # to); the headers thread it by the original's id, which is the argument itself.
         original = self._message("mail_reply", args["in_reply_to"], arg="in_reply_to")
-        subject = original.subject if original.subject.lower().startswith("re:") else f"Re: {original.subject}"
+        subject = _text("mail_reply", "subject", args.get("subject", "your message"), 500)
+        subject = subject if subject.lower().startswith("re:") else f"Re: {subject}"
         headers = {"In-Reply-To": f"<{original.id}>", "References": f"<{original.id}>"}
         return self._send("reply", to=_recipients("mail_reply", "to", args["to"]), cc=[],
                           subject=subject, body=_text("mail_reply", "body", args["body"]),
