@@ -12,12 +12,13 @@ Escalated plans wait in the approvals queue; the owner decides with
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from plangate.audit import ApprovalQueue, AuditLog, SqliteResourceLabels
 from plangate.audit.rate import RunCounter
@@ -28,8 +29,27 @@ from plangate.plan.codec import CheckedPlan, check_plan, parse_plan
 from plangate.plan.model import ForEachStep, Plan
 from plangate.policy.engine import CompiledPolicy
 from plangate.protocols import Extractor, OwnerApprover, OwnerQuestion, ToolRuntime
-from plangate.review.reviewer import MALFORMED, Review, deployment_of, review, review_checked
+from plangate.review.reviewer import (
+    MALFORMED,
+    Review,
+    combine,
+    deployment_of,
+    review,
+    review_checked,
+)
 from plangate.trigger import Classified, Trigger, classify, parse_trigger
+
+SECOND_OPINION = "plangate:second-opinion"
+
+
+class SecondOpinion(Protocol):
+    """A second reviewer (a model that sees a redacted view of the plan). It can only
+    tighten: its answer is combined with the deterministic verdict, never replaces it;
+    any answer other than approve / escalate / deny, and any failure, is an escalation.
+    It is not consulted when the deterministic verdict is already deny."""
+
+    def judge(self, classified: Classified, checked: CheckedPlan, review: Review) -> str:
+        """approve, escalate or deny."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,9 +71,11 @@ class Gate:
                  audit: AuditLog | str | Path = ":memory:",
                  extractor: Extractor | None = None,
                  approver: OwnerApprover | None = None,
+                 second_opinion: SecondOpinion | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.policy = policy
         self.approver = approver
+        self.second_opinion = second_opinion
         self.audit = audit if isinstance(audit, AuditLog) else AuditLog(audit)
         self.approvals = ApprovalQueue(self.audit)
         self.resources = SqliteResourceLabels(self.audit)
@@ -77,6 +99,8 @@ class Gate:
             "authenticated": classified.authenticated})
         result = review(classified, plan, self.policy, resources=self.resources,
                         planner_context=planner_context)
+        if self.second_opinion is not None and result.verdict != "deny":
+            result = self._second_opinion(classified, plan, result, run_id)
         self.audit.append("plan", run_id, {"plan_hash": result.plan_hash,
                                            "plan": _plan_json(plan)})
         self.audit.append("verdict", run_id, {"verdict": result.verdict,
@@ -84,6 +108,30 @@ class Gate:
                                               "plan_hash": result.plan_hash,
                                               "error": result.error})
         return result
+
+    def _second_opinion(self, classified: Classified, plan: Plan | Mapping[str, Any] | str,
+                        result: Review, run_id: str) -> Review:
+        """Ask the second reviewer; it may turn approve into escalate or deny, or escalate
+        into deny, never the reverse. A failure or an unknown answer escalates."""
+        assert self.second_opinion is not None
+        try:
+            checked = check_plan(plan if isinstance(plan, Plan) else parse_plan(plan),
+                                 self.policy.catalog)
+            opinion = self.second_opinion.judge(classified, checked, result)
+        except Exception as exc:  # a failing second reviewer asks the owner
+            opinion = "escalate"
+            self.audit.append("second_opinion", run_id, {"opinion": opinion,
+                                                         "error": repr(exc)[:300]})
+        else:
+            if opinion not in ("approve", "escalate", "deny"):
+                opinion = "escalate"
+            self.audit.append("second_opinion", run_id, {"opinion": opinion})
+        tightened = combine([result.verdict, opinion])  # type: ignore[list-item]
+        if tightened == result.verdict:
+            return result
+        return dataclasses.replace(
+            result, verdict=tightened, rules=(*result.rules, SECOND_OPINION),
+            summary=result.summary + f"\nA second reviewer answered {opinion}.")
 
     def submit(self, trigger: Trigger | Mapping[str, Any],
                plan: Plan | Mapping[str, Any] | str, *,
@@ -159,10 +207,13 @@ class Gate:
         verdict = review_checked(classified, checked, self.policy, deployment_of(self.policy),
                                  resources=self.resources,
                                  planner_context=_stored_context(approval.review))
-        if verdict.verdict != "escalate":
+        if verdict.verdict == "approve" and SECOND_OPINION in approval.review.get("rules", []):
+            # Only the second reviewer asked; the owner has answered it.
+            pass
+        elif verdict.verdict != "escalate":
             # The policy or stored labels changed since the owner looked: decide afresh.
             raise GrantError(f"the plan now reviews as {verdict.verdict}; submit it again")
-        if not escalations_covered(approval.review, verdict):
+        elif not escalations_covered(approval.review, verdict):
             raise GrantError("the plan now asks for more than the owner approved; submit it again")
         grant = Grant(classified=classified, checked=checked, review=verdict,
                       approval=approval_id)
@@ -279,4 +330,5 @@ def _plan_json(plan: Plan | Mapping[str, Any] | str) -> Any:
     return repr(plan)[:100_000]
 
 
-__all__ = ["MALFORMED", "CheckedPlan", "Gate", "Outcome", "PlanError", "narrows"]
+__all__ = ["MALFORMED", "SECOND_OPINION", "CheckedPlan", "Gate", "Outcome", "PlanError", "SecondOpinion",
+           "narrows"]

@@ -93,3 +93,46 @@ def test_the_owner_channel_is_asked_with_the_summary_and_only_a_true_yes_counts(
         assert (outcome.run is not None) is runs, answer
         assert bool(tools.calls) is runs
         assert "owner_answer" in event_kinds(gate)
+
+
+class _Opinion:
+    def __init__(self, answer: object) -> None:
+        self.answer = answer
+        self.asked = 0
+
+    def judge(self, classified: object, checked: object, review: object) -> str:
+        self.asked += 1
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer  # type: ignore[return-value]
+
+
+def test_a_second_reviewer_can_only_tighten() -> None:
+    """The second reviewer turns an approval into a question or a denial, a failure or a
+    nonsense answer into a question, never a question into an approval; it is not asked
+    when the verdict is already deny. An owner's yes to its question runs the plan."""
+    simple = plan(call("n", "notify_owner", text=lit("hello")))
+    for answer, verdict in (("approve", "approve"), ("escalate", "escalate"), ("deny", "deny"),
+                            (RuntimeError("model down"), "escalate"), ("yes!", "escalate")):
+        opinion = _Opinion(answer)
+        gate, tools = make_gate(second_opinion=opinion)
+        out = gate.submit(owner_trigger(), simple)
+        assert out.review.verdict == verdict and opinion.asked == 1, answer
+        assert (tools.calls != []) == (verdict == "approve")
+        if verdict != "approve":
+            assert "plangate:second-opinion" in out.review.rules
+    opinion = _Opinion("approve")
+    gate, tools = make_gate(second_opinion=opinion)
+    assert gate.submit(owner_trigger(PAYLOAD), plan(PAY)).review.verdict == "escalate"
+    hijacked = plan(call("s", "send_email", to={"list": [lit("eve@evil.example")]},
+                         subject=lit("s"), body=lit("b")))
+    asked = opinion.asked
+    assert gate.submit(owner_trigger(), hijacked).review.verdict == "deny"
+    assert opinion.asked == asked  # not consulted on a deny
+    gate, tools = make_gate(second_opinion=_Opinion("escalate"))
+    queued = gate.submit(owner_trigger(), simple)
+    assert queued.approval and tools.calls == []
+    OwnerConsole(gate.audit).decide(queued.approval, "approved")
+    ran = gate.run_approved(queued.approval)
+    assert ran.run is not None and ran.run.status == "completed"
+    assert [t for t, _ in tools.calls] == ["notify_owner"]
