@@ -135,11 +135,12 @@ class Gate:
 
     def submit(self, trigger: Trigger | Mapping[str, Any],
                plan: Plan | Mapping[str, Any] | str, *,
-               planner_context: Label | None = None) -> Outcome:
+               planner_context: Label | None = None, run_id: str | None = None) -> Outcome:
         """Review the plan; run it if approved; queue it for the owner if escalated.
         A trigger over its class's rate limit is denied before review. `planner_context`
-        is the label of everything the planner was shown: its literals carry it."""
-        run_id = new_run_id()
+        is the label of everything the planner was shown: its literals carry it. `run_id`:
+        the caller's id for this run (a model layer meters its calls under it)."""
+        run_id = run_id or new_run_id()
         classified = self.classify(trigger)
         limited = self._rate_limited(classified, run_id)
         if limited is not None:
@@ -222,11 +223,13 @@ class Gate:
                        run=self.executor.run(grant, approval.run_id))
 
     def replan(self, previous: Outcome, trigger: Trigger | Mapping[str, Any],
-               plan: Plan | Mapping[str, Any] | str) -> Outcome:
+               plan: Plan | Mapping[str, Any] | str, *,
+               planner_context: Label | None = None, run_id: str | None = None) -> Outcome:
         """Submit a new plan for the same trigger. A plan that only narrows an owner-approved,
         not yet run plan (see `narrows`), for the very trigger the owner saw, and asks for no
         escalation the owner did not approve, runs on that approval (which it uses up);
-        anything else is submitted afresh and escalated or denied as policy says."""
+        anything else is submitted afresh (with `planner_context`: what the replanner was
+        shown, the earlier run's outputs included) and escalated or denied as policy says."""
         approval = None
         if previous.approval is not None and previous.approval.startswith("ap_"):
             approval = self.approvals.get(previous.approval)
@@ -236,14 +239,14 @@ class Gate:
                 new = plan if isinstance(plan, Plan) else parse_plan(plan)
                 checked = check_plan(new, self.policy.catalog)
             except PlanError:
-                return self.submit(trigger, plan)
+                return self.submit(trigger, plan, planner_context=planner_context, run_id=run_id)
             same_trigger = classified.trigger.model_dump(mode="json") == approval.trigger
             if same_trigger and narrows(parse_plan(approval.plan), new):
                 fresh = review_checked(classified, checked, self.policy, deployment_of(self.policy),
                                        resources=self.resources,
                                        planner_context=_stored_context(approval.review))
                 if fresh.verdict == "escalate" and escalations_covered(approval.review, fresh):
-                    run_id = new_run_id()
+                    run_id = run_id or new_run_id()
                     self.review(classified.trigger, new, run_id=run_id,
                                 planner_context=fresh.planner_context)
                     self.approvals.consume(approval.id, run_id)
@@ -252,7 +255,7 @@ class Gate:
                                   approval=approval.id)
                     return Outcome(run_id=run_id, review=fresh, approval=approval.id,
                                    run=self.executor.run(grant, run_id))
-        return self.submit(trigger, plan)
+        return self.submit(trigger, plan, planner_context=planner_context, run_id=run_id)
 
 
 def _stored_context(review_json: Mapping[str, Any]) -> Label | None:
