@@ -16,7 +16,7 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 
-from plangate.cli.deploy import cmd_catalog, cmd_config, cmd_policy_check, cmd_schema
+from plangate.cli.deploy import cmd_catalog, cmd_catalog_verify, cmd_config, cmd_policy_check, cmd_schema
 from plangate.cli.jobs import cmd_bench, cmd_demo
 from plangate.cli.output import Exit, print_error
 from plangate.cli.owner import cmd_approvals, cmd_audit
@@ -26,6 +26,7 @@ from plangate.errors import PlangateError
 
 COMMANDS: dict[str, Command] = {
     "schema": cmd_schema, "policy_check": cmd_policy_check, "catalog": cmd_catalog,
+    "catalog_verify": cmd_catalog_verify,
     "review": cmd_review, "run": cmd_run, "audit": cmd_audit, "approvals": cmd_approvals,
     "bench": cmd_bench, "demo": cmd_demo, "config": cmd_config,
 }

@@ -106,6 +106,27 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
+def cmd_catalog_verify(args: argparse.Namespace) -> int:
+    """`catalog verify`: one line per undeclared flow, then what could not be verified."""
+    import json
+
+    from plangate.catalog import parse_catalog
+    from plangate.verify.shipped import environment_for, verify_file
+
+    out = output_path(args.json, "--json")
+    catalog = parse_catalog(read_document(args.file, "CATALOG", what="a tool catalog"), source=args.file)
+    env = args.env or environment_for(catalog)
+    progress = Progress(f"catalog verify: {visible(args.file, 200)} in {env}", len(catalog.tools), unit="tools")
+    with progress:
+        report = verify_file(catalog, args.file, env, progress=lambda tool: progress.step(note=tool.tool))
+        progress.finish(f"{len(report.problems)} problems")
+    say(*(visible(line, 600) for line in report.lines()))
+    if out is not None:
+        write_output(out, json.dumps(report.to_json(), indent=1, ensure_ascii=True) + "\n", "--json")
+        say(f"wrote {visible(str(out), 300)}")
+    return Exit.OK if report.ok else Exit.FAILED
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     settings = load_settings(vars(args), config=args.config)
     if args.json:

@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 from plangate import __version__
 from plangate.config import CONFIG_ENV, CONFIG_FILE, describe_settings
 from plangate.errors import UserError
+from plangate.verify.shipped import ENVIRONMENTS as VERIFY_ENVIRONMENTS
 
 EXIT_CODES = """\
 exit codes:
@@ -133,11 +134,12 @@ def build_parser(commands: dict[str, Command]) -> Parser:
                      help="tool catalog to use instead of the one the policy names")
     chk.add_argument("--strict", action="store_true", help="exit 1 if there are warnings")
 
-    cat = sub.add_parser("catalog", help="tool catalogs: `plangate catalog from-mcp`",
+    cat = sub.add_parser("catalog", help="tool catalogs: `plangate catalog from-mcp`, `plangate catalog verify`",
                          description="Tool catalogs.", formatter_class=_formatter,
                          epilog="example:\n  plangate catalog from-mcp --out catalog.yaml -- mcp-server-time")
     cat_sub = cat.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser,
-                                 help="from-mcp: a catalog from an MCP server's tool listing")
+                                 help="from-mcp: a catalog from an MCP server's tool listing; "
+                                      "verify: check a catalog's annotations against its tools")
     cat_sub.required = True
     mcp = _sub(cat_sub, "from-mcp", "write a tool catalog from an MCP server or its saved tools/list",
                "  plangate catalog from-mcp --out catalog.yaml -- mcp-server-time --local-timezone UTC\n"
@@ -151,6 +153,21 @@ def build_parser(commands: dict[str, Command]) -> Parser:
     mcp.add_argument("--out", metavar="FILE", help="write the catalog to FILE [default: stdout]")
     mcp.add_argument("server", nargs="*", metavar="-- COMMAND ARGS",
                      help="the stdio MCP server to start, after `--`")
+    ver = _sub(cat_sub, "verify", "run every tool of a catalog in scratch environments seeded with canaries "
+               "and fail on any flow its annotations do not declare",
+               "  plangate catalog verify src/plangate/assistant/catalog.yaml --json verify.json\n"
+               "  plangate catalog verify src/plangate/bench/agentdojo/catalog_banking.yaml",
+               c["catalog_verify"],
+               more="Every argument and every stored item gets a unique canary; wherever one reappears "
+                    "(the output, stored state, mail, messages and payments that leave, what later reads "
+                    "show) must be declared by reads, writes, discloses or output.from_args. Exit 0 if no "
+                    "flow is undeclared, 1 otherwise. Tools marked `unverifiable: <reason>` are not run.")
+    ver.add_argument("file", metavar="CATALOG", help="the tool catalog (YAML/JSON) to verify")
+    ver.add_argument("--env", choices=VERIFY_ENVIRONMENTS, metavar="ENV",
+                     help="the implementation to run the tools in: " + ", ".join(VERIFY_ENVIRONMENTS)
+                          + " [default: the one that has every tool of the catalog]")
+    ver.add_argument("--json", metavar="FILE",
+                     help="write per-tool results: flows seen, problems, arguments not exercised")
 
     r = _sub(sub, "review", "review a plan for a trigger under a policy; runs nothing",
              "  plangate review --trigger examples/meeting-reply/trigger.yaml \\\n"

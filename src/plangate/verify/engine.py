@@ -201,10 +201,17 @@ class Report:
 # ---------------------------------------------------------------------------- running
 
 
-def verify_catalog(adapter: Adapter, *, tools: Iterable[str] | None = None) -> Report:
-    """Verify every tool of the adapter's catalog (or only `tools`)."""
+def verify_catalog(adapter: Adapter, *, tools: Iterable[str] | None = None,
+                   progress: Callable[[ToolReport], Any] | None = None) -> Report:
+    """Verify every tool of the adapter's catalog (or only `tools`); `progress` hears of
+    each tool as it is done."""
     names = list(adapter.catalog.tools) if tools is None else list(tools)
-    return Report(adapter.name, [verify_tool(adapter, name) for name in names])
+    reports = []
+    for name in names:
+        reports.append(verify_tool(adapter, name))
+        if progress is not None:
+            progress(reports[-1])
+    return Report(adapter.name, reports)
 
 
 def verify_tool(adapter: Adapter, tool: str) -> ToolReport:

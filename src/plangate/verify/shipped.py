@@ -13,7 +13,7 @@ from typing import Any
 
 from plangate.catalog import Catalog, load_catalog
 from plangate.errors import CatalogError
-from plangate.verify.engine import Adapter, Report, verify_catalog
+from plangate.verify.engine import Adapter, Report, ToolReport, verify_catalog
 
 ENVIRONMENTS = ("assistant", "agentdojo-workspace", "agentdojo-travel", "agentdojo-banking",
                 "agentdojo-slack")
@@ -62,19 +62,20 @@ def environment_for(catalog: Catalog) -> str:
                        "<reason>` or name the environment with --env")
 
 
-def verify_path(path: str | Path, env: str | None = None,
-                progress: Callable[[str], Any] | None = None) -> Report:
-    """Load a catalog file and verify it in its environment."""
-    catalog = load_catalog(path)
-    name = env or environment_for(catalog)
-    runner = adapter(name, catalog)
-    if progress is not None:
-        progress(f"verifying {len(catalog.tools)} tools of {path} in the {name} environment")
+def verify_file(catalog: Catalog, source: str, env: str | None = None,
+                progress: Callable[[ToolReport], Any] | None = None) -> Report:
+    """Verify a loaded catalog (read from `source`) in its environment."""
+    runner = adapter(env or environment_for(catalog), catalog)
     try:
-        report = verify_catalog(runner)
+        report = verify_catalog(runner, progress=progress)
     finally:
         close = getattr(runner, "close", None)
         if close is not None:
             close()
-    report.catalog = str(path)
+    report.catalog = source
     return report
+
+
+def verify_path(path: str | Path, env: str | None = None) -> Report:
+    """Load a catalog file and verify it in its environment."""
+    return verify_file(load_catalog(path), str(path), env)
