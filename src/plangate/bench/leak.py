@@ -292,3 +292,23 @@ def report(policy: CompiledPolicy, *, worlds: int = WORLDS, every: int = 1) -> d
     return {"policy": policy.source, "worlds": worlds, "sampled_every": every, "classes": classes,
             "max_bits_per_run": max((f.max_bits_per_run for f in gated.values()), default=0.0),
             "seconds": round(time.monotonic() - started, 1)}
+
+
+def main(*, policy: CompiledPolicy, json_path: str | None, every: int,
+         say: Any = print) -> int:
+    """Run the bench, print one line per class, write JSON; exit 1 if any bit leaks."""
+    out = report(policy, every=every)
+    say(f"control-flow leak bench: {out['policy']}, {out['worlds']} private worlds per plan"
+        + (f", every {every}th plan" if every > 1 else ""))
+    say(f"{'class':<10} {'plans':>6} {'auto':>5} {'leaking':>8} {'bits/run':>9} {'bits/day':>9}"
+        f" {'baseline leaking':>17} {'baseline bits/run':>18}")
+    for cls, c in out["classes"].items():
+        day = c["max_bits_per_day"]
+        say(f"{cls:<10} {c['plans']:>6} {c['auto_approved']:>5} {c['leaking_plans']:>8} "
+            f"{c['max_bits_per_run']:>9.2f} {'no limit' if day is None else f'{day:.2f}':>9} "
+            f"{c['baseline_leaking_plans']:>17} {c['baseline_max_bits_per_run']:>18.2f}")
+    say(f"max bits per run: {out['max_bits_per_run']:.2f} (goal 0); {out['seconds']} s")
+    if json_path:
+        with open(json_path, "w", encoding="utf-8") as fh:
+            json.dump(out, fh, indent=2, default=str)
+    return 1 if out["max_bits_per_run"] > 0 else 0

@@ -50,7 +50,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
         code = inbox_main(args, progress=tick, say=inbox.echo)
         inbox.finish()
         return code
+    if args.which == "leak":
+        return _leak(args)
     return _agentdojo(args)
+
+
+def _leak(args: argparse.Namespace) -> int:
+    from plangate.bench.inbox import shipped_policy
+    from plangate.bench.leak import main as leak_main
+    from plangate.cli.files import read_document
+    from plangate.policy import load_policy
+
+    if args.every < 1:
+        raise InputError("--every must be 1 or more")
+    if args.policy:
+        read_document(args.policy, "--policy", what="a policy")
+    policy = load_policy(args.policy) if args.policy else shipped_policy()
+    return leak_main(policy=policy, json_path=args.json, every=args.every)
 
 
 def _agentdojo(args: argparse.Namespace) -> int:

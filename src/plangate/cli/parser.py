@@ -224,7 +224,7 @@ def build_parser(commands: dict[str, Command]) -> Parser:
     ap.add_argument("--ids", action="store_true",
                     help="(list) print only the ids, oldest first, one per line (for scripts)")
 
-    b = sub.add_parser("bench", help="benchmarks: perf, inbox, agentdojo",
+    b = sub.add_parser("bench", help="benchmarks: perf, inbox, agentdojo, leak",
                        description="Benchmarks. Each prints its figures; --json/--markdown write "
                                    "them to files (checked before the run starts).",
                        formatter_class=_formatter,
@@ -252,6 +252,18 @@ def build_parser(commands: dict[str, Command]) -> Parser:
     ad.add_argument("--benchmark-version", default="v1.2.2", metavar="V",
                     help="AgentDojo benchmark version; only v1.2.2 is converted [default: v1.2.2]")
     _reports(ad, "write the figures and per-pair detail to FILE", "write the report tables to FILE")
+    leak = _sub(b_sub, "leak", "bits of private data a hijacked plan reveals through control flow",
+                "  plangate bench leak --json leak.json", c["bench"],
+                more="Plans generated from the catalog let private data decide whether things "
+                     "happen (loops, failures, extractions); each runs in four worlds that differ "
+                     "only in the owner's private data, and what a non-owner can observe is "
+                     "compared. Beside it, the same plans under an approve-all policy. About two "
+                     "minutes for the shipped assistant policy (--every 9: 15 s). Exit 1 if a bit leaks.")
+    leak.add_argument("--policy", metavar="FILE",
+                      help="policy to measure [default: the shipped inbox assistant policy]")
+    leak.add_argument("--every", type=int, default=1, metavar="N",
+                      help="run only every N-th generated plan [default: 1, all]")
+    _reports(leak, "write the figures and up to five leaking plans per class to FILE")
 
     d = _sub(sub, "demo", "the main job: the inbox assistant behind the gate over a day of mail",
              "  plangate demo --html report.html --json totals.json", c["demo"],
