@@ -462,3 +462,66 @@ def test_a_destination_handle_named_owner_reads_owner_only_data() -> None:
         args={"to": Resolved(["Owner"], Label(sources=frozenset({"planner"}), taint="high")),
               "subject": Resolved("s", Label()), "body": Resolved("secret", private)})
     assert facts.readers_ok is False, facts
+
+
+# ------------------------------- (3) control flow through shared model budgets (metering)
+
+
+class _FakeModel:
+    """An in-process extractor endpoint: answers `false`, and reports as input tokens what
+    a byte-level tokenizer would bill (proportional to the source's size)."""
+
+    def __init__(self) -> None:
+        from plangate.model.config import ModelConfig
+
+        self._config = ModelConfig(provider="openai", model="fake-extractor", max_tokens=200)
+
+    @property
+    def config(self) -> Any:
+        return self._config
+
+    def complete(self, request: Any) -> Any:
+        from plangate.model.client import ModelResponse, input_token_bound
+
+        return ModelResponse(text='{"value": false}', tokens_in=input_token_bound(request),
+                             tokens_out=5, model="fake-extractor")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "LIVE HOLE: extraction model calls are charged to the TRIGGER's principal/class budget in "
+    "proportion to the (private) source they read; budget exhaustion is visible to that "
+    "principal (a later extraction fails, so a reply that depends only on the stranger's "
+    "own words is skipped). One stranger run reads the owner's calendar; the next run "
+    "learns whether it was long"))
+def test_model_budget_exhaustion_reveals_the_size_of_private_data(tmp_path: Path) -> None:
+    from plangate.model.budgets import Budgets
+    from plangate.model.config import ClassBudget, PoolLimits
+    from plangate.model.extractor import ModelExtractor
+    from plangate.model.metering import Meter, attribute
+
+    traces = []
+    for n in (1, 10):  # the owner's events on Dec 2
+        budgets = Budgets({"unknown": ClassBudget(window="hour",
+                                                  per_principal=PoolLimits(tokens=3000))})
+        extractor = ModelExtractor(Meter(budgets=budgets).wrap(_FakeModel()))
+        world = World(tmp_path / f"w{n}", {"calendar": [
+            {"title": f"Private meeting number {i} with a long title and notes",
+             "start": "2026-12-02T10:00", "end": "2026-12-02T10:30"} for i in range(n)]},
+            extractor=extractor)
+        world.deliver_trigger_mail(STRANGER, "t1@evil.example")
+        trig = email_trigger(STRANGER, "Can we meet on Dec 2?")
+        with attribute(run_id="r1", trust_class="unknown", principal=STRANGER):
+            first = world.gate.submit(trig, plan(
+                call("c", "calendar_list", day=lit("2026-12-02")),
+                extract("e", ref("c"), "bool", "is it busy?"),
+                request_type="meeting_request"))
+        assert first.run is not None and first.run.status == "completed", first.run
+        with attribute(run_id="r2", trust_class="unknown", principal=STRANGER):
+            world.gate.submit(trig, plan(
+                extract("f", ref("trigger", "own"), "bool", "is this a question?"),
+                call("r", "mail_reply", in_reply_to=ref("trigger", "meta.message_id"),
+                     to={"list": [ref("trigger", "principal")]},
+                     body={"concat": [ref("trigger", "own"), ref("f")]}),
+                request_type="meeting_request"))
+        traces.append(egress_trace(world, STRANGER))
+    assert traces[0] == traces[1], traces
