@@ -525,3 +525,48 @@ def test_model_budget_exhaustion_reveals_the_size_of_private_data(tmp_path: Path
                 request_type="meeting_request"))
         traces.append(egress_trace(world, STRANGER))
     assert traces[0] == traces[1], traces
+
+
+# ---------------------------- (3)/(4) the agent's replan decision is itself a private bit
+
+
+class _ScriptedPlanner:
+    """A hijacked planner: a fixed first plan and a fixed replan; the context is what the
+    real planner computes for what it is shown (`planner_view`)."""
+
+    def __init__(self, policy: Any, first: dict[str, Any], again: dict[str, Any]) -> None:
+        self.policy, self.first, self.again = policy, first, again
+
+    def plan(self, classified: Any, *, previous: Any = None, shown: Any = ()) -> Any:
+        from plangate.model.planner import Planned, planner_view
+        from plangate.plan import parse_plan
+
+        view = planner_view(classified, self.policy, previous=previous, shown=shown)
+        return Planned(plan=parse_plan(self.again if previous is not None else self.first),
+                       context=view.context, tries=1)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "LIVE HOLE: the Agent replans iff the run halted or failed, and a step may fail on "
+    "private data (here: a hold titled after the owner's 2nd event); the replan's context "
+    "joins only the outputs it is shown, and its effects are not checked with that context "
+    "as pc, so a replan that merely echoes the stranger's words exists iff the private bit"))
+def test_agent_replan_existence_leaks_a_private_failure(tmp_path: Path) -> None:
+    from plangate.agent import Agent
+
+    span = {"start": lit("2026-12-02T18:00"), "end": lit("2026-12-02T18:30")}
+    first = plan(call("c", "calendar_list", day=lit("2026-12-02")),
+                 call("p", "calendar_hold", title=ref("c", "1.title"), **span),
+                 request_type="meeting_request")
+    again = plan(call("r", "mail_reply", in_reply_to=ref("trigger", "meta.message_id"),
+                      to={"list": [ref("trigger", "principal")]}, body=ref("trigger", "own")),
+                 request_type="meeting_request")
+    traces = []
+    for n in (1, 2):
+        world = World(tmp_path / f"w{n}", {"calendar": _calendar(n)})
+        world.deliver_trigger_mail(STRANGER, "t1@evil.example")
+        agent = Agent(world.gate, _ScriptedPlanner(world.gate.policy, first, again),  # type: ignore[arg-type]
+                      replans=1)
+        agent.handle(email_trigger(STRANGER, "Can we meet on Dec 2?"))
+        traces.append(egress_trace(world, STRANGER))
+    assert traces[0] == traces[1], traces
