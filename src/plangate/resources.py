@@ -87,6 +87,14 @@ def overlaps(a: str, b: str) -> bool:
     return a == b or fnmatch.fnmatchcase(a, b) or fnmatch.fnmatchcase(b, a)
 
 
+_GLOB = re.compile(r"[*?\[]")
+
+
+def has_wildcard(name: str) -> bool:
+    """Whether a name is a pattern (`*`, `?` or `[`, escaped values included)."""
+    return _GLOB.search(name) is not None
+
+
 class ResourceLabels(Protocol):
     """Where the labels of stored resources live between steps and between runs."""
 
@@ -175,11 +183,12 @@ def _selection(label: Label) -> Label:
 
 def written_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping[str, Any],
                   resources: ResourceLabels, control: Label) -> Label:
-    """Label recorded for what a call writes (before it runs): every argument, the pc, and
-    the readers of whatever its success may depend on (what it reads, the state its
-    output stands for), since whether the resource changed at all depends on those."""
-    depends = join_all([spec.output_label, *_stored(resources, list(spec.effective_reads), values)])
-    return join_all([*args.values(), control, depends.readers_only()])
+    """Label recorded for what a call writes (before it runs): every argument, the pc,
+    everything stored in what it reads (a tool that reads one stored thing and writes
+    another may copy it: a cancellation notice quoting the event), and the readers of the
+    state its output stands for (whether the resource changed at all may depend on it)."""
+    stored = _stored(resources, list(spec.effective_reads), values)
+    return join_all([*args.values(), control, *stored, spec.output_label.readers_only()])
 
 
 def disclosed_label(spec: ToolSpec, values: Mapping[str, Any],
@@ -190,7 +199,18 @@ def disclosed_label(spec: ToolSpec, values: Mapping[str, Any],
         patterns.append(WILDCARD)  # nobody checked what it sends: anything stored
     if not patterns:
         return None
-    return join_all([spec.disclosed_label, *_stored(resources, patterns, values)])
+    labels: list[Label] = []
+    unknown = False
+    for pattern in patterns:
+        for name in resolve_patterns(pattern, values):
+            label = resources.label_of(name)
+            if label is None or has_wildcard(name):
+                # Content the store has no label for (or may have none for): the
+                # catalog's default for disclosed content stands in for it.
+                unknown = True
+            if label is not None:
+                labels.append(label)
+    return join_all([*labels, *([spec.disclosed_label] if unknown else [])])
 
 
 def executes_tainted(spec: ToolSpec, values: Mapping[str, Any], resources: ResourceLabels) -> bool:
