@@ -250,3 +250,37 @@ def test_planner_literals_carry_what_the_planner_was_shown(policy: CompiledPolic
     assert shown.review.verdict == "deny" and "no-private-data-to-non-readers" in shown.review.rules
     assert Label.from_json(shown.review.to_json()["planner_context"]) == PRIVATE
     assert [t for t, _ in tools.calls] == ["send_email"]
+
+
+def test_a_write_keeps_the_full_label_of_what_the_tool_read(policy: CompiledPolicy) -> None:
+    """A tool that reads one stored thing and writes another may copy it: the written
+    label carries the read's taint and sources, not only its readers."""
+    from plangate.catalog import parse_catalog
+    from plangate.resources import written_label
+
+    spec = parse_catalog({"tools": {"notice": {
+        "effects": ["write"], "args": {"id": {"type": "string"}},
+        "reads": ["event:{id}"], "writes": ["mail:outbox"]}}}).tools["notice"]
+    store = MemoryResourceLabels({"event:e1": PLANNER.join(PRIVATE)})
+    label = written_label(spec, {"id": TRUSTED}, {"id": "e1"}, store, TRUSTED)
+    assert label.taint == "high" and "planner" in label.sources
+    assert label.readers == frozenset({"owner"})
+
+
+def test_disclosed_default_only_stands_in_for_unlabelled_content(tmp_path: Path) -> None:
+    """Sending stored content the store has a label for uses that label; the catalog's
+    (owner-only) default counts only for content nobody labelled, or a wildcard."""
+    from plangate.catalog import parse_catalog
+    from plangate.resources import disclosed_label
+
+    spec = parse_catalog({"tools": {"fwd": {
+        "effects": ["egress"], "args": {"path": {"type": "string"}},
+        "discloses": ["workspace:{path}"]}}}).tools["fwd"]
+    public = Label(readers=frozenset({PUBLIC}))
+    store = MemoryResourceLabels({"workspace:a.txt": public})
+    assert disclosed_label(spec, {"path": "a.txt"}, store) == public
+    unknown = disclosed_label(spec, {"path": "b.txt"}, store)
+    assert unknown is not None and unknown.readers == frozenset({"owner"})
+    from plangate.resources import OPEN_VALUE
+    wild = disclosed_label(spec, {"path": OPEN_VALUE}, store)
+    assert wild is not None and wild.readers == frozenset({"owner"})
