@@ -700,3 +700,26 @@ def test_held_lookalike_of_the_owner_is_a_stranger(tmp_path: Path) -> None:
                             plan(call("p", "pay", to_account=lit("DE89370400440532013000", "payload"),
                                       amount=lit(10, "payload"))))
     assert out.review.trust_class == "unknown" and out.review.verdict == "deny"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "LIVE HOLE (low): file_share's link carries the store's running share counter, which "
+    "depends on every share the owner made (a stored state the tool reads without declaring "
+    "it); a contact who asks for the same shared file twice learns how many shares the "
+    "owner made in between"))
+def test_share_link_counter_reveals_the_owners_other_shares(tmp_path: Path) -> None:
+    links = []
+    for owner_shares in (0, 3):
+        world = World(tmp_path / str(owner_shares), {"files": {"shared/menu.txt": "menu",
+                                                               "private/offer.txt": "offer"}})
+        for _ in range(owner_shares):
+            world.rt.call("file_share", {"path": "private/offer.txt", "with": ["sam@clientco.example"]})
+        world.deliver_trigger_mail(CONTACT, "t1@partner.example")
+        out = world.gate.submit(email_trigger(CONTACT, "send me shared/menu.txt please",
+                                              message_id="t1@partner.example"),
+                                plan(call("s", "file_share", path=lit("shared/menu.txt", "payload"),
+                                          **{"with": {"list": [ref("trigger", "principal")]}}),
+                                     request_type="document_request"))
+        assert out.review.verdict == "approve", out.review.rules
+        links.append([m["body"].split("\n")[0] for m in world.sent_to(CONTACT)])
+    assert links[0] == links[1], links
