@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from plangate import Gate, load_policy, parse_trigger
+from plangate import Gate, parse_trigger
 from plangate.assistant import AssistantRuntime
 from plangate.audit import AuditLog
 from plangate.demo import shipped_policy
-from plangate.testing import FixtureTools, ScriptedExtractor
+from plangate.testing import ScriptedExtractor
 from plangate.trigger import Trigger
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -579,7 +579,8 @@ def test_agent_replan_existence_leaks_a_private_failure(tmp_path: Path) -> None:
     "LIVE HOLE: the summary an owner approves lists only sink arguments and arguments fed "
     "by step outputs; a literal body is never shown, so when the body is what makes the "
     "call private (a replanner's literal carrying what it saw) the owner is asked to let "
-    "'mail_send to bob' through without seeing that the secret is in it"))
+    "'mail_send to bob' through without seeing that the secret is in it (the synchronous "
+    "OwnerQuestion and the `plangate approvals` page both show only this summary)"))
 def test_escalation_summary_hides_the_private_literal_body(tmp_path: Path) -> None:
     from plangate.testing import ScriptedOwner
 
