@@ -51,10 +51,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("catalog", "PLANGATE_CATALOG", None,
             "tool catalog (YAML) to use instead of the one the policy names"),
     Setting("db", "PLANGATE_DB", "plangate.db",
-            "audit log and approvals: a SQLite file path or sqlite:///PATH"),
+            "audit log and approvals: a SQLite file path, sqlite:///PATH, or (for `serve`) "
+            "postgresql://USER@HOST/DB"),
     Setting("model", "PLANGATE_MODEL", None,
             "planner model for the coming `agent` front, e.g. provider:name (not used yet)",
             path=False),
+    Setting("redis", "PLANGATE_REDIS", None,
+            "(serve) redis://HOST:PORT/N for request limits and run counts shared by workers",
+            path=False),
+    Setting("witness", "PLANGATE_WITNESS", None,
+            "(serve) where the audit chain's heads are shipped: a SQLite path or redis://URL"),
+    Setting("credentials", "PLANGATE_CREDENTIALS", None,
+            "(serve) TOML file of API credentials: agent, approver and admin tokens (hashed)"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -68,6 +76,9 @@ class Settings:
     catalog: str | None = None
     db: str = "plangate.db"
     model: str | None = None
+    redis: str | None = None
+    witness: str | None = None
+    credentials: str | None = None
     config_file: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -103,14 +114,14 @@ def load_settings(flags: Mapping[str, Any] | None = None, *, config: str | None 
         elif spec.name in file_values and file_path is not None:
             value = file_values[spec.name]
             if spec.name == "db":
-                value = sqlite_path(value, source=str(file_path))
-            if spec.path and value != ":memory:":
+                value = database_url(value, source=str(file_path))
+            if spec.path and value != ":memory:" and "://" not in value:
                 value = str(file_path.parent / value)  # absolute paths stay as they are
             values[spec.name], sources[spec.name] = value, str(file_path)
         elif spec.default is not None:
             values[spec.name], sources[spec.name] = spec.default, "default"
     if "db" in values:
-        values["db"] = sqlite_path(values["db"], source=sources["db"])
+        values["db"] = database_url(values["db"], source=sources["db"])
     if values.get("model") is not None and not str(values["model"]).strip():
         raise ConfigError(f"{sources['model']}: model is empty")
     return Settings(**values, config_file=str(file_path) if file_path else None,
@@ -127,10 +138,21 @@ def sqlite_path(url: str, *, source: str = "db") -> str:
     scheme, _, rest = url.partition("://")
     if scheme != "sqlite":
         raise ConfigError(f"{source}: {scheme}:// databases are not supported yet; "
-                          "use a SQLite file path or sqlite:///PATH")
+                          "use a SQLite file path or sqlite:///PATH (postgresql:// with `plangate serve`)")
     if not rest.startswith("/") or rest == "/":
         raise ConfigError(f"{source}: a SQLite URL is sqlite:///PATH (three slashes)")
     return rest[1:]
+
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def database_url(url: str, *, source: str = "db") -> str:
+    """A database setting: a SQLite path (as `sqlite_path` gives it) or a PostgreSQL URL,
+    kept as written (only `plangate serve` opens PostgreSQL; see plangate.storage)."""
+    if url.startswith(POSTGRES_SCHEMES):
+        return url
+    return sqlite_path(url, source=source)
 
 
 def _config_file(explicit: str | None, env: Mapping[str, str],
@@ -174,5 +196,5 @@ def describe_settings() -> str:
     return "\n".join(lines)
 
 
-__all__ = ["CONFIG_ENV", "CONFIG_FILE", "SETTINGS", "ConfigError", "Setting", "Settings",
-           "describe_settings", "load_settings", "sqlite_path"]
+__all__ = ["CONFIG_ENV", "CONFIG_FILE", "POSTGRES_SCHEMES", "SETTINGS", "ConfigError", "Setting", "Settings",
+           "database_url", "describe_settings", "load_settings", "sqlite_path"]

@@ -7,6 +7,7 @@ catalogs name them with patterns (`workspace:{path}`, `skills:*`).
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import itertools
 import posixpath
@@ -91,8 +92,21 @@ _GLOB = re.compile(r"[*?\[]")
 
 
 def has_wildcard(name: str) -> bool:
-    """Whether a name is a pattern (`*`, `?` or `[`, escaped values included)."""
+    """Whether a stored name or a query is a pattern (`*`, `?` or `[`: escaped values count,
+    so `[*]` is looked up the slow, always-correct way)."""
     return _GLOB.search(name) is not None
+
+
+def literal_prefix(pattern: str) -> str:
+    """The text before a pattern's first wildcard: every concrete name it matches starts so."""
+    found = _GLOB.search(pattern)
+    return pattern if found is None else pattern[:found.start()]
+
+
+def prefix_bound(prefix: str) -> str:
+    """An upper bound for a range scan: every string starting with `prefix` sorts below it
+    (by code point, as SQLite, PostgreSQL with C collation and Python compare them)."""
+    return prefix + "\U0010ffff"
 
 
 class ResourceLabels(Protocol):
@@ -112,12 +126,36 @@ class MemoryResourceLabels:
 
     def __init__(self, initial: dict[str, Label] | None = None, *,
                  base: ResourceLabels | None = None, join_writes: bool = True) -> None:
-        self._labels: dict[str, Label] = dict(initial or {})
+        self._labels: dict[str, Label] = {}
+        # Indexes: concrete names sorted (a pattern reads only those sharing its literal
+        # prefix), and the few stored names that are patterns themselves (always compared).
+        self._sorted: list[str] = []
+        self._wild: set[str] = set()
         self._base = base
         self._join_writes = join_writes
+        for name, label in (initial or {}).items():
+            self._put(name, label)
+
+    def _put(self, name: str, label: Label) -> None:
+        if name not in self._labels:
+            if has_wildcard(name):
+                self._wild.add(name)
+            else:
+                bisect.insort(self._sorted, name)
+        self._labels[name] = label
+
+    def _candidates(self, pattern: str) -> list[str]:
+        if has_wildcard(pattern):
+            prefix = literal_prefix(pattern)
+            lo = bisect.bisect_left(self._sorted, prefix)
+            hi = bisect.bisect_left(self._sorted, prefix_bound(prefix), lo)
+            names = self._sorted[lo:hi]
+        else:
+            names = [pattern] if pattern in self._labels and pattern not in self._wild else []
+        return [*names, *self._wild]
 
     def label_of(self, pattern: str) -> Label | None:
-        hits = [label for name, label in self._labels.items() if overlaps(name, pattern)]
+        hits = [self._labels[name] for name in self._candidates(pattern) if overlaps(name, pattern)]
         below = self._base.label_of(pattern) if self._base is not None else None
         if below is not None:
             hits.append(below)
@@ -125,7 +163,7 @@ class MemoryResourceLabels:
 
     def record(self, name: str, label: Label) -> None:
         old = self._labels.get(name)
-        self._labels[name] = old.join(label) if self._join_writes and old is not None else label
+        self._put(name, old.join(label) if self._join_writes and old is not None else label)
 
     def items(self) -> list[tuple[str, Label]]:
         return sorted(self._labels.items())

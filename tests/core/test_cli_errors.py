@@ -160,6 +160,9 @@ CORPUS: list[tuple[str, Callable[[F], list[str]], str]] = [
     ("config-unknown-key", lambda f: ["config", "--config", f["unknowntoml"]], "colour"),
     ("config-postgres", lambda f: ["audit", "tail", "--config", f["pgtoml"]], "postgresql://"),
     ("db-url-slashes", lambda f: ["audit", "tail", "--db", "sqlite://plangate.db"], "three slashes"),
+    ("serve-token-no-role", lambda f: ["serve", "--new-token", "boss"], "ROLE:NAME"),
+    ("serve-port-zero", lambda f: ["serve", "--port", "0"], "not a positive number"),
+    ("serve-no-credentials", lambda f: ["serve", "--policy", f["missing"]], "no credentials given"),
 ]
 
 

@@ -4,6 +4,12 @@ The agent side can only *create* approvals and read their state (`ApprovalQueue`
 one takes an `OwnerConsole`, which the CLI builds for the person at the machine
 (`plangate approvals approve ID`); no agent-facing API hands one out. Each decision is
 recorded in the audit log, bound to the plan hash the owner saw.
+
+The table is a view of the audit chain (`plangate.audit.coverage`): a request carries a
+digest of the whole record, and every change is an event written in the same transaction.
+`get()` checks the record and its status against those events (an indexed lookup), so an
+approval flipped to approved, or a used one made usable again, by editing the database
+is refused; `AuditLog.verify()` checks every row.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from plangate.audit.coverage import approval_digest, approval_problem, trail_of
 from plangate.audit.log import AuditLog
-from plangate.errors import AuditError, UserError
+from plangate.errors import GrantError, UserError
 
 Status = Literal["pending", "approved", "denied", "executed"]
 
@@ -72,16 +79,22 @@ class ApprovalQueue:
                trigger: dict[str, Any], plan: dict[str, Any], review: dict[str, Any]) -> str:
         approval_id = "ap_" + secrets.token_hex(6)
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        try:
-            self._db.execute(
+        # Stored as they read back, so the digest is over exactly what `get()` returns.
+        trigger, plan, review = (json.loads(json.dumps(x)) for x in (trigger, plan, review))
+        digest = approval_digest(approval_id=approval_id, run_id=run_id, plan_hash=plan_hash,
+                                 trust_class=trust_class, summary=summary, trigger=trigger,
+                                 plan=plan, review=review)
+
+        def insert(db: sqlite3.Connection, _seq: int) -> None:
+            db.execute(
                 "INSERT INTO approvals(id, created, run_id, plan_hash, trust_class, summary, "
                 "trigger_json, plan_json, review_json) VALUES (?,?,?,?,?,?,?,?,?)",
                 (approval_id, now, run_id, plan_hash, trust_class, summary, json.dumps(trigger),
                  json.dumps(plan), json.dumps(review)))
-        except sqlite3.Error as exc:
-            raise AuditError(f"cannot store approval: {exc}") from None
+
         self._log.append("approval_requested", run_id, {"approval": approval_id,
-                                                        "plan_hash": plan_hash})
+                                                        "plan_hash": plan_hash,
+                                                        "content_sha256": digest}, also=insert)
         return approval_id
 
     def get(self, approval_id: str) -> Approval:
@@ -91,17 +104,29 @@ class ApprovalQueue:
             (approval_id,)).fetchone()
         if row is None:
             raise UserError(f"no approval {approval_id!r}")
-        return Approval(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]),
-                        json.loads(row[7]), json.loads(row[8]), row[9], row[10])
+        approval = Approval(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]),
+                            json.loads(row[7]), json.loads(row[8]), row[9], row[10])
+        digest = approval_digest(approval_id=approval.id, run_id=approval.run_id,
+                                 plan_hash=approval.plan_hash, trust_class=approval.trust_class,
+                                 summary=approval.summary, trigger=approval.trigger,
+                                 plan=approval.plan, review=approval.review)
+        problem = approval_problem(approval.id, digest, approval.status,
+                                   trail_of(self._log.approval_events(approval.id)))
+        if problem:
+            raise GrantError(problem)
+        return approval
 
     def consume(self, approval_id: str, run_id: str) -> None:
         """Mark an approved plan as run: one approval, one run (no replays)."""
-        cursor = self._db.execute(
-            "UPDATE approvals SET status = 'executed' WHERE id = ? AND status = 'approved'",
-            (approval_id,))
-        if cursor.rowcount != 1:
-            raise UserError(f"approval {approval_id!r} is not approved (or already used)")
-        self._log.append("approval_used", run_id, {"approval": approval_id})
+
+        def mark(db: sqlite3.Connection, _seq: int) -> None:
+            cursor = db.execute(
+                "UPDATE approvals SET status = 'executed' WHERE id = ? AND status = 'approved'",
+                (approval_id,))
+            if cursor.rowcount != 1:
+                raise UserError(f"approval {approval_id!r} is not approved (or already used)")
+
+        self._log.append("approval_used", run_id, {"approval": approval_id}, also=mark)
 
     def list(self, status: Status | None = "pending") -> list[Approval]:
         query = "SELECT id FROM approvals"
@@ -122,11 +147,17 @@ class OwnerConsole(ApprovalQueue):
         if current.status != "pending":
             raise UserError(f"approval {approval_id!r} is already {current.status}")
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        # The audit record comes first: an unrecorded decision must not take effect.
+
+        # The audit record and the change land together: an unrecorded decision must not
+        # take effect, and two owners deciding at once cannot both win.
+        def mark(db: sqlite3.Connection, _seq: int) -> None:
+            cursor = db.execute(
+                "UPDATE approvals SET status = ?, decided = ?, decided_by = ?, note = ? "
+                "WHERE id = ? AND status = 'pending'", (decision, now, by, note, approval_id))
+            if cursor.rowcount != 1:
+                raise UserError(f"approval {approval_id!r} was decided meanwhile")
+
         self._log.append("approval_decided", current.run_id, {
             "approval": approval_id, "decision": decision, "by": by,
-            "plan_hash": current.plan_hash, "note": note})
-        self._db.execute(
-            "UPDATE approvals SET status = ?, decided = ?, decided_by = ?, note = ? "
-            "WHERE id = ? AND status = 'pending'", (decision, now, by, note, approval_id))
+            "plan_hash": current.plan_hash, "note": note}, also=mark)
         return self.get(approval_id)

@@ -4,6 +4,13 @@ Every event is chained to the one before by SHA-256 over (previous hash, sequenc
 time, kind, run id, canonical JSON of the data). `verify()` recomputes the chain; editing,
 deleting or reordering any row breaks it from that row on. SQLite triggers also refuse
 UPDATE and DELETE, so an honest mistake cannot rewrite history either.
+
+The chain also covers the approvals table and the stored resource labels (see
+`plangate.audit.coverage`): their changes are events written in the same transaction, and
+`verify()` compares the tables with what the chain says. Records written before a side
+effect (`DURABLE_KINDS`: a call, an owner's decision, an approval used, a stored label) are
+committed with `synchronous=FULL`; the rest with WAL's NORMAL (durable at the next FULL
+commit or checkpoint), which keeps reviews fast.
 """
 
 from __future__ import annotations
@@ -14,14 +21,20 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plangate.errors import AuditError
+from plangate.audit.coverage import APPROVAL_KINDS, ChainState, approval_digest
+from plangate.errors import AuditError, UserError
 
 GENESIS = "0" * 64
+
+DURABLE_KINDS = frozenset({"call", "approval_decided", "approval_used", "label_stored"})
+"""Events that precede a side effect or decide one: fsynced before `append` returns."""
+
+InTransaction = Callable[[sqlite3.Connection, int], None]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_events (
@@ -34,6 +47,7 @@ CREATE TABLE IF NOT EXISTS audit_events (
     hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_events_run ON audit_events(run_id);
+CREATE INDEX IF NOT EXISTS audit_events_approval ON audit_events(json_extract(data, '$.approval'));
 CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events
@@ -43,6 +57,14 @@ BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 
 def _utcnow() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _event_text(data: Mapping[str, Any]) -> str:
+    try:
+        return json.dumps(dict(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          default=repr)
+    except (TypeError, ValueError) as exc:
+        raise AuditError(f"audit event is not serialisable: {exc}") from None
 
 
 def event_hash(prev: str, seq: int, ts: str, kind: str, run_id: str, data: str) -> str:
@@ -94,18 +116,30 @@ class AuditLog:
     def connection(self) -> sqlite3.Connection:
         return self._db
 
+    @property
+    def lock(self) -> threading.Lock:
+        """Held while an append's transaction is open: take it to run other statements
+        on `connection` from another thread without landing inside that transaction."""
+        return self._lock
+
     def close(self) -> None:
         self._db.close()
 
-    def append(self, kind: str, run_id: str, data: Mapping[str, Any]) -> int:
-        try:
-            text = json.dumps(dict(data), sort_keys=True, separators=(",", ":"),
-                              ensure_ascii=False, default=repr)
-        except (TypeError, ValueError) as exc:
-            raise AuditError(f"audit event is not serialisable: {exc}") from None
+    def append(self, kind: str, run_id: str, data: Mapping[str, Any], *,
+               also: InTransaction | None = None,
+               prepare: Callable[[sqlite3.Connection], Mapping[str, Any]] | None = None) -> int:
+        """Append one event; `also(connection, seq)` runs in the same transaction (the
+        table change the event vouches for), so both land or neither does. `prepare`, if
+        given, computes the data inside the transaction (from rows it reads there)."""
+        text = "" if prepare is not None else _event_text(data)
+        durable = kind in DURABLE_KINDS
         with self._lock:
             try:
+                if durable:
+                    self._db.execute("PRAGMA synchronous=FULL")
                 self._db.execute("BEGIN IMMEDIATE")
+                if prepare is not None:
+                    text = _event_text(prepare(self._db))
                 row = self._db.execute(
                     "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
                 seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
@@ -114,12 +148,32 @@ class AuditLog:
                 self._db.execute(
                     "INSERT INTO audit_events(seq, ts, kind, run_id, data, prev_hash, hash) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)", (seq, ts, kind, run_id, text, prev, digest))
+                if also is not None:
+                    also(self._db, seq)
                 self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
+            except Exception as exc:
                 with contextlib.suppress(sqlite3.Error):
                     self._db.execute("ROLLBACK")
+                if isinstance(exc, AuditError | UserError):
+                    raise
                 raise AuditError(f"audit write failed: {exc}") from None
+            finally:
+                if durable:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("PRAGMA synchronous=NORMAL")
         return seq
+
+    def approval_events(self, approval_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """(kind, data) of every event about one approval, in chain order (indexed)."""
+        rows = self._db.execute(
+            "SELECT kind, data FROM audit_events WHERE json_extract(data, '$.approval') = ? "
+            "ORDER BY seq", (approval_id,)).fetchall()
+        return [(k, json.loads(d)) for k, d in rows if k in APPROVAL_KINDS]
+
+    def event(self, seq: int) -> Event | None:
+        row = self._db.execute("SELECT seq, ts, kind, run_id, data, hash FROM audit_events "
+                               "WHERE seq = ?", (seq,)).fetchone()
+        return Event(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5]) if row else None
 
     def tail(self, n: int = 20, *, run_id: str | None = None) -> list[Event]:
         query = "SELECT seq, ts, kind, run_id, data, hash FROM audit_events"
@@ -139,37 +193,80 @@ class AuditLog:
             "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
         return (row[0], row[1]) if row else (0, GENESIS)
 
-    def verify(self, *, anchor: tuple[int, str] | None = None) -> Verification:
-        """Recompute the chain; with `anchor` (an exported `head()`), also require that
-        event to still be there with the same hash."""
-        result = self._verify_chain()
-        if not result.ok or anchor is None:
+    def verify(self, *, anchor: tuple[int, str] | None = None,
+               anchors: Iterable[tuple[int, str]] = ()) -> Verification:
+        """Recompute the chain and compare the approvals and stored labels with it; with
+        `anchor` (an exported `head()`) or `anchors` (the heads a witness holds), also
+        require each of those events to still be there with the same hash: a rewrite
+        anywhere before the newest anchor, or a cut, is then found."""
+        state = ChainState()
+        result = self._verify_chain(state)
+        if not result.ok:
             return result
-        seq, digest = anchor
-        if seq == 0:
-            return result
-        row = self._db.execute("SELECT hash FROM audit_events WHERE seq = ?", (seq,)).fetchone()
-        if row is None:
-            return Verification(False, result.events, seq, f"anchored event {seq} is gone "
-                                "(the log was truncated)")
-        if row[0] != digest:
-            return Verification(False, result.events, seq, f"anchored event {seq} has another hash")
+        problems = state.problems(self._approval_rows(), self._label_rows())
+        if problems:
+            return Verification(False, result.events, None, "; ".join(problems[:5]))
+        for seq, digest in sorted({*anchors, *([anchor] if anchor else [])}):
+            found = check_anchor(seq, digest, self.event(seq) if seq else None, result.events)
+            if found is not None:
+                return found
         return result
 
-    def _verify_chain(self) -> Verification:
-        prev = GENESIS
-        expected_seq = 1
-        count = 0
-        cursor = self._db.execute(
-            "SELECT seq, ts, kind, run_id, data, prev_hash, hash FROM audit_events ORDER BY seq")
-        for seq, ts, kind, run_id, data, prev_hash, digest in cursor:
-            count += 1
-            if seq != expected_seq:
-                return Verification(False, count, seq, f"sequence gap before {seq}")
-            if prev_hash != prev:
-                return Verification(False, count, seq, "previous-hash link broken")
-            if event_hash(prev, seq, ts, kind, run_id, data) != digest:
-                return Verification(False, count, seq, "event content does not match its hash")
-            prev = digest
-            expected_seq += 1
-        return Verification(True, count)
+    def _table(self, name: str) -> bool:
+        return self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                (name,)).fetchone() is not None
+
+    def _approval_rows(self) -> list[tuple[str, str, str]]:
+        if not self._table("approvals"):
+            return []
+        rows = self._db.execute("SELECT id, run_id, plan_hash, trust_class, summary, trigger_json, "
+                                "plan_json, review_json, status FROM approvals").fetchall()
+        return [(r[0], approval_digest(approval_id=r[0], run_id=r[1], plan_hash=r[2],
+                                       trust_class=r[3], summary=r[4], trigger=json.loads(r[5]),
+                                       plan=json.loads(r[6]), review=json.loads(r[7])), r[8])
+                for r in rows]
+
+    def _label_rows(self) -> list[tuple[str, Any]]:
+        if not self._table("resource_labels"):
+            return []
+        return [(n, json.loads(t)) for n, t in
+                self._db.execute("SELECT name, label FROM resource_labels").fetchall()]
+
+    def _verify_chain(self, state: ChainState | None = None) -> Verification:
+        return verify_rows(self._db.execute(
+            "SELECT seq, ts, kind, run_id, data, prev_hash, hash FROM audit_events ORDER BY seq"), state)[0]
+
+
+def check_anchor(seq: int, digest: str, found: Event | None, events: int) -> Verification | None:
+    """A failed verification if the anchored event (seq, digest) is gone or differs."""
+    if seq == 0:
+        return None
+    if found is None:
+        return Verification(False, events, seq, f"anchored event {seq} is gone (the log was truncated)")
+    if found.hash != digest:
+        return Verification(False, events, seq, f"anchored event {seq} has another hash "
+                            "(the log was rewritten)")
+    return None
+
+
+def verify_rows(rows: Iterable[tuple[Any, ...]], state: ChainState | None = None
+                ) -> tuple[Verification, str]:
+    """Recompute a chain from its rows (seq, ts, kind, run_id, data, prev_hash, hash) in
+    order, feeding `state` the events that vouch for approvals and stored labels; with
+    the verification, the last hash."""
+    prev = GENESIS
+    expected_seq = 1
+    count = 0
+    for seq, ts, kind, run_id, data, prev_hash, digest in rows:
+        count += 1
+        if seq != expected_seq:
+            return Verification(False, count, seq, f"sequence gap before {seq}"), prev
+        if prev_hash != prev:
+            return Verification(False, count, seq, "previous-hash link broken"), prev
+        if event_hash(prev, seq, ts, kind, run_id, data) != digest:
+            return Verification(False, count, seq, "event content does not match its hash"), prev
+        if state is not None and (kind in APPROVAL_KINDS or kind == "label_stored"):
+            state.feed(kind, json.loads(data))
+        prev = digest
+        expected_seq += 1
+    return Verification(True, count), prev

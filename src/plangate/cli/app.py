@@ -22,13 +22,14 @@ from plangate.cli.output import Exit, print_error
 from plangate.cli.owner import cmd_approvals, cmd_audit
 from plangate.cli.parser import Command, Parser, UsageError, build_parser
 from plangate.cli.plans import cmd_review, cmd_run
+from plangate.cli.serve import cmd_serve
 from plangate.errors import PlangateError
 
 COMMANDS: dict[str, Command] = {
     "schema": cmd_schema, "policy_check": cmd_policy_check, "catalog": cmd_catalog,
     "catalog_verify": cmd_catalog_verify,
     "review": cmd_review, "run": cmd_run, "audit": cmd_audit, "approvals": cmd_approvals,
-    "bench": cmd_bench, "demo": cmd_demo, "config": cmd_config,
+    "bench": cmd_bench, "demo": cmd_demo, "config": cmd_config, "serve": cmd_serve,
 }
 
 

@@ -265,6 +265,26 @@ def build_parser(commands: dict[str, Command]) -> Parser:
                       help="run only every N-th generated plan [default: 1, all]")
     _reports(leak, "write the figures and up to five leaking plans per class to FILE")
 
+    srv = _sub(sub, "serve", "the HTTP API and the approvals page (agents, approvers, admins)",
+               "  plangate serve --policy examples/assistant-policy.yaml --credentials creds.toml\n"
+               "  plangate serve --new-token agent:mail-agent >> creds.toml\n"
+               "  plangate serve --db postgresql://plangate@db/plangate --redis redis://cache:6379/0 --workers 2",
+               c["serve"], parents=[par["config"], par["policy"], par["db"]],
+               more="Binds 127.0.0.1 unless told otherwise. Deployment and credentials: docs/deploy.md.")
+    srv.add_argument("--host", default="127.0.0.1", metavar="ADDR", help="address to bind [default: 127.0.0.1]")
+    srv.add_argument("--port", type=_positive, default=8750, metavar="PORT", help="port [default: 8750]")
+    srv.add_argument("--workers", type=_positive, default=1, metavar="N", help="worker processes [default: 1]")
+    srv.add_argument("--redis", metavar="URL", help="redis://HOST:PORT/N for limits and run counts [$PLANGATE_REDIS]")
+    srv.add_argument("--witness", metavar="PATH|URL",
+                     help="where the audit chain's heads are shipped: a SQLite path or redis:// [$PLANGATE_WITNESS]")
+    srv.add_argument("--credentials", metavar="FILE", help="TOML file of API credentials [$PLANGATE_CREDENTIALS]")
+    srv.add_argument("--max-body", type=_positive, default=1_000_000, metavar="BYTES",
+                     help="largest request body [default: 1000000]")
+    srv.add_argument("--call-timeout", type=float, default=300.0, metavar="S",
+                     help="seconds an allowed call may take before its run is stopped [default: 300]")
+    srv.add_argument("--new-token", metavar="ROLE:NAME",
+                     help="print a new token and its [[credential]] entry, and exit")
+
     d = _sub(sub, "demo", "the main job: the inbox assistant behind the gate over a day of mail",
              "  plangate demo --html report.html --json totals.json", c["demo"],
              parents=[par["config"]],

@@ -1,0 +1,420 @@
+"""`plangate serve`: the gate over HTTP (FastAPI; OpenAPI at /openapi.json, docs at /docs).
+
+    POST /v1/plans                     agent     trigger + plan -> verdict, grant or approval
+    GET  /v1/grants/{id}               agent     a grant's state
+    POST /v1/grants/{id}/check         agent     may this concrete call run now?
+    POST /v1/grants/{id}/results       agent     the call's result (its label comes back)
+    GET  /v1/approvals/{id}/status     agent     pending / approved / denied / executed
+    POST /v1/approvals/{id}/grant      agent     an owner-approved plan -> a grant (once)
+    GET  /v1/approvals                 approver  pending approvals with what they would do
+    GET  /v1/approvals/{id}            approver  one approval
+    POST /v1/approvals/{id}/decision   approver  approve or deny, with a reason
+    GET  /v1/audit/tail|head|verify    admin     the hash-chained audit log
+    GET  /v1/usage                     admin     runs per class, verdicts, model usage
+    GET  /metrics                      admin     Prometheus
+    GET  /healthz                      anyone    200 when every backend answers, else 503
+    /ui/...                            approver  the approvals page (page.py)
+
+Every failure is a JSON body `{"error": "..."}` naming the problem: 400 malformed JSON,
+401 no or unknown credential, 403 a credential of the wrong role or a call the grant does not
+allow, 404 unknown grant or approval, 409 out of order / already decided, 410 a grant whose
+run is over (replayed grant), 413 body too large, 422 a field that does not validate,
+429 over the credential's rate (`Retry-After`), 503 a backend down (nothing was approved or
+run). `Idempotency-Key` on a POST makes a retry return the first answer; a retry of a
+request that never finished (its worker died) is refused, never run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from plangate.errors import AuditError, GrantError, TriggerError, UserError
+from plangate.policy import CompiledPolicy
+from plangate.service.auth import Credential, Credentials, Role
+from plangate.service.gateway import ServiceGate
+from plangate.service.metrics import Metrics
+from plangate.service.runs import GrantRunner, RunProblem
+from plangate.service.schemas import (
+    CheckRequest,
+    CheckResponse,
+    Decision,
+    ErrorBody,
+    PlanRequest,
+    PlanResponse,
+    ResultRequest,
+    ResultResponse,
+)
+from plangate.storage import Storage, StorageUnavailable
+
+MAX_BODY = 1_000_000
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": what} for code, what in (
+        (400, "malformed JSON or input"), (401, "no or unknown credential"),
+        (403, "wrong role, or a call the grant does not allow"), (404, "unknown grant or approval"),
+        (409, "out of order, in progress or already decided"), (410, "the grant's run is over"),
+        (413, "body too large"), (422, "a field does not validate"),
+        (429, "over the credential's rate limit"), (503, "a backend is down; nothing ran"))}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None,
+                 **detail: Any) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers, self.detail = status, message, headers, detail
+
+
+class BodyLimit:
+    """Refuse bodies over `limit` bytes with 413, whether or not Content-Length says so."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Any, receive: Callable[[], Awaitable[Any]], send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await _send_error(send, 413, f"request body over {self.limit} bytes")
+            return
+        seen = 0
+
+        async def limited() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await _send_error(send, 413, f"request body over {self.limit} bytes")
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _send_error(send: Any, status: int, message: str) -> None:
+    body = json.dumps({"error": message}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credentials,
+               max_body: int = MAX_BODY, call_timeout: float = 300.0) -> Any:
+    gate = ServiceGate(policy, storage)
+    runner = GrantRunner(gate, storage, call_timeout=call_timeout)
+    metrics = Metrics()
+    app = FastAPI(title="plangate", version="1", description=__doc__ or "",
+                  openapi_tags=[{"name": t} for t in ("agent", "approver", "admin", "health")])
+    app.state.storage = storage
+    app.state.credentials = credentials
+    app.state.gate = gate
+    app.state.metrics = metrics
+
+    # -- errors ------------------------------------------------------------------------
+
+    def error(status: int, message: str, headers: dict[str, str] | None = None, **detail: Any) -> JSONResponse:
+        return JSONResponse({"error": message, **detail}, status_code=status, headers=headers)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_r: Request, exc: ApiError) -> JSONResponse:
+        return error(exc.status, exc.message, exc.headers, **exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_r: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for e in exc.errors()[:5]:
+            where = ".".join(str(p) for p in e.get("loc", ()))
+            if e.get("type") == "json_invalid":
+                return error(400, f"malformed JSON: {e.get('msg')}"[:300])
+            problems.append(f"{where}: {e.get('msg')}")
+        return error(422, "; ".join(problems)[:1000])
+
+    @app.exception_handler(StorageUnavailable)
+    async def _down(_r: Request, exc: StorageUnavailable) -> JSONResponse:
+        return error(503, f"storage unavailable, nothing was approved or run: {exc}"[:500])
+
+    @app.exception_handler(AuditError)
+    async def _audit(_r: Request, exc: AuditError) -> JSONResponse:
+        return error(503, f"the audit log cannot be written or read, nothing was approved or run: {exc}"[:500])
+
+    @app.middleware("http")
+    async def _count(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        metrics.request(getattr(route, "path", "unmatched"), response.status_code, time.perf_counter() - start)
+        return response
+
+    # -- credentials -------------------------------------------------------------------
+
+    def authenticated(request: Request) -> Credential:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "no credential: send `Authorization: Bearer TOKEN`",
+                           headers={"WWW-Authenticate": "Bearer"})
+        cred = credentials.find(token.strip())
+        if cred is None:
+            raise ApiError(401, "unknown credential", headers={"WWW-Authenticate": "Bearer"})
+        with storage.lock:
+            wait = storage.limiter.hit(f"cred:{cred.name}", cred.rate, 1.0)
+        if wait is not None:
+            raise ApiError(429, f"credential {cred.name!r} is over its rate of {cred.rate} requests per second",
+                           headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        return cred
+
+    def role(*allowed: Role) -> Callable[[Credential], Credential]:
+        def check(cred: Credential = Depends(authenticated)) -> Credential:
+            if cred.role not in allowed:
+                raise ApiError(403, f"a {cred.role} credential cannot do this (needs: {', '.join(allowed)})")
+            return cred
+        return check
+
+    agent, approver, admin = role("agent"), role("approver"), role("admin")
+
+    # -- idempotency -------------------------------------------------------------------
+
+    def idempotent(request: Request, cred: Credential, body: Any, work: Callable[[], JSONResponse]) -> JSONResponse:
+        key = request.headers.get("idempotency-key")
+        if key is None:
+            return work()
+        if not 1 <= len(key) <= 200:
+            raise ApiError(400, "Idempotency-Key must be 1 to 200 characters")
+        digest = hashlib.sha256(json.dumps([request.url.path, body], sort_keys=True,
+                                           default=str).encode()).hexdigest()
+        with storage.lock:
+            claim = storage.keys.claim(key, cred.name, digest)
+        if claim.state == "done":
+            return JSONResponse(claim.response, status_code=claim.status_code or 200,
+                                headers={"Idempotent-Replay": "true"})
+        if claim.state == "mismatch":
+            raise ApiError(422, "Idempotency-Key was used before with a different request")
+        if claim.state == "running":
+            raise ApiError(409, "a request with this Idempotency-Key is in progress, or its worker "
+                                "stopped before answering; it is not run again (see the audit log)")
+        try:
+            response = work()
+        except ApiError as exc:
+            response = error(exc.status, exc.message, exc.headers, **exc.detail)
+        except Exception:
+            with storage.lock:
+                storage.keys.forget(key, cred.name)
+            raise
+        if response.status_code >= 500:
+            with storage.lock:
+                storage.keys.forget(key, cred.name)
+        else:
+            with storage.lock:
+                storage.keys.finish(key, cred.name, json.loads(bytes(response.body)), response.status_code)
+        return response
+
+    def problem(exc: RunProblem) -> ApiError:
+        return ApiError(exc.status, exc.message, **exc.detail)
+
+    # -- agent ---------------------------------------------------------------------------
+
+    @app.post("/v1/plans", response_model=PlanResponse, tags=["agent"], responses=ERRORS)
+    def submit(body: PlanRequest, request: Request, cred: Credential = Depends(agent)) -> JSONResponse:
+        """Review a plan for a trigger. Approved: a grant to check each call against.
+        Escalated: an approval for the owner. Denied: the rules that decided it."""
+        def work() -> JSONResponse:
+            with storage.lock:
+                try:
+                    outcome, grant = gate.submit_for_grant(body.trigger, body.plan, run_id=body.run_id)
+                except TriggerError as exc:
+                    raise ApiError(400, f"trigger: {exc}"[:1000]) from None
+                grant_id = runner.create(grant, outcome.run_id, cred.name) if grant is not None else None
+            review = outcome.review
+            metrics.verdict(review.verdict)
+            return JSONResponse(PlanResponse(run_id=outcome.run_id, verdict=review.verdict, rules=list(review.rules),
+                                             summary=review.summary, grant=grant_id, approval=outcome.approval,
+                                             review=review.to_json()).model_dump())
+        return idempotent(request, cred, body.model_dump(), work)
+
+    @app.get("/v1/grants/{grant_id}", tags=["agent"], responses=ERRORS)
+    def grant_state(grant_id: str, cred: Credential = Depends(agent)) -> dict[str, Any]:
+        """A grant's state: open or finished, results reported, the outstanding call."""
+        with storage.lock:
+            try:
+                return runner.status(grant_id, cred.name)
+            except RunProblem as exc:
+                raise problem(exc) from None
+
+    @app.post("/v1/grants/{grant_id}/check", response_model=CheckResponse, tags=["agent"], responses=ERRORS)
+    def check(grant_id: str, body: CheckRequest, request: Request, cred: Credential = Depends(agent)) -> JSONResponse:
+        """May this concrete call run now? The executor's own runtime check: the step must be
+        the grant's next call, its arguments the ones the plan resolves to, and the policy must
+        allow them with every value known. Allowed: run the tool, then report its result."""
+        def work() -> JSONResponse:
+            with storage.lock:
+                try:
+                    answer = runner.check(grant_id, cred.name, body.step, body.tool, body.args)
+                except RunProblem as exc:
+                    metrics.check("refused")
+                    raise problem(exc) from None
+            metrics.check("allowed" if answer.status == 200 else "blocked")
+            return JSONResponse(answer.body, status_code=answer.status)
+        return idempotent(request, cred, {"grant": grant_id, **body.model_dump()}, work)
+
+    @app.post("/v1/grants/{grant_id}/results", response_model=ResultResponse, tags=["agent"], responses=ERRORS)
+    def report(grant_id: str, body: ResultRequest, request: Request, cred: Credential = Depends(agent)) -> JSONResponse:
+        """The result of an allowed call (or an extraction's answer). Its label comes back:
+        who may read it and whether an attacker could have shaped it."""
+        def work() -> JSONResponse:
+            with storage.lock:
+                try:
+                    answer = runner.report(grant_id, cred.name, call=body.call, ok=body.ok, value=body.value,
+                                           error=body.error, readers=body.readers, extraction=body.extraction,
+                                           is_extraction=body.is_extraction)
+                except RunProblem as exc:
+                    raise problem(exc) from None
+            return JSONResponse(answer.body, status_code=answer.status)
+        return idempotent(request, cred, {"grant": grant_id, **body.model_dump()}, work)
+
+    @app.get("/v1/approvals/{approval_id}/status", tags=["agent"], responses=ERRORS)
+    def approval_status(approval_id: str, _cred: Credential = Depends(agent)) -> dict[str, Any]:
+        """Whether the owner has decided (agents read the status only)."""
+        with storage.lock:
+            found = _approval(approval_id)
+        return {"approval": found.id, "status": found.status, "run_id": found.run_id}
+
+    @app.post("/v1/approvals/{approval_id}/grant", response_model=PlanResponse, tags=["agent"], responses=ERRORS)
+    def approved_grant(approval_id: str, request: Request, cred: Credential = Depends(agent)) -> JSONResponse:
+        """A grant for a plan the owner approved: re-reviewed first; used once."""
+        def work() -> JSONResponse:
+            with storage.lock:
+                _approval(approval_id)
+                try:
+                    outcome, grant = gate.grant_approved(approval_id)
+                except GrantError as exc:
+                    raise ApiError(409, str(exc)) from None
+                except UserError as exc:
+                    raise ApiError(409, str(exc)) from None
+                assert grant is not None
+                grant_id = runner.create(grant, outcome.run_id, cred.name)
+            review = outcome.review
+            return JSONResponse(PlanResponse(run_id=outcome.run_id, verdict=review.verdict, rules=list(review.rules),
+                                             summary=review.summary, grant=grant_id, approval=approval_id,
+                                             review=review.to_json()).model_dump())
+        return idempotent(request, cred, {"approval": approval_id}, work)
+
+    # -- approver ----------------------------------------------------------------------
+
+    def _approval(approval_id: str) -> Any:
+        try:
+            return storage.approvals.get(approval_id)
+        except GrantError as exc:
+            raise ApiError(409, str(exc)) from None
+        except UserError:
+            raise ApiError(404, f"no approval {approval_id!r}") from None
+
+    @app.get("/v1/approvals", tags=["approver"], responses=ERRORS)
+    def approvals(status: str = "pending", _cred: Credential = Depends(approver)) -> list[dict[str, Any]]:
+        """Approvals with what they would do, why they ask and the concrete values."""
+        if status not in ("pending", "approved", "denied", "executed", "all"):
+            raise ApiError(422, "status must be pending, approved, denied, executed or all")
+        with storage.lock:
+            items = storage.approvals.list(None if status == "all" else status)
+        return [{**a.to_json(), "review": a.review, "trigger": a.trigger, "plan": a.plan} for a in items]
+
+    @app.get("/v1/approvals/{approval_id}", tags=["approver"], responses=ERRORS)
+    def approval(approval_id: str, _cred: Credential = Depends(approver)) -> dict[str, Any]:
+        with storage.lock:
+            a = _approval(approval_id)
+        return {**a.to_json(), "review": a.review, "trigger": a.trigger, "plan": a.plan}
+
+    @app.post("/v1/approvals/{approval_id}/decision", tags=["approver"], responses=ERRORS)
+    def decide(approval_id: str, body: Decision, cred: Credential = Depends(approver)) -> dict[str, Any]:
+        """Approve or deny, with a reason; recorded in the audit log, bound to the plan hash."""
+        return decide_as(approval_id, body.decision, body.reason, cred)
+
+    def decide_as(approval_id: str, decision: str, reason: str, cred: Credential) -> dict[str, Any]:
+        if cred.role != "approver":  # the one door to a decision: approvers only
+            raise ApiError(403, "only an approver credential can decide approvals")
+        with storage.lock:
+            _approval(approval_id)
+            try:
+                decided = storage.approvals.decide(approval_id, "approved" if decision == "approve" else "denied",
+                                                   by=cred.name, note=reason)
+            except UserError as exc:
+                raise ApiError(409, str(exc)) from None
+        metrics.decision(decided.status)
+        return decided.to_json()  # type: ignore[no-any-return]
+
+    app.state.decide_as = decide_as
+    app.state.approval = _approval
+
+    # -- admin -------------------------------------------------------------------------
+
+    @app.get("/v1/audit/tail", tags=["admin"], responses=ERRORS)
+    def audit_tail(n: int = 20, run_id: str | None = None, _cred: Credential = Depends(admin)) -> list[dict[str, Any]]:
+        if not 1 <= n <= 1000:
+            raise ApiError(422, "n must be 1 to 1000")
+        with storage.lock:
+            return [e.to_json() for e in storage.audit.tail(n, run_id=run_id)]
+
+    @app.get("/v1/audit/head", tags=["admin"], responses=ERRORS)
+    def audit_head(_cred: Credential = Depends(admin)) -> dict[str, Any]:
+        with storage.lock:
+            seq, digest = storage.audit.head()
+        return {"seq": seq, "hash": digest, "anchor": f"{seq}:{digest}"}
+
+    @app.get("/v1/audit/verify", tags=["admin"], responses=ERRORS)
+    def audit_verify(_cred: Credential = Depends(admin)) -> dict[str, Any]:
+        """Recompute the chain, compare approvals and stored labels with it, and check
+        every head the witness holds."""
+        with storage.lock:
+            result = storage.audit.verify()
+        return {"ok": result.ok, "events": result.events, "first_bad": result.first_bad,
+                "problem": result.problem, "witness": storage.witness is not None}
+
+    @app.get("/v1/usage", tags=["admin"], responses=ERRORS)
+    def usage(_cred: Credential = Depends(admin)) -> dict[str, Any]:
+        """Runs started per trust class (last hour and day), verdicts and checks since this
+        worker started, and model usage when the model layer records it."""
+        now = time.time()
+        with storage.lock:
+            rows = storage.sql.all("SELECT trust_class, SUM(CASE WHEN ts > ? THEN 1 ELSE 0 END), COUNT(*) "
+                                   "FROM run_starts WHERE ts > ? GROUP BY trust_class", (now - 3600, now - 86400))
+        return {"runs": {r[0]: {"last_hour": int(r[1] or 0), "last_day": int(r[2])} for r in rows},
+                "worker": metrics.summary(),
+                "runs_counted_in": "redis" if storage.redis is not None else storage.kind}
+
+    @app.get("/metrics", tags=["admin"], response_class=PlainTextResponse, responses=ERRORS)
+    def prometheus(_cred: Credential = Depends(admin)) -> Response:
+        return Response(metrics.exposition(), media_type=metrics.content_type)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> JSONResponse:
+        try:
+            with storage.lock:
+                storage.ping()
+        except StorageUnavailable as exc:
+            return error(503, f"unhealthy: {exc}"[:300])
+        return JSONResponse({"ok": True, "storage": storage.kind, "redis": storage.redis is not None,
+                             "witness": storage.witness is not None})
+
+    from plangate.service.page import add_page
+
+    add_page(app)
+    app.add_middleware(BodyLimit, limit=max_body)
+    return app
+
+
+__all__ = ["MAX_BODY", "ApiError", "create_app"]

@@ -1,0 +1,81 @@
+"""The HTTP API's request and response bodies: parsed here, once (pydantic at the edge).
+
+Triggers and plans are passed on as JSON objects and parsed by plangate's own codecs (a
+plan that does not check is a verdict, deny `plangate:malformed-plan`, as in the library).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class PlanRequest(BaseModel):
+    model_config = _STRICT
+    trigger: dict[str, Any] = Field(description="the trigger: channel, principal, evidence, payload")
+    plan: dict[str, Any] = Field(description="the plan (see `plangate schema plan`)")
+    run_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
+                               description="the caller's run id (default: a new one)")
+
+
+class PlanResponse(BaseModel):
+    run_id: str
+    verdict: Literal["approve", "deny", "escalate"]
+    rules: list[str]
+    summary: str
+    grant: str | None = Field(None, description="approved: check each call against this grant")
+    approval: str | None = Field(None, description="escalated: the approval the owner decides")
+    review: dict[str, Any]
+
+
+class CheckRequest(BaseModel):
+    model_config = _STRICT
+    step: str = Field(max_length=200)
+    tool: str = Field(max_length=200)
+    args: dict[str, Any] = Field(description="the concrete arguments the agent is about to use")
+
+
+class CheckResponse(BaseModel):
+    allowed: bool
+    grant: str | None = None
+    call: int | None = Field(None, description="report the result under this number")
+    step: str | None = None
+    run_id: str | None = None
+    repeated: bool = False
+
+
+class ResultRequest(BaseModel):
+    model_config = _STRICT
+    call: int | None = Field(None, ge=0, description="the number `check` returned")
+    ok: bool = True
+    value: Any = None
+    error: str | None = Field(None, max_length=2000)
+    readers: list[str] | None = Field(None, max_length=1000,
+                                      description="exact readers the tool knows (may only narrow)")
+    extraction: Any = Field(None, description="the answer to an extraction step, instead of a call result")
+    is_extraction: bool = False
+
+
+class ResultResponse(BaseModel):
+    grant: str
+    run_id: str
+    label: dict[str, Any] | None = Field(None, description="the label of the reported output")
+    run_status: str
+    needs_extraction: bool = False
+
+
+class Decision(BaseModel):
+    model_config = _STRICT
+    decision: Literal["approve", "deny"]
+    reason: str = Field("", max_length=2000)
+
+
+class ErrorBody(BaseModel):
+    error: str
+
+
+__all__ = ["CheckRequest", "CheckResponse", "Decision", "ErrorBody", "PlanRequest", "PlanResponse",
+           "ResultRequest", "ResultResponse"]

@@ -1,0 +1,126 @@
+"""Storage backends: where the gate keeps everything that must outlive a request.
+
+    storage = open_storage("plangate.db")                        # SQLite, the embedded default
+    storage = open_storage("postgresql://...", redis="redis://...", witness="redis://...")
+
+A `Storage` bundles the audit chain, approvals, stored resource labels, run counters,
+grants, idempotency keys and per-credential request limits, so any number of stateless
+workers pointed at the same database (and Redis) share all state. SQLite needs nothing
+beyond the standard library; PostgreSQL needs psycopg and Redis the redis client (the
+`service` extra). The same test suite runs against every backend
+(tests/storage/test_suite.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from plangate.config import ConfigError, sqlite_path
+from plangate.storage.errors import StorageUnavailable
+from plangate.storage.sql import SCHEMA, Sql, SqlGrants, SqlIdempotency, SqlLimiter, SqlRunCounter
+from plangate.storage.witness import SqliteWitness, Witness, WitnessedAudit
+
+
+@dataclass(kw_only=True)
+class Storage:
+    kind: str
+    audit: Any
+    approvals: Any
+    resources: Any
+    runs: Any
+    grants: SqlGrants
+    keys: SqlIdempotency
+    limiter: Any
+    sql: Sql
+    witness: Witness | None = None
+    redis: Any = None
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def ping(self) -> None:
+        """Raise `StorageUnavailable` unless every backend answers."""
+        self.sql.one("SELECT 1")
+        if self.redis is not None:
+            try:
+                self.redis.ping()
+            except Exception as exc:
+                raise StorageUnavailable(f"redis: {type(exc).__name__}: {exc}"[:300]) from None
+        if self.witness is not None:
+            self.witness.ping()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # closing what is already gone
+            self.sql.connection.close()
+
+
+def open_storage(db: str, *, redis: str | None = None, witness: str | None = None,
+                 migrate: bool = True) -> Storage:
+    """Open (and for PostgreSQL, migrate) the storage a database URL names; with `redis`,
+    request limits and run counts live there; `witness`: a SQLite path or redis:// URL that
+    receives the chain's heads."""
+    if db.startswith(("postgresql://", "postgres://")):
+        store = _postgres(db, migrate=migrate)
+    else:
+        store = _sqlite(sqlite_path(db, source="db"))
+    if redis:
+        from plangate.storage.redis_limits import RedisLimiter, RedisRunCounter
+        from plangate.storage.redis_limits import connect as redis_connect
+
+        client = redis_connect(redis)
+        store.redis = client
+        store.limiter = RedisLimiter(client)
+        store.runs = RedisRunCounter(client)
+    if witness:
+        store.witness = open_witness(witness, client=store.redis)
+        store.audit = WitnessedAudit(store.audit, store.witness)
+        # The executor, approvals and labels append through the witnessed log.
+        for part in (store.approvals, store.resources):
+            part._log = store.audit
+    return store
+
+
+def open_witness(url: str, *, client: Any = None) -> Witness:
+    if url.startswith("redis://") or url.startswith("rediss://"):
+        from plangate.storage.redis_limits import RedisWitness
+        from plangate.storage.redis_limits import connect as redis_connect
+
+        return RedisWitness(redis_connect(url))
+    if "://" in url and not url.startswith("sqlite://"):
+        raise ConfigError(f"witness: {url.split('://')[0]}:// is not supported; use a SQLite path or redis://")
+    return SqliteWitness(sqlite_path(url, source="witness"))
+
+
+def _sqlite(path: str) -> Storage:
+    from plangate.audit import AuditLog, OwnerConsole, SqliteResourceLabels
+
+    log = AuditLog(path)
+    sql = Sql(log.connection, log.lock, dialect="sqlite")
+    with log.lock:
+        log.connection.execute("PRAGMA busy_timeout = 10000")
+        log.connection.executescript(SCHEMA)
+    return Storage(kind="sqlite", audit=log, approvals=OwnerConsole(log), resources=SqliteResourceLabels(log),
+                   runs=SqlRunCounter(sql), grants=SqlGrants(sql), keys=SqlIdempotency(sql),
+                   limiter=SqlLimiter(sql), sql=sql)
+
+
+def _postgres(url: str, *, migrate: bool) -> Storage:
+    from plangate.storage.postgres import (
+        PostgresApprovals,
+        PostgresAuditLog,
+        PostgresResourceLabels,
+        postgres_sql,
+    )
+    from plangate.storage.postgres import migrate as run_migrations
+
+    sql = postgres_sql(url)
+    if migrate:
+        run_migrations(sql)
+    log = PostgresAuditLog(sql)
+    return Storage(kind="postgresql", audit=log, approvals=PostgresApprovals(log),
+                   resources=PostgresResourceLabels(log), runs=SqlRunCounter(sql), grants=SqlGrants(sql),
+                   keys=SqlIdempotency(sql), limiter=SqlLimiter(sql), sql=sql)
+
+
+__all__ = ["Storage", "StorageUnavailable", "open_storage", "open_witness"]

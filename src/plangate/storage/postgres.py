@@ -1,0 +1,345 @@
+"""PostgreSQL storage (psycopg 3): the audit chain, approvals, stored labels, grants,
+idempotency keys and counters, shared by any number of stateless workers.
+
+* **One linear chain.** An append locks the single row of `audit_head` (`SELECT ... FOR
+  UPDATE`), writes the event chained to it and moves the head, in one transaction:
+  concurrent appends from every worker queue on that row, so sequence numbers have no
+  gaps and every event links to the one before (tests/storage/test_suite.py appends from
+  many threads and processes and verifies).
+* **Append-only.** A trigger refuses UPDATE and DELETE on `audit_events`.
+* **Durable.** `synchronous_commit` is left at PostgreSQL's `on`: a commit has reached the
+  disk (WAL fsync) before `append` returns, so the record written before a side effect
+  survives a crash.
+* **Covered tables.** Approvals and stored labels change only in the transaction of the
+  event that vouches for them (`plangate.audit.coverage`), as in SQLite.
+* **Migrations.** `MIGRATIONS` are applied in order under an advisory lock, once each,
+  recorded in `plangate_migrations`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal
+
+from plangate.audit.approvals import Approval
+from plangate.audit.coverage import (
+    APPROVAL_KINDS,
+    LABEL_KIND,
+    ChainState,
+    approval_digest,
+    approval_problem,
+    canonical,
+    trail_of,
+)
+from plangate.audit.log import GENESIS, Event, Verification, check_anchor, event_hash, verify_rows
+from plangate.errors import AuditError, GrantError, UserError
+from plangate.labels import Label, join_all
+from plangate.resources import has_wildcard, literal_prefix, overlaps, prefix_bound
+from plangate.storage.errors import StorageUnavailable
+from plangate.storage.sql import SCHEMA as SHARED_SCHEMA
+from plangate.storage.sql import Sql
+
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (1, f"""
+CREATE TABLE audit_events (
+    seq BIGINT PRIMARY KEY,
+    ts TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX audit_events_run ON audit_events(run_id);
+CREATE INDEX audit_events_approval ON audit_events(((data::jsonb) ->> 'approval'));
+CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL);
+INSERT INTO audit_head VALUES (1, 0, '{GENESIS}');
+CREATE FUNCTION plangate_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'audit log is append-only'; END $$;
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+FOR EACH ROW EXECUTE FUNCTION plangate_append_only();
+CREATE TABLE approvals (
+    id TEXT PRIMARY KEY,
+    created TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    plan_hash TEXT NOT NULL,
+    trust_class TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    trigger_json TEXT NOT NULL,
+    plan_json TEXT NOT NULL,
+    review_json TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    decided TEXT,
+    decided_by TEXT,
+    note TEXT
+);
+CREATE TABLE resource_labels (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    label TEXT NOT NULL,
+    wild BOOLEAN NOT NULL,
+    seq BIGINT NOT NULL
+);
+CREATE INDEX resource_labels_wild ON resource_labels(wild) WHERE wild;
+{SHARED_SCHEMA.replace("IF NOT EXISTS ", "")}
+"""),
+)
+
+
+def connect(url: str) -> Any:
+    """A psycopg connection in autocommit mode (transactions are explicit)."""
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - the `service` extra
+        raise UserError("a postgresql:// database needs psycopg: pip install 'plangate[service]'") from None
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=5)
+    except Exception as exc:
+        raise StorageUnavailable(f"postgresql: cannot connect: {exc}"[:300]) from None
+
+
+def migrate(sql: Sql) -> list[int]:
+    """Apply the migrations not yet applied; return their versions."""
+    applied: list[int] = []
+    with sql.cursor() as cur, sql.connection.transaction():
+        cur.execute("SELECT pg_advisory_xact_lock(7460921)")
+        cur.execute("CREATE TABLE IF NOT EXISTS plangate_migrations "
+                    "(version INTEGER PRIMARY KEY, applied TIMESTAMPTZ NOT NULL DEFAULT now())")
+        cur.execute("SELECT version FROM plangate_migrations")
+        done = {r[0] for r in cur.fetchall()}
+        for version, script in MIGRATIONS:
+            if version not in done:
+                cur.execute(script)
+                cur.execute("INSERT INTO plangate_migrations(version) VALUES (%s)", (version,))
+                applied.append(version)
+    return applied
+
+
+def _utcnow() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+InTransaction = Callable[[Any, int], None]
+
+
+class PostgresAuditLog:
+    """The hash-chained audit log on PostgreSQL; the same chain format as SQLite's."""
+
+    def __init__(self, sql: Sql, *, clock: Callable[[], str] = _utcnow) -> None:
+        self.sql = sql
+        self._clock = clock
+
+    def append(self, kind: str, run_id: str, data: Mapping[str, Any], *,
+               also: InTransaction | None = None,
+               prepare: Callable[[Any], Mapping[str, Any]] | None = None) -> int:
+        with self.sql.cursor() as cur, self.sql.connection.transaction():
+            if prepare is not None:
+                data = prepare(cur)
+            try:
+                text = json.dumps(dict(data), sort_keys=True, separators=(",", ":"),
+                                  ensure_ascii=False, default=repr)
+            except (TypeError, ValueError) as exc:
+                raise AuditError(f"audit event is not serialisable: {exc}") from None
+            cur.execute("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+            last, prev = cur.fetchone()
+            seq = int(last) + 1
+            ts = self._clock()
+            digest = event_hash(prev, seq, ts, kind, run_id, text)
+            cur.execute("INSERT INTO audit_events(seq, ts, kind, run_id, data, prev_hash, hash) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s)", (seq, ts, kind, run_id, text, prev, digest))
+            cur.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (seq, digest))
+            if also is not None:
+                also(cur, seq)
+        return seq
+
+    def tail(self, n: int = 20, *, run_id: str | None = None) -> list[Event]:
+        query = "SELECT seq, ts, kind, run_id, data, hash FROM audit_events"
+        params: tuple[Any, ...] = ()
+        if run_id is not None:
+            query += " WHERE run_id = ?"
+            params = (run_id,)
+        rows = self.sql.all(query + " ORDER BY seq DESC LIMIT ?", (*params, n))
+        return [Event(int(r[0]), r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in reversed(rows)]
+
+    def head(self) -> tuple[int, str]:
+        row = self.sql.one("SELECT seq, hash FROM audit_head WHERE id = 1")
+        return (int(row[0]), row[1]) if row else (0, GENESIS)
+
+    def event(self, seq: int) -> Event | None:
+        r = self.sql.one("SELECT seq, ts, kind, run_id, data, hash FROM audit_events WHERE seq = ?", (seq,))
+        return Event(int(r[0]), r[1], r[2], r[3], json.loads(r[4]), r[5]) if r else None
+
+    def approval_events(self, approval_id: str) -> list[tuple[str, dict[str, Any]]]:
+        rows = self.sql.all("SELECT kind, data FROM audit_events WHERE (data::jsonb) ->> 'approval' = ? "
+                            "ORDER BY seq", (approval_id,))
+        return [(k, json.loads(d)) for k, d in rows if k in APPROVAL_KINDS]
+
+    def verify(self, *, anchor: tuple[int, str] | None = None,
+               anchors: Iterable[tuple[int, str]] = ()) -> Verification:
+        state = ChainState()
+        with self.sql.cursor() as cur:
+            cur.execute("SELECT seq, ts, kind, run_id, data, prev_hash, hash FROM audit_events ORDER BY seq")
+            chain, prev = verify_rows(cur, state)
+        if not chain.ok:
+            return chain
+        count = chain.events
+        head = self.head()
+        if head[0] != count or (count and head[1] != prev):
+            return Verification(False, count, head[0], "the chain's head record does not match its last event")
+        rows = self.sql.all("SELECT id, run_id, plan_hash, trust_class, summary, trigger_json, plan_json, "
+                            "review_json, status FROM approvals")
+        approvals = [(r[0], approval_digest(approval_id=r[0], run_id=r[1], plan_hash=r[2], trust_class=r[3],
+                                            summary=r[4], trigger=json.loads(r[5]), plan=json.loads(r[6]),
+                                            review=json.loads(r[7])), r[8]) for r in rows]
+        labels = [(n, json.loads(t)) for n, t in self.sql.all("SELECT name, label FROM resource_labels")]
+        problems = state.problems(approvals, labels)
+        if problems:
+            return Verification(False, count, None, "; ".join(problems[:5]))
+        for seq, digest in sorted({*anchors, *([anchor] if anchor else [])}):
+            found = check_anchor(seq, digest, self.event(seq) if seq else None, count)
+            if found is not None:
+                return found
+        return Verification(True, count)
+
+
+class PostgresApprovals:
+    """`OwnerConsole` on PostgreSQL: create, read, consume and decide approvals."""
+
+    def __init__(self, log: PostgresAuditLog) -> None:
+        self._log = log
+        self.sql = log.sql
+
+    def create(self, *, run_id: str, plan_hash: str, trust_class: str, summary: str,
+               trigger: dict[str, Any], plan: dict[str, Any], review: dict[str, Any]) -> str:
+        approval_id = "ap_" + secrets.token_hex(6)
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        trigger, plan, review = (json.loads(json.dumps(x)) for x in (trigger, plan, review))
+        digest = approval_digest(approval_id=approval_id, run_id=run_id, plan_hash=plan_hash,
+                                 trust_class=trust_class, summary=summary, trigger=trigger,
+                                 plan=plan, review=review)
+
+        def insert(cur: Any, _seq: int) -> None:
+            cur.execute("INSERT INTO approvals(id, created, run_id, plan_hash, trust_class, summary, "
+                        "trigger_json, plan_json, review_json) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                        (approval_id, now, run_id, plan_hash, trust_class, summary, json.dumps(trigger),
+                         json.dumps(plan), json.dumps(review)))
+
+        self._log.append("approval_requested", run_id, {"approval": approval_id, "plan_hash": plan_hash,
+                                                        "content_sha256": digest}, also=insert)
+        return approval_id
+
+    def get(self, approval_id: str) -> Approval:
+        row = self.sql.one("SELECT id, created, run_id, plan_hash, trust_class, summary, trigger_json, "
+                           "plan_json, review_json, status, decided_by FROM approvals WHERE id = ?",
+                           (approval_id,))
+        if row is None:
+            raise UserError(f"no approval {approval_id!r}")
+        approval = Approval(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]),
+                            json.loads(row[7]), json.loads(row[8]), row[9], row[10])
+        digest = approval_digest(approval_id=approval.id, run_id=approval.run_id, plan_hash=approval.plan_hash,
+                                 trust_class=approval.trust_class, summary=approval.summary,
+                                 trigger=approval.trigger, plan=approval.plan, review=approval.review)
+        problem = approval_problem(approval.id, digest, approval.status,
+                                   trail_of(self._log.approval_events(approval.id)))
+        if problem:
+            raise GrantError(problem)
+        return approval
+
+    def consume(self, approval_id: str, run_id: str) -> None:
+        def mark(cur: Any, _seq: int) -> None:
+            cur.execute("UPDATE approvals SET status = 'executed' WHERE id = %s AND status = 'approved'",
+                        (approval_id,))
+            if cur.rowcount != 1:
+                raise UserError(f"approval {approval_id!r} is not approved (or already used)")
+
+        self._log.append("approval_used", run_id, {"approval": approval_id}, also=mark)
+
+    def list(self, status: Literal["pending", "approved", "denied", "executed"] | None = "pending"
+             ) -> list[Approval]:
+        query, params = "SELECT id FROM approvals", tuple[str, ...]()
+        if status is not None:
+            query, params = query + " WHERE status = ?", (status,)
+        return [self.get(r[0]) for r in self.sql.all(query + " ORDER BY created, id", params)]
+
+    def decide(self, approval_id: str, decision: Literal["approved", "denied"], *,
+               by: str = "owner", note: str = "") -> Approval:
+        current = self.get(approval_id)
+        if current.status != "pending":
+            raise UserError(f"approval {approval_id!r} is already {current.status}")
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+        def mark(cur: Any, _seq: int) -> None:
+            cur.execute("UPDATE approvals SET status = %s, decided = %s, decided_by = %s, note = %s "
+                        "WHERE id = %s AND status = 'pending'", (decision, now, by, note, approval_id))
+            if cur.rowcount != 1:
+                raise UserError(f"approval {approval_id!r} was decided meanwhile")
+
+        self._log.append("approval_decided", current.run_id, {
+            "approval": approval_id, "decision": decision, "by": by,
+            "plan_hash": current.plan_hash, "note": note}, also=mark)
+        return self.get(approval_id)
+
+
+class PostgresResourceLabels:
+    """Stored labels on PostgreSQL: indexed lookups, chained writes (as in SQLite)."""
+
+    def __init__(self, log: PostgresAuditLog) -> None:
+        self._log = log
+        self.sql = log.sql
+
+    def label_of(self, pattern: str) -> Label | None:
+        if has_wildcard(pattern):
+            prefix = literal_prefix(pattern)
+            rows = self.sql.all("SELECT name, label, seq FROM resource_labels WHERE (name >= ? AND name < ? "
+                                "AND NOT wild) OR wild", (prefix, prefix_bound(prefix)))
+        else:
+            rows = self.sql.all("SELECT name, label, seq FROM resource_labels WHERE name = ? OR wild",
+                                (pattern,))
+        hits = [self._checked(n, t, int(s)) for n, t, s in rows if overlaps(n, pattern)]
+        return join_all(hits) if hits else None
+
+    def _checked(self, name: str, text: str, seq: int) -> Label:
+        data = json.loads(text)
+        event = self._log.event(seq)
+        if (event is None or event.kind != LABEL_KIND or event.data.get("name") != name
+                or canonical(event.data.get("label")) != canonical(data)):
+            raise AuditError(f"stored label of {name!r} does not match the audit log (edited outside plangate)")
+        return Label.from_json(data)
+
+    def record(self, name: str, label: Label) -> None:
+        joined: dict[str, Any] = {}
+
+        def prepare(cur: Any) -> Mapping[str, Any]:
+            # Lock the row (or, for a new name, the head row taken next serialises us).
+            cur.execute("SELECT label, seq FROM resource_labels WHERE name = %s FOR UPDATE", (name,))
+            row = cur.fetchone()
+            new = label if row is None else self._checked_in(cur, name, row[0], int(row[1])).join(label)
+            joined["label"] = new.to_json()
+            return {"name": name, "label": joined["label"]}
+
+        def store(cur: Any, seq: int) -> None:
+            cur.execute("INSERT INTO resource_labels(name, label, wild, seq) VALUES (%s, %s, %s, %s) "
+                        "ON CONFLICT (name) DO UPDATE SET label = excluded.label, seq = excluded.seq",
+                        (name, json.dumps(joined["label"]), has_wildcard(name), seq))
+
+        self._log.append(LABEL_KIND, "-", {}, prepare=prepare, also=store)
+
+    def _checked_in(self, cur: Any, name: str, text: str, seq: int) -> Label:
+        cur.execute("SELECT kind, data FROM audit_events WHERE seq = %s", (seq,))
+        row = cur.fetchone()
+        data = json.loads(text)
+        if (row is None or row[0] != LABEL_KIND or json.loads(row[1]).get("name") != name
+                or canonical(json.loads(row[1]).get("label")) != canonical(data)):
+            raise AuditError(f"stored label of {name!r} does not match the audit log (edited outside plangate)")
+        return Label.from_json(data)
+
+
+def postgres_sql(url: str) -> Sql:
+    return Sql(connect(url), threading.Lock(), dialect="postgresql", reconnect=lambda: connect(url))
+
+
+__all__ = ["MIGRATIONS", "PostgresApprovals", "PostgresAuditLog", "PostgresResourceLabels", "connect",
+           "migrate", "postgres_sql"]

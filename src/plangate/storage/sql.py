@@ -1,0 +1,290 @@
+"""State the service keeps beside the audit log, in SQL that SQLite and PostgreSQL share:
+grants (an approved plan an agent is running, with the results it reported), idempotency
+keys, per-credential request windows and run counts.
+
+`Sql` hides the two drivers: `?` placeholders, one connection per store guarded by a lock
+(SQLite's is the audit log's, so no statement lands inside an append's transaction), and
+every driver error turned into `StorageUnavailable` (the service answers 503).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from plangate.errors import AuditError, UserError
+from plangate.policy.model import RateLimit
+from plangate.storage.errors import StorageUnavailable
+
+Row = tuple[Any, ...]
+
+
+class Sql:
+    """One connection, one lock, `?` placeholders, errors as `StorageUnavailable`."""
+
+    def __init__(self, connection: Any, lock: Any, *, dialect: Literal["sqlite", "postgresql"],
+                 reconnect: Callable[[], Any] | None = None) -> None:
+        self.connection = connection
+        self.lock = lock
+        self.dialect = dialect
+        self._reconnect = reconnect
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
+
+    @contextmanager
+    def cursor(self) -> Iterator[Any]:
+        with self.lock:
+            try:
+                if self.dialect == "postgresql" and self.connection.closed and self._reconnect:
+                    self.connection = self._reconnect()
+                yield self.connection.cursor()
+            except (AuditError, UserError):
+                raise
+            except Exception as exc:
+                if self.dialect == "postgresql" and self._reconnect is not None:
+                    self._drop()
+                raise StorageUnavailable(f"{self.dialect}: {type(exc).__name__}: {exc}"[:300]) from None
+
+    def _drop(self) -> None:
+        with contextlib.suppress(Exception):  # already gone
+            self.connection.close()
+
+    def all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
+        with self.cursor() as cur:
+            cur.execute(self._sql(sql), params)
+            return list(cur.fetchall())
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
+        with self.cursor() as cur:
+            cur.execute(self._sql(sql), params)
+            row = cur.fetchone()
+            return tuple(row) if row is not None else None
+
+    def run(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        with self.cursor() as cur:
+            cur.execute(self._sql(sql), params)
+            return int(cur.rowcount)
+
+    def script(self, sql: str) -> None:
+        with self.cursor() as cur:
+            if self.dialect == "sqlite":
+                assert isinstance(self.connection, sqlite3.Connection)
+                self.connection.executescript(sql)
+            else:
+                cur.execute(sql)
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS grants (
+    id TEXT PRIMARY KEY,
+    created DOUBLE PRECISION NOT NULL,
+    run_id TEXT NOT NULL,
+    approval TEXT,
+    credential TEXT NOT NULL,
+    trigger_json TEXT NOT NULL,
+    plan_json TEXT NOT NULL,
+    review_json TEXT NOT NULL,
+    results_json TEXT NOT NULL DEFAULT '[]',
+    status TEXT NOT NULL DEFAULT 'open',
+    lease_until DOUBLE PRECISION NOT NULL DEFAULT 0,
+    lease_owner TEXT
+);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    key TEXT PRIMARY KEY,
+    credential TEXT NOT NULL,
+    request_sha256 TEXT NOT NULL,
+    state TEXT NOT NULL,
+    response TEXT,
+    status_code INTEGER,
+    created DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS request_windows (
+    key TEXT NOT NULL,
+    win BIGINT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (key, win)
+);
+CREATE TABLE IF NOT EXISTS run_starts (
+    ts DOUBLE PRECISION NOT NULL,
+    principal TEXT NOT NULL,
+    trust_class TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS run_starts_principal ON run_starts(principal, ts);
+CREATE INDEX IF NOT EXISTS run_starts_class ON run_starts(trust_class, ts);
+"""
+
+GrantStatus = Literal["open", "finished"]
+
+
+@dataclass(frozen=True, slots=True)
+class GrantRow:
+    id: str
+    run_id: str
+    approval: str | None
+    credential: str
+    trigger: dict[str, Any]
+    plan: dict[str, Any]
+    review: dict[str, Any]
+    results: Any  # the service's run state (see service/runs.py)
+    status: str
+
+
+class SqlGrants:
+    """Grants: an approved plan an agent runs itself, step by step (see service/runs.py)."""
+
+    def __init__(self, sql: Sql) -> None:
+        self.sql = sql
+
+    def create(self, *, grant_id: str, run_id: str, approval: str | None, credential: str,
+               trigger: Any, plan: Any, review: Any) -> None:
+        self.sql.run("INSERT INTO grants(id, created, run_id, approval, credential, trigger_json, "
+                     "plan_json, review_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     (grant_id, time.time(), run_id, approval, credential, json.dumps(trigger),
+                      json.dumps(plan), json.dumps(review)))
+
+    def get(self, grant_id: str) -> GrantRow | None:
+        row = self.sql.one("SELECT id, run_id, approval, credential, trigger_json, plan_json, "
+                           "review_json, results_json, status FROM grants WHERE id = ?", (grant_id,))
+        if row is None:
+            return None
+        return GrantRow(row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]),
+                        json.loads(row[6]), json.loads(row[7]), row[8])
+
+    def lease(self, grant_id: str, owner: str, seconds: float) -> bool:
+        """Take the grant for one request (atomic across workers); False if another holds it."""
+        now = time.time()
+        return self.sql.run("UPDATE grants SET lease_until = ?, lease_owner = ? "
+                            "WHERE id = ? AND lease_until < ?",
+                            (now + seconds, owner, grant_id, now)) == 1
+
+    def save(self, grant_id: str, owner: str, *, results: Any,
+             status: str) -> None:
+        """Store the results and status and release the lease, if still ours."""
+        changed = self.sql.run("UPDATE grants SET results_json = ?, status = ?, lease_until = 0, "
+                               "lease_owner = NULL WHERE id = ? AND lease_owner = ?",
+                               (json.dumps(results), status, grant_id, owner))
+        if changed != 1:
+            raise StorageUnavailable(f"grant {grant_id}: the lease ran out before the request ended")
+
+    def release(self, grant_id: str, owner: str) -> None:
+        self.sql.run("UPDATE grants SET lease_until = 0, lease_owner = NULL "
+                     "WHERE id = ? AND lease_owner = ?", (grant_id, owner))
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    state: Literal["new", "running", "done", "mismatch"]
+    response: dict[str, Any] | None = None
+    status_code: int | None = None
+
+
+class SqlIdempotency:
+    """Idempotency keys: the first request with a key runs; a retry with the same key and
+    body gets the stored answer; one still running (or whose worker died) gets `running`,
+    never a second execution."""
+
+    def __init__(self, sql: Sql) -> None:
+        self.sql = sql
+
+    def claim(self, key: str, credential: str, request_sha256: str) -> Claim:
+        scoped = _scoped(credential, key)
+        inserted = self.sql.run(
+            "INSERT INTO idempotency_keys(key, credential, request_sha256, state, created) "
+            "VALUES (?, ?, ?, 'running', ?) ON CONFLICT (key) DO NOTHING",
+            (scoped, credential, request_sha256, time.time()))
+        if inserted == 1:
+            return Claim("new")
+        row = self.sql.one("SELECT request_sha256, state, response, status_code FROM idempotency_keys "
+                           "WHERE key = ?", (scoped,))
+        if row is None:  # pragma: no cover - deleted between the two statements
+            return Claim("running")
+        if row[0] != request_sha256:
+            return Claim("mismatch")
+        if row[1] == "done":
+            return Claim("done", json.loads(row[2]), int(row[3]))
+        return Claim("running")
+
+    def finish(self, key: str, credential: str, response: dict[str, Any], status_code: int) -> None:
+        self.sql.run("UPDATE idempotency_keys SET state = 'done', response = ?, status_code = ? "
+                     "WHERE key = ?", (json.dumps(response), status_code, _scoped(credential, key)))
+
+    def forget(self, key: str, credential: str) -> None:
+        """A request that failed before anything happened (a 4xx) frees its key."""
+        self.sql.run("DELETE FROM idempotency_keys WHERE key = ? AND state = 'running'",
+                     (_scoped(credential, key),))
+
+
+def _scoped(credential: str, key: str) -> str:
+    return json.dumps([credential, key])
+
+
+class SqlLimiter:
+    """Fixed-window request counts per credential, shared by every worker on the database."""
+
+    def __init__(self, sql: Sql, clock: Callable[[], float] = time.time) -> None:
+        self.sql = sql
+        self._clock = clock
+
+    def hit(self, key: str, limit: int, window: float) -> float | None:
+        """Count one request; None if within `limit` per `window` seconds, else the seconds
+        to wait."""
+        now = self._clock()
+        win = int(now // window)
+        row = self.sql.one("INSERT INTO request_windows(key, win, count) VALUES (?, ?, 1) "
+                           "ON CONFLICT (key, win) DO UPDATE SET count = request_windows.count + 1 "
+                           "RETURNING count", (key, win))
+        count = int(row[0]) if row else 1
+        if win % 64 == 0 and count == 1:
+            self.sql.run("DELETE FROM request_windows WHERE win < ?", (win - 2,))
+        if count > limit:
+            return max(0.001, (win + 1) * window - now)
+        return None
+
+
+HOUR = 3600.0
+DAY = 86400.0
+
+
+class SqlRunCounter:
+    """`plangate.audit.rate.RunCounter` on either database: runs started per principal and
+    trust class, for the policy's cross-run rate limits."""
+
+    def __init__(self, sql: Sql, *, clock: Callable[[], float] = time.time) -> None:
+        self.sql = sql
+        self._clock = clock
+
+    def exceeded(self, limit: RateLimit, *, principal: str, trust_class: str) -> str | None:
+        now = self._clock()
+        checks = (
+            ("per_principal_per_hour", limit.per_principal_per_hour, "principal", principal, HOUR),
+            ("per_principal_per_day", limit.per_principal_per_day, "principal", principal, DAY),
+            ("per_class_per_hour", limit.per_class_per_hour, "trust_class", trust_class, HOUR),
+        )
+        for name, allowed, column, value, window in checks:
+            if allowed is None:
+                continue
+            row = self.sql.one(f"SELECT COUNT(*) FROM run_starts WHERE {column} = ? AND ts > ?",  # a constant
+                               (value, now - window))
+            if row is not None and int(row[0]) >= allowed:
+                return name
+        return None
+
+    def record(self, *, principal: str, trust_class: str) -> None:
+        self.sql.run("INSERT INTO run_starts(ts, principal, trust_class) VALUES (?, ?, ?)",
+                     (self._clock(), principal, trust_class))
+
+
+def sqlite_sql(connection: sqlite3.Connection, lock: threading.Lock) -> Sql:
+    return Sql(connection, lock, dialect="sqlite")
+
+
+__all__ = ["SCHEMA", "Claim", "GrantRow", "Sql", "SqlGrants", "SqlIdempotency", "SqlLimiter",
+           "SqlRunCounter", "sqlite_sql"]

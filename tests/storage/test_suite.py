@@ -1,0 +1,220 @@
+"""One storage suite, every backend: SQLite (embedded), PostgreSQL, PostgreSQL + Redis.
+
+The same behaviour is pinned on each: a linear audit chain under concurrent appends from
+many connections; approvals and stored labels covered by the chain (edits outside plangate
+are refused on read and found by verify); a witness that catches a rewrite anywhere; labels
+found by indexed lookups with the old overlap semantics; grants leased atomically;
+idempotency keys; request limits and run counts shared by every worker.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plangate.audit.log import GENESIS, event_hash
+from plangate.errors import GrantError
+from plangate.labels import Label
+from plangate.policy.model import RateLimit
+from plangate.resources import MemoryResourceLabels
+from plangate.storage import Storage, open_storage
+
+pytest.importorskip("psycopg", reason="the service extra is not installed")
+
+BACKENDS = ["sqlite", "postgresql", "postgresql+redis"]
+_names = itertools.count()
+TAINTED = Label(sources=frozenset({"payload"}), taint="high")
+CLEAN = Label(sources=frozenset({"instruction"}))
+
+
+@pytest.fixture(params=BACKENDS)
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Storage]]:
+    """Opens a new connection to one fresh store (call it again: another worker)."""
+    witness = str(tmp_path / "witness.db")
+    if request.param == "sqlite":
+        url, redis = str(tmp_path / "plangate.db"), None
+    else:
+        from servers import new_database
+
+        url = new_database(request.getfixturevalue("pg_server"), f"t{next(_names)}_{id(tmp_path)}")
+        redis = request.getfixturevalue("redis_server") if "redis" in request.param else None
+        if redis:
+            import redis as redis_client
+
+            redis_client.Redis.from_url(redis).flushdb()
+    opened: list[Storage] = []
+
+    def open_one() -> Storage:
+        store = open_storage(url, redis=redis, witness=witness)
+        opened.append(store)
+        return store
+
+    yield open_one
+    for store in opened:
+        store.close()
+
+
+def raw(store: Storage, sql: str, params: tuple[Any, ...] = ()) -> None:
+    """A change made behind plangate's back (triggers off where they would refuse it)."""
+    if store.kind == "sqlite":
+        db = store.sql.connection
+        db.execute("DROP TRIGGER IF EXISTS audit_events_no_update")
+        db.execute(sql, params)
+    else:
+        with store.sql.connection.cursor() as cur:
+            cur.execute("ALTER TABLE audit_events DISABLE TRIGGER USER")
+            cur.execute(sql.replace("?", "%s"), params)
+
+
+def test_concurrent_appends_make_one_linear_chain(opener: Callable[[], Storage]) -> None:
+    """Eight workers (own connections) append at once: no gap, no fork, it verifies."""
+    workers = [opener() for _ in range(8)]
+
+    def work(store: Storage, w: int) -> None:
+        for i in range(25):
+            store.audit.append("call", f"run{w}", {"i": i})
+
+    threads = [threading.Thread(target=work, args=(s, w)) for w, s in enumerate(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check = opener()
+    result = check.audit.verify()
+    assert result.ok and result.events == 200, result
+    assert check.audit.head()[0] == 200
+
+
+def test_pending_approvals_survive_a_restart_and_decisions_are_chained(opener: Callable[[], Storage]) -> None:
+    """An approval made by one worker is read by another after the first is gone; deciding
+    and using it are recorded; it is used once."""
+    first = opener()
+    ident = first.approvals.create(run_id="run_a", plan_hash="h" * 64, trust_class="owner", summary="pay 120",
+                                   trigger={"t": 1}, plan={"steps": []}, review={"rules": ["pay-asks"]})
+    first.close()
+    second = opener()
+    assert [a.id for a in second.approvals.list()] == [ident]
+    assert second.approvals.decide(ident, "approved", by="ana", note="ok").status == "approved"
+    second.approvals.consume(ident, "run_a")
+    with pytest.raises(Exception, match="already used"):
+        second.approvals.consume(ident, "run_a")
+    kinds = [e.kind for e in second.audit.tail(10)]
+    assert kinds == ["approval_requested", "approval_decided", "approval_used"]
+    assert second.audit.verify().ok
+
+
+@pytest.mark.parametrize("edit", ["flip", "replay", "swap_plan"])
+def test_approvals_edited_outside_plangate_are_refused_and_found(opener: Callable[[], Storage], edit: str) -> None:
+    """Flipping a pending approval to approved, making a used one usable again or swapping
+    its plan in the table is refused on read and fails verify."""
+    store = opener()
+    ident = store.approvals.create(run_id="r", plan_hash="h" * 64, trust_class="unknown", summary="s",
+                                   trigger={}, plan={"steps": [1]}, review={})
+    if edit == "replay":
+        store.approvals.decide(ident, "approved")
+        store.approvals.consume(ident, "r")
+        raw(store, "UPDATE approvals SET status = 'approved' WHERE id = ?", (ident,))
+    elif edit == "flip":
+        raw(store, "UPDATE approvals SET status = 'approved' WHERE id = ?", (ident,))
+    else:
+        raw(store, "UPDATE approvals SET plan_json = '{\"steps\": [2]}' WHERE id = ?", (ident,))
+    with pytest.raises(GrantError, match="audit log"):
+        store.approvals.get(ident)
+    assert not store.audit.verify().ok
+
+
+def test_stored_labels_join_and_are_covered_by_the_chain(opener: Callable[[], Storage]) -> None:
+    """Writes join; a later clean write never washes taint; a label washed in the database
+    is refused on read and fails verify."""
+    store = opener()
+    store.resources.record("memory:notes", TAINTED)
+    store.resources.record("memory:notes", CLEAN)
+    other = opener()
+    assert other.resources.label_of("memory:notes").untrusted
+    assert other.resources.label_of("memory:*").untrusted
+    assert other.audit.verify().ok
+    raw(store, "UPDATE resource_labels SET label = ? WHERE name = ?",
+        ('{"readers": null, "sources": [], "taint": "none"}', "memory:notes"))
+    with pytest.raises(Exception, match="does not match the audit log"):
+        other.resources.label_of("memory:notes")
+    assert not other.audit.verify().ok
+
+
+def test_indexed_lookups_agree_with_a_full_scan(opener: Callable[[], Storage]) -> None:
+    """Exact names, prefix patterns, stored patterns and escaped wildcards: the indexed
+    lookup returns what comparing every stored name would."""
+    store = opener()
+    reference = MemoryResourceLabels()
+    names = ["workspace:a.py", "workspace:notes/x.md", "workspace:notes/y.md", "memory:*",
+             "mail:[*]", "workspace:docs/*", "skills:s1"]
+    for i, name in enumerate(names):
+        label = TAINTED if i % 2 else Label(readers=frozenset({f"r{i}"}))
+        store.resources.record(name, label)
+        reference.record(name, label)
+    for query in ["workspace:a.py", "workspace:notes/*", "workspace:*", "memory:tips", "mail:*", "mail:m1",
+                  "workspace:docs/readme", "skills:s1", "skills:s2", "*", "workspace:notes/x.md"]:
+        assert store.resources.label_of(query) == reference.label_of(query), query
+
+
+def test_the_witness_finds_a_rewrite_anywhere(opener: Callable[[], Storage]) -> None:
+    """Rewrite an early event and recompute every later hash: the chain alone verifies, the
+    heads the witness holds do not."""
+    store = opener()
+    for i in range(10):
+        store.audit.append("call", "run", {"i": i})  # `call` is durable: its head is shipped
+    assert store.witness is not None and len(store.witness.heads()) == 10
+    events = store.audit.tail(100)
+    prev = GENESIS
+    for e in events:
+        data = '{"i":99}' if e.seq == 3 else json.dumps(e.data, sort_keys=True, separators=(",", ":"))
+        digest = event_hash(prev, e.seq, e.ts, e.kind, e.run_id, data)
+        raw(store, "UPDATE audit_events SET data = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+            (data, prev, digest, e.seq))
+        prev = digest
+    if store.kind != "sqlite":
+        raw(store, "UPDATE audit_head SET hash = ? WHERE id = 1", (prev,))
+    assert store.audit.inner.verify().ok  # the rewritten chain is self-consistent
+    result = store.audit.verify()
+    assert not result.ok and "another hash" in result.problem
+
+
+def test_grant_leases_are_atomic_across_workers(opener: Callable[[], Storage]) -> None:
+    a, b = opener(), opener()
+    a.grants.create(grant_id="gr_1", run_id="r", approval=None, credential="c", trigger={}, plan={}, review={})
+    assert a.grants.lease("gr_1", "one", 30)
+    assert not b.grants.lease("gr_1", "two", 30)
+    a.grants.save("gr_1", "one", results={"results": [1]}, status="open")
+    assert b.grants.lease("gr_1", "two", 30)
+    assert b.grants.get("gr_1").results == {"results": [1]}  # type: ignore[union-attr]
+
+
+def test_idempotency_keys(opener: Callable[[], Storage]) -> None:
+    """First claim runs; a retry gets the answer; a retry of an unfinished request is
+    refused; the same key with another body is a mismatch."""
+    a, b = opener(), opener()
+    assert a.keys.claim("k1", "agent", "x").state == "new"
+    assert b.keys.claim("k1", "agent", "x").state == "running"
+    a.keys.finish("k1", "agent", {"ok": 1}, 200)
+    done = b.keys.claim("k1", "agent", "x")
+    assert done.state == "done" and done.response == {"ok": 1} and done.status_code == 200
+    assert b.keys.claim("k1", "agent", "y").state == "mismatch"
+    assert b.keys.claim("k1", "other-agent", "y").state == "new"  # keys are per credential
+
+
+def test_limits_and_run_counts_are_shared(opener: Callable[[], Storage]) -> None:
+    a, b = opener(), opener()
+    answers = [s.limiter.hit("cred:x", 5, 60.0) for s in (a, b) * 5]
+    assert answers[:5] == [None] * 5 and all(w is not None and w > 0 for w in answers[5:])
+    limit = RateLimit(per_principal_per_hour=3)
+    allowed = 0
+    for store in (a, b) * 3:
+        if store.runs.exceeded(limit, principal="p@x", trust_class="unknown") is None:
+            store.runs.record(principal="p@x", trust_class="unknown")
+            allowed += 1
+    assert allowed == 3
