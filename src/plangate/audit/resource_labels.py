@@ -58,17 +58,26 @@ class SqliteResourceLabels:
                                                "adopted": True}, also=adopt)
 
     def label_of(self, pattern: str) -> Label | None:
-        rows: list[tuple[str, str, int | None]] = []
+        hits: list[Label] = []
         if has_wildcard(pattern):
+            # Many names may match: SQLite matches them (GLOB reads fnmatch's `*`, `?` and
+            # `[...]` alike, and the escapes `[*]`, `[?]`, `[[]`), over the prefix's index
+            # range, and returns each distinct label once. Rows are checked against the
+            # chain by `AuditLog.verify()`, not one by one here.
             prefix = literal_prefix(pattern)
-            rows += self._db.execute(
-                "SELECT name, label, seq FROM resource_labels WHERE name >= ? AND name < ? AND wild = 0",
-                (prefix, prefix_bound(prefix))).fetchall()
+            texts = self._db.execute(
+                "SELECT DISTINCT label FROM resource_labels WHERE name >= ? AND name < ? AND wild = 0 "
+                "AND name GLOB ?", (prefix, prefix_bound(prefix), pattern)).fetchall()
+            hits += [Label.from_json(json.loads(t)) for (t,) in texts]
         else:
-            rows += self._db.execute("SELECT name, label, seq FROM resource_labels WHERE name = ? "
-                                     "AND wild = 0", (pattern,)).fetchall()
-        rows += self._db.execute("SELECT name, label, seq FROM resource_labels WHERE wild = 1").fetchall()
-        hits = [self._checked(name, label, seq) for name, label, seq in rows if overlaps(name, pattern)]
+            row = self._db.execute("SELECT name, label, seq FROM resource_labels WHERE name = ? AND wild = 0",
+                                   (pattern,)).fetchone()
+            if row is not None:
+                hits.append(self._checked(*row))
+        for name, label, seq in self._db.execute(
+                "SELECT name, label, seq FROM resource_labels WHERE wild = 1").fetchall():
+            if overlaps(name, pattern):
+                hits.append(self._checked(name, label, seq))
         return join_all(hits) if hits else None
 
     def _checked(self, name: str, text: str, seq: int | None) -> Label:

@@ -8,7 +8,12 @@ Figures (microseconds, p50 and p99 over many iterations):
   decide, with a cold cache (`check_*`) and a warm one (`check_warm_*`);
 * one audit append to a SQLite file (`audit_append_*`);
 * the baseline: one bare `cedarpy.is_authorized` call on a prepared request against the
-  same compiled policy (`baseline_cedar_*`), so the overhead shows as a ratio.
+  same compiled policy (`baseline_cedar_*`), so the overhead shows as a ratio;
+* what users get (`review_public_*`, `check_public_*`, the goals): a 20-step plan of 20
+  distinct tools (so no decision repeats inside the review) whose literals claim the owner's
+  message and are verified against it, through the public `Gate.review` with its audit
+  writes to a SQLite file; and the per-call check as the executor makes it, stored-label
+  lookups included, with 10,000 names stored beside the audit log.
 """
 
 from __future__ import annotations
@@ -87,8 +92,57 @@ OWNER_TRIGGER = {"channel": "chat", "principal": "owner@home.example",
                  "evidence": {"paired": True}, "payload": "tidy up my week"}
 
 
-STAGES = 7
-"""How many times `run` calls its `progress`: three reviews, two checks, baseline, audit."""
+STAGES = 9
+"""How many times `run` calls its `progress`: three reviews, two checks, baseline, audit,
+the public review and the public check."""
+
+STORED_NAMES = 10_000
+
+
+def distinct_plan(policy: CompiledPolicy, steps: int = 20) -> tuple[dict[str, Any], str]:
+    """A plan of `steps` calls to distinct tools, every literal a word of the owner's
+    message (origin `payload`, verified), and that message."""
+    words: list[str] = []
+    out: list[dict[str, Any]] = []
+    for n, (name, spec) in enumerate(sorted(policy.catalog.tools.items())[:steps]):
+        args: dict[str, Any] = {}
+        for arg, arg_spec in spec.args.items():
+            if arg_spec.type == "array":
+                args[arg] = {"list": [{"literal": "bob@partner.example", "origin": "payload"}]}
+            elif arg_spec.type in ("integer", "number"):
+                args[arg] = {"literal": 3 + n, "origin": "payload"}
+                words.append(str(3 + n))
+            elif arg_spec.type == "boolean":
+                args[arg] = {"literal": True, "origin": "planner"}
+            else:
+                word = f"{arg}{n}x{len(words)}"
+                words.append(word)
+                args[arg] = {"literal": word, "origin": "payload"}
+        out.append({"id": f"s{n}", "tool": name, "args": args})
+    return {"version": 1, "steps": out}, "please handle: " + " ".join(words) + " bob@partner.example"
+
+
+def seeded_log(folder: Path, names: int) -> Path:
+    """An audit log with `names` stored labels (chained), seeded on a RAM disk when there is
+    one (each stored label is an fsynced event) and copied to `folder`."""
+    import shutil
+
+    from plangate.audit import SqliteResourceLabels
+    from plangate.labels import Label
+
+    shm = Path("/dev/shm")
+    with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as seed_dir:
+        seed = Path(seed_dir) / "seed.db"
+        log = AuditLog(seed)
+        store = SqliteResourceLabels(log)
+        tainted = Label(sources=frozenset({"payload"}), taint="high")
+        for i in range(names):
+            store.record(f"workspace:docs/f{i}.md" if i % 2 else f"mail:m{i}", tainted)
+        log.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        log.close()
+        target = folder / "audit.db"
+        shutil.copy(seed, target)
+    return target
 
 
 def run(iterations: int, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -160,11 +214,13 @@ def run(iterations: int, progress: Callable[[str], None] | None = None) -> dict[
         log.close()
     done("audit append")
 
+    public(policy, classified, iterations, figures, done)
+
     base = figures["baseline_cedar_p50_us"]
     figures["ratio_check_to_baseline"] = round(figures["check_p50_us"] / base, 2)
     figures["ratio_review20_to_baseline"] = round(figures["review_p50_us"] / base, 2)
-    figures["goals"] = {"review_p50_us<=1000": figures["review_p50_us"] <= 1000,
-                        "check_p50_us<=100": figures["check_p50_us"] <= 100}
+    figures["goals"] = {"review_public_p50_us<=1000": figures["review_public_p50_us"] <= 1000,
+                        "check_public_p50_us<=100": figures["check_public_p50_us"] <= 100}
     figures["iterations"] = iterations
     return figures
 
@@ -175,7 +231,55 @@ _ROWS = (("review", "review of a 5-step plan", "review_5"),
          ("check", "per-call check, cold decision cache", "check"),
          ("check", "per-call check, warm decision cache", "check_warm"),
          ("baseline", "one bare Cedar decision (baseline)", "baseline_cedar"),
-         ("audit", "one audit append (SQLite)", "audit_append"))
+         ("audit", "one audit append (SQLite)", "audit_append"),
+         ("public", "Gate.review, 20 distinct calls, audited", "review_public"),
+         ("public", "per-call check, 10,000 stored labels", "check_public"))
+
+
+def public(policy: CompiledPolicy, classified: Any, iterations: int, figures: dict[str, Any],
+           done: Callable[[str], None]) -> None:
+    """`review_public_*` and `check_public_*`: what a user of the library gets."""
+    from plangate.gate import Gate
+    from plangate.resources import disclosed_label, executes_tainted
+    from plangate.testing import FixtureTools
+
+    plan, message = distinct_plan(policy)
+    trigger = {**OWNER_TRIGGER, "payload": message}
+    with tempfile.TemporaryDirectory() as tmp:
+        gate = Gate(policy, FixtureTools(), audit=seeded_log(Path(tmp), STORED_NAMES))
+        verdict = gate.review(trigger, plan).verdict
+        its = max(100, iterations // 4)
+        figures["review_public_p50_us"], figures["review_public_p99_us"] = (
+            round(x, 1) for x in _time(lambda: gate.review(trigger, plan), its, before=policy.clear_cache))
+        figures["review_public_verdict"] = verdict
+        figures["review_public_distinct_tools"] = len({s["tool"] for s in plan["steps"]})
+        done("public review (Gate.review, 20 distinct calls, audited)")
+
+        # The executor's per-call check on a call whose disclosed file has a stored label.
+        deployment = deployment_of(policy)
+        flow = FlowContext(classified, deployment)
+        checked = check_plan(parse_plan(make_plan(5)), policy.catalog)
+        bounds = plan_bounds(checked, policy.catalog)
+        spec = policy.catalog.tools["file_share"]
+        parsed = parse_plan({"steps": [{"id": "x", "tool": "file_share", "args": {
+            "path": {"literal": "docs/f4999.md", "origin": "planner"},
+            "with": {"list": [{"literal": "bob@partner.example", "origin": "planner"}]}}}]}
+                            ).steps[0].args  # type: ignore[union-attr]
+        resources = gate.resources
+
+        def check() -> None:
+            args = {name: flow.resolve(arg, {}) for name, arg in parsed.items()}
+            values = {n: r.value for n, r in args.items()}
+            facts = flow.call_facts(spec=spec, args=args, request_type="any", bounds=bounds,
+                                    executes_tainted=executes_tainted(spec, values, resources),
+                                    disclosed=disclosed_label(spec, values, resources))
+            policy.decide(facts)
+
+        figures["check_public_p50_us"], figures["check_public_p99_us"] = (
+            round(x, 1) for x in _time(check, iterations, before=policy.clear_cache))
+        figures["stored_names"] = STORED_NAMES
+        gate.audit.close()
+        done("public per-call check (10,000 stored names)")
 
 
 def report(figures: dict[str, Any]) -> list[str]:
