@@ -291,11 +291,26 @@ def narrows(old: Plan, new: Plan) -> bool:
         old_shape, old_bound, old_loops, _old_pos = old_steps[step_id]
         if shape != old_shape or bound > old_bound or loops != old_loops:
             return False
+    # A loop's output is its last body step's: dropping that step would make everything
+    # that refers to the loop read other data than the owner saw.
+    old_last, new_last = _last_in_loops(old.steps), _last_in_loops(new.steps)
+    if any(old_last.get(loop) != last for loop, last in new_last.items()):
+        return False
     # Within each block, the kept steps keep their order.
     blocks: dict[tuple[str, ...], list[int]] = {}
     for step_id, (_shape, _bound, loops, _pos) in sorted(new_steps.items(), key=lambda kv: kv[1][3]):
         blocks.setdefault(loops, []).append(old_steps[step_id][3])
     return all(positions == sorted(positions) for positions in blocks.values())
+
+
+def _last_in_loops(steps: list[Any]) -> dict[str, str]:
+    """Each loop's id -> the id of its last body step (nested loops too)."""
+    out: dict[str, str] = {}
+    for step in steps:
+        if isinstance(step, ForEachStep):
+            out[step.id] = step.steps[-1].id
+            out.update(_last_in_loops(step.steps))
+    return out
 
 
 def _steps_by_id(steps: list[Any], loops: tuple[str, ...]

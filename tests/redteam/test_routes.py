@@ -121,10 +121,6 @@ def _calendar(n: int) -> list[dict[str, Any]]:
              "end": f"2026-12-02T1{i}:30"} for i in range(n)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LIVE HOLE: a failure inside a for_each body fails the whole loop, but the loop's "
-    "output label is only `over` + the LAST body step, so a stranger's reply that refers "
-    "to the loop is skipped iff a private-dependent body step failed (1 bit per egress)"))
 def test_loop_body_failure_leaks_private_calendar_to_stranger(tmp_path: Path) -> None:
     traces = []
     verdicts = []
@@ -149,10 +145,6 @@ class HonestExtractor:
         return 2 if word.casefold() in repr(source).casefold() else 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LIVE HOLE: same loop-body route with an extraction: an honest quarantined model that "
-    "answers outside the declared range halts the body step, so any yes/no question about "
-    "the owner's calendar reaches a stranger through whether the reply is sent"))
 def test_loop_body_extraction_range_failure_leaks_a_predicate(tmp_path: Path) -> None:
     traces = []
     verdicts = []
@@ -285,11 +277,6 @@ def test_tainted_skill_name_blocks_memory_load(tmp_path: Path) -> None:
 # ------------------------------------------------- (4) replan narrowing: what a loop returns
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LIVE HOLE: `narrows` compares each kept step's id/content/loops/order, but a loop's "
-    "output is its LAST body step's output: dropping that step makes every reference to the "
-    "loop read another step's data, so the owner's yes to 'send L to bob' (calendar) runs as "
-    "'send the owner's contract mail to bob' without a new question"))
 def test_narrowed_replan_that_drops_a_loops_last_step_swaps_the_data_sent(tmp_path: Path) -> None:
     from plangate.audit import OwnerConsole
 
@@ -440,11 +427,6 @@ def test_reported_readers_from_unlabelled_external_content_widen_the_output() ->
 # ------------------------------------------------------------- (7) policy facts: reader ids
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LIVE HOLE (latent for mail: the runtime refuses non-addresses; live for any handle-based "
-    "channel such as chat or Slack, where users pick their handle): reader ids and "
-    "destination names share one namespace, so a destination handle spelled `owner` "
-    "normalises to the reader sentinel `owner` and readers_ok holds for owner-only data"))
 def test_a_destination_handle_named_owner_reads_owner_only_data() -> None:
     from plangate.labels import Label
     from plangate.policy.facts import PlanBounds

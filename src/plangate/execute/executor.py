@@ -249,6 +249,7 @@ class _Run:
         outputs: list[Any] = []
         labels: list[Label] = [over.label]
         before = len(self.problems) + len(self.skipped)
+        body_ids = [s.id for s in self.grant.checked.blocks[step.id]]
         for item in items:
             inner = dict(env)
             inner[step.var] = Resolved(item, over.label)
@@ -256,6 +257,8 @@ class _Run:
             if last is not None:
                 outputs.append(last.value)
                 labels.append(last.label)
+            # Whether the loop completes depends on every body step (as in the review).
+            labels.extend(inner[i].label.readers_only() for i in body_ids if i in inner)
         if len(self.problems) + len(self.skipped) > before:
             # Some iteration did not finish: the list of outputs is incomplete, so what
             # depends on the loop does not run either.

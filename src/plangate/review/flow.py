@@ -126,7 +126,14 @@ class FlowContext:
         }
 
     def _reader_id(self, canonical: str) -> str:
-        return OWNER if canonical in self.owner_addresses else canonical
+        """The reader id of a principal or destination. `owner` (and `*`) are reserved
+        reader names: a destination that merely spells one (a chat handle called "Owner")
+        is nobody in particular and may read nothing private."""
+        if canonical in self.owner_addresses:
+            return OWNER
+        if canonical.casefold() in (OWNER, PUBLIC):
+            return INVALID + canonical
+        return canonical
 
     def literal_label(self, lit: Lit) -> Label:
         if lit.origin == "instruction":

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from plangate.catalog import Catalog
 from plangate.errors import PlanError
-from plangate.labels import TRUSTED, Label, Taint
+from plangate.labels import TRUSTED, Label, Taint, join_all
 from plangate.plan.codec import (
     CheckedPlan,
     check_plan,
@@ -270,8 +270,12 @@ class _StaticWalker:
         # How many times the body runs depends on what is looped over: every effect in
         # the body is checked with those readers as its pc (as at run time).
         last = self.block(step.id, inner, pc.join(over.label.readers_only()))
-        # As at run time: the list of outputs also carries the label of what was looped over.
-        return Resolved(OPEN, over.label.join(last.label) if last else over.label, False)
+        # As at run time: the list of outputs carries the label of what was looped over and
+        # of the last body step, and the readers of every body step: if any of them fails,
+        # the loop fails and whatever refers to it is skipped.
+        body = join_all(inner[s.id].label for s in self.blocks[step.id]).readers_only()
+        label = over.label.join(body)
+        return Resolved(OPEN, label.join(last.label) if last else label, False)
 
     def _choices_label(self, step: ExtractStep, env: dict[str, Resolved]) -> Label | None:
         if step.type.choices is None:
