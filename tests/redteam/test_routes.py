@@ -309,11 +309,6 @@ def _seen_private() -> Any:
                  taint="high")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LIVE HOLE: a replanner shown the owner's calendar (planner_context = owner-only) "
-    "writes the secret into an enum extraction's `values`; enum answers take the readers of "
-    "their SOURCE only (the stranger's own words), never the planner context, so the "
-    "secret goes back to the stranger verbatim, unattended"))
 def test_enum_values_launder_what_the_replanner_saw(tmp_path: Path) -> None:
     world = World(tmp_path / "w")
     world.deliver_trigger_mail(STRANGER, "t1@evil.example")
@@ -329,9 +324,6 @@ def test_enum_values_launder_what_the_replanner_saw(tmp_path: Path) -> None:
     assert not leaked, (out.review.verdict, out.review.rules)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LIVE HOLE: the same with a number extraction whose min == max is the private number "
-    "the replanner saw (an account balance): the answer is public to the stranger"))
 def test_number_bounds_launder_what_the_replanner_saw(tmp_path: Path) -> None:
     world = World(tmp_path / "w", extractor=ScriptedExtractor({"how many?": 48213.55}))
     world.deliver_trigger_mail(STRANGER, "t1@evil.example")
@@ -361,12 +353,6 @@ def test_planner_literal_carries_what_the_replanner_saw(tmp_path: Path) -> None:
     assert world.sent_to(STRANGER) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LIVE HOLE: planner_context only labels the planner's *literals*; the plan's shape is "
-    "written by the same planner (whether a step exists, which item a ref path picks, loop "
-    "max, extraction question/values/bounds). A replanner shown owner-only data sends the "
-    "stranger a reply made only of the stranger's own words iff a private bit is set: the "
-    "effects are not checked with the planner context as their pc"))
 def test_plan_shape_encodes_what_the_replanner_saw(tmp_path: Path) -> None:
     world = World(tmp_path / "w")
     world.deliver_trigger_mail(STRANGER, "t1@evil.example")
@@ -528,11 +514,6 @@ class _ScriptedPlanner:
                        context=view.context, tries=1)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LIVE HOLE: the Agent replans iff the run halted or failed, and a step may fail on "
-    "private data (here: a hold titled after the owner's 2nd event); the replan's context "
-    "joins only the outputs it is shown, and its effects are not checked with that context "
-    "as pc, so a replan that merely echoes the stranger's words exists iff the private bit"))
 def test_agent_replan_existence_leaks_a_private_failure(tmp_path: Path) -> None:
     from plangate.agent import Agent
 
@@ -711,12 +692,6 @@ def test_share_link_counter_reveals_the_owners_other_shares(tmp_path: Path) -> N
 # -------------------------- (6)/(7) the owner's own words, recombined by a hijacked planner
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LIVE HOLE: every payload literal is checked on its own; owner-confirms-new-readers "
-    "skips the question when each argument occurs in the owner's own words, so a hijacked "
-    "planner (steered by the forwarded part) pairs the file the owner said NOT to share "
-    "with the recipient the owner named: 'the owner named exactly what goes and to whom' "
-    "does not hold, the planner chose the pairing"))
 def test_owner_words_recombined_share_the_forbidden_file_unattended(tmp_path: Path) -> None:
     world = World(tmp_path, {"files": {"finance/salaries.txt": "CEO 900k", "contracts/msa.txt": "msa"}})
     trig = parse_trigger({

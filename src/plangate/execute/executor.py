@@ -138,7 +138,7 @@ class Executor:
         result = RunResult(run_id=run_id, status="completed", calls=state.calls,
                            skipped=state.skipped, truncated=state.truncated)
         try:
-            state.block("", state.env_top, TRUSTED)
+            state.block("", state.env_top, state.flow.plan_pc)
         except AuditError:
             # No record, no side effect: the call that needed this record did not run,
             # and a broken audit log is the operator's problem to see, loudly.
@@ -290,8 +290,8 @@ class _Run:
             raise _Halt("halted", step.id, f"extraction returned {problem}")
         self.x._record("extract", self.run_id, {"step": step.id, "kind": step.type.kind,
                                                  "value": audit_value(value)})
-        return Resolved(value, extracted_label(step, source.label,
-                                               choices.label if choices else None))
+        label = extracted_label(step, source.label, choices.label if choices else None)
+        return Resolved(value, label.join(self.flow.plan_pc))
 
     def call(self, step: CallStep, env: dict[str, Resolved], pc: Label) -> Resolved:
         policy = self.x.policy

@@ -111,8 +111,12 @@ class FlowContext:
         # the trigger, and on a replan the outputs it saw). A planner shown private data
         # cannot pass it off as its own invention.
         self.planner_label = Label(sources=frozenset({"planner"}), taint="high")
+        #: The plan's own pc: its shape (which steps, which fields, which enum values and
+        #: bounds an extraction may answer) was written by a planner that saw this context.
+        self.plan_pc = TRUSTED
         if planner_context is not None:
             self.planner_label = self.planner_label.join(planner_context)
+            self.plan_pc = planner_context.readers_only()
         # Who sent it is established by the channel, but a sender chooses their own address
         # (a quoted local part can hold any text): influenced, unless it is the owner.
         self.principal_label = Label(sources=frozenset({"trigger:principal"}),

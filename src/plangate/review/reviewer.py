@@ -151,7 +151,7 @@ def _review_checked(classified: Classified, checked: CheckedPlan, policy: Compil
     findings.extend(origin_findings)
     bounds = plan_bounds(checked, policy.catalog)
     walker = _StaticWalker(flow, policy, bounds, checked, resources or MemoryResourceLabels())
-    walker.block("", {})
+    walker.block("", {}, flow.plan_pc)
     findings.extend(walker.findings)
     verdict = combine([f.verdict for f in findings])
     decisive = [f for f in findings if f.verdict == verdict]
@@ -262,8 +262,8 @@ class _StaticWalker:
             return self.call(step, env, pc)
         if isinstance(step, ExtractStep):
             source = self.flow.resolve(step.source, env)
-            return Resolved(OPEN, extracted_label(step, source.label,
-                                                  self._choices_label(step, env)), False)
+            label = extracted_label(step, source.label, self._choices_label(step, env))
+            return Resolved(OPEN, label.join(self.flow.plan_pc), False)
         over = self.flow.resolve(step.over, env)
         inner = dict(env)
         inner[step.var] = Resolved(OPEN, over.label, False)
