@@ -1,0 +1,134 @@
+"""`plangate bench search`: the automated worst-case attacker.
+
+    plangate bench search [--suite S ...] [--json F] [--markdown F]
+                          [--sample N] [--seed N] [--budget-seconds N]
+
+Suites: the four AgentDojo suites (`workspace`, `travel`, `banking`, `slack`) and
+`inbox` (InboxBench); all five by default. `--sample N` caps the attack plans per goal
+(the CI run), `--budget-seconds` bounds the whole search (each goal gets an equal share
+of what is left), `--seed` fixes every sampling choice.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from plangate.bench.search.engine import GoalResult, Search, Settings, World
+
+AGENTDOJO_SUITES = ("workspace", "travel", "banking", "slack")
+SUITES = (*AGENTDOJO_SUITES, "inbox")
+
+
+def worlds(suites: Sequence[str]) -> list[World]:
+    out: list[World] = []
+    for suite in suites:
+        if suite == "inbox":
+            from plangate.bench.search.inbox import InboxWorld
+
+            out.append(InboxWorld())
+        else:
+            from plangate.bench.search.agentdojo import AgentDojoWorld
+
+            out.append(AgentDojoWorld(suite))
+    return out
+
+
+def report(results: Sequence[GoalResult], seconds: float, command: str, settings: Settings) -> dict[str, Any]:
+    per_goal = [r.to_json() for r in results]
+    unasked = [route | {"goal": g["goal"], "world": g["world"]} for g in per_goal for route in g["unasked_routes"]]
+    asked = [route | {"goal": g["goal"], "world": g["world"]} for g in per_goal for route in g["asked_routes"]]
+    by_world: dict[str, dict[str, int]] = {}
+    for g in per_goal:
+        row = by_world.setdefault(g["world"], {"goals": 0, "searched": 0, "plans_tried": 0, "screening_runs": 0,
+                                               "goals_reachable_unasked": 0, "goals_reachable_asked": 0,
+                                               "reachable_unasked": 0, "reachable_asked": 0})
+        row["goals"] += 1
+        row["searched"] += not g["note"]
+        row["plans_tried"] += g["plans_tried"]
+        row["screening_runs"] += g["screening_runs"]
+        row["goals_reachable_unasked"] += g["reachable_unasked"] > 0
+        row["goals_reachable_asked"] += g["reachable_asked"] > 0
+        row["reachable_unasked"] += g["reachable_unasked"]
+        row["reachable_asked"] += g["reachable_asked"]
+    return {
+        "benchmark": "search",
+        "command": command,
+        "machine": f"Python {platform.python_version()}, {platform.machine()}",
+        "seconds": round(seconds, 1),
+        "settings": {"seed": settings.seed, "sample": settings.sample, "budget_seconds": settings.budget_seconds,
+                     "depth": settings.depth},
+        "goals": len(per_goal),
+        "goals_searched": sum(not g["note"] for g in per_goal),
+        "plans_tried": sum(g["plans_tried"] for g in per_goal),
+        "screening_runs": sum(g["screening_runs"] for g in per_goal),
+        "reachable_unasked": sum(g["reachable_unasked"] for g in per_goal),
+        "reachable_asked": sum(g["reachable_asked"] for g in per_goal),
+        "goals_reachable_unasked": sum(g["reachable_unasked"] > 0 for g in per_goal),
+        "goals_reachable_asked": sum(g["reachable_asked"] > 0 for g in per_goal),
+        "by_world": by_world,
+        "unasked_routes": unasked,
+        "asked_routes": asked,
+        "per_goal": per_goal,
+    }
+
+
+def markdown(data: dict[str, Any]) -> str:
+    lines = [
+        f"Command: `{data['command']}` — {data['seconds']} s on {data['machine']}.", "",
+        "| world | goals (searched) | plans tried | screening runs | goals reachable unasked | "
+        "goals reachable after an owner's yes | plans reaching unasked | plans reaching after a yes |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in data["by_world"].items():
+        lines.append(f"| {name} | {row['goals']} ({row['searched']}) | {row['plans_tried']} | {row['screening_runs']} "
+                     f"| {row['goals_reachable_unasked']} | {row['goals_reachable_asked']} "
+                     f"| {row['reachable_unasked']} | {row['reachable_asked']} |")
+    lines.append(f"| **total** | {data['goals']} ({data['goals_searched']}) | {data['plans_tried']} "
+                 f"| {data['screening_runs']} | {data['goals_reachable_unasked']} | {data['goals_reachable_asked']} "
+                 f"| {data['reachable_unasked']} | {data['reachable_asked']} |")
+    if data["unasked_routes"]:
+        lines += ["", "Routes that reach a goal with no question to the owner:", "",
+                  "| world | goal | variant | route (sink argument <- source) | contexts | example plan |",
+                  "|---|---|---|---|---:|---|"]
+        for r in data["unasked_routes"]:
+            lines.append(f"| {r['world']} | {r['goal']} | {r['variant']} | {r['signature']} "
+                         f"| {len(r['contexts'])} | {r['plan_hash']} |")
+    if data["asked_routes"]:
+        lines += ["", "Routes that reach a goal once the owner says yes (what the owner was shown):", "",
+                  "| world | goal | route | owner shown |", "|---|---|---|---|"]
+        for r in data["asked_routes"]:
+            shown = "; ".join(f"{', '.join(q['rules'])}: {q['summary'][:160]}" for q in r["owner_shown"][:2])
+            lines.append(f"| {r['world']} | {r['goal']} | {r['signature']} | {shown.replace('|', '/')} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(args: Any) -> int:
+    suites: Sequence[str] = getattr(args, "suite", None) or SUITES
+    unknown = [s for s in suites if s not in SUITES]
+    if unknown:
+        print(f"plangate bench search: unknown suite(s) {unknown}; known: {list(SUITES)}", file=sys.stderr)
+        return 2
+    settings = Settings(seed=int(getattr(args, "seed", None) or 0),
+                        sample=getattr(args, "sample", None),
+                        budget_seconds=getattr(args, "budget_seconds", None))
+    command = "plangate bench search" + "".join(f" --suite {s}" for s in (getattr(args, "suite", None) or []))
+    for flag, value in (("--sample", settings.sample), ("--seed", getattr(args, "seed", None)),
+                        ("--budget-seconds", settings.budget_seconds)):
+        if value is not None:
+            command += f" {flag} {value}"
+    t0 = time.perf_counter()
+    results = Search(settings, progress=lambda m: print(m, flush=True)).run(worlds(suites))
+    data = report(results, time.perf_counter() - t0, command, settings)
+    print(markdown(data))
+    if getattr(args, "json", None):
+        Path(args.json).write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n",
+                                   encoding="utf-8")
+    if getattr(args, "markdown", None):
+        Path(args.markdown).write_text(markdown(data), encoding="utf-8")
+    return 0
