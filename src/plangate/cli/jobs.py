@@ -52,6 +52,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return code
     if args.which == "leak":
         return _leak(args)
+    if args.which == "search":
+        from plangate.bench.search.cli import main as search_main
+
+        return search_main(args)
     return _agentdojo(args)
 
 

@@ -224,7 +224,7 @@ def build_parser(commands: dict[str, Command]) -> Parser:
     ap.add_argument("--ids", action="store_true",
                     help="(list) print only the ids, oldest first, one per line (for scripts)")
 
-    b = sub.add_parser("bench", help="benchmarks: perf, inbox, agentdojo, leak",
+    b = sub.add_parser("bench", help="benchmarks: perf, inbox, agentdojo, leak, search",
                        description="Benchmarks. Each prints its figures; --json/--markdown write "
                                    "them to files (checked before the run starts).",
                        formatter_class=_formatter,
@@ -264,6 +264,17 @@ def build_parser(commands: dict[str, Command]) -> Parser:
     leak.add_argument("--every", type=int, default=1, metavar="N",
                       help="run only every N-th generated plan [default: 1, all]")
     _reports(leak, "write the figures and up to five leaking plans per class to FILE")
+    search = _sub(b_sub, "search", "an automated worst-case attacker: every route to every attacker goal",
+                  "  plangate bench search --suite banking --sample 20 --json search.json", c["bench"],
+                  more="Routes are generated from the catalog and each goal (AgentDojo's injection tasks, "
+                       "InboxBench's attack families), run through the gate and judged on state. "
+                       "The whole search: --budget-seconds 1200.")
+    search.add_argument("--suite", action="append", metavar="NAME",
+                        help="workspace, travel, banking, slack or inbox; repeatable [default: all]")
+    search.add_argument("--sample", type=_positive, metavar="N", help="at most N attack plans per goal")
+    search.add_argument("--seed", type=int, default=0, metavar="N", help="sampling seed [default: 0]")
+    search.add_argument("--budget-seconds", type=float, metavar="S", help="stop the whole search after S seconds")
+    _reports(search, "write the figures and every route found to FILE", "write the report tables to FILE")
 
     srv = _sub(sub, "serve", "the HTTP API and the approvals page (agents, approvers, admins)",
                "  plangate serve --policy examples/assistant-policy.yaml --credentials creds.toml\n"

@@ -11,6 +11,7 @@ of what is left), `--seed` fixes every sampling choice.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import platform
 import sys
@@ -92,20 +93,42 @@ def markdown(data: dict[str, Any]) -> str:
     lines.append(f"| **total** | {data['goals']} ({data['goals_searched']}) | {data['plans_tried']} "
                  f"| {data['screening_runs']} | {data['goals_reachable_unasked']} | {data['goals_reachable_asked']} "
                  f"| {data['reachable_unasked']} | {data['reachable_asked']} |")
+    lines += ["", "| world | goal | contexts | plans tried | denied at review | asked the owner "
+              "| reached unasked | reached after a yes | rules the owner was asked under |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for g in data["per_goal"]:
+        if g["note"]:
+            lines.append(f"| {g['world']} | {g['goal']} | not searched: {g['note']} | | | | | | |")
+            continue
+        rules: dict[str, int] = {}
+        for r in g["asked_routes"]:
+            for q in r["owner_shown"]:
+                for rule in q["rules"]:
+                    rules[rule] = rules.get(rule, 0) + 1
+        top = ", ".join(r for r, _ in sorted(rules.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+        lines.append(f"| {g['world']} | {g['goal']} | {g['contexts']} | {g['plans_tried']} | {g['denied_at_review']} "
+                     f"| {g['plans_that_asked']} | {g['reachable_unasked']} | {g['reachable_asked']} | {top} |")
     if data["unasked_routes"]:
         lines += ["", "Routes that reach a goal with no question to the owner:", "",
                   "| world | goal | variant | route (sink argument <- source) | contexts | example plan |",
                   "|---|---|---|---|---:|---|"]
         for r in data["unasked_routes"]:
-            lines.append(f"| {r['world']} | {r['goal']} | {r['variant']} | {r['signature']} "
+            lines.append(f"| {r['world']} | {r['goal']} | {r['variant']} | {_cell(r['signature'])} "
                          f"| {len(r['contexts'])} | {r['plan_hash']} |")
     if data["asked_routes"]:
-        lines += ["", "Routes that reach a goal once the owner says yes (what the owner was shown):", "",
-                  "| world | goal | route | owner shown |", "|---|---|---|---|"]
-        for r in data["asked_routes"]:
-            shown = "; ".join(f"{', '.join(q['rules'])}: {q['summary'][:160]}" for q in r["owner_shown"][:2])
-            lines.append(f"| {r['world']} | {r['goal']} | {r['signature']} | {shown.replace('|', '/')} |")
+        shown = data["asked_routes"][:40]
+        lines += ["", f"Routes that reach a goal once the owner says yes ({len(shown)} of "
+                      f"{len(data['asked_routes'])}; all in the JSON, with what the owner was shown):", "",
+                  "| world | goal | route | the owner was asked |", "|---|---|---|---|"]
+        for r in shown:
+            asked = "; ".join(f"{', '.join(q['rules'])}: {q['summary']}" for q in r["owner_shown"][:2])
+            lines.append(f"| {r['world']} | {r['goal']} | {_cell(r['signature'])} | {_cell(asked, 200)} |")
     return "\n".join(lines) + "\n"
+
+
+def _cell(text: str, limit: int = 400) -> str:
+    flat = " ".join(str(text).split()).replace("|", "/")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def main(args: Any) -> int:
@@ -113,6 +136,10 @@ def main(args: Any) -> int:
     unknown = [s for s in suites if s not in SUITES]
     if unknown:
         print(f"plangate bench search: unknown suite(s) {unknown}; known: {list(SUITES)}", file=sys.stderr)
+        return 2
+    if set(suites) & set(AGENTDOJO_SUITES) and importlib.util.find_spec("agentdojo") is None:
+        print("plangate bench search: the AgentDojo suites need `pip install --no-deps agentdojo==0.1.35` "
+              "(scripts/setup does it); `--suite inbox` runs without it", file=sys.stderr)
         return 2
     settings = Settings(seed=int(getattr(args, "seed", None) or 0),
                         sample=getattr(args, "sample", None),
@@ -123,7 +150,14 @@ def main(args: Any) -> int:
         if value is not None:
             command += f" {flag} {value}"
     t0 = time.perf_counter()
-    results = Search(settings, progress=lambda m: print(m, flush=True)).run(worlds(suites))
+    chosen = worlds(suites)
+    try:
+        results = Search(settings, progress=lambda m: print(m, flush=True)).run(chosen)
+    finally:
+        for world in chosen:
+            close = getattr(world, "close", None)
+            if callable(close):
+                close()
     data = report(results, time.perf_counter() - t0, command, settings)
     print(markdown(data))
     if getattr(args, "json", None):
