@@ -166,3 +166,19 @@ def main(args: Any) -> int:
     if getattr(args, "markdown", None):
         Path(args.markdown).write_text(markdown(data), encoding="utf-8")
     return 0
+
+
+def reproduce(route: dict[str, Any], *, owner_yes: bool = False) -> Any:
+    """Run a route from the JSON report again (`unasked_routes` / `asked_routes` entries):
+    the same world, goal, context, steps and extraction answers, through the gate."""
+    world = worlds([route["world"].rsplit("/", 1)[-1]])[0]
+    try:
+        goal = next(g for g in world.goals() if g.id == route["goal"])
+        prepared = world.prepare(goal, route["context"])
+        if prepared is None:
+            raise LookupError(f"context {route['context']!r} no longer reaches goal {route['goal']!r}")
+        return prepared.execute(route["steps"], route["answers"], owner_yes=owner_yes)
+    finally:
+        close = getattr(world, "close", None)
+        if callable(close):
+            close()

@@ -143,6 +143,7 @@ class Settings:
     sample_unscreened: int = 4
     contexts: int | None = None           # contexts per goal (None: all)
     goals: tuple[str, ...] | None = None  # only these goal ids (None: all)
+    screening_share: float = 0.6          # of a goal's time budget
 
 
 @dataclass(slots=True)
@@ -308,6 +309,7 @@ class Search:
         self.settings = settings
         self.progress = progress or (lambda _m: None)
         self.deadline: float | None = None
+        self.screen_deadline: float | None = None
 
     def run(self, worlds: Sequence[World]) -> list[GoalResult]:
         goals = [(w, g) for w in worlds for g in w.goals()
@@ -320,6 +322,9 @@ class Search:
                 left = budget - (time.perf_counter() - started)
                 share = max(left, 0.0) / (len(goals) - n)
                 self.deadline = time.perf_counter() + share
+                # Screening may take most of a goal's share, never all of it: the
+                # combinations are the attacks.
+                self.screen_deadline = time.perf_counter() + share * self.settings.screening_share
             results.append(self.goal(world, goal))
         return results
 
@@ -369,7 +374,10 @@ class Search:
 
     def _screen(self, prep: Prepared, recipes: dict[tuple[str, str], list[Recipe]],
                 kept: dict[str, dict[str, dict[str, str]]], result: GoalResult) -> None:
-        for variant in prep.variants:
+        """Screen every recipe not screened yet, round robin over the needs (the direct
+        recipes of every need before any laundering), until the screening deadline."""
+        queue: list[tuple[int, int, Variant, Need, Recipe, dict[str, str]]] = []
+        for v_rank, variant in enumerate(prep.variants):
             table = kept.setdefault(variant.name, {})
             # Needs of the same kind (the same tool's argument, the same role) share one
             # screening: deleting each of six mails asks the gate the same question.
@@ -377,31 +385,37 @@ class Search:
             for need in variant.needs:
                 group = (variant.targets[need.call].tool, need.arg, need.role)
                 if group in groups:
-                    table[need.key] = table[groups[group]]
+                    table[need.key] = table.setdefault(groups[group], {})
                     continue
                 groups[group] = need.key
                 row = table.setdefault(need.key, {})
-                trusted = trusted_values(variant.needs, need)
-                for recipe in recipes[(variant.name, need.key)]:
-                    if self._out_of_time():
-                        result.cut_by_budget = True
-                        return
-                    if recipe.name in row:
-                        continue
-                    b = Builder()
-                    steps = assemble(variant, {need.key: (recipe, None)}, prep.ctx, b)
-                    if steps is None:
-                        continue
-                    result.screening_runs += 1
-                    run = prep.execute(steps, b.answers, owner_yes=False, trusted=trusted)
-                    row[recipe.name] = "blocked"
-                    if targets_ran(variant, run) and not run.questions:
-                        row[recipe.name] = "unasked"
-                    elif run.questions:
-                        result.screening_runs += 1
-                        yes = prep.execute(steps, b.answers, owner_yes=True, trusted=trusted)
-                        if targets_ran(variant, yes):
-                            row[recipe.name] = "asked"
+                for rank, recipe in enumerate(recipes[(variant.name, need.key)]):
+                    queue.append((rank, v_rank, variant, need, recipe, row))
+        queue.sort(key=lambda q: (q[0], q[1]))
+        for _rank, _v, variant, need, recipe, row in queue:
+            if self._out_of_time() or self._screening_over():
+                result.cut_by_budget = result.cut_by_budget or self._out_of_time()
+                return
+            if recipe.name in row:
+                continue
+            b = Builder()
+            steps = assemble(variant, {need.key: (recipe, None)}, prep.ctx, b)
+            if steps is None:
+                continue
+            trusted = trusted_values(variant.needs, need)
+            result.screening_runs += 1
+            run = prep.execute(steps, b.answers, owner_yes=False, trusted=trusted)
+            row[recipe.name] = "blocked"
+            if targets_ran(variant, run) and not run.questions:
+                row[recipe.name] = "unasked"
+            elif run.questions:
+                result.screening_runs += 1
+                yes = prep.execute(steps, b.answers, owner_yes=True, trusted=trusted)
+                if targets_ran(variant, yes):
+                    row[recipe.name] = "asked"
+
+    def _screening_over(self) -> bool:
+        return self.screen_deadline is not None and time.perf_counter() > self.screen_deadline
 
     # -- combination -----------------------------------------------------------------
 
