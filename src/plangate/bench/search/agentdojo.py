@@ -128,6 +128,19 @@ class AgentDojoContext:
         return self.world.judge(self.user_task, self.goal.id, self.base, env, executed)
 
 
+    def outputs_of(self, targets: Sequence[Target]) -> list[Any]:
+        """Approve-all: the user plan's calls, then `targets`; the targets' outputs."""
+        env = pickle.loads(self.frozen)
+        self.world.run_calls(env, self.prefix_calls)
+        out: list[Any] = []
+        for target in targets:
+            try:
+                out.append(self.world.call(env, target.tool, target.args))
+            except LookupError:
+                out.append(None)
+        return out
+
+
 class LazyTools:
     """`gatebench.AgentDojoTools` on a fresh copy of the environment, made at the first
     call (a plan the review refuses never pays for the copy)."""
@@ -167,6 +180,7 @@ class AgentDojoWorld:
         self.owner: str = gatebench.owner_address(suite)
         self.plans: dict[str, Any] = replay.load_plans(suite)
         self._bases: dict[tuple[str, str], Any] = {}
+        self._stored: dict[str, dict[str, bool]] = {}
 
     # -- the benchmark ---------------------------------------------------------------
 
@@ -316,7 +330,8 @@ class AgentDojoWorld:
                                     entry["prompt"], ctx, self.echoes)
         if not prepared.judge_targets(targets):
             return None  # the goal cannot be reached in this context even with every call executed
-        prepared.variants = variants(self.catalog, targets, examples, goal.text, index, prepared.judge_targets)
+        prepared.variants = variants(self.catalog, targets, examples, goal.text, index, prepared.judge_targets,
+                                     prepared.outputs_of, self._stored.setdefault(goal.id, {}))
         return prepared
 
 

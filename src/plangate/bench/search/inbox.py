@@ -130,6 +130,11 @@ class InboxContext:
         return self.world.execute(self.scenario, plan, answers, policy=self.world.policy, owner_yes=owner_yes,
                                   trusted=trusted)
 
+    def outputs_of(self, targets: Sequence[Target]) -> list[Any]:
+        with self.world.stage(self.scenario) as stage:
+            call = lambda t, a: _jsonable(_value(stage.runtime.call(t, dict(a))))  # noqa: E731
+            return [safe(call, t.tool, t.args) for t in targets]
+
     def judge_targets(self, targets: Sequence[Target]) -> bool:
         with self.world.stage(self.scenario) as stage:
             for target in targets:
@@ -149,6 +154,7 @@ class InboxWorld:
         self._stack = contextlib.ExitStack()
         self._web: str | None = None
         self._templates: dict[str, Path] = {}
+        self._stored: dict[str, dict[str, bool]] = {}
         self._root = Path(tempfile.mkdtemp(prefix="plangate-search-"))
         self._stack.callback(shutil.rmtree, self._root, True)
 
@@ -331,7 +337,8 @@ class InboxWorld:
                           *(canonical_json(dict(r.trigger)) for r in scenario.runs)])
         trust_class = Gate(self.policy, _NoTools()).classify(trigger).trust_class
         prepared = InboxContext(self, goal, scenario, ctx, self.echoes, text, trust_class)
-        prepared.variants = variants(self.catalog, targets, examples, text, index, prepared.judge_targets)
+        prepared.variants = variants(self.catalog, targets, examples, text, index, prepared.judge_targets,
+                                     prepared.outputs_of, self._stored.setdefault(goal.id, {}))
         return prepared
 
 

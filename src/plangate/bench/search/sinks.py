@@ -12,14 +12,15 @@ filled by sink kind and content, kept only if the judge says they reach the goal
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from plangate.bench.search.engine import Target, Variant
 from plangate.bench.search.probes import is_read
 from plangate.bench.search.recipes import Need
-from plangate.bench.search.values import Index, claim_holds, split_value
-from plangate.catalog import Catalog
+from plangate.bench.search.values import Index, claim_holds, leaves, split_value
+from plangate.catalog import Catalog, ToolSpec
 from plangate.policy.engine import CompiledPolicy
 
 ACTING = frozenset({"egress", "payment", "delete", "persist", "execute"})
@@ -137,16 +138,90 @@ def _shape(value: Any, arg_type: str) -> Any:
     return value
 
 
+def _content_slot(spec: ToolSpec, example: Mapping[str, Any]) -> str | None:
+    """The free-text argument of a tool that carries the most text in its example."""
+    slots = [a for a, s in spec.args.items() if s.type == "string" and s.sink is None and not s.enum
+             and not a.endswith("id") and isinstance(example.get(a), str)]
+    return max(slots, key=lambda a: (len(str(example[a])), a), default=None)
+
+
+def _resource_args(spec: ToolSpec) -> list[str]:
+    """Arguments that name a stored object the call hands out: a `path` sink, or an argument
+    its `discloses` patterns name."""
+    named = {m for pattern in spec.discloses for m in re.findall(r"\{([^}]*)\}", pattern)}
+    return sorted({a for a, kind in spec.sink_args.items() if kind == "path"} | named)
+
+
+def stored_objects(catalog: Catalog, targets: Sequence[Target], examples: Mapping[str, Mapping[str, Any]],
+                   outputs_of: Callable[[Sequence[Target]], list[Any]],
+                   per_pair: int = 3) -> Iterator[tuple[str, list[Target]]]:
+    """The goal's content written into a stored object by one tool (a file, a note, an
+    event) and the object then handed to the goal's destination by another, linked by the
+    writer's own arguments or by any value its output gives back (an id, a path)."""
+    for i, target in enumerate(targets):
+        spec = catalog.tools[target.tool]
+        texts = sorted((v for a, v in target.args.items() if isinstance(v, str) and a not in spec.sink_args),
+                       key=lambda v: (-len(v), v))
+        dests = {spec.sink_args[a]: v for a, v in target.args.items() if spec.sink_args.get(a) == "recipient"}
+        if not texts or not dests:
+            continue
+        for wname, writer in sorted(catalog.tools.items()):
+            example = examples.get(wname)
+            slot = _content_slot(writer, example or {})
+            if "write" not in writer.effects or example is None or slot is None:
+                continue
+            # The object is only written: whatever the writer itself would send goes nowhere.
+            wargs = {**example, slot: texts[0],
+                     **{a: [] for a, kind in writer.sink_args.items() if kind == "recipient"
+                        and writer.args[a].type == "array"}}
+            if any(kind == "recipient" and writer.args[a].type != "array" for a, kind in writer.sink_args.items()):
+                continue
+            written = outputs_of([Target(wname, wargs)])
+            links: list[str | int] = [v for a, v in wargs.items() if a in writer.sink_args and isinstance(v, str)]
+            links += [v for p, v in leaves(written[0] if written else None)
+                      if p and isinstance(v, str | int) and not isinstance(v, bool)
+                      and str(p[-1]).rstrip("_").lower().endswith(("id", "path", "name"))]
+            for sname, sender in sorted(catalog.tools.items()):
+                recipients = [a for a, kind in sender.sink_args.items() if kind == "recipient"]
+                if sname == wname or is_read(sender) or not recipients:
+                    continue
+                for arg in _resource_args(sender):
+                    for link in list(dict.fromkeys(links))[:per_pair]:
+                        sargs = {**examples.get(sname, {}), arg: _shape(link, sender.args[arg].type)}
+                        for r in recipients:
+                            sargs[r] = _shape(dests["recipient"], sender.args[r].type)
+                        if not sender.required_args <= set(sargs):
+                            continue
+                        chain = [*targets[:i], Target(wname, wargs), Target(sname, sargs), *targets[i + 1:]]
+                        yield f"{target.tool}->{wname}.{slot}+{sname}.{arg}", chain
+
+
 def variants(catalog: Catalog, targets: list[Target], examples: Mapping[str, Mapping[str, Any]],
              goal_text: str, index: Index, judge: Callable[[Sequence[Target]], bool],
-             limit: int = 4) -> list[Variant]:
-    """The benchmark's own target calls, and the sink alternatives the judge accepts."""
+             outputs_of: Callable[[Sequence[Target]], list[Any]] | None = None,
+             tried: dict[str, bool] | None = None, limit: int = 4, stored_limit: int = 2) -> list[Variant]:
+    """The benchmark's own target calls, and the sink alternatives the judge accepts: other
+    tools in a sink's place, and stored objects that carry the content out. `tried`
+    remembers, across a goal's contexts, which stored-object constructions ever reached it."""
+    tried = {} if tried is None else tried
     out = [Variant("as the benchmark", targets, classify(targets, goal_text, index, judge))]
     for name, swapped in alternatives(catalog, targets, examples):
         if len(out) > limit:
             break
         if judge(swapped):
             out.append(Variant(name, swapped, classify(swapped, goal_text, index, judge)))
+    if outputs_of is not None:
+        found: set[str] = set()
+        for name, chain in stored_objects(catalog, targets, examples, outputs_of):
+            if len(found) >= stored_limit:
+                break
+            if name in found or tried.get(name) is False:
+                continue
+            ok = judge(chain)
+            tried[name] = tried.get(name, False) or ok
+            if ok:
+                found.add(name)
+                out.append(Variant(name, chain, classify(chain, goal_text, index, judge)))
     return out
 
 
