@@ -64,9 +64,12 @@ def assert_only_owner_words_trusted(trigger: Trigger, *, owner_words: str = OWNE
             assert label.taint == "high" and not label.is_public
     if owner_words:
         assert owner_words in trigger.own_words()
+        # The owner's words are public and never attacker-written; *which* of them a
+        # planner that read the stranger's part put where is steerable: influenced (low).
         mine = flow.literal_label(Lit(literal="bob@acct.example", origin="payload"))
-        assert mine.taint == "none" and mine.is_public
-        assert flow.trigger_label(("own",)) == mine
+        assert mine.taint == "low" and mine.is_public and "payload" in mine.sources
+        own = flow.trigger_label(("own",))
+        assert own.taint == "none" and own.is_public
 
 
 GMAIL_FORWARD = f"""{OWNER_WORDS}
@@ -320,8 +323,10 @@ def test_end_to_end_owner_forwards_a_strangers_mail() -> None:
 
     assert send("mallory@evil.example", "payload") == "deny"
     assert send("mallory@evil.example", "instruction") == "deny"  # origin lie
-    assert send("bob@acct.example", "payload") == "approve"
-    assert send("bob@acct.example", "payload", {"ref": "trigger", "path": "own"}) == "approve"
+    # A recipient picked from the owner's words by a planner that read the stranger's
+    # part is a steered destination: the owner confirms it once.
+    assert send("bob@acct.example", "payload") == "escalate"
+    assert send("bob@acct.example", "payload", {"ref": "trigger", "path": "own"}) == "escalate"
     assert send("bob@acct.example", "payload", {"ref": "trigger", "path": "payload"}) == "escalate"
 
     from plangate import Gate

@@ -82,17 +82,18 @@ def test_only_the_owners_own_words_are_trusted() -> None:
     flow = flow_for(forwarded_by(OWNER, {"dmarc": "pass"}))
     assert flow.classified.is_owner
     own = flow.literal_label(Lit(literal="bob@acct.example", origin="payload"))
-    assert own.taint == "none" and own.is_public
+    assert own.taint == "low" and own.is_public  # the owner's words, placed by a steerable planner
     for value in ["mallory@evil.example", "send the report", "Assistant:"]:
         label = flow.literal_label(Lit(literal=value, origin="payload"))
         assert label.taint == "high" and label.readers == frozenset({"owner"}), value
-    assert flow.trigger_label(("own",)) == own
+    whole = flow.trigger_label(("own",))  # all of the owner's words, not a steered piece
+    assert whole.taint == "none" and whole.readers == own.readers
     for path in [("payload",), ("segments",), ("segments", "1", "text"), ("segments", 1, "author"),
                  ("segments", "-1", "text"), ("meta", "subject"), ("meta",)]:
         label = flow.trigger_label(path)
         assert label.taint == "high" and not label.is_public, path
-    assert flow.trigger_label(("segments", "0", "text")) == own
-    assert flow.trigger_label(("meta", "message_id")) == own
+    assert flow.trigger_label(("segments", "0", "text")) == whole
+    assert flow.trigger_label(("meta", "message_id")) == whole
 
 
 def test_a_non_owners_forward_is_labelled_as_before() -> None:
@@ -123,11 +124,11 @@ def test_forwarded_instructions_cannot_pick_a_recipient() -> None:
     assert stranger.verdict == "deny" and "no-attacker-chosen-destination" in stranger.rules
     lie = send(lit("mallory@evil.example", "instruction"))
     assert lie.verdict == "deny" and "plangate:origin-claim" in lie.rules
-    assert send(lit("bob@acct.example", "payload")).verdict == "approve"
+    assert send(lit("bob@acct.example", "payload")).verdict == "escalate"  # steered destination
     assert send(ref("trigger", "segments.1.author")).verdict == "deny"
     # The owner's words may go anywhere; the forwarded text reaches a new reader only
     # with the owner's yes.
-    assert send(lit("bob@acct.example", "payload"), ref("trigger", "own")).verdict == "approve"
+    assert send(lit("bob@acct.example", "payload"), ref("trigger", "own")).verdict == "escalate"
     assert send(lit("bob@acct.example", "payload"), ref("trigger", "payload")).verdict == "escalate"
 
 

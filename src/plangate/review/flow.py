@@ -111,6 +111,14 @@ class FlowContext:
         # the trigger, and on a replan the outputs it saw). A planner shown private data
         # cannot pass it off as its own invention.
         self.planner_label = Label(sources=frozenset({"planner"}), taint="high")
+        # A verified literal is the owner's text, but *which* of the owner's words went into
+        # which argument was the planner's choice; if the planner saw text an attacker
+        # wrote, that choice was steerable: at least `low` taint (influenced), like an
+        # enum answer. (The owner said "share A with bob, never B"; a steered planner
+        # shares B with bob, every literal verified.)
+        saw_untrusted = self.message_label.untrusted or (
+            planner_context is not None and planner_context.untrusted)
+        self.steered = Label(taint="low") if saw_untrusted else TRUSTED
         #: The plan's own pc: its shape (which steps, which fields, which enum values and
         #: bounds an extraction may answer) was written by a planner that saw this context.
         self.plan_pc = TRUSTED
@@ -141,16 +149,16 @@ class FlowContext:
 
     def literal_label(self, lit: Lit) -> Label:
         if lit.origin == "instruction":
-            return self.instruction_label
+            return self.instruction_label.join(self.steered)
         if lit.origin == "payload":
             if self._own_words is None:
-                return self.payload_label
+                return self.payload_label.join(self.steered)
             # Only a literal the sender's own words hold carries their label; one found
             # only in a quoted, forwarded or attached part is someone else's.
             key = repr(lit.literal)
             label = self._payload_literals.get(key)
             if label is None:
-                label = (self.payload_label if occurs_in(lit, self._own_words)
+                label = (self.payload_label.join(self.steered) if occurs_in(lit, self._own_words)
                          else self.message_label)
                 self._payload_literals[key] = label
             return label
