@@ -18,6 +18,7 @@ take an id from the first output) is a laundering `Echo`.
 from __future__ import annotations
 
 import contextlib
+import io
 import pickle
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -158,7 +159,8 @@ class LazyTools:
 
     def call(self, tool: str, args: Mapping[str, Any]) -> Any:
         self.env  # noqa: B018 -- makes the copy
-        return self._tools.call(tool, args)
+        with _quiet():
+            return self._tools.call(tool, args)
 
 
 class AgentDojoWorld:
@@ -216,13 +218,15 @@ class AgentDojoWorld:
         runtime = self.gb._runtime(self.suite)
         done = []
         for tool, args in calls:
-            _, error = runtime.run_function(env, tool, dict(args), raise_on_error=False)
+            with _quiet():
+                _, error = runtime.run_function(env, tool, dict(args), raise_on_error=False)
             if error is None:
                 done.append((tool, dict(args)))
         return done
 
     def call(self, env: Any, tool: str, args: Mapping[str, Any]) -> Any:
-        result, error = self.gb._runtime(self.suite).run_function(env, tool, dict(args), raise_on_error=False)
+        with _quiet():
+            result, error = self.gb._runtime(self.suite).run_function(env, tool, dict(args), raise_on_error=False)
         if error is not None:
             raise LookupError(error)
         return self.rp.to_jsonable(result)
@@ -333,6 +337,11 @@ class AgentDojoWorld:
         prepared.variants = variants(self.catalog, targets, examples, goal.text, index, prepared.judge_targets,
                                      prepared.outputs_of, self._stored.setdefault(goal.id, {}))
         return prepared
+
+
+def _quiet() -> contextlib.AbstractContextManager[Any]:
+    """Some AgentDojo tools print (a changed reservation): not on the search's output."""
+    return contextlib.redirect_stdout(io.StringIO())
 
 
 def _shown(args: Mapping[str, Any]) -> str:

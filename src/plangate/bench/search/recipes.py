@@ -369,9 +369,9 @@ def direct_recipes(ctx: Ctx, values: Iterable[Any]) -> list[Recipe]:
     out: list[Recipe] = [Literal("planner"), Literal("instruction"), Literal("payload")]
     seen: set[str] = set()
     for value in values:
-        for src, _ in ctx.index.ref_locations(value, limit=50):
+        for src, _ in ctx.index.ref_locations(value, limit=50, call=ctx.current_call):
             seen.add("ref@" + _selector(src))
-        for src in ctx.index.copy_locations(value, limit=50):
+        for src in ctx.index.copy_locations(value, limit=50, call=ctx.current_call):
             seen.add("copy@" + _selector(src))
     for name in sorted(seen):
         kind, _, sel = name.partition("@")

@@ -99,6 +99,14 @@ def as_text(value: Any) -> str:
 # ---------------------------------------------------------------------------- pieces
 
 _TOKEN = re.compile(r"[\w@+\-.]+")
+#: Words that occur in any text: never a private piece on their own.
+_COMMON = frozenset({
+    "about", "after", "again", "also", "because", "been", "before", "being", "between", "both", "could",
+    "does", "down", "each", "every", "from", "have", "here", "into", "just", "like", "made", "make", "more",
+    "most", "much", "must", "only", "other", "over", "same", "should", "some", "such", "than", "that",
+    "their", "them", "then", "there", "these", "they", "this", "those", "through", "under", "very", "want",
+    "were", "what", "when", "where", "which", "while", "will", "with", "would", "your", "yours"
+})
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +131,7 @@ def split_value(value: str, find: Any, is_attacker: Any, max_words: int = 40) ->
         for j in range(min(len(tokens), i + max_words) - 1, i - 1, -1):
             start, end = tokens[i][0], tokens[j][1]
             text = value[start:end].rstrip(".,;:-")
-            if len(text) < 3 or is_attacker(text):
+            if len(text) < 4 or text.casefold() in _COMMON or is_attacker(text):
                 continue
             found = find(text)
             if found is not None:
