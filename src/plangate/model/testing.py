@@ -186,6 +186,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("content-type", ctype)
         self.send_header("content-length", str(len(data)))
+        # One request per connection: a client never keeps an idle socket to a test server
+        # that outlives it (and Python warns about every unclosed one).
+        self.send_header("connection", "close")
+        self.close_connection = True
         for k, v in headers.items():
             self.send_header(k, v)
         self.end_headers()
