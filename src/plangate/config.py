@@ -54,7 +54,7 @@ SETTINGS: tuple[Setting, ...] = (
             "audit log and approvals: a SQLite file path, sqlite:///PATH, or (for `serve`) "
             "postgresql://USER@HOST/DB"),
     Setting("model", "PLANGATE_MODEL", None,
-            "planner model for the coming `agent` front, e.g. provider:name (not used yet)",
+            "planner model for `agent` and `demo`: PROVIDER:MODEL, e.g. openai:gpt-4o-mini",
             path=False),
     Setting("redis", "PLANGATE_REDIS", None,
             "(serve) redis://HOST:PORT/N for request limits and run counts shared by workers",

@@ -16,6 +16,7 @@ approved on the owner's behalf.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import json
 import sys
@@ -31,8 +32,10 @@ from plangate.assistant.intake import trigger_from_email
 from plangate.assistant.judge import Judge, changes
 from plangate.assistant.runtime import AssistantRuntime
 from plangate.audit import AuditLog
-from plangate.gate import Gate
+from plangate.gate import Gate, Outcome
+from plangate.model.testing import ReplayModel
 from plangate.policy import CompiledPolicy, load_policy
+from plangate.review.reviewer import Review
 from plangate.safetext import marked, quote, visible, visible_lines
 from plangate.testing import ScriptedExtractor
 
@@ -87,18 +90,39 @@ def shipped_policy() -> CompiledPolicy:
     return load_policy(Path(str(resources.files("plangate.assistant").joinpath("policy.yaml"))))
 
 
-def run_demo(db: str, root: Path, progress: Any = None) -> list[Row]:
-    """Deliver each message, review and (if approved) run its plan, judge the state."""
+def run_demo(db: str, root: Path, progress: Any = None, *, models: Any = None,
+             replay: ReplayModel | None = None) -> list[Row]:
+    """Deliver each message, review and (if approved) run its plan, judge the state. With
+    `models` the plan comes from the configured planner through the real client path (and
+    `replay`, if given, is the scripted server's model: it answers with the bundled plan)."""
     runtime = AssistantRuntime(root, owner=OWNER)
     runtime.seed(world())
-    gate = Gate(shipped_policy(), runtime, audit=AuditLog(db), extractor=ScriptedExtractor())
+    agent = None
+    if models is not None:
+        from plangate.agent import build_agent
+
+        agent = build_agent(shipped_policy(), runtime, models, audit=AuditLog(db))
+        gate = agent.gate
+    else:
+        gate = Gate(shipped_policy(), runtime, audit=AuditLog(db), extractor=ScriptedExtractor())
     rows = []
     messages = inbox()
     for i, (name, raw, meta) in enumerate(messages, 1):
         before = runtime.snapshot()
         runtime.deliver(raw)
         trigger = trigger_from_email(raw.encode("utf-8"), trusted_authserv_ids=[AUTHSERV_ID])
-        outcome = gate.submit(trigger, meta["plan"])
+        if agent is None:
+            outcome = gate.submit(trigger, meta["plan"])
+        else:
+            if replay is not None:
+                replay.plan = meta["plan"]
+            result = agent.handle(trigger)
+            if result.outcome is None:  # the model gave no plan: nothing ran
+                outcome = Outcome(run_id=result.run_id, review=Review(
+                    verdict="deny", rules=(f"model:{result.status}",), trust_class=gate.classify(trigger).trust_class,
+                    summary=f"No plan from the model: {result.error}", plan_hash=None))
+            else:
+                outcome = result.outcome
         review = outcome.review
         judge = Judge(changes(before, runtime.snapshot()), [OWNER])
         row = Row(name=name, title=meta["title"], kind=meta["kind"], family=meta.get("family", ""),
@@ -280,16 +304,42 @@ def main(args: argparse.Namespace) -> int:
     """Run the demo, print it, write `args.json` / `args.html` (paths the caller checked)."""
     colour = sys.stdout.isatty()
     model = getattr(args, "model", None)
-    configured = (f"the model setting ({visible(model, 80)}) is not used yet" if model
-                  else "no model is configured")
-    print(f"plangate demo: {configured}, so the bundled worst-case plans are replayed "
-          "as written (attacks: the planner obeys the attacker).")
-    print(LEGEND)
-    with tempfile.TemporaryDirectory(prefix="plangate-demo-") as tmp:
+    models_file = getattr(args, "models", None)
+    with tempfile.TemporaryDirectory(prefix="plangate-demo-") as tmp, contextlib.ExitStack() as stack:
+        models, replay = None, None
+        if model and model.startswith("scripted"):
+            # The real client path (the openai SDK over HTTP) against a local scripted server
+            # whose "model" answers with each message's bundled plan.
+            from plangate.model import parse_models
+            from plangate.model.testing import ScriptedModelServer
+
+            replay = ReplayModel()
+            server = stack.enter_context(ScriptedModelServer(replay))
+            name = model.partition(":")[2] or "gpt-4o-mini"
+            models = parse_models({"planner": {"provider": "openai", "model": name, "base_url": server.openai_url}})
+            print(f"plangate demo: model {visible(name, 80)} on a local scripted server (the real OpenAI client "
+                  "path) that answers with the bundled worst-case plans (attacks: the planner obeys the attacker).")
+        elif model or models_file:
+            from plangate.model.config import models_for
+
+            models = models_for(model=model, base_url=getattr(args, "base_url", None), models_file=models_file)
+            print(f"plangate demo: planner {visible(models.planner.label, 120)}; each message goes through it, "
+                  "then the gate.")
+        else:
+            print("plangate demo: no model is configured, so the bundled worst-case plans are replayed "
+                  "as written (attacks: the planner obeys the attacker).")
+        print(LEGEND)
         db = args.db or str(Path(tmp) / "audit.db")
         rows = run_demo(db, Path(tmp) / "assistant",
-                        progress=lambda i, n, row: print_row(i, n, row, colour))
+                        progress=lambda i, n, row: print_row(i, n, row, colour), models=models, replay=replay)
         verified = AuditLog(db).verify()
+        if models is not None:
+            from plangate.audit.usage import UsageLog
+
+            (spent,) = UsageLog(AuditLog(db)).summary() or [{"calls": 0, "tokens_in": 0, "tokens_out": 0,
+                                                              "cost_usd": 0.0}]
+            print(f"model calls: {spent['calls']}, tokens in {spent['tokens_in']}, out {spent['tokens_out']}, "
+                  f"cost ${spent['cost_usd']:.6f}")
     data = totals(rows)
     print_table(rows, colour)
     print(f"\nbenign: {data['benign']} (auto-approved {data['benign_auto_approved']}, waiting for the "

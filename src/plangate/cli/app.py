@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from plangate.cli.deploy import cmd_catalog, cmd_catalog_verify, cmd_config, cmd_policy_check, cmd_schema
 from plangate.cli.jobs import cmd_bench, cmd_demo
+from plangate.cli.models import cmd_agent, cmd_bench_models, cmd_usage
 from plangate.cli.output import Exit, print_error
 from plangate.cli.owner import cmd_approvals, cmd_audit
 from plangate.cli.parser import Command, Parser, UsageError, build_parser
@@ -30,6 +31,7 @@ COMMANDS: dict[str, Command] = {
     "catalog_verify": cmd_catalog_verify,
     "review": cmd_review, "run": cmd_run, "audit": cmd_audit, "approvals": cmd_approvals,
     "bench": cmd_bench, "demo": cmd_demo, "config": cmd_config, "serve": cmd_serve,
+    "agent": cmd_agent, "usage": cmd_usage, "bench_models": cmd_bench_models,
 }
 
 

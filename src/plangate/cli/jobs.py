@@ -18,7 +18,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from plangate.demo import main as demo_main
 
     # Only the model is read: the demo's audit log is its own (--db), never PLANGATE_DB's.
-    args.model = load_settings({}, config=args.config).model
+    args.model = load_settings({"model": args.model}, config=args.config).model
     output_path(args.json, "--json")
     output_path(args.html, "--html")
     if args.db:

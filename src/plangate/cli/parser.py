@@ -95,6 +95,17 @@ def _parents() -> dict[str, Parser]:
     return {"config": config, "policy": policy, "db": db, "verdict": verdict}
 
 
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """--model, --base-url, --models: which model plans (agent, demo)."""
+    parser.add_argument("--model", metavar="PROVIDER:MODEL",
+                        help="planner model, e.g. openai:gpt-4o-mini or anthropic:claude-haiku-4-5 "
+                             "[$PLANGATE_MODEL]; the key comes from $OPENAI_API_KEY / $ANTHROPIC_API_KEY")
+    parser.add_argument("--base-url", metavar="URL",
+                        help="the endpoint: any OpenAI-compatible server (vLLM, Ollama, llama.cpp, LiteLLM)")
+    parser.add_argument("--models", metavar="FILE",
+                        help="models file (YAML): planner, extractor, reviewer, budgets (docs/models.md)")
+
+
 def build_parser(commands: dict[str, Command]) -> Parser:
     """The whole grammar; `commands` maps each subcommand's name to its function."""
     c = commands
@@ -276,6 +287,37 @@ def build_parser(commands: dict[str, Command]) -> Parser:
     search.add_argument("--budget-seconds", type=float, metavar="S", help="stop the whole search after S seconds")
     _reports(search, "write the figures and every route found to FILE", "write the report tables to FILE")
 
+    bud = _sub(b_sub, "budget", "model budgets under a 64-way burst and a 1,000-mail stranger flood",
+               "  plangate bench budget --json budget.json", c["bench_models"],
+               more="Through the real OpenAI SDK against a local scripted model server: the burst, "
+                    "the flood, then the owner's request; budget_overshoot (goal 0), owner_completed, "
+                    "metering_overhead_p50_us (goal <= 200). About 30 s.")
+    _reports(bud, "write the figures to FILE as JSON")
+    tok = _sub(b_sub, "tokens", "tokens of plan-then-execute beside an undefended ReAct tool loop",
+               "  plangate bench tokens --json tokens.json", c["bench_models"],
+               more="The inbox demo's benign tasks both ways through the same scripted model server; "
+                    "ratio_tokens (goal <= 1.3) and ratio_calls. A few seconds.")
+    _reports(tok, "write the figures to FILE as JSON")
+
+    ag = _sub(sub, "agent", "trigger -> model planner -> review -> execute -> audit, on fixture tools",
+              "  plangate agent --trigger examples/meeting-reply/trigger.yaml \\\n"
+              "      --policy examples/assistant-policy.yaml --model openai:gpt-4o-mini\n"
+              "  plangate agent --trigger t.yaml --model openai:qwen2.5 --base-url http://127.0.0.1:8000/v1 --json",
+              c["agent"], parents=[par["config"], par["policy"], par["db"], par["verdict"]],
+              more="The planner sees the trigger and the tools its class may use, never more; its plan is "
+                   "reviewed and run like `run`; every model call is metered and budgeted (docs/models.md). "
+                   "Exit codes as for run; 1 when no plan could be had from the model.")
+    ag.add_argument("--trigger", required=True, metavar="FILE", help="the trigger (YAML/JSON)")
+    ag.add_argument("--fixtures", metavar="FILE",
+                    help="JSON/YAML mapping tool name -> the output it returns [default: 'ok']")
+    add_model_options(ag)
+    us = _sub(sub, "usage", "model calls, tokens and cost from the audit database",
+              "  plangate usage --by class\n  plangate usage --by day --json", c["usage"],
+              parents=[par["config"], par["db"]])
+    us.add_argument("--by", choices=["class", "principal", "day", "model", "purpose", "run"],
+                    help="group the totals [default: one total]")
+    us.add_argument("--json", action="store_true", help="print the totals as JSON")
+
     srv = _sub(sub, "serve", "the HTTP API and the approvals page (agents, approvers, admins)",
                "  plangate serve --policy examples/assistant-policy.yaml --credentials creds.toml\n"
                "  plangate serve --new-token agent:mail-agent >> creds.toml\n"
@@ -306,10 +348,11 @@ def build_parser(commands: dict[str, Command]) -> Parser:
     d.add_argument("--html", metavar="FILE", help="write a self-contained HTML report to FILE")
     d.add_argument("--db", metavar="PATH",
                    help="keep the audit log in PATH [default: a temporary one, removed afterwards]")
+    add_model_options(d)
 
     cfg = _sub(sub, "config", "print the settings in effect and where each came from",
                "  plangate config --json\n  PLANGATE_DB=/var/lib/plangate/audit.db plangate config", c["config"],
                parents=[par["config"], par["policy"], par["db"]], more=describe_settings())
-    cfg.add_argument("--model", metavar="NAME", help="planner model [$PLANGATE_MODEL] (not used yet)")
+    cfg.add_argument("--model", metavar="NAME", help="planner model, PROVIDER:MODEL [$PLANGATE_MODEL]")
     cfg.add_argument("--json", action="store_true", help="print the settings as JSON")
     return p

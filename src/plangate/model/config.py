@@ -119,6 +119,20 @@ class ModelsFile(BaseModel):
     budgets: dict[str, ClassBudget] = Field(default_factory=dict)
 
 
+def models_for(*, model: str | None = None, base_url: str | None = None,
+               models_file: str | Path | None = None) -> ModelsFile:
+    """The models file, or a planner (and, by default, extractor) from `PROVIDER:MODEL`."""
+    if models_file:
+        if base_url:
+            raise ModelConfigError("--base-url goes with --model; in a models file, set base_url per model")
+        return load_models(models_file)
+    if not model:
+        raise ModelConfigError("no model: pass --model PROVIDER:MODEL (e.g. openai:gpt-4o-mini), set "
+                               "PLANGATE_MODEL, or give --models FILE")
+    planner = parse_spec(model, base_url=base_url)
+    return parse_models({"planner": planner.model_dump(exclude_none=True)})
+
+
 def is_loopback(url: str) -> bool:
     try:
         host = urlsplit(url).hostname or ""
@@ -169,4 +183,4 @@ def load_models(path: str | Path) -> ModelsFile:
 
 
 __all__ = ["PROVIDERS", "ClassBudget", "ModelConfig", "ModelsFile", "PoolLimits", "Price",
-           "is_loopback", "load_models", "parse_model", "parse_models", "parse_spec"]
+           "is_loopback", "load_models", "models_for", "parse_model", "parse_models", "parse_spec"]

@@ -307,9 +307,56 @@ class _Handler(BaseHTTPRequestHandler):
         self._events(events())
 
 
+class ReplayModel:
+    """A script that plays a model behind the gate: the planner is answered with `plan`
+    (set it before each trigger: a bundled plan, an attacker's plan), the extractor with a
+    default of its declared type (the first enum value, false, 0, 2026-01-01, or the source
+    itself for a copy), the reviewer with `verdict`. Anything else is a 500."""
+
+    def __init__(self, *, verdict: str = "approve") -> None:
+        self.plan: Any = None
+        self.verdict = verdict
+
+    def __call__(self, exchange: Exchange) -> Reply:
+        name = exchange.schema_name
+        if name == "plangate_plan":
+            return Reply(json=self.plan)
+        if name == "plangate_review":
+            return Reply(json={"verdict": self.verdict})
+        if name == "plangate_extract":
+            return Reply(json={"value": _default_answer(exchange)})
+        return Reply(status=500, body='{"error": {"message": "not scripted"}}')
+
+
+def _default_answer(exchange: Exchange) -> Any:
+    body = exchange.body
+    if exchange.api == "openai":
+        schema = body["response_format"]["json_schema"]["schema"]
+        content = body["messages"][-1]["content"]
+    else:
+        schema = body["tools"][0]["input_schema"]
+        content = body["messages"][-1]["content"]
+    value = schema["properties"]["value"]
+    if "enum" in value:
+        return value["enum"][0]
+    kind = value.get("type")
+    if kind == "boolean":
+        return False
+    if kind == "number":
+        return value.get("minimum", 0)
+    if value.get("format") == "date":
+        return "2026-01-01"
+    source = json.loads(content)["source"]
+    try:
+        parsed = json.loads(source)
+    except ValueError:
+        return source
+    return parsed[0] if isinstance(parsed, list) and parsed else source
+
+
 def _pieces(text: str, size: int = 64) -> Iterator[str]:
     for i in range(0, len(text), size):
         yield text[i:i + size]
 
 
-__all__ = ["Exchange", "Reply", "Script", "ScriptedModelServer"]
+__all__ = ["Exchange", "ReplayModel", "Reply", "Script", "ScriptedModelServer"]
