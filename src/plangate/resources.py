@@ -72,6 +72,10 @@ def resolve_patterns(pattern: str, args: Mapping[str, Any]) -> list[str]:
 
 def _canonical(value: Any) -> str:
     text = str(value)
+    if "\\" in text:
+        # Tools that take paths treat a backslash as a separator too: both spellings
+        # must be one name, or a label written under one is washed off under the other.
+        text = text.replace("\\", "/")
     if "/" in text or text.startswith("."):
         # Lexical path normalisation: one file, one name (the tools confine paths further).
         text = posixpath.normpath(text)
@@ -80,7 +84,11 @@ def _canonical(value: Any) -> str:
 
 def _escape(text: str) -> str:
     # A value must not smuggle wildcards into a pattern it fills.
-    return text.replace("[", "[[]").replace("*", "[*]").replace("?", "[?]")
+    # The highest code point is escaped too: it is the upper bound of the indexed prefix
+    # scans (`prefix_bound`), so no concrete name may contain it; escaped, it is a
+    # pattern-like name, which lookups always compare.
+    return (text.replace("[", "[[]").replace("*", "[*]").replace("?", "[?]")
+            .replace("\U0010ffff", "[\U0010ffff]"))
 
 
 def overlaps(a: str, b: str) -> bool:

@@ -37,6 +37,8 @@ refusal or failure is a `ToolCallError` naming the tool and, when known, the arg
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import smtplib
 import sqlite3
@@ -367,8 +369,12 @@ class AssistantRuntime:
         with _argument("file_share", "path"):
             content = self.workspace.read(args["path"])
         people = _recipients("file_share", "with", args["with"])
-        n = self.state.add_share(args["path"], people)
-        link = f"https://files.{self._domain()}/s/{n}/{quote(args['path'])}"
+        self.state.add_share(args["path"], people)
+        # A token from this share alone, not the store's running count: the count would
+        # tell each recipient how many shares the owner made in between.
+        token = hashlib.sha256(json.dumps([self.owner, args["path"], sorted(people)]).encode()
+                               ).hexdigest()[:16]
+        link = f"https://files.{self._domain()}/s/{token}/{quote(args['path'])}"
         self._send("share", to=people, cc=[], subject=f"{self.owner} shared {args['path']} with you",
                    body=f"{link}\n\n{content}")
         return {"path": args["path"], "with": people, "link": link}

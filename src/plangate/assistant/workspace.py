@@ -153,6 +153,10 @@ def parse_command(workspace: Workspace, command: str) -> list[str]:
 def _check_arg(workspace: Workspace, arg: str) -> None:
     value = arg.split("=", 1)[1] if arg.startswith("-") and "=" in arg else arg
     if value.startswith("-"):
+        # An option with its value attached (`-o../skills/x`, `-f/etc/hostname`) hides a
+        # path the check cannot see: options may carry no path unless as `--name=PATH`.
+        if "/" in value or "\\" in value or ".." in value or "~" in value:
+            raise ConfinementError(f"option {arg!r} carries a path; write it as --name=PATH")
         return
     if value.startswith(("/", "~")) or ".." in PurePosixPath(value).parts:
         raise ConfinementError(f"argument {arg!r} names a path outside the workspace")
