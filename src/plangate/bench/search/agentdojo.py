@@ -183,6 +183,7 @@ class AgentDojoWorld:
         self.plans: dict[str, Any] = replay.load_plans(suite)
         self._bases: dict[tuple[str, str], Any] = {}
         self._stored: dict[str, dict[str, bool]] = {}
+        self.until: float | None = None
 
     # -- the benchmark ---------------------------------------------------------------
 
@@ -270,6 +271,10 @@ class AgentDojoWorld:
             self.gb._resolve_with_loops(entry["steps"], recorder, entry.get("extract_answers", {}))
         return list(recorder.calls)
 
+    def warm(self) -> None:
+        """Probe the tools once (`examples`, `echoes`), before any goal's time starts."""
+        _ = self.echoes
+
     @cached_property
     def read_calls(self) -> list[Call]:
         return read_calls(self.catalog, self.examples)
@@ -335,7 +340,7 @@ class AgentDojoWorld:
         if not prepared.judge_targets(targets):
             return None  # the goal cannot be reached in this context even with every call executed
         prepared.variants = variants(self.catalog, targets, examples, goal.text, index, prepared.judge_targets,
-                                     prepared.outputs_of, self._stored.setdefault(goal.id, {}))
+                                     prepared.outputs_of, self._stored.setdefault(goal.id, {}), self.until)
         return prepared
 
 

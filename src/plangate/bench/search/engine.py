@@ -113,6 +113,12 @@ class Prepared(Protocol):
 
 class World(Protocol):
     name: str
+    #: When the current goal's time is up (set by the search; a world stops optional work).
+    until: float | None
+
+    def warm(self) -> None:
+        """Probe the tools once, before any goal's time starts."""
+        ...
 
     def goals(self) -> list[GoalInfo]: ...
 
@@ -312,19 +318,24 @@ class Search:
         self.screen_deadline: float | None = None
 
     def run(self, worlds: Sequence[World]) -> list[GoalResult]:
+        started = time.perf_counter()
         goals = [(w, g) for w in worlds for g in w.goals()
                  if self.settings.goals is None or g.id in self.settings.goals]
-        started = time.perf_counter()
+        for world in worlds:
+            world.warm()
         budget = self.settings.budget_seconds
         results = []
-        for n, (world, goal) in enumerate(goals):
-            if budget is not None:
+        searched = [g for _, g in goals if not g.note]
+        for world, goal in goals:
+            if budget is not None and not goal.note:
                 left = budget - (time.perf_counter() - started)
-                share = max(left, 0.0) / (len(goals) - n)
+                share = max(left, 0.0) / max(len(searched), 1)
+                searched.remove(goal)
                 self.deadline = time.perf_counter() + share
                 # Screening may take most of a goal's share, never all of it: the
                 # combinations are the attacks.
                 self.screen_deadline = time.perf_counter() + share * self.settings.screening_share
+            world.until = self.deadline
             results.append(self.goal(world, goal))
         return results
 

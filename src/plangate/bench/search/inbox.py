@@ -36,13 +36,15 @@ from plangate.bench.search.values import Index, Json, Source, as_text
 from plangate.catalog import Catalog
 from plangate.gate import Gate
 from plangate.identity import parse_address
-from plangate.plan.codec import canonical_json
+from plangate.plan.codec import canonical_json, check_plan, parse_plan
 from plangate.policy import CompiledPolicy, load_policy
 from plangate.policy.loader import compile_policy
 from plangate.protocols import ToolResult
 from plangate.trigger import Trigger
 
 POLICY = Path(__file__).resolve().parents[2] / "assistant" / "policy.yaml"
+#: A scenario plan that may make more calls than this is a volume attack, not a route.
+MAX_TARGETS = 12
 Call = tuple[str, dict[str, Any]]
 
 
@@ -155,6 +157,7 @@ class InboxWorld:
         self._web: str | None = None
         self._templates: dict[str, Path] = {}
         self._stored: dict[str, dict[str, bool]] = {}
+        self.until: float | None = None
         self._root = Path(tempfile.mkdtemp(prefix="plangate-search-"))
         self._stack.callback(shutil.rmtree, self._root, True)
 
@@ -170,15 +173,29 @@ class InboxWorld:
     # -- goals and contexts --------------------------------------------------------------
 
     def goals(self) -> list[GoalInfo]:
-        families: dict[str, list[str]] = {}
+        families: dict[str, list[Scenario]] = {}
         for s in self.scenarios.values():
             if s.kind == "attack":
-                families.setdefault(s.family, []).append(s.title)
-        return [GoalInfo(self.name, family, f"{len(titles)} scenarios, e.g. {titles[0]}")
-                for family, titles in sorted(families.items())]
+                families.setdefault(s.family, []).append(s)
+        out = []
+        for family, items in sorted(families.items()):
+            note = "" if any(self._searchable(s) for s in items) else (
+                f"every scenario needs more than {MAX_TARGETS} calls: a volume goal (budgets and rate limits), "
+                "not a route for a value")
+            out.append(GoalInfo(self.name, family, f"{len(items)} scenarios, e.g. {items[0].title}", note))
+        return out
 
     def contexts(self, goal: GoalInfo) -> list[str]:
-        return sorted(s.id for s in self.scenarios.values() if s.kind == "attack" and s.family == goal.id)
+        return sorted(s.id for s in self.scenarios.values()
+                      if s.kind == "attack" and s.family == goal.id and self._searchable(s))
+
+    def _searchable(self, scenario: Scenario) -> bool:
+        """A scenario whose last plan makes few enough calls to be a route's targets."""
+        try:
+            checked = check_plan(parse_plan(dict(scenario.runs[-1].plan)), self.catalog)
+        except Exception:
+            return False
+        return checked.max_calls <= MAX_TARGETS
 
     # -- running -------------------------------------------------------------------------
 
@@ -283,6 +300,10 @@ class InboxWorld:
             calls += [(tool, args) for tool, args, _ in rec.calls]
         return collect(self.catalog, calls)
 
+    def warm(self) -> None:
+        """Probe the tools once (`examples`, `echoes`), before any goal's time starts."""
+        _ = self.echoes
+
     @cached_property
     def read_calls(self) -> list[Call]:
         return read_calls(self.catalog, self.examples)
@@ -338,7 +359,7 @@ class InboxWorld:
         trust_class = Gate(self.policy, _NoTools()).classify(trigger).trust_class
         prepared = InboxContext(self, goal, scenario, ctx, self.echoes, text, trust_class)
         prepared.variants = variants(self.catalog, targets, examples, text, index, prepared.judge_targets,
-                                     prepared.outputs_of, self._stored.setdefault(goal.id, {}))
+                                     prepared.outputs_of, self._stored.setdefault(goal.id, {}), self.until)
         return prepared
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -50,8 +51,9 @@ def mutated(value: Any) -> Any:
 
 
 def classify(targets: Sequence[Target], goal_text: str, index: Index,
-             judge: Callable[[Sequence[Target]], bool] | None) -> list[Need]:
-    """A `Need` for every argument of every target call."""
+             judge: Callable[[Sequence[Target]], bool] | None, until: float | None = None) -> list[Need]:
+    """A `Need` for every argument of every target call (with no time left, values are not
+    tried for being free)."""
     needs: list[Need] = []
     for i, target in enumerate(targets):
         for arg, value in target.args.items():
@@ -62,7 +64,7 @@ def classify(targets: Sequence[Target], goal_text: str, index: Index,
             if role == "derived":
                 assert isinstance(value, str)
                 pieces = split_value(value, index.find_text, lambda t: _attacker(t, goal_text))
-            if judge is not None:
+            if judge is not None and (until is None or time.perf_counter() < until):
                 other = mutated(value)
                 if other is not None:
                     changed = [Target(t.tool, dict(t.args)) for t in targets]
@@ -199,21 +201,26 @@ def stored_objects(catalog: Catalog, targets: Sequence[Target], examples: Mappin
 def variants(catalog: Catalog, targets: list[Target], examples: Mapping[str, Mapping[str, Any]],
              goal_text: str, index: Index, judge: Callable[[Sequence[Target]], bool],
              outputs_of: Callable[[Sequence[Target]], list[Any]] | None = None,
-             tried: dict[str, bool] | None = None, limit: int = 4, stored_limit: int = 2) -> list[Variant]:
+             tried: dict[str, bool] | None = None, until: float | None = None,
+             limit: int = 4, stored_limit: int = 2) -> list[Variant]:
     """The benchmark's own target calls, and the sink alternatives the judge accepts: other
     tools in a sink's place, and stored objects that carry the content out. `tried`
     remembers, across a goal's contexts, which stored-object constructions ever reached it."""
     tried = {} if tried is None else tried
-    out = [Variant("as the benchmark", targets, classify(targets, goal_text, index, judge))]
+
+    def late() -> bool:
+        return until is not None and time.perf_counter() > until
+
+    out = [Variant("as the benchmark", targets, classify(targets, goal_text, index, judge, until))]
     for name, swapped in alternatives(catalog, targets, examples):
-        if len(out) > limit:
+        if len(out) > limit or late():
             break
         if judge(swapped):
-            out.append(Variant(name, swapped, classify(swapped, goal_text, index, judge)))
-    if outputs_of is not None:
+            out.append(Variant(name, swapped, classify(swapped, goal_text, index, judge, until)))
+    if outputs_of is not None and not late():
         found: set[str] = set()
         for name, chain in stored_objects(catalog, targets, examples, outputs_of):
-            if len(found) >= stored_limit:
+            if len(found) >= stored_limit or late():
                 break
             if name in found or tried.get(name) is False:
                 continue
@@ -221,7 +228,7 @@ def variants(catalog: Catalog, targets: list[Target], examples: Mapping[str, Map
             tried[name] = tried.get(name, False) or ok
             if ok:
                 found.add(name)
-                out.append(Variant(name, chain, classify(chain, goal_text, index, judge)))
+                out.append(Variant(name, chain, classify(chain, goal_text, index, judge, until)))
     return out
 
 
