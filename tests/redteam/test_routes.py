@@ -517,12 +517,6 @@ def test_agent_replan_existence_leaks_a_private_failure(tmp_path: Path) -> None:
 # ------------------------------- (4) the owner's question: what the summary leaves out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LIVE HOLE: the summary an owner approves lists only sink arguments and arguments fed "
-    "by step outputs; a literal body is never shown, so when the body is what makes the "
-    "call private (a replanner's literal carrying what it saw) the owner is asked to let "
-    "'mail_send to bob' through without seeing that the secret is in it (the synchronous "
-    "OwnerQuestion and the `plangate approvals` page both show only this summary)"))
 def test_escalation_summary_hides_the_private_literal_body(tmp_path: Path) -> None:
     from plangate.testing import ScriptedOwner
 

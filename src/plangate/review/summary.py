@@ -41,6 +41,9 @@ def describe_arg(arg: Arg, sender: str = "") -> str:
     return "[" + ", ".join(describe_arg(i, sender) for i in arg.items) + "]"
 
 
+_OUTWARD = frozenset({"egress", "payment", "persist", "execute", "delete"})
+
+
 def _has_ref(arg: Arg) -> bool:
     return any(ref.ref != "trigger" for ref in iter_refs(arg))
 
@@ -65,8 +68,11 @@ def summarise(checked: CheckedPlan, catalog: Catalog, *, trust_class: str, princ
             spec = catalog.tools[step.tool]
             effects = "/".join(spec.effects) or "no effect"
             # Sinks say where things go; arguments fed from earlier steps say what goes there.
+            # A call that sends, pays, persists, runs or deletes shows every argument: a
+            # literal the planner wrote can carry what it saw, and the owner must see it.
+            everything = bool(_OUTWARD & set(spec.effects))
             shown = [f"{n}={describe_arg(a, sender)}" for n, a in step.args.items()
-                     if n in spec.sink_args or _has_ref(a)]
+                     if everything or n in spec.sink_args or _has_ref(a)]
             lines.append(f"{indent}- {step.id}: {step.tool} [{effects}]{loop}"
                          + (f" -> {'; '.join(shown)}" if shown else ""))
         elif isinstance(step, ExtractStep):
