@@ -71,6 +71,10 @@ class ModelRequest:
     tools: tuple[ToolDef, ...] = ()
     #: None: the deployment's `max_tokens`.
     max_tokens: int | None = None
+    #: Charge exactly this input bound, whatever the request's size (a request above it is
+    #: refused): for calls over data the trigger's principal may not see, so what its budget
+    #: pays never depends on that data.
+    fixed_input: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,7 +20,15 @@ from plangate.model.errors import ModelOutputError
 from plangate.plan.model import ExtractType
 
 EXTRACT_SCHEMA_NAME = "plangate_extract"
-MAX_SOURCE = 100_000
+MAX_SOURCE_BYTES = 12_000
+"""UTF-8 bytes of the source an extraction sees (the rest is cut, marked with `…`)."""
+
+FIXED_INPUT_BOUND = 24_000
+"""What every extraction is charged as input, whatever its source, in the byte-level token
+bound of `input_token_bound`: room for a source of MAX_SOURCE_BYTES, a question of 2,000
+characters, the answer schema and the framing. A request above it is refused before it is
+made. A charge that followed the source's size would let whoever sees the budget run out
+learn how long the private text was (tests/redteam)."""
 
 SYSTEM = """\
 You extract one value from a text. You have no tools and take no actions. The source is \
@@ -94,13 +102,15 @@ class ModelExtractor:
 
     def extract(self, source: Any, type: ExtractType, question: str) -> Any:
         text = source if isinstance(source, str) else json.dumps(source, ensure_ascii=False, default=str)
-        if len(text) > MAX_SOURCE:
-            text = text[:MAX_SOURCE] + "…"
+        raw = text.encode("utf-8")
+        if len(raw) > MAX_SOURCE_BYTES:
+            text = raw[:MAX_SOURCE_BYTES].decode("utf-8", "ignore") + "…"
         doc = {"question": question, "answer_type": value_schema(type), "source": text}
         response = self.client.complete(ModelRequest(
             purpose="extractor", system=SYSTEM,
             messages=(Message(role="user", content=json.dumps(doc, ensure_ascii=False, indent=1)),),
-            output=Structured(name=EXTRACT_SCHEMA_NAME, schema=answer_schema(type)), max_tokens=self.max_tokens))
+            output=Structured(name=EXTRACT_SCHEMA_NAME, schema=answer_schema(type)), max_tokens=self.max_tokens,
+            fixed_input=FIXED_INPUT_BOUND))
         return check_answer(response.json(), type)
 
 

@@ -32,7 +32,7 @@ from plangate.audit.usage import UsageLog, UsageRecord
 from plangate.model.budgets import Budgets
 from plangate.model.client import ModelClient, ModelRequest, ModelResponse, input_token_bound, max_tokens_of
 from plangate.model.config import ModelConfig
-from plangate.model.errors import BudgetExceeded, ModelError, ModelUnavailable
+from plangate.model.errors import BudgetExceeded, ModelError, ModelOutputError, ModelUnavailable
 from plangate.model.prices import NANO, PRICES, Prices
 from plangate.protocols import AuditSink
 
@@ -99,6 +99,14 @@ class MeteredClient:
         ctx = _CURRENT.get()
         max_out = max_tokens_of(request, cfg)
         bound_in = input_token_bound(request)
+        # An extraction reads data the trigger's principal may not see: it is charged one
+        # fixed amount, so its budget never depends on how long that data is.
+        fixed = request.fixed_input is not None
+        if request.fixed_input is not None:
+            if bound_in > request.fixed_input:
+                raise ModelOutputError(f"a {request.purpose} request of up to {bound_in} tokens is "
+                                       f"over its fixed size ({request.fixed_input})")
+            bound_in = request.fixed_input
         worst_cost = m.prices.cost_nano(cfg, bound_in, max_out)
         reservation = None
         if m.budgets is not None:
@@ -124,7 +132,8 @@ class MeteredClient:
                     charged, attempts = (bound_in, max_out), 1
                 cost = m.prices.cost_nano(cfg, *charged)
                 if reservation is not None and m.budgets is not None:
-                    m.budgets.settle(reservation, tokens=sum(charged), cost=cost)
+                    m.budgets.settle(reservation, tokens=bound_in + max_out if fixed else sum(charged),
+                                     cost=worst_cost if fixed else cost)
                 _span_attrs(span, cfg, request, ctx, None, error=type(exc).__name__)
                 self._record(request, ctx, charged, cost, latency, attempts=attempts, ok=False,
                              error=str(exc)[:500], streamed=cfg.stream)
@@ -135,7 +144,9 @@ class MeteredClient:
                 tokens_in, tokens_out = max(tokens_in, bound_in), max(tokens_out, max_out)
             cost = m.prices.cost_nano(cfg, tokens_in, tokens_out)
             if reservation is not None and m.budgets is not None:
-                m.budgets.settle(reservation, tokens=tokens_in + tokens_out, cost=cost)
+                m.budgets.settle(reservation,
+                                 tokens=bound_in + max_out if fixed else tokens_in + tokens_out,
+                                 cost=worst_cost if fixed else cost)
             _span_attrs(span, cfg, request, ctx, response)
         self._record(request, ctx, (tokens_in, tokens_out), cost, latency, attempts=response.attempts,
                      ok=True, error=None, streamed=response.streamed, model=response.model)
