@@ -674,6 +674,8 @@ def main() -> int:
     parser.add_argument("--tests", nargs="+", default=["tests/core", "tests/mutation_kills"],
                         help="test paths (default: tests/core tests/mutation_kills)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary copies")
+    parser.add_argument("--check-equivalent", action="store_true",
+                        help="run the EQUIVALENT mutants too (each must survive)")
     parser.add_argument("--revision", default="HEAD",
                         help="commit to copy src/, tests/, examples/ from, or `worktree`")
     parser.add_argument("--overlay", action="append", default=[],
@@ -705,7 +707,7 @@ def main() -> int:
         for m in mutants:
             if m.id in EQUIVALENT:
                 m.status, m.reason = "equivalent", EQUIVALENT[m.id]
-            else:
+            if m.id not in EQUIVALENT or opts.check_equivalent:
                 todo.append(m)
         t0 = time.perf_counter()
         log = sys.stderr
@@ -750,6 +752,11 @@ def main() -> int:
                 for m in pool.map(lambda m: job(m, opts.tests), survivors):
                     m.extra["confirmed"] = f"{m.status} on all of {' '.join(opts.tests)}"
                     print(f"  {m.status:9} {m.id} {m.extra.get('by', '')}", file=log, flush=True)
+        for m in todo:
+            if m.id in EQUIVALENT and m.status == "survived":
+                m.status, m.reason = "equivalent", EQUIVALENT[m.id]
+            elif m.id in EQUIVALENT:
+                print(f"NOT EQUIVALENT: {m.id} was {m.status}: {m.extra}", file=log, flush=True)
         elapsed = time.perf_counter() - t0
         print(summarise(mutants))
         print(f"\n{len(todo)} mutants run in {elapsed / 60:.1f} min on {commit} "
