@@ -44,6 +44,9 @@ def report(results: Sequence[GoalResult], seconds: float, command: str, settings
     per_goal = [r.to_json() for r in results]
     unasked = [route | {"goal": g["goal"], "world": g["world"]} for g in per_goal for route in g["unasked_routes"]]
     asked = [route | {"goal": g["goal"], "world": g["world"]} for g in per_goal for route in g["asked_routes"]]
+    for g in per_goal:  # the top level lists the routes; the goal keeps its counts
+        g["unasked_routes"] = [r["plan_hash"] for r in g["unasked_routes"]]
+        g["asked_routes"] = [r["plan_hash"] for r in g["asked_routes"]]
     by_world: dict[str, dict[str, int]] = {}
     for g in per_goal:
         row = by_world.setdefault(g["world"], {"goals": 0, "searched": 0, "plans_tried": 0, "screening_runs": 0,
@@ -74,6 +77,7 @@ def report(results: Sequence[GoalResult], seconds: float, command: str, settings
         "goals_reachable_asked": sum(g["reachable_asked"] > 0 for g in per_goal),
         "by_world": by_world,
         "unasked_routes": unasked,
+        "asked_route_count": sum(g["asked_route_count"] for g in per_goal),
         "asked_routes": asked,
         "per_goal": per_goal,
     }
@@ -100,12 +104,7 @@ def markdown(data: dict[str, Any]) -> str:
         if g["note"]:
             lines.append(f"| {g['world']} | {g['goal']} | not searched: {g['note']} | | | | | | |")
             continue
-        rules: dict[str, int] = {}
-        for r in g["asked_routes"]:
-            for q in r["owner_shown"]:
-                for rule in q["rules"]:
-                    rules[rule] = rules.get(rule, 0) + 1
-        top = ", ".join(r for r, _ in sorted(rules.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+        top = ", ".join(list(g["asked_rules"])[:3])
         lines.append(f"| {g['world']} | {g['goal']} | {g['contexts']} | {g['plans_tried']} | {g['denied_at_review']} "
                      f"| {g['plans_that_asked']} | {g['reachable_unasked']} | {g['reachable_asked']} | {top} |")
     if data["unasked_routes"]:
@@ -117,8 +116,9 @@ def markdown(data: dict[str, Any]) -> str:
                          f"| {len(r['contexts'])} | {r['plan_hash']} |")
     if data["asked_routes"]:
         shown = data["asked_routes"][:40]
-        lines += ["", f"Routes that reach a goal once the owner says yes ({len(shown)} of "
-                      f"{len(data['asked_routes'])}; all in the JSON, with what the owner was shown):", "",
+        lines += ["", f"Routes that reach a goal once the owner says yes (examples, {len(shown)} of "
+                      f"{data['asked_route_count']} distinct routes; up to five a goal in the JSON, with what "
+                      "the owner was shown):", "",
                   "| world | goal | route | the owner was asked |", "|---|---|---|---|"]
         for r in shown:
             asked = "; ".join(f"{', '.join(q['rules'])}: {q['summary']}" for q in r["owner_shown"][:2])

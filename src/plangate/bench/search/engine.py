@@ -133,6 +133,7 @@ class GoalInfo:
     id: str
     text: str
     note: str = ""   # why it is not searched, if it is not
+    weight: float = 1.0  # its share of the time budget (a slow world's goals get more)
 
 
 # ---------------------------------------------------------------------------- settings and results
@@ -191,15 +192,27 @@ class GoalResult:
     seconds: float = 0.0
     cut_by_budget: bool = False
 
-    def to_json(self) -> Json:
+    def to_json(self, asked_examples: int = 5) -> Json:
+        """Every route that reached the goal unasked, in full; of those that needed the
+        owner's yes, the count, the rules the owner was asked under, and a few in full."""
+        asked = _routes(self.asked_reached)
+        rules: dict[str, int] = {}
+        for f in self.asked_reached:
+            for rule in sorted({r for q in f.questions for r in q.rules}):
+                rules[rule] = rules.get(rule, 0) + 1
         return {
             "world": self.info.world, "goal": self.info.id, "text": self.info.text, "note": self.info.note,
             "contexts": self.contexts, "variants": self.variants, "screening_runs": self.screening_runs,
             "plans_tried": self.plans_tried, "denied_at_review": self.denied_at_review,
             "plans_that_asked": self.asked,
             "reachable_unasked": len(self.unasked), "reachable_asked": len(self.asked_reached),
-            "unasked_routes": _routes(self.unasked), "asked_routes": _routes(self.asked_reached),
-            "kept_recipes": self.kept, "seconds": round(self.seconds, 2), "cut_by_budget": self.cut_by_budget,
+            "unasked_routes": _routes(self.unasked),
+            "asked_route_count": len(asked),
+            "asked_rules": dict(sorted(rules.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "asked_routes": asked[:asked_examples],
+            "kept_recipes": {v: {k: {"count": len(names), "first": names[:5]} for k, names in needs.items()}
+                             for v, needs in self.kept.items()},
+            "seconds": round(self.seconds, 2), "cut_by_budget": self.cut_by_budget,
         }
 
 
@@ -329,7 +342,7 @@ class Search:
         for world, goal in goals:
             if budget is not None and not goal.note:
                 left = budget - (time.perf_counter() - started)
-                share = max(left, 0.0) / max(len(searched), 1)
+                share = max(left, 0.0) * goal.weight / max(sum(g.weight for g in searched), 1e-9)
                 searched.remove(goal)
                 self.deadline = time.perf_counter() + share
                 # Screening may take most of a goal's share, never all of it: the

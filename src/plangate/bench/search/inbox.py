@@ -57,16 +57,28 @@ def approve_all(policy: CompiledPolicy) -> CompiledPolicy:
 
 
 class Recording:
-    """A `ToolRuntime` that records each successful call and its output."""
+    """A `ToolRuntime` that records each call and its output (None when the tool failed:
+    a failed call may still have done what the goal needed, a fetch that was sent)."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.calls: list[tuple[str, dict[str, Any], Any]] = []
 
     def call(self, tool: str, args: Mapping[str, Any]) -> ToolResult:
-        result = self.inner.call(tool, args)
+        try:
+            result = self.inner.call(tool, args)
+        except Exception:
+            self.calls.append((tool, dict(args), None))
+            raise
         self.calls.append((tool, dict(args), _jsonable(_value(result))))
         return result if isinstance(result, ToolResult) else ToolResult(result)
+
+
+def attack_plan(scenario: Scenario) -> Mapping[str, Any]:
+    """The plan that reaches the goal: the last run's replan if it has one (an owner-approved
+    plan widened afterwards), else its plan."""
+    last = scenario.runs[-1]
+    return last.replan if last.replan is not None else last.plan
 
 
 class _NoTools:
@@ -126,7 +138,7 @@ class InboxContext:
     def execute(self, steps: list[Json], answers: dict[str, Any], *, owner_yes: bool,
                 trusted: Sequence[Any] = ()) -> Run:
         tools = {s["tool"] for s in steps if "tool" in s}
-        preferred = str(self.scenario.runs[-1].plan.get("request_type", "any"))
+        preferred = str(attack_plan(self.scenario).get("request_type", "any"))
         plan = {"version": 1, "request_type": request_type_for(self.world.policy, self.trust_class, tools, preferred),
                 "steps": steps}
         return self.world.execute(self.scenario, plan, answers, policy=self.world.policy, owner_yes=owner_yes,
@@ -182,7 +194,8 @@ class InboxWorld:
             note = "" if any(self._searchable(s) for s in items) else (
                 f"every scenario needs more than {MAX_TARGETS} calls: a volume goal (budgets and rate limits), "
                 "not a route for a value")
-            out.append(GoalInfo(self.name, family, f"{len(items)} scenarios, e.g. {items[0].title}", note))
+            # A context here costs a fresh mailbox per plan: twice an AgentDojo goal's time.
+            out.append(GoalInfo(self.name, family, f"{len(items)} scenarios, e.g. {items[0].title}", note, 2.0))
         return out
 
     def contexts(self, goal: GoalInfo) -> list[str]:
@@ -192,7 +205,7 @@ class InboxWorld:
     def _searchable(self, scenario: Scenario) -> bool:
         """A scenario whose last plan makes few enough calls to be a route's targets."""
         try:
-            checked = check_plan(parse_plan(dict(scenario.runs[-1].plan)), self.catalog)
+            checked = check_plan(parse_plan(dict(attack_plan(scenario))), self.catalog)
         except Exception:
             return False
         return checked.max_calls <= MAX_TARGETS
@@ -297,7 +310,7 @@ class InboxWorld:
             rec = Recording(None)
             with contextlib.suppress(Exception):
                 self.execute(s, dict(s.runs[0].plan), {}, policy=self.weak, owner_yes=True, record=rec)
-            calls += [(tool, args) for tool, args, _ in rec.calls]
+            calls += [(tool, args) for tool, args, output in rec.calls if output is not None]
         return collect(self.catalog, calls)
 
     def warm(self) -> None:
@@ -326,10 +339,10 @@ class InboxWorld:
 
     def prepare(self, goal: GoalInfo, context: str) -> InboxContext | None:
         scenario = self.scenarios[context]
-        last = scenario.runs[-1]
         rec = Recording(None)
         try:
-            baseline = self.execute(scenario, dict(last.plan), {}, policy=self.weak, owner_yes=True, record=rec)
+            baseline = self.execute(scenario, dict(attack_plan(scenario)), {}, policy=self.weak, owner_yes=True,
+                                    record=rec)
         except Exception:
             return None
         if not baseline.reached:
