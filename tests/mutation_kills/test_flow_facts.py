@@ -242,8 +242,6 @@ def test_what_the_planner_saw_steers_its_literals() -> None:
     assert shown.resolve(Lit(literal="x", origin="planner"), {}).label.readers == frozenset({"owner"})
 
 
-@pytest.mark.xfail(strict=True, reason="bug in FlowContext._is_known: an invalid destination whose text ends "
-                                       "in an org domain counts as known (docs/benchmarks/mutation.md)")
 def test_an_invalid_destination_is_never_known() -> None:
     """A destination the gate cannot read unambiguously is never a known party, even when
     the text after its last `@` is a class's domain (two addresses, a smuggled header)."""

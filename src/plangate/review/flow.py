@@ -290,6 +290,8 @@ class FlowContext:
         )
 
     def _is_known(self, dest: str) -> bool:
+        if dest.startswith(INVALID):
+            return False  # a destination the gate cannot read is nobody it knows
         if dest in self.known or dest in self.owner_addresses or dest.casefold() in self.known:
             return True
         return "@" in dest and dest.rpartition("@")[2] in self.org_domains
