@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from core.conftest import CONTACT, OWNER, STRANGER
 from plangate.catalog import parse_catalog
 from plangate.labels import PUBLIC, TRUSTED, Label
