@@ -52,6 +52,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return code
     if args.which == "leak":
         return _leak(args)
+    if args.which == "service":
+        for module in ("fastapi", "uvicorn"):
+            if importlib.util.find_spec(module) is None:
+                raise InputError(f"bench service needs {module}: pip install 'plangate[service]'")
+        if args.seconds <= 0 or args.soak_seconds <= 0:
+            raise InputError("--seconds and --soak-seconds must be more than 0")
+        from plangate.bench.service import main as service_main
+
+        return service_main(json_path=args.json, seconds=args.seconds, soak_seconds=args.soak_seconds,
+                            workers=args.workers)
     if args.which == "search":
         from plangate.bench.search.cli import main as search_main
 

@@ -235,7 +235,7 @@ def build_parser(commands: dict[str, Command]) -> Parser:
     ap.add_argument("--ids", action="store_true",
                     help="(list) print only the ids, oldest first, one per line (for scripts)")
 
-    b = sub.add_parser("bench", help="benchmarks: perf, inbox, agentdojo, leak, search",
+    b = sub.add_parser("bench", help="benchmarks: perf, inbox, agentdojo, leak, search, service",
                        description="Benchmarks. Each prints its figures; --json/--markdown write "
                                    "them to files (checked before the run starts).",
                        formatter_class=_formatter,
@@ -286,6 +286,19 @@ def build_parser(commands: dict[str, Command]) -> Parser:
     search.add_argument("--seed", type=int, default=0, metavar="N", help="sampling seed [default: 0]")
     search.add_argument("--budget-seconds", type=float, metavar="S", help="stop the whole search after S seconds")
     _reports(search, "write the figures and every route found to FILE", "write the report tables to FILE")
+
+    svc = _sub(b_sub, "service", "the HTTP service under load from a second process on loopback",
+               "  plangate bench service --json service.json", c["bench"],
+               more="`plangate serve` with two workers on SQLite in a temporary folder; reviews/s, p50 and "
+                    "p99 at concurrency 1, 16 and 64, then a soak at 16 with the workers' memory "
+                    "(rss_growth_mb). The issue asks for a 5-minute soak: --soak-seconds 300. "
+                    "About 80 s with the defaults. Exit 1 if any request failed.")
+    svc.add_argument("--seconds", type=float, default=5.0, metavar="S",
+                     help="seconds at each concurrency [default: 5]")
+    svc.add_argument("--soak-seconds", type=float, default=60.0, metavar="S",
+                     help="seconds of soak at concurrency 16 [default: 60]")
+    svc.add_argument("--workers", type=_positive, default=2, metavar="N", help="server workers [default: 2]")
+    _reports(svc, "write the figures to FILE as JSON")
 
     bud = _sub(b_sub, "budget", "model budgets under a 64-way burst and a 1,000-mail stranger flood",
                "  plangate bench budget --json budget.json", c["bench_models"],

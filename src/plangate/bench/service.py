@@ -1,0 +1,226 @@
+"""`plangate bench service`: the HTTP service under load, driven from a second process.
+
+`plangate serve` starts on a loopback port with two workers on a SQLite file (a temporary
+folder: credentials, database, witness), and this process sends it reviews: a stranger's
+meeting request (hold, reply to the sender, note to the owner) under the shipped perf
+policy, `POST /v1/plans`, each a full review with its audit writes. Keep-alive HTTP/1.1
+connections from one asyncio loop, as many as the concurrency (1, 16, 64), each level for
+`seconds`; then a soak at 16 for `soak_seconds` (the issue asks for 5 minutes; the default
+is 60 s) with the workers' resident memory read from /proc before and after.
+
+Figures: `reviews_per_s_cN`, `p50_ms_cN`, `p99_ms_cN` (N = 1, 16, 64), `errors` (any
+answer but 200, or a broken connection, over the whole run), `soak_seconds`,
+`soak_reviews_per_s`, `rss_start_mb`, `rss_end_mb`, `rss_growth_mb`. The client shares the
+machine with the server: on a small machine its own CPU time is part of what is measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from plangate.bench.perf import POLICY
+
+LEVELS = (1, 16, 64)
+TOKEN = "pgt_bench-agent-token-0123456789abcdef"
+TRIGGER = {"channel": "email", "principal": "Carol Client <carol@newclient.example>",
+           "evidence": {"dmarc": "pass"},
+           "payload": "Hi! Could we meet on 2026-12-02 at 10:00 to discuss a project? Thanks, Carol"}
+PLAN = {"version": 1, "request_type": "meeting_request", "steps": [
+    {"id": "hold", "tool": "calendar_hold",
+     "args": {"title": {"literal": "Tentative: meeting request", "origin": "planner"},
+              "start": {"literal": "2026-12-02", "origin": "payload"},
+              "end": {"literal": "2026-12-02", "origin": "payload"}}},
+    {"id": "reply", "tool": "mail_reply",
+     "args": {"in_reply_to": {"literal": "m-1", "origin": "planner"},
+              "to": {"list": [{"ref": "trigger", "path": "principal"}]},
+              "body": {"literal": "Thanks, pencilled in; I will confirm shortly.", "origin": "planner"}}},
+    {"id": "tell", "tool": "notify_owner",
+     "args": {"text": {"literal": "Meeting request from a new client", "origin": "planner"}}}]}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _rss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+class _Conn:
+    """One keep-alive HTTP/1.1 connection that posts the same review."""
+
+    def __init__(self, port: int, request: bytes) -> None:
+        self.port, self.request = port, request
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            sock = self.writer.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        assert self.reader is not None
+        self.writer.write(self.request)
+        await self.writer.drain()
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        await self.reader.readexactly(length)
+        return status
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+async def _load(port: int, concurrency: int, seconds: float) -> tuple[list[float], int]:
+    body = json.dumps({"trigger": TRIGGER, "plan": PLAN}).encode()
+    request = (f"POST /v1/plans HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {TOKEN}\r\n"
+               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+    latencies: list[float] = []
+    errors = 0
+    end = time.perf_counter() + seconds
+
+    async def client() -> None:
+        nonlocal errors
+        conn = _Conn(port, request)
+        try:
+            while time.perf_counter() < end:
+                t0 = time.perf_counter()
+                try:
+                    status = await conn.post()
+                except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                    errors += 1
+                    conn.close()
+                    await asyncio.sleep(0.05)
+                    continue
+                if status == 200:
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                else:
+                    errors += 1
+        finally:
+            conn.close()
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return latencies, errors
+
+
+def _wait_ready(port: int, proc: subprocess.Popen[bytes], seconds: float = 60.0) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"plangate serve exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if s.recv(64).startswith(b"HTTP/1.1 200"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"plangate serve did not answer on 127.0.0.1:{port} within {seconds:.0f} s")
+
+
+def run(*, seconds: float = 5.0, soak_seconds: float = 60.0, workers: int = 2,
+        say: Callable[[str], None] = print) -> dict[str, Any]:
+    from plangate.service.auth import token_hash
+
+    with tempfile.TemporaryDirectory(prefix="plangate-bench-service-") as tmp:
+        folder = Path(tmp)
+        creds = folder / "creds.toml"
+        creds.write_text(f'session_secret = "{os.urandom(32).hex()}"\n[[credential]]\nname = "bench"\n'
+                         f'role = "agent"\nsha256 = "{token_hash(TOKEN)}"\nrate = 1000000\n', encoding="utf-8")
+        port = _free_port()
+        env = {**os.environ, "PLANGATE_DB": str(folder / "plangate.db"), "PLANGATE_POLICY": str(POLICY),
+               "PLANGATE_CREDENTIALS": str(creds), "PLANGATE_WITNESS": str(folder / "witness.db")}
+        for other in ("PLANGATE_REDIS", "PLANGATE_CATALOG", "PLANGATE_CONFIG", "PLANGATE_MODEL"):
+            env.pop(other, None)
+        proc = subprocess.Popen([sys.executable, "-m", "plangate", "serve", "--host", "127.0.0.1",
+                                 "--port", str(port), "--workers", str(workers)],
+                                env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            _wait_ready(port, proc)
+            lat, errs = asyncio.run(_load(port, 4, 1.0))  # warm up every worker's caches
+            if not lat:
+                raise RuntimeError(f"no review succeeded in the warm-up ({errs} errors)")
+            out: dict[str, Any] = {"workers": workers, "seconds_per_level": seconds, "storage": "sqlite",
+                                   "cpus": os.cpu_count()}
+            errors = 0
+            for level in LEVELS:
+                lat, errs = asyncio.run(_load(port, level, seconds))
+                errors += errs
+                ordered = sorted(lat) or [0.0]
+                out[f"reviews_per_s_c{level}"] = round(len(lat) / seconds, 1)
+                out[f"p50_ms_c{level}"] = round(statistics.median(ordered), 2)
+                out[f"p99_ms_c{level}"] = round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2)
+                say(f"concurrency {level:>2}: {out[f'reviews_per_s_c{level}']:>7} reviews/s, "
+                    f"p50 {out[f'p50_ms_c{level}']} ms, p99 {out[f'p99_ms_c{level}']} ms, {errs} errors")
+            pids = _children(proc.pid) or [proc.pid]
+            rss_start = _rss_mb(pids)
+            lat, errs = asyncio.run(_load(port, 16, soak_seconds))
+            rss_end = _rss_mb(pids)
+            errors += errs
+            out.update(soak_seconds=soak_seconds, soak_reviews_per_s=round(len(lat) / max(soak_seconds, 1e-9), 1),
+                       soak_errors=errs, rss_start_mb=round(rss_start, 1), rss_end_mb=round(rss_end, 1),
+                       rss_growth_mb=round(rss_end - rss_start, 1), worker_pids=len(pids), errors=errors)
+            say(f"soak {soak_seconds:g} s at 16: {out['soak_reviews_per_s']} reviews/s, {errs} errors; "
+                f"workers' RSS {rss_start:.1f} -> {rss_end:.1f} MB ({out['rss_growth_mb']:+} MB)")
+            return out
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+def main(*, json_path: str | None, seconds: float, soak_seconds: float, workers: int = 2,
+         say: Callable[[str], None] = print) -> int:
+    out = run(seconds=seconds, soak_seconds=soak_seconds, workers=workers, say=say)
+    if json_path:
+        Path(json_path).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    return 0 if out["errors"] == 0 else 1
+
+
+__all__ = ["LEVELS", "main", "run"]
