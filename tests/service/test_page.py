@@ -141,3 +141,15 @@ def test_the_event_stream_reports_the_pending_set(client: TestClient) -> None:
     finally:
         page.STREAM_SECONDS = old
     assert "event: change" in body and '"pending": 1' in body
+
+
+def test_over_https_the_session_cookie_is_secure(client: TestClient) -> None:
+    secure = TestClient(client.app, base_url="https://testserver", raise_server_exceptions=False)
+    r = secure.post("/ui/login", data={"token": TOKENS["approver"]}, follow_redirects=False)
+    assert r.status_code == 303 and "secure" in r.headers["set-cookie"].lower()
+
+
+def test_login_attempts_are_rate_limited(client: TestClient) -> None:
+    codes = [client.post("/ui/login", data={"token": "pgt_guess"}, follow_redirects=False).status_code
+             for _ in range(12)]
+    assert 429 in codes and set(codes) <= {401, 429}
