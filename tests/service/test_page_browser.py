@@ -109,6 +109,20 @@ def test_an_approver_approves_an_escalation_that_arrives_live(server: str, stora
             page.click(f"#card-{ident} button.approve")
             page.wait_for_url("**/ui/approvals?done=approved")
             page.wait_for_selector("text=Nothing waits for a decision.")
+
+            # A hostile memo arrives live: it shows as text, nothing in it runs or renders.
+            hostile = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>\u202e'
+            body = example("payment-escalates")
+            body["trigger"]["payload"] += " " + hostile
+            body["plan"]["steps"][0]["args"]["memo"] = {"literal": hostile, "origin": "payload"}
+            r = httpx.post(f"{server}/v1/plans", json=body, headers=auth("agent"), timeout=10)
+            assert r.status_code == 200 and r.json()["verdict"] == "escalate", r.text
+            bad = page.wait_for_selector(f"#card-{r.json()['approval']}", timeout=10_000)
+            assert bad is not None
+            page.wait_for_timeout(300)
+            assert page.evaluate("window.__pwned === undefined")
+            assert page.locator("#approvals img, #approvals script").count() == 0
+            assert '<img src=x onerror="window.__pwned=1">' in bad.inner_text()
         finally:
             context.close()
     decided = storage.approvals.get(ident)
