@@ -19,7 +19,9 @@ Per goal:
    question: `reachable_unasked` (a gate bug). Reached only after a yes:
    `reachable_asked`, with what the owner was shown.
 
-Everything is deterministic for a seed; `budget_seconds` and `sample` bound it.
+`sample` and `budget_seconds` bound it. Every choice is drawn from a seeded generator: with
+`sample` and no time budget the same seed tries the same plans; a time budget makes how
+far each goal gets depend on the machine.
 """
 
 from __future__ import annotations
