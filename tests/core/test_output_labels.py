@@ -5,6 +5,7 @@ exercises the executor's own check: with that check disabled, the test fails."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -284,3 +285,23 @@ def test_disclosed_default_only_stands_in_for_unlabelled_content(tmp_path: Path)
     from plangate.resources import OPEN_VALUE
     wild = disclosed_label(spec, {"path": OPEN_VALUE}, store)
     assert wild is not None and wild.readers == frozenset({"owner"})
+
+
+def test_the_plan_pc_holds_at_review_and_at_run_time(policy: CompiledPolicy) -> None:
+    """At review, and past a (forged) approval, a planner that was shown private data still cannot choose
+    to send even the contact's own words back: every effect of its plan carries what it
+    saw. Without that context the same send runs."""
+    data = plan(call("s", "send_email", to={"list": [SENDER]}, subject=ref("trigger", "payload"),
+                     body=ref("trigger", "payload")))
+    gate, _ = make_gate()
+    static = gate.submit(contact_trigger("see you"), data, planner_context=PRIVATE).review
+    assert static.verdict == "deny" and "no-private-data-to-non-readers" in static.rules
+    grant = forged_grant(policy, data, contact_trigger("see you"))
+    shown = dataclasses.replace(grant, review=dataclasses.replace(grant.review,
+                                                                  planner_context=PRIVATE))
+    tools = FixtureTools()
+    blocked = Executor(policy, tools, _Audit()).run(shown, "r")
+    assert tools.calls == [] and blocked.status == "halted"
+    assert "no-private-data-to-non-readers" in blocked.rules
+    ran = Executor(policy, tools, _Audit()).run(grant, "r2")
+    assert ran.status == "completed" and [t for t, _ in tools.calls] == ["send_email"]

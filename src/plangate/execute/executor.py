@@ -290,8 +290,8 @@ class _Run:
             raise _Halt("halted", step.id, f"extraction returned {problem}")
         self.x._record("extract", self.run_id, {"step": step.id, "kind": step.type.kind,
                                                  "value": audit_value(value)})
-        label = extracted_label(step, source.label, choices.label if choices else None)
-        return Resolved(value, label.join(self.flow.plan_pc))
+        return Resolved(value, extracted_label(step, source.label,
+                                               choices.label if choices else None))
 
     def call(self, step: CallStep, env: dict[str, Resolved], pc: Label) -> Resolved:
         policy = self.x.policy

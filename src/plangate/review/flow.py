@@ -121,6 +121,8 @@ class FlowContext:
         self.steered = Label(taint="low") if saw_untrusted else TRUSTED
         #: The plan's own pc: its shape (which steps, which fields, which enum values and
         #: bounds an extraction may answer) was written by a planner that saw this context.
+        #: Every effect and every write is checked with it, so nothing computed in the plan
+        #: (an extraction's answer included) needs to carry it as well.
         self.plan_pc = TRUSTED
         if planner_context is not None:
             self.planner_label = self.planner_label.join(planner_context)

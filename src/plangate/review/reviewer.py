@@ -262,8 +262,8 @@ class _StaticWalker:
             return self.call(step, env, pc)
         if isinstance(step, ExtractStep):
             source = self.flow.resolve(step.source, env)
-            label = extracted_label(step, source.label, self._choices_label(step, env))
-            return Resolved(OPEN, label.join(self.flow.plan_pc), False)
+            return Resolved(OPEN, extracted_label(step, source.label,
+                                                  self._choices_label(step, env)), False)
         over = self.flow.resolve(step.over, env)
         inner = dict(env)
         inner[step.var] = Resolved(OPEN, over.label, False)
