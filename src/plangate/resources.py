@@ -177,19 +177,26 @@ class MemoryResourceLabels:
         return sorted(self._labels.items())
 
 
+def _lookups(resources: ResourceLabels, patterns: list[str], values: Mapping[str, Any]
+             ) -> list[tuple[str, Label | None]]:
+    """Each resource name the patterns stand for, with its stored label (None: none)."""
+    return [(name, resources.label_of(name))
+            for pattern in patterns for name in resolve_patterns(pattern, values)]
+
+
 def _stored(resources: ResourceLabels, patterns: list[str], values: Mapping[str, Any]) -> list[Label]:
-    out = []
-    for pattern in patterns:
-        for name in resolve_patterns(pattern, values):
-            label = resources.label_of(name)
-            if label is not None:
-                out.append(label)
-    return out
+    return [label for _name, label in _lookups(resources, patterns, values) if label is not None]
+
+
+def stored_reads(spec: ToolSpec, values: Mapping[str, Any], resources: ResourceLabels) -> list[Label]:
+    """Labels stored in what a call reads: computed once per call, shared by its output
+    label and its written label (each lookup may scan every name under a prefix)."""
+    return _stored(resources, list(spec.effective_reads), values)
 
 
 def call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping[str, Any],
                       resources: ResourceLabels, *, control: Label,
-                      reported: Label | None = None) -> Label:
+                      reported: Label | None = None, stored: list[Label] | None = None) -> Label:
     """Label of a call's output: the same rule at review (values may be OPEN) and at run
     time (see tests/core/test_output_labels.py).
 
@@ -204,8 +211,10 @@ def call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping
     event). It may replace the catalog's *default* readers, never those that come from
     inputs or storage, and it counts only when nothing the tool read was stored from
     influenced data: readers computed from fields an attacker set (an event's participants)
-    are the attacker's choice. Taint never goes down."""
-    stored = _stored(resources, list(spec.effective_reads), values)
+    are the attacker's choice. Taint never goes down. `stored`: `stored_reads(...)`, when
+    the caller has it already."""
+    if stored is None:
+        stored = stored_reads(spec, values, resources)
     base = spec.output_label
     if reported is not None and not any(label.untrusted for label in stored):
         base = Label(readers=reported.readers, sources=base.sources | reported.sources,
@@ -228,12 +237,14 @@ def _selection(label: Label) -> Label:
 
 
 def written_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping[str, Any],
-                  resources: ResourceLabels, control: Label) -> Label:
+                  resources: ResourceLabels, control: Label, *,
+                  stored: list[Label] | None = None) -> Label:
     """Label recorded for what a call writes (before it runs): every argument, the pc,
     everything stored in what it reads (a tool that reads one stored thing and writes
     another may copy it: a cancellation notice quoting the event), and the readers of the
     state its output stands for (whether the resource changed at all may depend on it)."""
-    stored = _stored(resources, list(spec.effective_reads), values)
+    if stored is None:
+        stored = stored_reads(spec, values, resources)
     return join_all([*args.values(), control, *stored, spec.output_label.readers_only()])
 
 
@@ -245,18 +256,13 @@ def disclosed_label(spec: ToolSpec, values: Mapping[str, Any],
         patterns.append(WILDCARD)  # nobody checked what it sends: anything stored
     if not patterns:
         return None
-    labels: list[Label] = []
-    unknown = False
-    for pattern in patterns:
-        for name in resolve_patterns(pattern, values):
-            label = resources.label_of(name)
-            if label is None or has_wildcard(name):
-                # Content the store has no label for (or may have none for): the
-                # catalog's default for disclosed content stands in for it.
-                unknown = True
-            if label is not None:
-                labels.append(label)
-    return join_all([*labels, *([spec.disclosed_label] if unknown else [])])
+    found = _lookups(resources, patterns, values)
+    labels = [label for _name, label in found if label is not None]
+    # Content the store has no label for (or, behind a wildcard, may have none for): the
+    # catalog's default for disclosed content stands in for it.
+    if any(label is None or has_wildcard(name) for name, label in found):
+        labels.append(spec.disclosed_label)
+    return join_all(labels)
 
 
 def executes_tainted(spec: ToolSpec, values: Mapping[str, Any], resources: ResourceLabels) -> bool:

@@ -38,6 +38,7 @@ from plangate.resources import (
     disclosed_label,
     executes_tainted,
     record_writes,
+    stored_reads,
     written_label,
 )
 from plangate.review.flow import FlowContext, PathError, Resolved
@@ -334,8 +335,9 @@ class _Run:
         # Labels of what the call writes are stored before it runs: a tool that writes and
         # then fails must not leave untrusted content behind with no label on it.
         arg_labels = {n: r.label for n, r in args.items()}
-        record_writes(spec, values, written_label(spec, arg_labels, values, self.x.resources, pc),
-                      self.x.resources)
+        stored = stored_reads(spec, values, self.x.resources)
+        record_writes(spec, values, written_label(spec, arg_labels, values, self.x.resources, pc,
+                                                  stored=stored), self.x.resources)
         try:
             result = self.x.tools.call(step.tool, values)
             if not isinstance(result, ToolResult):
@@ -350,7 +352,9 @@ class _Run:
         self.calls.append(CallRecord(step=step.id, tool=step.tool, args=values,
                                      verdict=decision.verdict, rules=decision.rules, ok=True))
         label = call_output_label(spec, arg_labels, values, self.x.resources, control=pc,
-                                  reported=result.label)
+                                  reported=result.label,
+                                  # A tool that writes may read back what it just wrote.
+                                  stored=None if spec.writes else stored)
         self.x._record("result", self.run_id, {"step": step.id, "ok": True,
                                                 "label": label.to_json()}, quiet=True)
         return Resolved(result.value, label)

@@ -31,6 +31,7 @@ from plangate.resources import (
     disclosed_label,
     executes_tainted,
     record_writes,
+    stored_reads,
     written_label,
 )
 from plangate.review.flow import OPEN, FlowContext, Resolved, as_text
@@ -304,10 +305,13 @@ class _StaticWalker:
                                      open_args=tuple(sorted(facts.open_args)),
                                      open_facts=tuple(sorted(open_facts))))
         arg_labels = {n: r.label for n, r in args.items()}
+        stored = stored_reads(spec, known, self.storage)
         if spec.writes:
-            record_writes(spec, known, written_label(spec, arg_labels, known, self.storage, pc),
-                          self.storage)
-        label = call_output_label(spec, arg_labels, known, self.storage, control=pc)
+            record_writes(spec, known, written_label(spec, arg_labels, known, self.storage, pc,
+                                                     stored=stored), self.storage)
+        # A tool that writes may read back what it just wrote: look again after the write.
+        label = call_output_label(spec, arg_labels, known, self.storage, control=pc,
+                                  stored=None if spec.writes else stored)
         return Resolved(OPEN, label, False)
 
 
