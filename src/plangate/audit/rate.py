@@ -28,6 +28,18 @@ HOUR = 3600.0
 DAY = 86400.0
 
 
+def rate_windows(limit: RateLimit, *, principal: str, trust_class: str
+                 ) -> list[tuple[str, int, str, str, float]]:
+    """The limits that apply, as (name, allowed, column, value, window seconds): the one
+    definition every run-counter backend counts against."""
+    checks = (
+        ("per_principal_per_hour", limit.per_principal_per_hour, "principal", principal, HOUR),
+        ("per_principal_per_day", limit.per_principal_per_day, "principal", principal, DAY),
+        ("per_class_per_hour", limit.per_class_per_hour, "trust_class", trust_class, HOUR),
+    )
+    return [(n, allowed, c, v, w) for n, allowed, c, v, w in checks if allowed is not None]
+
+
 class RunCounter:
     def __init__(self, log: AuditLog, *, clock: Callable[[], float] = time.time) -> None:
         self._db: sqlite3.Connection = log.connection
@@ -37,14 +49,8 @@ class RunCounter:
     def exceeded(self, limit: RateLimit, *, principal: str, trust_class: str) -> str | None:
         """The name of the first limit this new run would exceed, or None."""
         now = self._clock()
-        checks = (
-            ("per_principal_per_hour", limit.per_principal_per_hour, "principal", principal, HOUR),
-            ("per_principal_per_day", limit.per_principal_per_day, "principal", principal, DAY),
-            ("per_class_per_hour", limit.per_class_per_hour, "trust_class", trust_class, HOUR),
-        )
-        for name, allowed, column, value, window in checks:
-            if allowed is None:
-                continue
+        for name, allowed, column, value, window in rate_windows(
+                limit, principal=principal, trust_class=trust_class):
             (count,) = self._db.execute(
                 f"SELECT COUNT(*) FROM run_starts WHERE {column} = ? AND ts > ?",  # column is one of two constants
                 (value, now - window)).fetchone()

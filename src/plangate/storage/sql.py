@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from plangate.audit.rate import rate_windows
 from plangate.errors import AuditError, UserError
 from plangate.policy.model import RateLimit
 from plangate.storage.errors import StorageUnavailable
@@ -249,8 +250,6 @@ class SqlLimiter:
         return None
 
 
-HOUR = 3600.0
-DAY = 86400.0
 
 
 class SqlRunCounter:
@@ -263,14 +262,8 @@ class SqlRunCounter:
 
     def exceeded(self, limit: RateLimit, *, principal: str, trust_class: str) -> str | None:
         now = self._clock()
-        checks = (
-            ("per_principal_per_hour", limit.per_principal_per_hour, "principal", principal, HOUR),
-            ("per_principal_per_day", limit.per_principal_per_day, "principal", principal, DAY),
-            ("per_class_per_hour", limit.per_class_per_hour, "trust_class", trust_class, HOUR),
-        )
-        for name, allowed, column, value, window in checks:
-            if allowed is None:
-                continue
+        for name, allowed, column, value, window in rate_windows(
+                limit, principal=principal, trust_class=trust_class):
             row = self.sql.one(f"SELECT COUNT(*) FROM run_starts WHERE {column} = ? AND ts > ?",  # a constant
                                (value, now - window))
             if row is not None and int(row[0]) >= allowed:
