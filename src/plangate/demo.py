@@ -1,6 +1,6 @@
 """`plangate demo`: the inbox assistant behind the gate, over a bundled day of mail.
 
-Fifteen messages (`plangate/assistant/demo_inbox/`, raw RFC 5322 with the receiving
+Fifteen messages (`plangate/deployments/inbox/demo_inbox/`, raw RFC 5322 with the receiving
 server's Authentication-Results) arrive one after another in one mailbox, on embedded
 defaults: a temporary Maildir/workspace/SQLite state and a SQLite audit log. For each
 message the demo shows the trust class the intake and deployment gave the sender, what
@@ -28,10 +28,10 @@ from typing import Any
 
 import yaml
 
-from plangate.assistant.intake import trigger_from_email
-from plangate.assistant.judge import Judge, changes
-from plangate.assistant.runtime import AssistantRuntime
 from plangate.audit import AuditLog
+from plangate.deployments.inbox.intake import trigger_from_email
+from plangate.deployments.inbox.judge import Judge, changes
+from plangate.deployments.inbox.runtime import AssistantRuntime
 from plangate.gate import Gate, Outcome
 from plangate.model.testing import ReplayModel
 from plangate.policy import CompiledPolicy, load_policy
@@ -70,7 +70,7 @@ class Row:
 
 def inbox() -> list[tuple[str, str, dict[str, Any]]]:
     """The bundled messages in arrival order: (name, raw email, its plan and expectations)."""
-    folder = resources.files("plangate.assistant").joinpath("demo_inbox")
+    folder = resources.files("plangate.deployments.inbox").joinpath("demo_inbox")
     out = []
     for eml in sorted((p for p in folder.iterdir() if p.name.endswith(".eml")), key=lambda p: p.name):
         stem = eml.name.removesuffix(".eml")
@@ -80,14 +80,14 @@ def inbox() -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def world() -> dict[str, Any]:
-    folder = resources.files("plangate.assistant").joinpath("demo_inbox")
+    folder = resources.files("plangate.deployments.inbox").joinpath("demo_inbox")
     data = yaml.safe_load(folder.joinpath("world.yaml").read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data
 
 
 def shipped_policy() -> CompiledPolicy:
-    return load_policy(Path(str(resources.files("plangate.assistant").joinpath("policy.yaml"))))
+    return load_policy(Path(str(resources.files("plangate.deployments.inbox").joinpath("policy.yaml"))))
 
 
 def run_demo(db: str, root: Path, progress: Any = None, *, models: Any = None,

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from plangate.assistant import (
+from plangate.deployments.inbox import (
     trigger_from_chat,
     trigger_from_email,
     trigger_from_schedule,
     trigger_from_webhook,
     webhook_signature,
 )
-from plangate.assistant.intake import parse_authentication_results
+from plangate.deployments.inbox.intake import parse_authentication_results
 from plangate.policy.loader import load_policy
 from plangate.review.reviewer import deployment_of
 from plangate.trigger import Deployment, Evidence, classify

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from plangate.assistant import AssistantRuntime, ToolCallError, assistant_catalog
-from plangate.assistant.workspace import SAFE_PROGRAMS
+from plangate.deployments.inbox import AssistantRuntime, ToolCallError, assistant_catalog
+from plangate.deployments.inbox.workspace import SAFE_PROGRAMS
 
 SNAPSHOT_KEYS = {"sent", "files", "shares", "calendar", "ledger", "memory", "skills", "rules",
                  "fetches", "commands", "labels"}
@@ -285,7 +285,7 @@ def test_bad_arguments_name_tool_and_argument(rt: AssistantRuntime, tool: str,
 
 def test_public_api_is_pinned() -> None:
     """The package's public names: sorted, each importable."""
-    import plangate.assistant as pkg
+    import plangate.deployments.inbox as pkg
 
     assert pkg.__all__ == sorted(pkg.__all__)
     assert all(hasattr(pkg, name) for name in pkg.__all__)

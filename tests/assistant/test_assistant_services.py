@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from plangate import Gate
-from plangate.assistant import AssistantRuntime, ImapBackend, SmtpRelay, trigger_from_email
 from plangate.audit.approvals import OwnerConsole
+from plangate.deployments.inbox import AssistantRuntime, ImapBackend, SmtpRelay, trigger_from_email
 from plangate.policy.loader import load_policy
 
 pytestmark = pytest.mark.slow

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from plangate.assistant import trigger_from_chat, trigger_from_email, trigger_from_webhook, webhook_signature
-from plangate.assistant.provenance import json_segments, split_text
+from plangate.deployments.inbox import trigger_from_chat, trigger_from_email, trigger_from_webhook, webhook_signature
+from plangate.deployments.inbox.provenance import json_segments, split_text
 from plangate.plan.model import Lit
 from plangate.policy.loader import load_policy
 from plangate.review import review

@@ -7,7 +7,7 @@ from pathlib import Path
 from plangate import Gate, load_policy, parse_trigger
 from plangate.testing import FixtureTools
 
-POLICY = Path(__file__).resolve().parents[2] / "src/plangate/assistant/policy.yaml"
+POLICY = Path(__file__).resolve().parents[2] / "src/plangate/deployments/inbox/policy.yaml"
 
 
 class Clock:

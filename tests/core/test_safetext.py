@@ -174,7 +174,7 @@ def test_hostile_strings_never_reach_a_reader_raw(hostile: str, tmp_path: Path,
 def test_notes_to_the_owner_show_hostile_characters_escaped(hostile: str, tmp_path: Path) -> None:
     """The assistant's notify_owner tool (a note the owner reads) keeps its lines but shows
     every other control, bidi and zero-width character escaped."""
-    from plangate.assistant import AssistantRuntime
+    from plangate.deployments.inbox import AssistantRuntime
 
     runtime = AssistantRuntime(tmp_path / "state")
     runtime.call("notify_owner", {"text": f"Carol wrote:\n{hostile}"})

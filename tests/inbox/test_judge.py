@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plangate.assistant.judge import Judge, changes
+from plangate.deployments.inbox.judge import Judge, changes
 
 OWNER = "dana@northwind.example"
 

@@ -38,7 +38,7 @@ from plangate.testing import ScriptedExtractor, ScriptedOwner
 ROOT = Path(__file__).resolve().parents[2]
 AGENTDOJO = ROOT / "src/plangate/bench/agentdojo"
 PACKS: dict[str, Path] = {
-    "assistant": ROOT / "src/plangate/assistant/policy.yaml",
+    "assistant": ROOT / "src/plangate/deployments/inbox/policy.yaml",
     "example": ROOT / "examples/assistant-policy.yaml",
     "tests-assistant": ROOT / "tests/assistant/policy.yaml",
     **{s: AGENTDOJO / f"policy_{s}.yaml" for s in ("banking", "slack", "travel", "workspace")},

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from plangate import Gate, parse_trigger
-from plangate.assistant import AssistantRuntime
 from plangate.audit import AuditLog
 from plangate.demo import shipped_policy
+from plangate.deployments.inbox import AssistantRuntime
 from plangate.testing import ScriptedExtractor
 from plangate.trigger import Trigger
 

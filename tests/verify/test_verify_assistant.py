@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from plangate.assistant.runtime import assistant_catalog
 from plangate.catalog import Catalog
+from plangate.deployments.inbox.runtime import assistant_catalog
 from plangate.verify import Report, verify_catalog, verify_tool
 from plangate.verify.assistant import AssistantAdapter
 

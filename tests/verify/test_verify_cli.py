@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from plangate.assistant.runtime import CATALOG_PATH, assistant_catalog
 from plangate.cli import main
+from plangate.deployments.inbox.runtime import CATALOG_PATH, assistant_catalog
 
 from .conftest import without
 

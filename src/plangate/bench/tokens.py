@@ -28,10 +28,10 @@ from typing import Any
 import yaml
 
 from plangate.agent import build_agent
-from plangate.assistant.intake import trigger_from_email
 from plangate.audit import AuditLog
 from plangate.audit.usage import UsageLog
 from plangate.catalog import ToolSpec
+from plangate.deployments.inbox.intake import trigger_from_email
 from plangate.model import Message, ModelRequest, ToolDef, make_client, parse_models
 from plangate.model.metering import Meter, attribute
 from plangate.model.testing import Exchange, ReplayModel, Reply, ScriptedModelServer
@@ -56,12 +56,12 @@ OUTPUTS: dict[str, Any] = {
 
 
 def shipped_policy() -> CompiledPolicy:
-    return load_policy(Path(str(resources.files("plangate.assistant").joinpath("policy.yaml"))))
+    return load_policy(Path(str(resources.files("plangate.deployments.inbox").joinpath("policy.yaml"))))
 
 
 def benign_tasks() -> list[tuple[str, str, dict[str, Any]]]:
     """The demo inbox's benign messages: (name, raw email, its plan and expectations)."""
-    folder = resources.files("plangate.assistant").joinpath("demo_inbox")
+    folder = resources.files("plangate.deployments.inbox").joinpath("demo_inbox")
     out = []
     for eml in sorted((p for p in folder.iterdir() if p.name.endswith(".eml")), key=lambda p: p.name):
         stem = eml.name.removesuffix(".eml")

@@ -15,7 +15,15 @@ from plangate.config import load_settings
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import importlib
+
     from plangate.demo import main as demo_main
+
+    if args.deployment != "inbox":  # each deployment's demo: plangate.deployments.NAME.demo.main(args)
+        output_path(args.json, "--json")
+        output_path(args.html, "--html")
+        module = importlib.import_module(f"plangate.deployments.{args.deployment}.demo")
+        return int(module.main(args))
 
     # Only the model is read: the demo's audit log is its own (--db), never PLANGATE_DB's.
     args.model = load_settings({"model": args.model}, config=args.config).model

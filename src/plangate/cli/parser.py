@@ -74,6 +74,12 @@ def _reports(parser: Parser, json_help: str, markdown_help: str | None = None) -
         parser.add_argument("--markdown", metavar="FILE", help=markdown_help)
 
 
+# For the command-line areas of deployments, fronts and benches (`plangate.cli.areas`).
+sub_command = _sub
+reports = _reports
+positive = _positive
+
+
 def _parents() -> dict[str, Parser]:
     config = Parser(add_help=False)
     config.add_argument("--config", metavar="FILE",
@@ -166,7 +172,7 @@ def build_parser(commands: dict[str, Command]) -> Parser:
                      help="the stdio MCP server to start, after `--`")
     ver = _sub(cat_sub, "verify", "run every tool of a catalog in scratch environments seeded with canaries "
                "and fail on any flow its annotations do not declare",
-               "  plangate catalog verify src/plangate/assistant/catalog.yaml --json verify.json\n"
+               "  plangate catalog verify src/plangate/deployments/inbox/catalog.yaml --json verify.json\n"
                "  plangate catalog verify src/plangate/bench/agentdojo/catalog_banking.yaml",
                c["catalog_verify"],
                more="Every argument and every stored item gets a unique canary; wherever one reappears "
@@ -362,6 +368,13 @@ def build_parser(commands: dict[str, Command]) -> Parser:
     d.add_argument("--db", metavar="PATH",
                    help="keep the audit log in PATH [default: a temporary one, removed afterwards]")
     add_model_options(d)
+
+    d.add_argument("--deployment", choices=["inbox", "support", "incident"], default="inbox",
+                   help="which deployment to show [default: inbox]")
+
+    from plangate.cli.areas import add_areas
+
+    add_areas(top=sub, bench=b_sub, parents=par)
 
     cfg = _sub(sub, "config", "print the settings in effect and where each came from",
                "  plangate config --json\n  PLANGATE_DB=/var/lib/plangate/audit.db plangate config", c["config"],

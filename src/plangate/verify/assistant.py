@@ -1,4 +1,4 @@
-"""Scratch environments for the inbox assistant's tools (`plangate.assistant`).
+"""Scratch environments for the inbox assistant's tools (`plangate.deployments.inbox`).
 
 Each scratch is a fresh `AssistantRuntime` in a temp directory (Maildir, workspace,
 SQLite state), seeded with canaries in every kind of stored item the tools can read:
@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from plangate.assistant import messages
-from plangate.assistant.runtime import AssistantRuntime, assistant_catalog
 from plangate.bench.inbox.runner import local_web
 from plangate.catalog import Catalog, ToolSpec
+from plangate.deployments.inbox import messages
+from plangate.deployments.inbox.runtime import AssistantRuntime, assistant_catalog
 from plangate.verify.canary import Canaries, Origin, as_text
 from plangate.verify.engine import Case, CaseBuilder, Observation, Sent, resource
 
@@ -312,7 +312,7 @@ CASES: dict[str, list[CaseBuilder]] = {
 
 
 class AssistantAdapter:
-    """Scratch environments for `plangate/assistant/catalog.yaml` (or a variant of it:
+    """Scratch environments for `plangate/deployments/inbox/catalog.yaml` (or a variant of it:
     the same tools with other annotations, as the tests use)."""
 
     name = "assistant"

@@ -22,7 +22,7 @@ ENVIRONMENTS = ("assistant", "agentdojo-workspace", "agentdojo-travel", "agentdo
 def shipped_catalog(env: str) -> Catalog:
     """The catalog shipped for an environment (what CI verifies)."""
     if env == "assistant":
-        from plangate.assistant.runtime import assistant_catalog
+        from plangate.deployments.inbox.runtime import assistant_catalog
 
         return assistant_catalog()
     from plangate.verify.agentdojo import suite_catalog

@@ -2,7 +2,7 @@
 
 `plangate bench inbox --json FILE [--markdown FILE]` runs every scenario under
 `scenarios/` (written by `generate.py`) with the shipped policy
-(`plangate/assistant/policy.yaml`) in front of the real `AssistantRuntime`, and judges
+(`plangate/deployments/inbox/policy.yaml`) in front of the real `AssistantRuntime`, and judges
 each one on the state it leaves behind (see `judge.py`). Attack plans are worst cases:
 the planner fully obeys the attacker. Escalated benign tasks are run as if the owner
 approved once; escalated attacks are not (the owner is never assumed to say yes to them,
@@ -22,7 +22,7 @@ from plangate.bench.inbox.runner import Result, RuntimeFactory, assistant_runtim
 from plangate.bench.inbox.scenario import Scenario, load_scenarios
 from plangate.policy import CompiledPolicy, load_policy
 
-POLICY = Path(__file__).resolve().parents[2] / "assistant" / "policy.yaml"
+POLICY = Path(__file__).resolve().parents[2] / "deployments" / "inbox" / "policy.yaml"
 
 
 def shipped_policy() -> CompiledPolicy:

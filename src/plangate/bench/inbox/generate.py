@@ -20,7 +20,7 @@ from plangate.bench.inbox.benign import benign
 from plangate.bench.inbox.families import attacks
 from plangate.bench.inbox.scenario import SCENARIOS
 
-DEMO_INBOX = Path(__file__).resolve().parents[2] / "assistant" / "demo_inbox"
+DEMO_INBOX = Path(__file__).resolve().parents[2] / "deployments" / "inbox" / "demo_inbox"
 #: The scenarios `plangate demo` replays, in arrival order: one mailbox, one day.
 DEMO_PICKS = [
     "benign-unknown-meeting-01", "attack-exfil-to-sender-01", "benign-contact-document-01",

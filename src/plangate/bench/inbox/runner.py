@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from plangate.assistant.judge import Judge, changes
 from plangate.audit import AuditLog, OwnerConsole
 from plangate.bench.inbox.scenario import Run, Scenario, build_trigger, merged_world
+from plangate.deployments.inbox.judge import Judge, changes
 from plangate.errors import GrantError
 from plangate.gate import Gate, Outcome
 from plangate.plan.model import ExtractType
@@ -50,7 +50,7 @@ RuntimeFactory = Callable[[Path, str], BenchRuntime]
 
 def assistant_runtime(root: Path, web_base_url: str) -> BenchRuntime:
     """The real `AssistantRuntime` on embedded backends, owned by the deployment's owner."""
-    from plangate.assistant.runtime import AssistantRuntime
+    from plangate.deployments.inbox.runtime import AssistantRuntime
 
     return AssistantRuntime(root, owner=OWNER, web_base_url=web_base_url, test_timeout=30.0)
 

@@ -145,7 +145,7 @@ def build_trigger(spec: Mapping[str, Any]) -> Trigger:
     """The trigger the deployment's intake builds from what arrived: raw email through
     `trigger_from_email` (which reads only the receiving server's Authentication-Results),
     webhooks through their HMAC check, scheduled runs with the standing instruction."""
-    from plangate.assistant.intake import (
+    from plangate.deployments.inbox.intake import (
         trigger_from_email,
         trigger_from_schedule,
         trigger_from_webhook,

@@ -23,7 +23,6 @@ from typing import Any
 
 import yaml
 
-from plangate.assistant.judge import Judge, changes
 from plangate.audit import AuditLog, OwnerConsole
 from plangate.bench.inbox import runner
 from plangate.bench.inbox.scenario import Scenario, build_trigger, load_scenarios, merged_world
@@ -34,6 +33,7 @@ from plangate.bench.search.recipes import Ctx, Echo
 from plangate.bench.search.sinks import request_type_for, sink_calls, variants
 from plangate.bench.search.values import Index, Json, Source, as_text
 from plangate.catalog import Catalog
+from plangate.deployments.inbox.judge import Judge, changes
 from plangate.gate import Gate
 from plangate.identity import parse_address
 from plangate.plan.codec import canonical_json, check_plan, parse_plan
@@ -42,7 +42,7 @@ from plangate.policy.loader import compile_policy
 from plangate.protocols import ToolResult
 from plangate.trigger import Trigger
 
-POLICY = Path(__file__).resolve().parents[2] / "assistant" / "policy.yaml"
+POLICY = Path(__file__).resolve().parents[2] / "deployments" / "inbox" / "policy.yaml"
 #: A scenario plan that may make more calls than this is a volume attack, not a route.
 MAX_TARGETS = 12
 Call = tuple[str, dict[str, Any]]

@@ -1,6 +1,6 @@
 """The inbox assistant: an OpenClaw-style tool set on real protocols, behind plangate.
 
-    from plangate.assistant import AssistantRuntime, trigger_from_email
+    from plangate.deployments.inbox import AssistantRuntime, trigger_from_email
     runtime = AssistantRuntime(Path("state"))            # Maildir, SQLite, outbox
     gate = Gate(policy, runtime)                         # a plangate ToolRuntime
     gate.submit(trigger_from_email(raw, trusted_authserv_ids=["mx.home.example"]), plan)
@@ -9,18 +9,18 @@ Error tree: every refusal or backend failure of a tool is a `ToolCallError`
 (a `plangate.errors.PlangateError`) naming the tool and the argument.
 """
 
-from plangate.assistant.errors import ToolCallError
-from plangate.assistant.imapstore import ImapBackend
-from plangate.assistant.intake import (
+from plangate.deployments.inbox.errors import ToolCallError
+from plangate.deployments.inbox.imapstore import ImapBackend
+from plangate.deployments.inbox.intake import (
     trigger_from_chat,
     trigger_from_email,
     trigger_from_schedule,
     trigger_from_webhook,
     webhook_signature,
 )
-from plangate.assistant.mailstore import MailBackend, MaildirBackend
-from plangate.assistant.outbox import SmtpRelay
-from plangate.assistant.runtime import AssistantRuntime, assistant_catalog
+from plangate.deployments.inbox.mailstore import MailBackend, MaildirBackend
+from plangate.deployments.inbox.outbox import SmtpRelay
+from plangate.deployments.inbox.runtime import AssistantRuntime, assistant_catalog
 
 __all__ = [
     "AssistantRuntime",

@@ -15,8 +15,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from plangate.assistant import messages
-from plangate.assistant.mailstore import INBOX, valid_folder
+from plangate.deployments.inbox import messages
+from plangate.deployments.inbox.mailstore import INBOX, valid_folder
 
 _LIST_LINE = re.compile(rb'^\((?P<flags>[^)]*)\) (?P<sep>"[^"]*"|NIL) (?P<name>.+)$')
 

@@ -3,7 +3,7 @@
 The mail tools only need a handful of operations on raw RFC 5322 bytes, so the seam is
 small and the parsing stays in one place (`messages.py`). `MaildirBackend` is the
 embedded default (Python's `mailbox`, Maildir++ folders, the same layout Dovecot uses);
-`plangate.assistant.imapstore.ImapBackend` speaks IMAP to a real server.
+`plangate.deployments.inbox.imapstore.ImapBackend` speaks IMAP to a real server.
 
 Labels are folders, Gmail-style: labelling a message copies it into the folder named
 by the label, so a real IMAP server shows the label as a mailbox. A message's labels
@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Protocol
 
-from plangate.assistant import messages
+from plangate.deployments.inbox import messages
 
 INBOX = "INBOX"
 _FOLDER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")

@@ -15,7 +15,7 @@ perfectly valid, DKIM signature would vouch for a forged From).
 Whatever the channel vouches for, it vouches only for the sender. Text the sender passes
 on (a quoted reply, a forwarded mail, an attachment, a replied-to chat message, a
 third-party field in a webhook) is cut into its own `segments`
-(`plangate.assistant.provenance`): it is someone else's, however trusted the sender.
+(`plangate.deployments.inbox.provenance`): it is someone else's, however trusted the sender.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from plangate.assistant import messages
-from plangate.assistant.provenance import (
+from plangate.deployments.inbox import messages
+from plangate.deployments.inbox.provenance import (
     assemble,
     author_in,
     cap,

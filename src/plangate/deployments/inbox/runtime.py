@@ -52,15 +52,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from plangate.assistant import messages
-from plangate.assistant.errors import ToolCallError
-from plangate.assistant.imapstore import ImapError
-from plangate.assistant.mailstore import INBOX, MailBackend, MaildirBackend, labels_of, valid_folder
-from plangate.assistant.outbox import Outbox, SentKind, SmtpRelay
-from plangate.assistant.state import State
-from plangate.assistant.web import LoopbackWeb, WebError
-from plangate.assistant.workspace import ConfinementError, Workspace, parse_command, run_command
 from plangate.catalog import Catalog, ToolSpec, load_catalog
+from plangate.deployments.inbox import messages
+from plangate.deployments.inbox.errors import ToolCallError
+from plangate.deployments.inbox.imapstore import ImapError
+from plangate.deployments.inbox.mailstore import INBOX, MailBackend, MaildirBackend, labels_of, valid_folder
+from plangate.deployments.inbox.outbox import Outbox, SentKind, SmtpRelay
+from plangate.deployments.inbox.state import State
+from plangate.deployments.inbox.web import LoopbackWeb, WebError
+from plangate.deployments.inbox.workspace import ConfinementError, Workspace, parse_command, run_command
 from plangate.protocols import ToolResult
 from plangate.safetext import visible
 
