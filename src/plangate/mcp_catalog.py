@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from plangate.catalog import Catalog, catalog_from_mcp
+from plangate.catalog import Catalog, catalog_from_mcp, parse_catalog
 from plangate.errors import CatalogError
 
 LIST_TIMEOUT_S = 30.0
@@ -68,3 +68,86 @@ def catalog_from_server(command: Sequence[str], *,
                         overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Catalog:
     return catalog_from_mcp(list_tools(command),
                             {k: dict(v) for k, v in (overrides or {}).items()})
+
+
+# -- The MCP gateway's catalog: every upstream's listing, namespaced, plus overrides ---------
+
+SEPARATOR = "__"
+#: What an upstream tool nobody has annotated is taken to do: everything. It may write,
+#: delete, send, run, persist and pay; its output is untrusted and private to the owner;
+#: `unverifiable` makes the label rules treat it as reading every stored resource and
+#: echoing every argument. An override from the deployer is the only way to narrow this.
+WORST_CASE: dict[str, Any] = {
+    "effects": ["read", "write", "delete", "egress", "execute", "persist", "payment"],
+    "output": {"readers": ["owner"], "untrusted": True},
+    "unverifiable": "an MCP upstream tool without the deployer's annotations",
+}
+
+
+def namespaced(upstream: str, tool: str) -> str:
+    """The gateway's name for an upstream's tool: `fs__read_file`."""
+    return f"{upstream}{SEPARATOR}{tool}"
+
+
+def _merge(entry: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """The override's fields replace the entry's; `args` merge per argument (an override
+    may add `sink: path` to one argument and keep the listed types of the others)."""
+    out = dict(entry)
+    for key, value in override.items():
+        if key == "args" and isinstance(value, Mapping):
+            args = {k: dict(v) for k, v in entry.get("args", {}).items()}
+            for name, spec in value.items():
+                args[name] = {**args.get(name, {}), **(dict(spec) if isinstance(spec, Mapping) else {})}
+            out["args"] = args
+        else:
+            out[key] = value
+    if override and "unverifiable" not in override:
+        # The deployer annotated it: its claims (reads, from_args) stand, and
+        # `plangate catalog verify` is where they are checked.
+        out.pop("unverifiable", None)
+    return out
+
+
+def gateway_catalog(listings: Mapping[str, list[dict[str, Any]]],
+                    overrides: Mapping[str, Mapping[str, Any]] | None = None, *,
+                    hints: Mapping[str, bool] | None = None) -> tuple[Catalog, dict[str, str]]:
+    """The catalog of an MCP gateway: each upstream's tools under `upstream__tool`.
+
+    `listings`: upstream name -> its `tools/list` result (dicts, camelCase or snake_case).
+    `overrides`: namespaced tool name -> catalog fields (the deployer's annotations).
+    An unannotated tool gets `WORST_CASE`, unless `hints[upstream]` says the deployer
+    takes that upstream's MCP hints as a starting point (`catalog_from_mcp`'s reading).
+    Returns the catalog and the tools left out, each with why (a tool whose listing is not
+    a valid catalog entry is left out: it cannot be planned, so it cannot be called).
+    An override naming no listed tool is an error: a typo must not leave a tool unguarded.
+    """
+    overrides = dict(overrides or {})
+    entries: dict[str, dict[str, Any]] = {}
+    left_out: dict[str, str] = {}
+    for upstream, tools in listings.items():
+        for tool in tools:
+            raw = tool.get("name")
+            if not isinstance(raw, str):
+                raise CatalogError(f"upstream {upstream!r} lists a tool without a string name")
+            name = namespaced(upstream, raw)
+            try:  # the listed argument types (and, if trusted, what the hints say)
+                spec = catalog_from_mcp([tool]).tools[raw]
+            except CatalogError as exc:
+                left_out[name] = str(exc)[:300]
+                overrides.pop(name, None)
+                continue
+            entry = spec.model_dump(mode="json", exclude_defaults=True, exclude={"name"})
+            if not (hints or {}).get(upstream):
+                entry.update(WORST_CASE)
+            entries[name] = _merge(entry, overrides.pop(name, {}))
+    if overrides:
+        raise CatalogError(f"overrides name tools no upstream lists: {sorted(overrides)}")
+    good: dict[str, Any] = {}
+    for name, entry in entries.items():
+        try:
+            parse_catalog({"tools": {name: entry}}, source=f"MCP tool {name}")
+        except CatalogError as exc:
+            left_out[name] = str(exc)[:300]
+            continue
+        good[name] = entry
+    return parse_catalog({"tools": good}, source="MCP gateway catalog"), left_out

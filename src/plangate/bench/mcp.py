@@ -1,0 +1,155 @@
+"""`plangate bench mcp`: what the plan-gated MCP gateway adds to each tool call.
+
+The upstream is the real `mcp-server-time` (PyPI) over stdio. In each round the official
+MCP client
+
+1. calls the upstream directly, `calls` times (`get_current_time`, four time zones in turn);
+2. through `plangate mcp-gateway` (a second process, over stdio, in front of its own copy
+   of the same server): submits a granted plan of `calls` steps, then makes those calls.
+
+Each call is timed alone, client side, from the request to the parsed result. Figures:
+`direct_p50_ms`, `direct_p99_ms`, `gated_p50_ms`, `gated_p99_ms`, `added_p50_ms` and
+`added_p99_ms` (gated minus direct, percentile by percentile over all rounds; goal:
+added_p50_ms <= 2), `submit_p50_ms` (review of the `calls`-step plan and the grant), and
+per round the p50s, so drift shows. What the gated path adds: one more stdio hop and JSON
+parse, the executor's runtime check of the call (types, the policy with every value known,
+budgets), the durable audit record written before the call (SQLite, fsync'd, in a
+temporary folder) and the result's label. One warm-up round is not counted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ZONES = ("UTC", "Europe/Paris", "Asia/Tokyo", "America/New_York")
+TOOL = "time__get_current_time"
+POLICY = {
+    "name": "bench-mcp",
+    "deployment": {"owner": ["owner@home.example"],
+                   "classes": [{"name": "owner", "principals": ["owner@home.example"]}],
+                   "lowest": "unknown"},
+    "request_types": {"time": {"description": "tell the time", "tools": [TOOL]}},
+    "classes": {"owner": {"request_types": ["time"],
+                          "budget": {"max_calls": 10_000, "max_egress": 0},
+                          "rate": {"per_principal_per_hour": 100_000,
+                                   "per_principal_per_day": 100_000,
+                                   "per_class_per_hour": 100_000}}},
+    "rules": [{"id": "owner-time", "permit": {"classes": ["owner"], "tools": [TOOL]},
+               "reason": "the owner may ask the time"}],
+}
+OVERRIDES = {TOOL: {"effects": ["read"], "output": {"readers": "public", "untrusted": False}}}
+TRIGGER = {"channel": "chat", "principal": "owner@home.example", "evidence": {"paired": True},
+           "payload": "What time is it around the world?"}
+
+
+def time_server() -> list[str]:
+    exe = Path(sys.executable).parent / "mcp-server-time"
+    if not exe.exists():
+        raise SystemExit("plangate bench mcp: mcp-server-time is not installed "
+                         "(pip install mcp-server-time, or the dev extra)")
+    return [str(exe), "--local-timezone", "UTC"]
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _plan(calls: int) -> dict[str, Any]:
+    return {"version": 1, "request_type": "time", "steps": [
+        {"id": f"t{i}", "tool": TOOL,
+         "args": {"timezone": {"literal": ZONES[i % len(ZONES)], "origin": "planner"}}}
+        for i in range(calls)]}
+
+
+async def _timed_calls(client: Any, tool: str, calls: int) -> list[float]:
+    out = []
+    for i in range(calls):
+        start = time.perf_counter()
+        result = await client.call_tool(tool, {"timezone": ZONES[i % len(ZONES)]})
+        out.append((time.perf_counter() - start) * 1000)
+        if result.is_error:
+            raise RuntimeError(f"{tool} failed: {result.content[:1]}")
+    return out
+
+
+def run(*, calls: int, rounds: int, say: Callable[[str], None] = print) -> dict[str, Any]:
+    import anyio
+    from mcp import Client, StdioServerParameters
+
+    server = time_server()
+    with tempfile.TemporaryDirectory(prefix="plangate-bench-mcp-") as tmp:
+        folder = Path(tmp)
+        (folder / "policy.yaml").write_text(yaml.safe_dump(POLICY))
+        (folder / "gateway.yaml").write_text(yaml.safe_dump({
+            "policy": "policy.yaml", "audit": "audit.db", "trigger": TRIGGER,
+            "overrides": OVERRIDES, "upstreams": {"time": {"command": server}},
+            "max_refusals": 1}))
+        gateway_cmd = [sys.executable, "-m", "plangate", "mcp-gateway", "--config",
+                       str(folder / "gateway.yaml")]
+        src = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        direct: list[float] = []
+        gated: list[float] = []
+        submits: list[float] = []
+        per_round: list[dict[str, float]] = []
+
+        async def go() -> None:
+            direct_params = StdioServerParameters(command=server[0], args=server[1:])
+            gateway_params = StdioServerParameters(command=gateway_cmd[0], args=gateway_cmd[1:],
+                                                   env=env)
+            async with Client(direct_params, read_timeout_seconds=60) as up, \
+                    Client(gateway_params, read_timeout_seconds=60) as gw:
+                for r in range(rounds + 1):
+                    d = await _timed_calls(up, "get_current_time", calls)
+                    start = time.perf_counter()
+                    answer = await gw.call_tool("submit_plan", {"plan": _plan(calls)})
+                    submit_ms = (time.perf_counter() - start) * 1000
+                    verdict = (answer.structured_content or {}).get("verdict")
+                    if verdict != "approve":
+                        raise RuntimeError(f"the bench plan was not approved: {answer.content[:1]}")
+                    g = await _timed_calls(gw, TOOL, calls)
+                    if r == 0:
+                        continue  # warm-up
+                    direct.extend(d)
+                    gated.extend(g)
+                    submits.append(submit_ms)
+                    per_round.append({"direct_p50_ms": round(statistics.median(d), 3),
+                                      "gated_p50_ms": round(statistics.median(g), 3)})
+                    say(f"round {r}/{rounds}: direct p50 {statistics.median(d):.2f} ms, "
+                        f"gated p50 {statistics.median(g):.2f} ms")
+
+        anyio.run(go)
+    d50, d99 = _pct(direct, 0.5), _pct(direct, 0.99)
+    g50, g99 = _pct(gated, 0.5), _pct(gated, 0.99)
+    return {
+        "upstream": "mcp-server-time over stdio", "agent_transport": "stdio",
+        "calls_per_round": calls, "rounds": rounds,
+        "direct_p50_ms": round(d50, 3), "direct_p99_ms": round(d99, 3),
+        "gated_p50_ms": round(g50, 3), "gated_p99_ms": round(g99, 3),
+        "added_p50_ms": round(g50 - d50, 3), "added_p99_ms": round(g99 - d99, 3),
+        "goal_added_p50_ms": 2.0, "goal_met": g50 - d50 <= 2.0,
+        "submit_p50_ms": round(statistics.median(submits), 3),
+        "rounds_detail": per_round,
+    }
+
+
+def main(*, json_path: str | None, calls: int = 100, rounds: int = 5) -> int:
+    figures = run(calls=calls, rounds=rounds, say=lambda line: print(line, file=sys.stderr))
+    print(f"direct p50 {figures['direct_p50_ms']} ms, p99 {figures['direct_p99_ms']} ms; "
+          f"gated p50 {figures['gated_p50_ms']} ms, p99 {figures['gated_p99_ms']} ms; "
+          f"added p50 {figures['added_p50_ms']} ms (goal <= 2), p99 {figures['added_p99_ms']} ms; "
+          f"submit_plan of {calls} steps p50 {figures['submit_p50_ms']} ms")
+    if json_path:
+        Path(json_path).write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
