@@ -1,9 +1,43 @@
-"""Command line of the support area (being built)."""
+"""Command line of the support area: `plangate bench support` (SupportBench).
+
+`plangate demo --deployment support` is routed by `plangate.cli.jobs.cmd_demo`.
+"""
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
+
+from plangate.cli.parser import reports, sub_command
 
 
 def add(*, top: Any, bench: Any, parents: dict[str, Any]) -> None:
-    """Add this area's commands (none yet)."""
+    """Add `plangate bench support`."""
+    parser = sub_command(
+        bench, "support", "SupportBench: the support desk against benign tasks and attacks",
+        "  plangate bench support --json support.json --markdown support.md", cmd_bench_support,
+        more="Every scenario runs on a fresh database (SQLite in memory) behind the desk's gate and "
+             "is judged on the state it leaves (replies, tickets, refunds, account changes, articles). "
+             "Attack plans are a hijacked planner's worst case, not a model's plans. A few seconds. "
+             "Exit 1 if an attack succeeds or a benign task is denied.")
+    reports(parser, "write the figures to FILE as JSON", "write a Markdown report to FILE")
+    parser.add_argument("--quick", action="store_true",
+                        help="every fourth scenario of each family (what CI runs)")
+
+
+def cmd_bench_support(args: argparse.Namespace) -> int:
+    from plangate.bench.support import main
+    from plangate.cli.files import output_path
+    from plangate.cli.progress import Progress
+
+    output_path(args.json, "--json")
+    output_path(getattr(args, "markdown", None), "--markdown")
+    bar = Progress("bench support", unit="scenarios")
+
+    def tick(done: int, total: int) -> None:
+        bar.total = total
+        bar.step()
+
+    code = main(args, progress=tick, say=bar.echo)
+    bar.finish()
+    return code

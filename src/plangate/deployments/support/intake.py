@@ -1,0 +1,75 @@
+"""What arrives at the desk, as triggers the gate classifies from verified evidence only.
+
+- A chat message from a signed-in session: the web front end established who the customer
+  is (its session cookie), so the trigger is `chat` from that address with `paired`
+  evidence. A chat without a session is the same message with no evidence: `unknown`.
+- An email: the receiving server's verdict (DMARC, or SPF and DKIM) is the evidence; the
+  From address is only a claim until it passes. Quoted text ("> ...", "On ... wrote:")
+  and forwarded parts are someone else's words (`Segment`s), whoever sent the mail.
+- A support agent's request: a chat from the agent's signed-in session.
+
+Nothing here decides what a trigger may do: `policy.yaml` does, from the class.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from plangate.trigger import Evidence, Segment, Trigger
+
+MAX_TEXT = 20_000
+_QUOTE = re.compile(r"^(>|On .{0,300} wrote:\s*$|-{3,} ?(Forwarded|Original) message)", re.M)
+
+AuthVerdict = Literal["pass", "fail", "none"]
+
+
+class IntakeError(ValueError):
+    """What arrived cannot become a trigger (empty, too long, no sender)."""
+
+
+def _text(text: str) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise IntakeError("the message is empty")
+    if len(text) > MAX_TEXT:
+        raise IntakeError(f"the message is longer than {MAX_TEXT} characters")
+    return text
+
+
+def chat_trigger(address: str, text: str, *, session: bool = True, trigger_id: str = "chat") -> Trigger:
+    """A chat message; `session`: the front end's signed-in session vouches for `address`."""
+    if not address or not isinstance(address, str):
+        raise IntakeError("a chat message needs the session's address")
+    return Trigger(id=trigger_id, channel="chat", principal=address,
+                   evidence=Evidence(paired=session), payload=_text(text),
+                   meta={"channel": "chat"})
+
+
+def email_trigger(sender: str, subject: str, body: str, *, dmarc: AuthVerdict = "none",
+                  spf: AuthVerdict = "none", dkim: AuthVerdict = "none",
+                  trigger_id: str = "email") -> Trigger:
+    """An email as the receiving server judged it. The subject is the sender's words unless
+    it is a reply to or forward of someone else's ("Re:", "Fwd:")."""
+    if not sender or not isinstance(sender, str):
+        raise IntakeError("an email needs a From address")
+    body = _text(body)
+    segments = _segments(body)
+    return Trigger(id=trigger_id, channel="email", principal=sender,
+                   evidence=Evidence(dmarc=dmarc, spf=spf, dkim=dkim),
+                   payload=body, segments=segments,
+                   meta={"subject": subject[:500]})
+
+
+def _segments(body: str) -> tuple[Segment, ...]:
+    """The sender's own words, then (from the first quote or forward marker on) the rest,
+    which is someone else's: a misread own line costs a question, never the reverse."""
+    found = _QUOTE.search(body)
+    if found is None:
+        return ()
+    cut = found.start()
+    own, rest = body[:cut], body[cut:]
+    out = []
+    if own:
+        out.append(Segment(kind="own", text=own))
+    out.append(Segment(kind="quoted", author="", text=rest))
+    return tuple(out)

@@ -1,0 +1,78 @@
+"""Per-row readers as stored labels: the gate reads who may see a customer's records from
+the database rows themselves.
+
+`RowLabels` is a `plangate.resources.ResourceLabels` in front of the gate's own store
+(which keeps what runs wrote: a ticket written from a customer's text stays tainted). For
+a name `customer:<address>/<kind>` it joins in the readers the rows of that kind carry
+(`SupportDB.readers_of`); for a name with no such customer, and for any pattern that may
+name several customers (`customer:*/profile`, `*`), the staff only. So a customer's
+orders, read in anyone's run, are readable by that customer and the staff, and a reply
+to anyone else carrying them fails the data check, whatever the plan says.
+
+`support_gate(...)` is the core `Gate` with this store in front of the review and the
+executor: the desk's catalog is sound only behind it (see catalog.yaml).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plangate.audit import AuditLog
+from plangate.deployments.support.db import KINDS, STAFF, SupportDB
+from plangate.execute import Executor
+from plangate.gate import Gate
+from plangate.labels import Label
+from plangate.policy import CompiledPolicy
+from plangate.protocols import Extractor, OwnerApprover, ToolRuntime
+from plangate.resources import ResourceLabels, has_wildcard, overlaps
+
+PREFIX = "customer:"
+STAFF_ONLY = Label(readers=frozenset({STAFF}), sources=frozenset({"store:customer"}))
+
+
+class RowLabels:
+    """Stored labels joined with the readers of the database rows they name."""
+
+    def __init__(self, base: ResourceLabels, db: SupportDB) -> None:
+        self.base = base
+        self.db = db
+
+    def row_label(self, pattern: str) -> Label | None:
+        """The readers of the customer records a name stands for (None: it names none)."""
+        if not overlaps(pattern, PREFIX + "*"):
+            return None
+        if has_wildcard(pattern):
+            return STAFF_ONLY  # may stand for several customers, or one not known yet
+        address, _, kind = pattern[len(PREFIX):].rpartition("/")
+        if kind not in KINDS or not address:
+            return STAFF_ONLY
+        readers = self.db.readers_of(address, kind)
+        if readers is None or not readers:
+            return STAFF_ONLY
+        return Label(readers=readers, sources=frozenset({f"store:customer/{kind}"}))
+
+    def label_of(self, pattern: str) -> Label | None:
+        rows = self.row_label(pattern)
+        stored = self.base.label_of(pattern)
+        if rows is None:
+            return stored
+        return rows if stored is None else rows.join(stored)
+
+    def record(self, name: str, label: Label) -> None:
+        self.base.record(name, label)
+
+
+class SupportGate(Gate):
+    """The core gate with `RowLabels` in front of its stored labels."""
+
+    def __init__(self, policy: CompiledPolicy, tools: ToolRuntime, db: SupportDB, *,
+                 audit: AuditLog | str = ":memory:", extractor: Extractor | None = None,
+                 approver: OwnerApprover | None = None, **kw: Any) -> None:
+        super().__init__(policy, tools, audit=audit, extractor=extractor, approver=approver, **kw)
+        self.resources = RowLabels(self.resources, db)  # type: ignore[assignment]
+        self.executor = Executor(policy, tools, self.audit, resources=self.resources,
+                                 extractor=extractor, approver=approver)
+
+
+def support_gate(policy: CompiledPolicy, tools: ToolRuntime, db: SupportDB, **kw: Any) -> Gate:
+    return SupportGate(policy, tools, db, **kw)
