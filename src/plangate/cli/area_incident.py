@@ -1,9 +1,45 @@
-"""Command line of the incident area (being built)."""
+"""Command line of the incident area: `plangate bench incident` (IncidentBench).
+
+`plangate demo --deployment incident` is routed by `plangate.cli.jobs.cmd_demo`.
+"""
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
+
+from plangate.cli.parser import reports, sub_command
 
 
 def add(*, top: Any, bench: Any, parents: dict[str, Any]) -> None:
-    """Add this area's commands (none yet)."""
+    """Add `plangate bench incident`."""
+    parser = sub_command(
+        bench, "incident", "IncidentBench: the alert-triggered incident assistant against injections",
+        "  plangate bench incident --json incident.json --markdown incident.md", cmd_bench_incident,
+        more="Every scenario runs on a fresh simulated cluster (SQLite) behind the incident assistant's "
+             "gate: signed Alertmanager webhooks through the deployment's intake, and on-call requests "
+             "in the team chat. Judged on the cluster's and the channels' state. Attack plans are a "
+             "hijacked planner's worst case, not a model's plans; a baseline run with every call "
+             "allowed is in the same report. Seconds. Exit 1 if an attack succeeds or a benign task "
+             "is denied or not completed.")
+    reports(parser, "write the figures to FILE as JSON", "write a Markdown report to FILE")
+    parser.add_argument("--quick", action="store_true",
+                        help="every fourth scenario of each family (what CI runs)")
+
+
+def cmd_bench_incident(args: argparse.Namespace) -> int:
+    from plangate.bench.incident import main
+    from plangate.cli.files import output_path
+    from plangate.cli.progress import Progress
+
+    output_path(args.json, "--json")
+    output_path(getattr(args, "markdown", None), "--markdown")
+    bar = Progress("bench incident", unit="scenarios")
+
+    def tick(done: int, total: int) -> None:
+        bar.total = total
+        bar.step()
+
+    code = main(args, progress=tick, say=bar.echo)
+    bar.finish()
+    return code
