@@ -178,8 +178,8 @@ def test_loop_body_extraction_range_failure_leaks_a_predicate(tmp_path: Path) ->
     "LIVE HOLE: mail_reply fails when `in_reply_to` names no stored message, but declares no "
     "`reads`; the egress check never joins the state an egress's success depends on, and "
     "others-act-only-on-their-own-message only looks at planner_args, so a *payload* literal "
-    "probes whether the owner holds any message id the stranger knows. Tried and backed out: an "egress "
-    "depends on what it reads" readers check plus labels on delivered mail closes this route but "
+    "probes whether the owner holds any message id the stranger knows. Tried and backed out: an "
+    "egress-depends-on-what-it-reads readers check plus labels on delivered mail closes this route but "
     "opens another (mail ids are the sender's Message-ID: a colliding id narrows the label only "
     "when the owner holds it, and the verdict shows which); it needs store-assigned ids first"))
 def test_stranger_probes_message_existence_through_reply(tmp_path: Path) -> None:
