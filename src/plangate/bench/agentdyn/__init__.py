@@ -1,0 +1,1 @@
+"""AgentDyn (AgentDojo fork: shopping, github, dailylife) through the gate, model-free."""
