@@ -1,0 +1,104 @@
+"""The JSON Claude Code sends a hook, parsed once, here.
+
+Claude Code writes one JSON object to a command hook's stdin (an http hook gets it as the
+POST body): `hook_event_name`, `session_id`, `transcript_path`, `cwd`, `permission_mode`
+and, for tool events, `tool_name`, `tool_input`, `tool_use_id`; PostToolUse adds
+`tool_response`, PostToolUseFailure `error`. Everything the hook decides on comes out of
+`parse_hook_input`; anything that does not parse is a `HookInputError` with one line
+naming the problem, and the caller denies.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+#: Hook input over this many bytes is refused (a tool input that large is not reviewed).
+MAX_INPUT_BYTES = 1_000_000
+
+Event = Literal["PreToolUse", "PostToolUse", "PostToolUseFailure"]
+EVENTS: tuple[str, ...] = ("PreToolUse", "PostToolUse", "PostToolUseFailure")
+
+
+class HookInputError(ValueError):
+    """The hook input cannot be read; the message is one line naming what is wrong."""
+
+
+class _Wire(BaseModel):
+    # Claude Code adds fields over time (transcript_path, permission_mode, agent ids...):
+    # they are ignored, and only the ones below are read.
+    model_config = ConfigDict(extra="ignore")
+
+    hook_event_name: str = Field(max_length=64)
+    # The session id names the state file: an id that is not a plain token is refused.
+    session_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,128}$")
+    tool_name: str = Field(min_length=1, max_length=200)
+    tool_input: dict[str, Any]
+    tool_use_id: str | None = Field(None, max_length=200)
+    tool_response: Any = None
+    error: Any = None
+    cwd: str | None = Field(None, max_length=4096)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HookEvent:
+    """One tool event from Claude Code."""
+
+    event: Event
+    session_id: str
+    tool_name: str
+    tool_input: dict[str, Any]
+    tool_use_id: str | None = None
+    tool_response: Any = None
+    error: str | None = None
+    cwd: str | None = None
+
+
+def first_problem(exc: ValidationError, default: str) -> str:
+    """`field: message` of the first thing pydantic found wrong."""
+    first = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in first.get('loc', ())) or default}: {first.get('msg')}"
+
+
+def _no_constants(name: str) -> Any:
+    raise HookInputError(f"hook input: {name} is not JSON")
+
+
+def parse_hook_input(raw: bytes | str, *, limit: int = MAX_INPUT_BYTES) -> HookEvent:
+    """The event in `raw`, or a `HookInputError` naming the first problem."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if len(data) > limit:
+        raise HookInputError(f"hook input is over {limit} bytes; a call that large is not reviewed")
+    if not data.strip():
+        raise HookInputError("hook input is empty (expected Claude Code's JSON on stdin)")
+    try:
+        value = json.loads(data.decode("utf-8"), parse_constant=_no_constants)
+    except UnicodeDecodeError:
+        raise HookInputError("hook input is not UTF-8") from None
+    except RecursionError:
+        raise HookInputError("hook input is nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise HookInputError(f"hook input is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if not isinstance(value, dict):
+        raise HookInputError(f"hook input must be a JSON object, not {type(value).__name__}")
+    try:
+        wire = _Wire.model_validate(value)
+    except ValidationError as exc:
+        raise HookInputError(f"hook input: {first_problem(exc, 'input')}") from None
+    if wire.hook_event_name not in EVENTS:
+        raise HookInputError(f"hook input: hook_event_name {wire.hook_event_name[:64]!r} is not one of "
+                             f"{', '.join(EVENTS)}")
+    if isinstance(wire.tool_response, float) and not math.isfinite(wire.tool_response):
+        raise HookInputError("hook input: tool_response is not finite")
+    error = wire.error if isinstance(wire.error, str) or wire.error is None else json.dumps(wire.error)[:2000]
+    return HookEvent(event=wire.hook_event_name,  # type: ignore[arg-type]  # checked above
+                     session_id=wire.session_id, tool_name=wire.tool_name, tool_input=wire.tool_input,
+                     tool_use_id=wire.tool_use_id, tool_response=wire.tool_response,
+                     error=error, cwd=wire.cwd)
+
+
+__all__ = ["EVENTS", "MAX_INPUT_BYTES", "HookEvent", "HookInputError", "first_problem", "parse_hook_input"]

@@ -1,0 +1,40 @@
+"""The `hooks` section of Claude Code's settings.json that puts plangate in front of a session.
+
+Every tool (`matcher: "*"`) goes through PreToolUse; PostToolUse and PostToolUseFailure
+report results. `onFailure: "block"` (Claude Code 2.1.295 and later) makes a hook that
+cannot start, times out or exits with an unexpected code block the call instead of letting
+it through; older releases ignore the key and fail open, which the hook's own watchdog
+covers for everything but a hook process that cannot start at all.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from typing import Any
+
+#: Claude Code's per-hook timeout, in seconds; the hook's own deadline (default 8 s) is below it.
+HOOK_TIMEOUT = 15
+
+
+def hook_settings(*, kind: str = "command", config: str | None = None, port: int = 8751,
+                  python: str | None = None, timeout: int = HOOK_TIMEOUT) -> dict[str, Any]:
+    if kind == "http":
+        handler: dict[str, Any] = {
+            "type": "http", "url": f"http://127.0.0.1:{port}/claude-code/hook", "timeout": timeout,
+            "headers": {"Authorization": "Bearer $PLANGATE_HOOK_TOKEN"},
+            "allowedEnvVars": ["PLANGATE_HOOK_TOKEN"], "onFailure": "block"}
+    else:
+        command = [python or sys.executable, "-m", "plangate.fronts.claude_code"]
+        if config:
+            command += ["--config", config]
+        handler = {"type": "command", "command": shlex.join(command), "timeout": timeout,
+                   "onFailure": "block"}
+    return {"hooks": {
+        "PreToolUse": [{"matcher": "*", "hooks": [handler]}],
+        "PostToolUse": [{"matcher": "*", "hooks": [dict(handler)]}],
+        "PostToolUseFailure": [{"matcher": "*", "hooks": [dict(handler)]}],
+    }}
+
+
+__all__ = ["HOOK_TIMEOUT", "hook_settings"]
