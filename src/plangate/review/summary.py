@@ -41,7 +41,9 @@ def describe_arg(arg: Arg, sender: str = "") -> str:
     return "[" + ", ".join(describe_arg(i, sender) for i in arg.items) + "]"
 
 
-_OUTWARD = frozenset({"egress", "payment", "persist", "execute", "delete"})
+#: Calls whose every argument the approver sees: what they send, pay, keep, run, delete or
+#: change (a scale to 0 or a rollback to a named release is decided by its values).
+_OUTWARD = frozenset({"egress", "payment", "persist", "execute", "delete", "write"})
 
 
 def _has_ref(arg: Arg) -> bool:
@@ -68,8 +70,8 @@ def summarise(checked: CheckedPlan, catalog: Catalog, *, trust_class: str, princ
             spec = catalog.tools[step.tool]
             effects = "/".join(spec.effects) or "no effect"
             # Sinks say where things go; arguments fed from earlier steps say what goes there.
-            # A call that sends, pays, persists, runs or deletes shows every argument: a
-            # literal the planner wrote can carry what it saw, and the owner must see it.
+            # A call that sends, pays, persists, runs, deletes or writes shows every argument:
+            # a literal the planner wrote can carry what it saw, and the owner must see it.
             everything = bool(_OUTWARD & set(spec.effects))
             shown = [f"{n}={describe_arg(a, sender)}" for n, a in step.args.items()
                      if everything or n in spec.sink_args or _has_ref(a)]
