@@ -62,7 +62,8 @@ def test_rows_carry_their_readers_and_follow_an_email_change(db: SupportDB) -> N
     labels = RowLabels(MemoryResourceLabels(), db)
     assert labels.label_of(f"customer:{AVA}/orders").readers == {"owner", AVA}  # type: ignore[union-attr]
     staff_only = frozenset({"owner"})
-    for name in ("customer:*/orders", "customer:nobody@x.example/orders", "*",
+    assert labels.label_of(f"customer:{AVA}/*").readers == {"owner", AVA}  # type: ignore[union-attr]
+    for name in ("customer:*/orders", "customer:ava@*/orders", "customer:*", "customer:nobody@x.example/orders", "*",
                  f"customer:{AVA}/secrets", "customer:[*]/orders"):
         assert labels.label_of(name).readers == staff_only, name  # type: ignore[union-attr]
     assert labels.label_of("kb:public/returns") is None

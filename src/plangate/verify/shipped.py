@@ -16,7 +16,7 @@ from plangate.errors import CatalogError
 from plangate.verify.engine import Adapter, Report, ToolReport, verify_catalog
 
 ENVIRONMENTS = ("assistant", "agentdojo-workspace", "agentdojo-travel", "agentdojo-banking",
-                "agentdojo-slack")
+                "agentdojo-slack", "support")
 
 
 def shipped_catalog(env: str) -> Catalog:
@@ -25,6 +25,10 @@ def shipped_catalog(env: str) -> Catalog:
         from plangate.deployments.inbox.runtime import assistant_catalog
 
         return assistant_catalog()
+    if env == "support":
+        from plangate.deployments.support.runtime import support_catalog
+
+        return support_catalog()
     from plangate.verify.agentdojo import suite_catalog
 
     return suite_catalog(_suite(env))
@@ -36,6 +40,10 @@ def adapter(env: str, catalog: Catalog | None = None) -> Adapter:
         from plangate.verify.assistant import AssistantAdapter
 
         return AssistantAdapter(catalog)
+    if env == "support":
+        from plangate.verify.support import SupportAdapter
+
+        return SupportAdapter(catalog)
     from plangate.verify.agentdojo import AgentDojoAdapter
 
     return AgentDojoAdapter(_suite(env), catalog)

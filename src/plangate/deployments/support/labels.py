@@ -41,15 +41,21 @@ class RowLabels:
         """The readers of the customer records a name stands for (None: it names none)."""
         if not overlaps(pattern, PREFIX + "*"):
             return None
-        if has_wildcard(pattern):
-            return STAFF_ONLY  # may stand for several customers, or one not known yet
+        if not pattern.startswith(PREFIX):
+            return STAFF_ONLY  # `*` and the like: every customer's records
         address, _, kind = pattern[len(PREFIX):].rpartition("/")
-        if kind not in KINDS or not address:
+        if not address or has_wildcard(address):
+            return STAFF_ONLY  # may stand for several customers, or one not known yet
+        # One customer: one kind of record, or (`customer:<address>/*`) all of them.
+        kinds = [k for k in KINDS if overlaps(kind, k)] if has_wildcard(kind) else [kind]
+        if not kinds or any(k not in KINDS for k in kinds):
             return STAFF_ONLY
-        readers = self.db.readers_of(address, kind)
-        if readers is None or not readers:
-            return STAFF_ONLY
-        return Label(readers=readers, sources=frozenset({f"store:customer/{kind}"}))
+        found = [self.db.readers_of(address, k) for k in kinds]
+        if any(not readers for readers in found):
+            return STAFF_ONLY  # no such customer
+        readers = frozenset.intersection(*(r for r in found if r is not None))
+        return Label(readers=readers or frozenset({STAFF}),
+                     sources=frozenset(f"store:customer/{k}" for k in kinds))
 
     def label_of(self, pattern: str) -> Label | None:
         rows = self.row_label(pattern)
