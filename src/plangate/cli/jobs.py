@@ -77,6 +77,36 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return _agentdojo(args)
 
 
+def _agentdojo_model(args: argparse.Namespace, all_suites: tuple[str, ...]) -> int:
+    """AgentDojo with a model: plangate's pipeline beside AgentDojo's undefended one."""
+    from plangate.model.config import parse_spec
+    from plangate.model.errors import ModelConfigError
+
+    if not args.model.startswith("openai:"):
+        raise InputError(f"--model {args.model}: bench agentdojo runs openai:NAME (any OpenAI-compatible "
+                         "endpoint): AgentDojo's undefended pipeline beside it is its OpenAILLM")
+    if importlib.util.find_spec("openai") is None:
+        raise InputError("bench agentdojo --model needs the openai SDK: pip install 'plangate[models]'")
+    try:
+        config = parse_spec(args.model, base_url=args.base_url)
+        if args.base_url:
+            config.api_key()  # a remote endpoint needs its key before the run starts
+    except ModelConfigError as exc:
+        raise InputError(str(exc)) from None
+    from plangate.bench.agentdojo.modelbench import (  # type: ignore[import-not-found,unused-ignore]
+        main as model_main,
+    )
+    from plangate.bench.agentdojo.modelbench import (  # type: ignore[import-not-found,unused-ignore]
+        work_units as model_units,
+    )
+
+    progress = Progress("bench agentdojo --model", model_units(args.suite or all_suites, args.tasks,
+                                                               args.injections), unit="tasks and pairs")
+    code = int(model_main(args, progress=progress.step, say=progress.echo))
+    progress.finish()
+    return code
+
+
 def _leak(args: argparse.Namespace) -> int:
     from plangate.bench.inbox import shipped_policy
     from plangate.bench.leak import main as leak_main
@@ -111,6 +141,11 @@ def _agentdojo(args: argparse.Namespace) -> int:
     unknown = [s for s in args.suite or [] if s not in rp.SUITES]
     if unknown:
         raise InputError(f"--suite {unknown[0]}: unknown suite; known: {', '.join(rp.SUITES)}")
+    if getattr(args, "model", None):
+        return _agentdojo_model(args, rp.SUITES)
+    for flag in ("base_url", "tasks", "injections"):
+        if getattr(args, flag, None):
+            raise InputError(f"--{flag.replace('_', '-')} goes with --model")
     progress = Progress("bench agentdojo", work_units(args.suite or rp.SUITES),
                         unit="tasks and pairs")
     code = int(ad_main(args, progress=progress.step, say=progress.echo))

@@ -261,13 +261,33 @@ def build_parser(commands: dict[str, Command]) -> Parser:
                       "Under a minute on an idle machine. Exit 1 if an attack succeeds or a benign task is denied.")
     _reports(inbox, "write the figures to FILE as JSON", "write a Markdown report to FILE")
     ad = _sub(b_sub, "agentdojo", "AgentDojo's suites through the gate with a fully hijacked planner",
-              "  plangate bench agentdojo --suite banking --json agentdojo.json", c["bench"],
+              "  plangate bench agentdojo --suite banking --json agentdojo.json\n"
+              "  plangate bench agentdojo --model openai:scripted --suite banking --json agentdojo-model.json\n"
+              "  plangate bench agentdojo --model openai:qwen2.5 --base-url http://127.0.0.1:8000/v1 --tasks 5",
+              c["bench"],
               more="Needs `pip install --no-deps agentdojo==0.1.35` (scripts/setup does it). "
-                   "About 45 s for all suites; the terms are explained when it starts.")
+                   "About 45 s for all suites; the terms are explained when it starts. With --model: "
+                   "plangate as an AgentDojo pipeline (planner -> gate -> executor -> extractor) beside "
+                   "AgentDojo's undefended tool-calling pipeline on the same OpenAI-compatible endpoint, "
+                   "judged by AgentDojo's checks; without --base-url the endpoint is a local scripted oracle "
+                   "that obeys every injection it sees (docs/benchmarks/agentdojo-model.md). Exit 1 if an "
+                   "attack by tool calls succeeded through plangate.")
     ad.add_argument("--suite", action="append", metavar="NAME",
                     help="run only this suite (banking, slack, travel, workspace); repeatable")
     ad.add_argument("--benchmark-version", default="v1.2.2", metavar="V",
                     help="AgentDojo benchmark version; only v1.2.2 is converted [default: v1.2.2]")
+    ad.add_argument("--model", metavar="openai:NAME",
+                    help="run AgentDojo with this model: any OpenAI-compatible endpoint; the key comes from "
+                         "$OPENAI_API_KEY (none needed on loopback)")
+    ad.add_argument("--base-url", metavar="URL",
+                    help="with --model: the endpoint (vLLM, Ollama, LiteLLM, https://api.openai.com/v1) "
+                         "[default: a local scripted oracle started for the run]")
+    ad.add_argument("--tasks", type=_positive, metavar="N",
+                    help="with --model: the first N user tasks of each suite [default: all]")
+    ad.add_argument("--injections", type=_positive, metavar="N",
+                    help="with --model: the first N injection tasks of each suite [default: all]")
+    ad.add_argument("--replans", type=int, default=1, choices=range(0, 4), metavar="N",
+                    help="with --model: how often plangate may replan a halted run (0-3) [default: 1]")
     _reports(ad, "write the figures and per-pair detail to FILE", "write the report tables to FILE")
     leak = _sub(b_sub, "leak", "bits of private data a hijacked plan reveals through control flow",
                 "  plangate bench leak --json leak.json", c["bench"],
