@@ -16,7 +16,7 @@ from plangate.errors import CatalogError
 from plangate.verify.engine import Adapter, Report, ToolReport, verify_catalog
 
 ENVIRONMENTS = ("assistant", "agentdojo-workspace", "agentdojo-travel", "agentdojo-banking",
-                "agentdojo-slack", "support")
+                "agentdojo-slack", "support", "incident")
 
 
 def shipped_catalog(env: str) -> Catalog:
@@ -29,6 +29,10 @@ def shipped_catalog(env: str) -> Catalog:
         from plangate.deployments.support.runtime import support_catalog
 
         return support_catalog()
+    if env == "incident":
+        from plangate.deployments.incident.runtime import incident_catalog
+
+        return incident_catalog()
     from plangate.verify.agentdojo import suite_catalog
 
     return suite_catalog(_suite(env))
@@ -44,6 +48,10 @@ def adapter(env: str, catalog: Catalog | None = None) -> Adapter:
         from plangate.verify.support import SupportAdapter
 
         return SupportAdapter(catalog)
+    if env == "incident":
+        from plangate.verify.incident import IncidentAdapter
+
+        return IncidentAdapter(catalog)
     from plangate.verify.agentdojo import AgentDojoAdapter
 
     return AgentDojoAdapter(_suite(env), catalog)
