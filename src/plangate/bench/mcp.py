@@ -3,9 +3,10 @@
 The upstream is the real `mcp-server-time` (PyPI) over stdio. In each round the official
 MCP client
 
-1. calls the upstream directly, `calls` times (`get_current_time`, four time zones in turn);
-2. through `plangate mcp-gateway` (a second process, over stdio, in front of its own copy
-   of the same server): submits a granted plan of `calls` steps, then makes those calls.
+submits a granted plan of `calls` steps to `plangate mcp-gateway` (a second process, over
+stdio, in front of its own copy of the same server), then makes `calls` calls
+(`get_current_time`, four time zones in turn) alternately directly to the upstream and
+through the gateway, so both paths see the same machine load.
 
 Each call is timed alone, client side, from the request to the parsed result. Figures:
 `direct_p50_ms`, `direct_p99_ms`, `gated_p50_ms`, `gated_p99_ms`, `added_p50_ms` and
@@ -13,8 +14,9 @@ Each call is timed alone, client side, from the request to the parsed result. Fi
 added_p50_ms <= 2), `submit_p50_ms` (review of the `calls`-step plan and the grant), and
 per round the p50s, so drift shows. What the gated path adds: one more stdio hop and JSON
 parse, the executor's runtime check of the call (types, the policy with every value known,
-budgets), the durable audit record written before the call (SQLite, fsync'd, in a
-temporary folder) and the result's label. One warm-up round is not counted.
+budgets), the durable audit record written before the call (SQLite with
+`synchronous=FULL`: an fsync per call, in a temporary folder under `audit_dir`, by default
+the system's temporary folder) and the result's label. One warm-up round is not counted.
 """
 
 from __future__ import annotations
@@ -72,23 +74,22 @@ def _plan(calls: int) -> dict[str, Any]:
         for i in range(calls)]}
 
 
-async def _timed_calls(client: Any, tool: str, calls: int) -> list[float]:
-    out = []
-    for i in range(calls):
-        start = time.perf_counter()
-        result = await client.call_tool(tool, {"timezone": ZONES[i % len(ZONES)]})
-        out.append((time.perf_counter() - start) * 1000)
-        if result.is_error:
-            raise RuntimeError(f"{tool} failed: {result.content[:1]}")
-    return out
+async def _timed(client: Any, tool: str, i: int) -> float:
+    start = time.perf_counter()
+    result = await client.call_tool(tool, {"timezone": ZONES[i % len(ZONES)]})
+    elapsed = (time.perf_counter() - start) * 1000
+    if result.is_error:
+        raise RuntimeError(f"{tool} failed: {result.content[:1]}")
+    return elapsed
 
 
-def run(*, calls: int, rounds: int, say: Callable[[str], None] = print) -> dict[str, Any]:
+def run(*, calls: int, rounds: int, audit_dir: str | None = None,
+        say: Callable[[str], None] = print) -> dict[str, Any]:
     import anyio
     from mcp import Client, StdioServerParameters
 
     server = time_server()
-    with tempfile.TemporaryDirectory(prefix="plangate-bench-mcp-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="plangate-bench-mcp-", dir=audit_dir) as tmp:
         folder = Path(tmp)
         (folder / "policy.yaml").write_text(yaml.safe_dump(POLICY))
         (folder / "gateway.yaml").write_text(yaml.safe_dump({
@@ -111,14 +112,17 @@ def run(*, calls: int, rounds: int, say: Callable[[str], None] = print) -> dict[
             async with Client(direct_params, read_timeout_seconds=60) as up, \
                     Client(gateway_params, read_timeout_seconds=60) as gw:
                 for r in range(rounds + 1):
-                    d = await _timed_calls(up, "get_current_time", calls)
                     start = time.perf_counter()
                     answer = await gw.call_tool("submit_plan", {"plan": _plan(calls)})
                     submit_ms = (time.perf_counter() - start) * 1000
                     verdict = (answer.structured_content or {}).get("verdict")
                     if verdict != "approve":
                         raise RuntimeError(f"the bench plan was not approved: {answer.content[:1]}")
-                    g = await _timed_calls(gw, TOOL, calls)
+                    d: list[float] = []
+                    g: list[float] = []
+                    for i in range(calls):  # interleaved: both paths see the same load
+                        d.append(await _timed(up, "get_current_time", i))
+                        g.append(await _timed(gw, TOOL, i))
                     if r == 0:
                         continue  # warm-up
                     direct.extend(d)
@@ -134,6 +138,7 @@ def run(*, calls: int, rounds: int, say: Callable[[str], None] = print) -> dict[
     g50, g99 = _pct(gated, 0.5), _pct(gated, 0.99)
     return {
         "upstream": "mcp-server-time over stdio", "agent_transport": "stdio",
+        "audit_folder": str(Path(audit_dir or tempfile.gettempdir()).resolve()),
         "calls_per_round": calls, "rounds": rounds,
         "direct_p50_ms": round(d50, 3), "direct_p99_ms": round(d99, 3),
         "gated_p50_ms": round(g50, 3), "gated_p99_ms": round(g99, 3),
@@ -141,11 +146,14 @@ def run(*, calls: int, rounds: int, say: Callable[[str], None] = print) -> dict[
         "goal_added_p50_ms": 2.0, "goal_met": g50 - d50 <= 2.0,
         "submit_p50_ms": round(statistics.median(submits), 3),
         "rounds_detail": per_round,
+        "load_average_1m": os.getloadavg()[0], "cpus": os.cpu_count(),
     }
 
 
-def main(*, json_path: str | None, calls: int = 100, rounds: int = 5) -> int:
-    figures = run(calls=calls, rounds=rounds, say=lambda line: print(line, file=sys.stderr))
+def main(*, json_path: str | None, calls: int = 100, rounds: int = 5,
+         audit_dir: str | None = None) -> int:
+    figures = run(calls=calls, rounds=rounds, audit_dir=audit_dir,
+                  say=lambda line: print(line, file=sys.stderr))
     print(f"direct p50 {figures['direct_p50_ms']} ms, p99 {figures['direct_p99_ms']} ms; "
           f"gated p50 {figures['gated_p50_ms']} ms, p99 {figures['gated_p99_ms']} ms; "
           f"added p50 {figures['added_p50_ms']} ms (goal <= 2), p99 {figures['added_p99_ms']} ms; "

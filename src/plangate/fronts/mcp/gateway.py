@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,16 +72,17 @@ def make_gate(policy: Any, audit: str) -> tuple[Gate, _Capture]:
 
 class Gateway:
     def __init__(self, *, gate: Gate, capture: _Capture, upstreams: Upstreams, trigger: Trigger,
-                 catalog: Catalog, left_out: Mapping[str, str], idle_s: float = 3600.0,
-                 max_refusals: int = 20) -> None:
+                 catalog: Catalog, left_out: Mapping[str, str], max_refusals: int = 20,
+                 idle_s: float = 3600.0) -> None:
         self.gate = gate
         self.capture = capture
         self.upstreams = upstreams
         self.trigger = trigger
         self.catalog = catalog
         self.left_out = dict(left_out)
-        self.idle_s = idle_s
         self.max_refusals = max_refusals
+        self.idle_s = idle_s
+        self._active = time.monotonic()
         self.run: GatedRun | None = None
         self.approval: str | None = None
         self.last: dict[str, Any] = {"status": "no plan submitted"}
@@ -88,6 +90,7 @@ class Gateway:
         #: carry it (an agent that read a secret cannot pass it off as its own words).
         self.shown: Label | None = None
         self._submit_lock = asyncio.Lock()
+        self._run_lock = asyncio.Lock()
         classified = gate.classify(trigger)
         self.trust_class = classified.trust_class
 
@@ -151,9 +154,9 @@ class Gateway:
                 plan = json.loads(plan)
             except ValueError:
                 return {"verdict": "deny", "summary": "the plan is not JSON"}
-        if self.run is not None and not self.run.done:
-            self.run.close("replaced by a new plan")
-            await asyncio.to_thread(self.run.join)
+        if self.run is not None:
+            async with self._run_lock:
+                self.run.close("replaced by a new plan")
         self.run = None
         self.approval = None
         self.capture.grant = None
@@ -195,23 +198,32 @@ class Gateway:
                          "granted_tools": self.granted()}
             return self.last
         if self.run is not None:
-            return {**self.run.status(), "granted_tools": self.granted()}
+            async with self._run_lock:
+                state = self.run.status()
+            return {**state, "granted_tools": self.granted()}
         return self.last
 
     def _start(self, grant: Grant, run_id: str) -> None:
-        self.run = GatedRun(
-            {"policy": self.gate.policy, "resources": self.gate.resources},
-            grant, run_id, audit=self.gate.audit, idle_s=self.idle_s,
-            call_s=self.upstreams.call_timeout, max_refusals=self.max_refusals)
+        self.run = GatedRun({"policy": self.gate.policy, "resources": self.gate.resources},
+                            grant, run_id, audit=self.gate.audit, max_refusals=self.max_refusals)
+        self._active = time.monotonic()
         self.run.start()
 
     async def forward(self, name: str, args: dict[str, Any]) -> Any:
+        async with self._run_lock:  # one call at a time: the plan is a sequence
+            return await self._forward(name, args)
+
+    async def _forward(self, name: str, args: dict[str, Any]) -> Any:
         run = self.run
         if run is None or run.done:
             why = ("no granted plan: call submit_plan first" if run is None
                    else f"the granted plan has ended ({run.status().get('status')})")
             self._refused(name, args, why)
             return _error(f"refused: {why}; nothing was forwarded")
+        if time.monotonic() - self._active > self.idle_s:
+            run.close(f"no call for {self.idle_s:g} s")
+            return _error(f"refused: {run.ending()}")
+        self._active = time.monotonic()
         if name not in self.granted():
             # Not in the plan at all: refused here, counted against the grant.
             run.refusals += 1
@@ -220,32 +232,27 @@ class Gateway:
                 run.close(f"{run.refusals} refused calls")
             return _error(f"refused: {name!r} is not a tool of the granted plan; "
                           "nothing was forwarded")
-        request = Request(name, args, asyncio.get_running_loop())
-        if not run.offer(request):
-            return _error("refused: the granted plan has ended; nothing was forwarded")
-        delivered = False
+        kind, step = run.drive(Request(name, args))
+        if kind != "forward":
+            return _error(str(step))
+        answered = False
         try:
-            verdict, step = await request.decided
-            if verdict != "forward":
-                return _error(step)
-            try:
-                result = await self.upstreams.call(name, args)
-            except Exception as exc:
-                request.deliver(exc)
-                delivered = True
-                await request.labelled
-                return _error(f"upstream call failed: "
-                              f"{describe(exc, self.upstreams.call_timeout)}; the step failed",
-                              step=step, run=run.run_id)
-            request.deliver(result)
-            delivered = True
-            event = await request.labelled
+            result = await self.upstreams.call(name, args)
+            answered = True
+            kind, event = run.drive(result)
+        except Exception as exc:
+            if answered:
+                raise
+            answered = True
+            kind, event = run.drive(exc)
+            return _error(f"upstream call failed: {describe(exc, self.upstreams.call_timeout)}; "
+                          "the step failed", step=step, run=run.run_id)
         finally:
-            if not delivered:  # cancelled: whatever was decided, the call counts as failed
-                request.deliver(RuntimeError("the agent cancelled the call"))
-        if not event.get("ok", False):
-            return _error(f"step {step!r} failed: {result_text(result) or event.get('error')}"[:1000],
-                          step=step, run=run.run_id)
+            if not answered:  # cancelled: whatever happened upstream, the step failed
+                run.drive(RuntimeError("the agent cancelled the call"))
+        if kind != "labelled" or not event.get("ok", False):
+            why = result_text(result) or (event.get("error") if kind == "labelled" else event)
+            return _error(f"step {step!r} failed: {why}"[:1000], step=step, run=run.run_id)
         label = Label.from_json(event["label"])
         self.shown = label if self.shown is None else self.shown.join(label)
         meta = {LABEL_KEY: event["label"], "dev.plangate/step": step,
@@ -261,7 +268,6 @@ class Gateway:
     def close(self) -> None:
         if self.run is not None:
             self.run.close("the gateway is shutting down")
-            self.run.join()
 
 
 def _tools_of(steps: list[Step]) -> list[str]:

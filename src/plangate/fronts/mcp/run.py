@@ -1,30 +1,29 @@
 """One granted plan, run by the core's executor, one agent call at a time.
 
 The agent makes the calls; the executor decides them. `GatedRun` runs
-`plangate.execute.Executor` on the grant in a thread of its own, with
+`plangate.execute.Executor` on the grant in a greenlet, in the gateway's own thread, and
+the agent's requests drive it:
 
-* an audit sink (`_Sink`) that holds the executor at each `call` record until the agent
-  asks for a call, and lets the record (and so the call) through only if the agent's tool
-  and exact arguments (SHA-256 of canonical JSON) are those the executor resolved for that
+* its audit sink (`_Sink`) pauses the executor at each `call` record until the agent asks
+  for a call, and lets the record (and so the call) through only if the agent's tool and
+  exact arguments (SHA-256 of canonical JSON) are those the executor resolved for that
   step, after its runtime checks (argument types, the policy with every value known,
   budgets, order, loops). Anything else is refused and nothing is forwarded; the executor
-  keeps waiting at the same step. Too many refusals, or no call for `idle_s`, close it;
-* tools (`_Tools`) that hand the matched call to the agent's request, which forwards it to
-  the upstream and hands the result back; the executor then labels it
-  (`plangate.resources.call_output_label`) and the label goes back with the result.
+  keeps waiting at the same step. Too many refusals close the grant;
+* its tools (`_Tools`) pause at the executor's tool call, after the record and the labels
+  of what the call writes are stored: only then does the agent's request go upstream.
+  The result is handed back; the executor labels it
+  (`plangate.resources.call_output_label`) and pauses again: the label goes back with it.
 
 So order, arguments, loops, skipped dependents, runtime escalations and labels are the
-executor's own, not a copy; the gateway only moves calls between two threads.
+executor's own, not a copy; the gateway only carries calls in and results back. A greenlet
+rather than a thread: no handoff between threads on the path of a call.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import queue
-import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from plangate.errors import AuditError
@@ -32,11 +31,13 @@ from plangate.execute import Executor, Grant, RunResult
 from plangate.execute.executor import args_digest
 from plangate.protocols import ToolResult
 
+#: Switched into a paused run: stop at the next call / move on to the next call and wait.
 CLOSE = object()
+PEEK = object()
 
 
 class Closed(AuditError):
-    """Ends a run at its next call (closed by the gateway, idle, or too many refusals).
+    """Ends a run at its next call (closed by the gateway, or too many refusals).
     An `AuditError`, so the executor stops at once and records nothing more."""
 
 
@@ -44,87 +45,62 @@ class UpstreamFailed(Exception):
     """The upstream call did not return a result (transport failure, timeout, is_error)."""
 
 
-def _settle(fut: asyncio.Future[Any], value: Any) -> None:
-    if not fut.done():
-        fut.set_result(value)
-
-
-@dataclass(eq=False)
 class Request:
-    """One `tools/call` of the agent's, on its way through the run."""
+    """One `tools/call` of the agent's."""
 
-    tool: str
-    args: dict[str, Any]
-    loop: asyncio.AbstractEventLoop
-    digest: str = ""
-    decided: asyncio.Future[tuple[str, str]] = field(init=False)   # ("forward"|"refuse", text)
-    labelled: asyncio.Future[dict[str, Any]] = field(init=False)   # the executor's result event
-    _value: queue.Queue[Any] = field(default_factory=lambda: queue.Queue(maxsize=1))
+    __slots__ = ("args", "digest", "tool")
 
-    def __post_init__(self) -> None:
-        self.digest = args_digest(self.args)
-        self.decided = self.loop.create_future()
-        self.labelled = self.loop.create_future()
-
-    # Called from the executor's thread.
-    def decide(self, verdict: str, text: str) -> None:
-        self.loop.call_soon_threadsafe(_settle, self.decided, (verdict, text))
-
-    def label(self, event: Mapping[str, Any]) -> None:
-        self.loop.call_soon_threadsafe(_settle, self.labelled, dict(event))
-
-    # Called from the agent's side, once: the upstream's result or the exception.
-    def deliver(self, value: Any) -> None:
-        with contextlib.suppress(queue.Full):  # delivered once; later ones are moot
-            self._value.put_nowait(value)
+    def __init__(self, tool: str, args: dict[str, Any]) -> None:
+        self.tool = tool
+        self.args = args
+        self.digest = args_digest(args)
 
 
 class GatedRun:
     def __init__(self, executor_args: Mapping[str, Any], grant: Grant, run_id: str, *,
-                 audit: Any, idle_s: float, call_s: float, max_refusals: int) -> None:
+                 audit: Any, max_refusals: int) -> None:
+        from greenlet import greenlet
+
         self.grant = grant
         self.run_id = run_id
         self.audit = audit
-        self.idle_s = idle_s
-        self.call_s = call_s
         self.max_refusals = max_refusals
         self.refusals = 0
         self.blocked: dict[str, str] = {}  # step -> why the executor blocked it
         self.current: Request | None = None
+        self.current_step = ""
         self.result: RunResult | None = None
         self.closed_because = ""
-        self._inbox: queue.Queue[Any] = queue.Queue()
-        self._lock = threading.Lock()
-        self._done = threading.Event()
+        self.next: Any = None  # what the driver switched in while the run was not asking
         self._executor = Executor(tools=_Tools(self), audit=_Sink(self), **executor_args)
-        self._thread = threading.Thread(target=self._main, name=f"plangate-run-{run_id}",
-                                        daemon=True)
+        self._green = greenlet(self._main)
 
     @property
     def done(self) -> bool:
-        return self._done.is_set()
+        return bool(self._green.dead)
 
     def start(self) -> None:
-        self._thread.start()
+        """Run up to the first call (or to the end, if the plan makes none)."""
+        self._green.switch()
+
+    def drive(self, item: Any) -> tuple[str, Any]:
+        """Switch `item` (a Request, an upstream result or exception, PEEK or CLOSE) into
+        the run; returns what it answers when it pauses: ("forward", step),
+        ("refuse", why), ("labelled", result event), ("idle", None), or ("ended", why)."""
+        if not self.done:
+            answer = self._green.switch(item)
+            if not self.done:
+                return answer  # type: ignore[no-any-return]
+        return "ended", self.ending()
 
     def close(self, why: str) -> None:
-        """Stop the run at its next call; queued requests are refused."""
         if not self.done:
             self.closed_because = self.closed_because or why
-            self._inbox.put(CLOSE)
-
-    def join(self, timeout: float = 5.0) -> None:
-        self._thread.join(timeout)
-
-    def offer(self, request: Request) -> bool:
-        """Queue an agent's call for the executor; False if the run has ended."""
-        with self._lock:
-            if self.done:
-                return False
-            self._inbox.put(request)
-            return True
+            self.drive(CLOSE)
 
     def status(self) -> dict[str, Any]:
+        if not self.done and self.next is None:
+            self.drive(PEEK)  # on to the next call (or the end): the state is then exact
         if not self.done:
             return {"status": "running", "run_id": self.run_id, "refusals": self.refusals}
         result = self.result
@@ -134,7 +110,14 @@ class GatedRun:
                 "halted_step": result.halted_step, "skipped": list(result.skipped),
                 "calls": len(result.calls), "refusals": self.refusals}
 
-    # -- the executor's thread ---------------------------------------------------------
+    def ending(self) -> str:
+        if self.result is None:
+            return f"the grant is closed ({self.closed_because}); nothing was forwarded"
+        blocked = "; ".join(self.blocked.values())
+        return (f"the granted plan has no more calls (run {self.result.status}"
+                + (f": {blocked}" if blocked else "") + "); nothing was forwarded")
+
+    # -- inside the run's greenlet -----------------------------------------------------
 
     def _main(self) -> None:
         try:
@@ -143,33 +126,24 @@ class GatedRun:
             self.closed_because = self.closed_because or str(exc)
         except Exception as exc:  # an audit failure or a bug: the run is over, fail closed
             self.closed_because = f"run stopped: {type(exc).__name__}: {exc}"[:300]
-        finally:
-            with self._lock:
-                self._done.set()
-                why = self._ending()
-                while True:
-                    try:
-                        item = self._inbox.get_nowait()
-                    except queue.Empty:
-                        break
-                    if isinstance(item, Request):
-                        item.decide("refuse", why)
-            if self.result is None:
-                with contextlib.suppress(Exception):  # a broken audit: the run is over anyway
-                    self.audit.append("mcp_closed", self.run_id, {"why": self.closed_because})
-
-    def _ending(self) -> str:
         if self.result is None:
-            return f"the grant is closed ({self.closed_because}); nothing was forwarded"
-        blocked = "; ".join(self.blocked.values())
-        return (f"the granted plan has no more calls (run {self.result.status}"
-                + (f": {blocked}" if blocked else "") + "); nothing was forwarded")
+            with contextlib.suppress(Exception):  # a broken audit: the run is over anyway
+                self.audit.append("mcp_closed", self.run_id, {"why": self.closed_because})
 
-    def next_request(self) -> Request:
-        item = self._inbox.get(timeout=self.idle_s) if self.idle_s else self._inbox.get()
+    def pause(self, answer: tuple[str, Any]) -> Any:
+        parent = self._green.parent
+        assert parent is not None
+        return parent.switch(answer)
+
+    def take(self, first: Any) -> Request:
+        """The next request: `first` if given, else wait for one (PEEK waits on)."""
+        item = first
+        while item is None or item is PEEK:
+            item = self.pause(("idle", None))
         if item is CLOSE:
             raise Closed(self.closed_because or "closed by the gateway")
-        assert isinstance(item, Request)
+        if not isinstance(item, Request):
+            raise Closed(f"unexpected input {type(item).__name__}")
         return item
 
 
@@ -190,37 +164,28 @@ class _Sink:
                                                   f"was blocked at run time: {data.get('verdict')} "
                                                   f"({', '.join(data.get('rules', []))})")
         if kind == "result" and run.current is not None:
-            run.current.label(data)
             run.current = None
+            run.next = run.pause(("labelled", dict(data)))
         return seq
 
     def _call(self, run_id: str, data: Mapping[str, Any]) -> int:
         run = self.run
+        first, run.next = run.next, None
+        request = run.take(first)
         while True:
-            try:
-                request = run.next_request()
-            except queue.Empty:
-                raise Closed(f"no call for {run.idle_s:g} s") from None
             if request.tool == data.get("tool") and request.digest == data.get("args_sha256"):
-                try:
-                    seq = int(run.audit.append("call", run_id, data))
-                except Exception:
-                    request.decide("refuse", "the audit log could not record the call; "
-                                             "nothing was forwarded")
-                    raise
+                seq = int(run.audit.append("call", run_id, data))
                 run.current = request
-                request.decide("forward", str(data.get("step")))
+                run.current_step = str(data.get("step"))
                 return seq
             why = self._why(request, data)
             run.refusals += 1
-            try:
-                run.audit.append("mcp_refused", run_id, {
-                    "tool": request.tool, "args_sha256": request.digest,
-                    "expected_step": data.get("step"), "why": why})
-            finally:
-                request.decide("refuse", why)
+            run.audit.append("mcp_refused", run_id, {
+                "tool": request.tool, "args_sha256": request.digest,
+                "expected_step": data.get("step"), "why": why})
             if run.refusals >= run.max_refusals:
                 raise Closed(f"{run.refusals} refused calls")
+            request = run.take(run.pause(("refuse", why)))
 
     def _why(self, request: Request, data: Mapping[str, Any]) -> str:
         blocked = "; ".join(v for v in self.run.blocked.values())
@@ -235,20 +200,16 @@ class _Sink:
 
 
 class _Tools:
-    """The executor's tools: the call it decided goes to the agent's request, which
-    forwards it upstream and hands back the result."""
+    """The executor's tools: pause with the decided call; the driver forwards the agent's
+    request upstream and switches the result (or the failure) back in."""
 
     def __init__(self, run: GatedRun) -> None:
         self.run = run
 
     def call(self, tool: str, args: Mapping[str, Any]) -> ToolResult:
-        request = self.run.current
-        if request is None:  # cannot happen: `call` is recorded only for a request
-            raise UpstreamFailed("no request for this call")
-        try:
-            value = request._value.get(timeout=self.run.call_s + 30.0)
-        except queue.Empty:
-            raise UpstreamFailed(f"no upstream result within {self.run.call_s:g} s") from None
+        value = self.run.pause(("forward", self.run.current_step))
+        if value is CLOSE:
+            raise UpstreamFailed("the gateway closed the run during the call")
         if isinstance(value, BaseException):
             raise UpstreamFailed(str(value) or type(value).__name__)
         if getattr(value, "is_error", False):

@@ -61,8 +61,8 @@ async def open_gateway(config: GatewayConfig, base: Path, stack: AsyncExitStack,
     gate, capture = make_gate(policy, str(resolve(base, config.audit)))
     stack.callback(gate.audit.close)
     gateway = Gateway(gate=gate, capture=capture, upstreams=upstreams, trigger=trigger,
-                      catalog=catalog, left_out=left_out, idle_s=config.timeouts.idle_s,
-                      max_refusals=config.max_refusals)
+                      catalog=catalog, left_out=left_out, max_refusals=config.max_refusals,
+                      idle_s=config.timeouts.idle_s)
     stack.callback(gateway.close)
     return gateway
 
