@@ -33,9 +33,41 @@ class Route:
     listed: Any  # the upstream's `mcp_types.Tool`
 
 
+class _Link:
+    """One upstream's client, entered in a task of its own: a transport that fails (an
+    HTTP server gone, a process that exits) ends this task, not the gateway."""
+
+    def __init__(self, name: str, make: Any) -> None:
+        import anyio
+
+        self.name = name
+        self.make = make
+        self.client: Any = None
+        self.error: BaseException | None = None
+        self.ready = anyio.Event()
+
+    async def run(self) -> None:
+        try:
+            async with self.make() as client:
+                self.client = client
+                self.ready.set()
+                await _forever()
+        except Exception as exc:  # the upstream's failure; the gateway stays up
+            self.error = exc
+        finally:
+            self.client = None
+            self.ready.set()
+
+
+async def _forever() -> None:
+    import anyio
+
+    await anyio.sleep_forever()
+
+
 @dataclass
 class Upstreams:
-    clients: dict[str, Any] = field(default_factory=dict)
+    links: dict[str, _Link] = field(default_factory=dict)
     routes: dict[str, Route] = field(default_factory=dict)   # gateway name -> route
     listings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     call_timeout: float = 60.0
@@ -46,18 +78,21 @@ class Upstreams:
         import anyio
 
         out = cls(call_timeout=config.timeouts.call_s)
+        group = await stack.enter_async_context(anyio.create_task_group())
+        stack.callback(group.cancel_scope.cancel)  # runs first: the links end, then the group
         for name, upstream in config.upstreams.items():
+            link = _Link(name, lambda u=upstream: _client(u, base, errlog, config.timeouts.start_s))
+            out.links[name] = link
+            group.start_soon(link.run)
             try:
-                # Each request of the handshake and the listing is bounded by the client's
-                # read timeout (a cancel scope cannot wrap entering the client's task group).
-                client = await stack.enter_async_context(
-                    _client(upstream, base, errlog, config.timeouts.start_s))
                 with anyio.fail_after(config.timeouts.start_s):
-                    tools = await _list(client)
+                    await link.ready.wait()
+                    if link.client is None:
+                        raise link.error or UpstreamError("the connection closed")
+                    tools = await _list(link.client)
             except Exception as exc:  # named, one line; the stack closes what was opened
                 raise UpstreamError(f"upstream {name!r}: {describe(exc, config.timeouts.start_s)}"
                                     ) from None
-            out.clients[name] = client
             out.listings[name] = [t.model_dump(mode="json", by_alias=True, exclude_none=True)
                                   for t in tools]
             for tool in tools:
@@ -66,13 +101,18 @@ class Upstreams:
 
     async def call(self, name: str, args: Mapping[str, Any]) -> Any:
         """Call an upstream tool; returns its `CallToolResult`. Raises on any failure
-        (transport, timeout); an `is_error` result is returned as it is."""
+        (transport, timeout, an upstream that has gone away); an `is_error` result is
+        returned as it is."""
         import anyio
 
         route = self.routes[name]
+        link = self.links[route.upstream]
+        if link.client is None:
+            raise UpstreamError(f"upstream {route.upstream!r} is not connected "
+                                f"({describe(link.error, 0) if link.error else 'closed'})")
         with anyio.fail_after(self.call_timeout):
-            return await self.clients[route.upstream].call_tool(
-                route.tool, dict(args), read_timeout_seconds=self.call_timeout)
+            return await link.client.call_tool(route.tool, dict(args),
+                                               read_timeout_seconds=self.call_timeout)
 
 
 def _client(upstream: Upstream, base: Path, errlog: TextIO, timeout: float) -> Any:
