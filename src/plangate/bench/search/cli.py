@@ -23,7 +23,7 @@ from typing import Any
 from plangate.bench.search.engine import GoalResult, Search, Settings, World
 
 AGENTDOJO_SUITES = ("workspace", "travel", "banking", "slack")
-SUITES = (*AGENTDOJO_SUITES, "inbox", "incident")
+SUITES = (*AGENTDOJO_SUITES, "inbox", "support", "incident")
 
 
 def worlds(suites: Sequence[str]) -> list[World]:
@@ -33,6 +33,10 @@ def worlds(suites: Sequence[str]) -> list[World]:
             from plangate.bench.search.inbox import InboxWorld
 
             out.append(InboxWorld())
+        elif suite == "support":
+            from plangate.bench.search.support import SupportWorld
+
+            out.append(SupportWorld())
         elif suite == "incident":
             from plangate.bench.search.incident import IncidentWorld
 

@@ -25,7 +25,7 @@ from plangate.bench.inbox.runner import (  # the same owner's side and step reco
 )
 from plangate.bench.inbox.scenario import Run, Scenario
 from plangate.deployments.support.db import STAFF, SupportDB
-from plangate.deployments.support.intake import chat_trigger, email_trigger
+from plangate.deployments.support.intake import trigger_from_spec
 from plangate.deployments.support.judge import Judge
 from plangate.deployments.support.labels import SupportGate
 from plangate.deployments.support.runtime import SupportRuntime
@@ -42,15 +42,7 @@ REPLAN_CONTEXT = Label(readers=frozenset({STAFF}), sources=frozenset({"replan"})
 
 
 def build_trigger(spec: Mapping[str, Any], n: int = 0) -> Trigger:
-    if "chat" in spec:
-        return chat_trigger(str(spec["chat"]), str(spec["text"]), session=bool(spec.get("session", True)),
-                            trigger_id=f"chat-{n}")
-    if "email" in spec:
-        return email_trigger(str(spec["email"]), str(spec.get("subject", "")), str(spec["body"]),
-                             dmarc=spec.get("dmarc", "none"), trigger_id=f"email-{n}")
-    if "staff" in spec:
-        return chat_trigger(str(spec["staff"]), str(spec["text"]), session=True, trigger_id=f"staff-{n}")
-    raise ValueError(f"unknown trigger {sorted(spec)}")
+    return trigger_from_spec(spec, n)
 
 
 def run_scenario(scenario: Scenario, policy: CompiledPolicy, world: Mapping[str, Any],

@@ -14,7 +14,8 @@ Nothing here decides what a trigger may do: `policy.yaml` does, from the class.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from plangate.trigger import Evidence, Segment, Trigger
 
@@ -58,6 +59,24 @@ def email_trigger(sender: str, subject: str, body: str, *, dmarc: AuthVerdict = 
                    evidence=Evidence(dmarc=dmarc, spf=spf, dkim=dkim),
                    payload=body, segments=segments,
                    meta={"subject": subject[:500]})
+
+
+def trigger_from_spec(spec: Mapping[str, Any], n: int = 0) -> Trigger:
+    """A trigger from a short description (the bench's and the demo's data):
+    `{"chat": ADDR, "text": T, "session": bool}`, `{"email": ADDR, "subject": S, "body": T,
+    "dmarc": pass|fail|none}` or `{"staff": ADDR, "text": T}` (an agent's signed-in chat)."""
+    if "chat" in spec:
+        return chat_trigger(str(spec["chat"]), str(spec["text"]), session=bool(spec.get("session", True)),
+                            trigger_id=f"chat-{n}")
+    if "email" in spec:
+        dmarc = spec.get("dmarc", "none")
+        if dmarc not in ("pass", "fail", "none"):
+            raise IntakeError(f"dmarc must be pass, fail or none, not {dmarc!r}")
+        return email_trigger(str(spec["email"]), str(spec.get("subject", "")), str(spec["body"]),
+                             dmarc=dmarc, trigger_id=f"email-{n}")
+    if "staff" in spec:
+        return chat_trigger(str(spec["staff"]), str(spec["text"]), session=True, trigger_id=f"staff-{n}")
+    raise IntakeError(f"a trigger is a chat, an email or a staff request, not {sorted(spec)}")
 
 
 def _segments(body: str) -> tuple[Segment, ...]:
