@@ -84,6 +84,7 @@ class Gateway:
         self.idle_s = idle_s
         self._active = time.monotonic()
         self.run: GatedRun | None = None
+        self._granted: list[str] = []
         self.approval: str | None = None
         self.last: dict[str, Any] = {"status": "no plan submitted"}
         #: What the agent has been shown through this gateway: a later plan's literals
@@ -100,7 +101,7 @@ class Gateway:
         run = self.run
         if run is None or run.done:
             return []
-        return sorted(set(_tools_of(run.grant.checked.plan.steps)) & set(self.upstreams.routes))
+        return self._granted
 
     def listed_tools(self) -> list[Any]:
         import mcp_types as types
@@ -206,6 +207,7 @@ class Gateway:
     def _start(self, grant: Grant, run_id: str) -> None:
         self.run = GatedRun({"policy": self.gate.policy, "resources": self.gate.resources},
                             grant, run_id, audit=self.gate.audit, max_refusals=self.max_refusals)
+        self._granted = sorted(set(_tools_of(grant.checked.plan.steps)) & set(self.upstreams.routes))
         self._active = time.monotonic()
         self.run.start()
 
@@ -224,7 +226,7 @@ class Gateway:
             run.close(f"no call for {self.idle_s:g} s")
             return _error(f"refused: {run.ending()}")
         self._active = time.monotonic()
-        if name not in self.granted():
+        if name not in self._granted:
             # Not in the plan at all: refused here, counted against the grant.
             run.refusals += 1
             self._refused(name, args, "not granted", run.run_id)
