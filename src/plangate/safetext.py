@@ -68,6 +68,18 @@ def _render(text: str, limit: int | None, *, ascii: bool, newlines: bool,
             specials: str = "") -> tuple[str, bool]:
     """The escaped text cut to at most `limit` characters (escapes are never split), and
     whether anything was cut."""
+    if text.isascii() and text.isprintable() and not (
+            any(ch in text for ch in specials) or ("'" in specials and "\\" in text)):
+        # Printable ASCII with no special: every character shows as itself, one piece each
+        # (what the loop below computes, without the loop; tests/core/test_perf_paths.py).
+        if limit is None or len(text) <= max(limit, 0):
+            return text, False
+        return text[:max(limit, 0)], True
+    return _render_each(text, limit, ascii=ascii, newlines=newlines, specials=specials)
+
+
+def _render_each(text: str, limit: int | None, *, ascii: bool, newlines: bool,
+                 specials: str = "") -> tuple[str, bool]:
     out: list[str] = []
     used = 0
     for ch in text:

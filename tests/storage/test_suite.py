@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from plangate.audit.log import GENESIS, event_hash
 from plangate.errors import GrantError
-from plangate.labels import Label
+from plangate.labels import Label, join_all
 from plangate.policy.model import RateLimit
-from plangate.resources import MemoryResourceLabels
+from plangate.resources import MemoryResourceLabels, overlaps
 from plangate.storage import Storage, open_storage
 
 pytest.importorskip("psycopg", reason="the service extra is not installed")
@@ -160,6 +162,64 @@ def test_indexed_lookups_agree_with_a_full_scan(opener: Callable[[], Storage]) -
     for query in ["workspace:a.py", "workspace:notes/*", "workspace:*", "memory:tips", "mail:*", "mail:m1",
                   "workspace:docs/readme", "skills:s1", "skills:s2", "*", "workspace:notes/x.md"]:
         assert store.resources.label_of(query) == reference.label_of(query), query
+
+
+_PART = st.text(alphabet="ab/:", max_size=4)
+_LABELS = st.builds(
+    lambda readers, sources, taint: Label(readers=frozenset({"*"}) if "*" in readers or not readers
+                                          else frozenset(readers),
+                                          sources=frozenset(sources), taint=taint),
+    st.sets(st.sampled_from(["owner", "ana", "*"])), st.sets(st.sampled_from(["payload", "tool:x"])),
+    st.sampled_from(["none", "low", "high"]))
+# A write (a concrete name, or a stored pattern: `*` inside) or a lookup (a concrete name, a
+# prefix and `*`, a prefix, `*` and a suffix), in one of two connections.
+_OPS = st.lists(st.one_of(
+    st.tuples(st.just("write"), st.integers(0, 1), st.tuples(_PART, st.sampled_from(["", "*"]), _PART), _LABELS),
+    st.tuples(st.just("read"), st.integers(0, 1), st.tuples(_PART, st.sampled_from(["", "*"]), _PART),
+              st.none())), min_size=1, max_size=30)
+_namespaces = itertools.count()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=_OPS)
+def test_joined_prefix_labels_are_exactly_the_full_scan(opener: Callable[[], Storage],
+                                                        ops: list[Any]) -> None:
+    """Property: on random stored names and labels, written and read through two workers in
+    any order, every lookup (a prefix pattern answered from its joined row, created lazily
+    and joined into by later writes, or any other pattern) equals the join over a full scan
+    of every stored name that overlaps it; and verify agrees with the joined rows."""
+    workers = getattr(test_joined_prefix_labels_are_exactly_the_full_scan, "_workers", {})
+    key = id(opener)
+    if key not in workers:  # one store per backend, two connections, for all examples
+        workers.clear()
+        workers[key] = (opener(), opener())
+        test_joined_prefix_labels_are_exactly_the_full_scan._workers = workers  # type: ignore[attr-defined]
+    stores = workers[key]
+    namespace = f"ns{next(_namespaces)}:"  # examples share the store, never a name
+    stored: dict[str, Label] = {}
+    for op, who, (head, star, tail), label in ops:
+        name = namespace + head + star + tail
+        if op == "write":
+            stores[who].resources.record(name, label)
+            stored[name] = stored[name].join(label) if name in stored else label
+        else:
+            hits = [lab for n, lab in stored.items() if overlaps(n, name)]
+            assert stores[who].resources.label_of(name) == (join_all(hits) if hits else None), name
+    assert stores[0].audit.verify().ok
+
+
+def test_an_edited_joined_prefix_label_fails_verify(opener: Callable[[], Storage]) -> None:
+    """A joined prefix row washed clean in the database no longer matches the stored labels
+    under it: verify fails."""
+    store = opener()
+    store.resources.record("mail:m1", TAINTED)
+    assert store.resources.label_of("mail:*").untrusted  # the row exists now
+    store.resources.record("mail:m2", CLEAN)
+    assert store.resources.label_of("mail:*") == TAINTED.join(CLEAN)
+    assert store.audit.verify().ok
+    raw(store, "UPDATE resource_label_prefixes SET label = ? WHERE prefix = ?",
+        ('{"readers": ["*"], "sources": [], "taint": "none"}', "mail:"))
+    assert not store.audit.verify().ok
 
 
 def test_the_witness_finds_a_rewrite_anywhere(opener: Callable[[], Storage]) -> None:

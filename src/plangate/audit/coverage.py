@@ -9,6 +9,8 @@ is the record and the tables are a view of it:
   shown and the gate will run (trigger, plan, review, summary, class, hash, run);
   `approval_decided` the decision; `approval_used` the one run it allowed.
 * `label_stored` carries the resource name and the label now stored for it (writes join).
+  The joined label kept per asked-for prefix (`resource_label_prefixes`) is derived from
+  the stored labels; `prefix_problems()` recomputes it.
 
 `ChainState` replays those events; `problems()` compares the tables with it, so `audit
 verify` finds an approval flipped to approved, a used approval made usable again, a plan
@@ -18,11 +20,15 @@ SQLite and PostgreSQL stores feed it their rows (tests/storage/test_suite.py).
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from plangate.labels import PUBLIC, Label, join_all
+from plangate.resources import WILDCARD, has_wildcard, prefix_bound
 
 APPROVAL_KINDS = ("approval_requested", "approval_decided", "approval_used")
 LABEL_KIND = "label_stored"
@@ -132,5 +138,53 @@ class ChainState:
         return out
 
 
+def prefix_query(pattern: str) -> str | None:
+    """The literal prefix of a pattern that is that prefix and one trailing `*` (it matches
+    exactly the concrete names starting with the prefix), else None."""
+    if not pattern.endswith(WILDCARD):
+        return None
+    prefix = pattern[:-1]
+    return None if has_wildcard(prefix) else prefix
+
+
+def join_prefix(text: str | None, label: Mapping[str, Any]) -> dict[str, Any]:
+    """A prefix row's label (JSON text, None when no name was under it) joined with a name's
+    newly stored label: the row stays the join of every name under its prefix because a
+    name's label only ever grows by joins."""
+    new = Label.from_json(dict(label))
+    return (new if text is None else Label.from_json(json.loads(text)).join(new)).to_json()
+
+
+def _same(label: Label) -> Any:
+    """A label's JSON with the readers of a public label as `*` alone (a public label's
+    other readers mean nothing, and `join` keeps them or not depending on its order)."""
+    out = label.to_json()
+    if label.is_public:
+        out["readers"] = [PUBLIC]
+    return out
+
+
+def prefix_problems(prefixes: list[tuple[str, Any]], labels: list[tuple[str, Any]]) -> list[str]:
+    """Prefix rows (prefix, label JSON or None) that differ from the join of the stored
+    labels (name, label JSON) of the concrete names under them: edited outside plangate.
+    (A stored label that does not parse is reported by `ChainState.problems`.)"""
+    concrete = sorted((name, label) for name, label in labels if not has_wildcard(name))
+    names = [name for name, _ in concrete]
+    out = []
+    for prefix, label in prefixes:
+        lo = bisect.bisect_left(names, prefix)
+        hi = bisect.bisect_left(names, prefix_bound(prefix), lo)
+        try:
+            under = [Label.from_json(concrete[i][1]) for i in range(lo, hi)]
+            expected = _same(join_all(under)) if under else None
+            found = None if label is None else _same(Label.from_json(label))
+        except (ValueError, AttributeError, TypeError):
+            found, expected = "unreadable", None
+        if found != expected:
+            out.append(f"joined label of the names under {prefix!r} differs from their stored "
+                       "labels (edited outside plangate)")
+    return out
+
 __all__ = ["APPROVAL_KINDS", "LABEL_KIND", "ApprovalTrail", "ChainState", "approval_digest",
-           "approval_problem", "canonical", "follow", "trail_of"]
+           "approval_problem", "canonical", "follow", "join_prefix", "prefix_problems",
+           "prefix_query", "trail_of"]

@@ -5,6 +5,16 @@ sharing its literal prefix (`workspace:notes/*` reads `workspace:notes/...` only
 names that are themselves patterns (an open or oversized argument) are few and always
 compared. Overlap is `plangate.resources.overlaps` either way, as before.
 
+A pattern that is a literal prefix followed by one `*` (`mail:*`, `workspace:notes/*`: what
+an argument not known before the run leaves of a catalog pattern) is answered from one row:
+`resource_label_prefixes` keeps, per prefix that has been asked for, the join of the labels
+of every concrete name under it. The row is filled by the exact scan the first time its
+prefix is asked for (in a write transaction, so no write slips between the scan and the
+row) and every later write joins its label into the rows of the prefixes of its name, in
+the write's own transaction. Writes only ever join, so the row stays exactly the join the
+scan would compute (tests/storage/test_suite.py checks both against a full scan on random
+names and labels); `AuditLog.verify()` recomputes every row from the stored labels.
+
 Every write is a chained `label_stored` event carrying the label now stored, written in the
 same transaction as the row, and the row keeps that event's sequence number: a label washed
 clean in the database no longer matches its event and is refused on read; `AuditLog.verify()`
@@ -13,16 +23,17 @@ compares every row with the chain (`plangate.audit.coverage`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from plangate.audit.coverage import LABEL_KIND, canonical
+from plangate.audit.coverage import LABEL_KIND, canonical, join_prefix, prefix_query
 from plangate.audit.log import AuditLog
 from plangate.errors import AuditError
 from plangate.labels import Label, join_all
-from plangate.resources import has_wildcard, literal_prefix, overlaps, prefix_bound
+from plangate.resources import WILDCARD, has_wildcard, literal_prefix, overlaps, prefix_bound
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS resource_labels (
@@ -30,6 +41,23 @@ CREATE TABLE IF NOT EXISTS resource_labels (
     label TEXT NOT NULL
 );
 """
+_PREFIX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS resource_label_prefixes (
+    prefix TEXT PRIMARY KEY,
+    label TEXT
+);
+"""
+# The prefix rows a record updates: one primary-key probe per prefix of the name.
+_PREFIXES_OF = ("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < length(?1)) "
+                "SELECT prefix, label FROM n JOIN resource_label_prefixes ON prefix = substr(?1, 1, i)")
+
+_WILD = "SELECT name, label, seq FROM resource_labels WHERE wild = 1"
+_EXACT_OR_WILD = ("SELECT name, label, seq FROM resource_labels WHERE name = ?1 AND wild = 0 "
+                  "UNION ALL " + _WILD)
+
+MAX_PREFIXES = 10_000
+"""Prefix rows kept at most; a prefix asked for beyond them is answered by the scan."""
+
 _COLUMNS = (("wild", "INTEGER NOT NULL DEFAULT 1"), ("seq", "INTEGER"))
 _INDEX = "CREATE INDEX IF NOT EXISTS resource_labels_wild ON resource_labels(wild)"
 
@@ -44,6 +72,8 @@ class SqliteResourceLabels:
             if column not in have:  # a log from before indexed lookups: every row is compared
                 self._db.execute(f"ALTER TABLE resource_labels ADD COLUMN {column} {decl}")
         self._db.execute(_INDEX)
+        self._db.executescript(_PREFIX_SCHEMA)
+        self._lock = log.lock
         self._adopt_legacy_rows()
 
     def _adopt_legacy_rows(self) -> None:
@@ -59,26 +89,57 @@ class SqliteResourceLabels:
 
     def label_of(self, pattern: str) -> Label | None:
         hits: list[Label] = []
-        if has_wildcard(pattern):
-            # Many names may match: SQLite matches them (GLOB reads fnmatch's `*`, `?` and
-            # `[...]` alike, and the escapes `[*]`, `[?]`, `[[]`), over the prefix's index
-            # range, and returns each distinct label once. Rows are checked against the
-            # chain by `AuditLog.verify()`, not one by one here.
-            prefix = literal_prefix(pattern)
-            texts = self._db.execute(
-                "SELECT DISTINCT label FROM resource_labels WHERE name >= ? AND name < ? AND wild = 0 "
-                "AND name GLOB ?", (prefix, prefix_bound(prefix), pattern)).fetchall()
-            hits += [Label.from_json(json.loads(t)) for (t,) in texts]
-        else:
-            row = self._db.execute("SELECT name, label, seq FROM resource_labels WHERE name = ? AND wild = 0",
-                                   (pattern,)).fetchone()
-            if row is not None:
-                hits.append(self._checked(*row))
-        for name, label, seq in self._db.execute(
-                "SELECT name, label, seq FROM resource_labels WHERE wild = 1").fetchall():
-            if overlaps(name, pattern):
-                hits.append(self._checked(name, label, seq))
+        prefix = prefix_query(pattern)
+        if prefix is not None:
+            joined = self._prefix_label(prefix)
+            if joined is not None:
+                hits.append(joined)
+            rows = self._db.execute(_WILD).fetchall()
+        elif has_wildcard(pattern):
+            hits += self._scan(self._db, pattern)
+            rows = self._db.execute(_WILD).fetchall()
+        else:  # the name itself and the stored patterns, in one statement
+            rows = self._db.execute(_EXACT_OR_WILD, (pattern,)).fetchall()
+        hits += [self._checked(name, label, seq) for name, label, seq in rows if overlaps(name, pattern)]
         return join_all(hits) if hits else None
+
+    @staticmethod
+    def _scan(db: sqlite3.Connection, pattern: str) -> list[Label]:
+        """The distinct labels of the concrete names a pattern matches. SQLite matches them
+        (GLOB reads fnmatch's `*`, `?` and `[...]` alike, and the escapes `[*]`, `[?]`,
+        `[[]`) over the prefix's index range. Rows are checked against the chain by
+        `AuditLog.verify()`, not one by one here."""
+        prefix = literal_prefix(pattern)
+        texts = db.execute(
+            "SELECT DISTINCT label FROM resource_labels WHERE name >= ? AND name < ? AND wild = 0 "
+            "AND name GLOB ?", (prefix, prefix_bound(prefix), pattern)).fetchall()
+        return [Label.from_json(json.loads(t)) for (t,) in texts]
+
+    def _prefix_label(self, prefix: str) -> Label | None:
+        """The join of the labels of every concrete name starting with `prefix` (None: no
+        such name), from its row; the first time, from the scan, kept as the row."""
+        row = self._db.execute("SELECT label FROM resource_label_prefixes WHERE prefix = ?",
+                               (prefix,)).fetchone()
+        if row is not None:
+            return Label.from_json(json.loads(row[0])) if row[0] is not None else None
+        with self._lock:
+            try:
+                # The write lock first: a label written after the scan and before the row
+                # exists would not be joined into it.
+                self._db.execute("BEGIN IMMEDIATE")
+                hits = self._scan(self._db, prefix + WILDCARD)
+                joined = join_all(hits) if hits else None
+                (count,) = self._db.execute("SELECT count(*) FROM resource_label_prefixes").fetchone()
+                if count < MAX_PREFIXES:
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO resource_label_prefixes(prefix, label) VALUES (?, ?)",
+                        (prefix, json.dumps(joined.to_json()) if joined is not None else None))
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise AuditError(f"cannot read the stored labels under {prefix!r}: {exc}") from None
+        return joined
 
     def _checked(self, name: str, text: str, seq: int | None) -> Label:
         """The stored label, if its `label_stored` event says the same (else an error: a
@@ -109,8 +170,13 @@ class SqliteResourceLabels:
                 "INSERT INTO resource_labels(name, label, wild, seq) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET label = excluded.label, seq = excluded.seq",
                 (name, json.dumps(joined["label"]), int(has_wildcard(name)), seq))
+            if not has_wildcard(name):
+                for prefix, text in db.execute(_PREFIXES_OF, (name,)).fetchall():
+                    db.execute("UPDATE resource_label_prefixes SET label = ? WHERE prefix = ?",
+                               (json.dumps(join_prefix(text, joined["label"])), prefix))
 
         try:
             self._log.append(LABEL_KIND, "-", {}, prepare=prepare, also=store)
         except AuditError as exc:
             raise AuditError(f"cannot record the label of {name!r}: {exc}") from None
+

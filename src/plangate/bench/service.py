@@ -12,24 +12,33 @@ Figures: `reviews_per_s_cN`, `p50_ms_cN`, `p99_ms_cN` (N = 1, 16, 64), `errors` 
 answer but 200, or a broken connection, over the whole run), `soak_seconds`,
 `soak_reviews_per_s`, `rss_start_mb`, `rss_end_mb`, `rss_growth_mb`. The client shares the
 machine with the server: on a small machine its own CPU time is part of what is measured.
+`server_cpu_ms_per_review_cN` is the CPU time the server's processes spent per review (from
+/proc), which other load on a shared machine disturbs far less than the rates.
+
+Backends: SQLite (the default), or `backend="postgres"`: PostgreSQL for everything and Redis
+for limits and run counts, at `db` / `redis` when given, else started here from the Debian
+packages on loopback in a temporary folder (and stopped after).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from plangate.bench.perf import POLICY
+from plangate.errors import UserError
 
 LEVELS = (1, 16, 64)
 TOKEN = "pgt_bench-agent-token-0123456789abcdef"
@@ -66,6 +75,19 @@ def _children(pid: int) -> list[int]:
             if int(stat.rpartition(")")[2].split()[1]) == pid:
                 found.append(int(entry.name))
     return found
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 def _rss_mb(pids: list[int]) -> float:
@@ -161,63 +183,150 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes], seconds: float = 60.0)
     raise RuntimeError(f"plangate serve did not answer on 127.0.0.1:{port} within {seconds:.0f} s")
 
 
-def run(*, seconds: float = 5.0, soak_seconds: float = 60.0, workers: int = 2,
-        say: Callable[[str], None] = print) -> dict[str, Any]:
+@contextlib.contextmanager
+def _postgres(folder: Path) -> Iterator[str]:
+    """A PostgreSQL server from the Debian package on a loopback port; yields its URL."""
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    if not bins:
+        raise UserError("bench service --backend postgres needs PostgreSQL (Debian package postgresql) "
+                        "or --db postgresql://...")
+    data = folder / "pg"
+    data.mkdir()
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(data, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    subprocess.run([*as_user, str(bins[-1] / "initdb"), "-D", str(data / "db"), "-U", "plangate",
+                    "--auth=trust", "-E", "UTF8", "--locale=C"], check=True, capture_output=True)
+    proc = subprocess.Popen([*as_user, str(bins[-1] / "postgres"), "-D", str(data / "db"), "-p", str(port),
+                             "-h", "127.0.0.1", "-k", str(data), "-c", "max_connections=100"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"postgresql://plangate@127.0.0.1:{port}/postgres"
+        import psycopg
+
+        deadline = time.time() + 60
+        while True:  # accepting TCP is not yet accepting queries
+            try:
+                psycopg.connect(url, connect_timeout=2).close()
+                break
+            except Exception:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise RuntimeError("PostgreSQL did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        _stop(proc)
+
+
+@contextlib.contextmanager
+def _redis(folder: Path) -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise UserError("bench service --backend postgres needs Redis (Debian package redis-server) "
+                        "or --redis redis://...")
+    port = _free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(folder)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise RuntimeError("Redis did not start") from None
+                time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def _level(port: int, level: float, seconds: float, pids: list[int]) -> tuple[list[float], int, float]:
+    """Latencies, errors and the server's CPU seconds of one load level."""
+    cpu = _cpu_seconds(pids)
+    lat, errs = asyncio.run(_load(port, int(level), seconds))
+    return lat, errs, _cpu_seconds(pids) - cpu
+
+
+def run(*, seconds: float = 5.0, soak_seconds: float = 60.0, workers: int = 2, backend: str = "sqlite",
+        db: str | None = None, redis: str | None = None, say: Callable[[str], None] = print) -> dict[str, Any]:
     from plangate.service.auth import token_hash
 
-    with tempfile.TemporaryDirectory(prefix="plangate-bench-service-") as tmp:
-        folder = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="plangate-bench-service-")))
+        if backend == "postgres":
+            db = db or stack.enter_context(_postgres(folder))
+            redis = redis or stack.enter_context(_redis(folder))
+            witness = redis
+        elif backend == "sqlite":
+            db, redis, witness = str(folder / "plangate.db"), None, str(folder / "witness.db")
+        else:
+            raise UserError(f"bench service: unknown backend {backend!r} (sqlite or postgres)")
         creds = folder / "creds.toml"
         creds.write_text(f'session_secret = "{os.urandom(32).hex()}"\n[[credential]]\nname = "bench"\n'
                          f'role = "agent"\nsha256 = "{token_hash(TOKEN)}"\nrate = 1000000\n', encoding="utf-8")
         port = _free_port()
-        env = {**os.environ, "PLANGATE_DB": str(folder / "plangate.db"), "PLANGATE_POLICY": str(POLICY),
-               "PLANGATE_CREDENTIALS": str(creds), "PLANGATE_WITNESS": str(folder / "witness.db")}
+        env = {**os.environ, "PLANGATE_DB": db, "PLANGATE_POLICY": str(POLICY),
+               "PLANGATE_CREDENTIALS": str(creds), "PLANGATE_WITNESS": witness}
         for other in ("PLANGATE_REDIS", "PLANGATE_CATALOG", "PLANGATE_CONFIG", "PLANGATE_MODEL"):
             env.pop(other, None)
+        if redis:
+            env["PLANGATE_REDIS"] = redis
         proc = subprocess.Popen([sys.executable, "-m", "plangate", "serve", "--host", "127.0.0.1",
                                  "--port", str(port), "--workers", str(workers)],
-                                env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            _wait_ready(port, proc)
-            lat, errs = asyncio.run(_load(port, 4, 1.0))  # warm up every worker's caches
-            if not lat:
-                raise RuntimeError(f"no review succeeded in the warm-up ({errs} errors)")
-            out: dict[str, Any] = {"workers": workers, "seconds_per_level": seconds, "storage": "sqlite",
-                                   "cpus": os.cpu_count()}
-            errors = 0
-            for level in LEVELS:
-                lat, errs = asyncio.run(_load(port, level, seconds))
-                errors += errs
-                ordered = sorted(lat) or [0.0]
-                out[f"reviews_per_s_c{level}"] = round(len(lat) / seconds, 1)
-                out[f"p50_ms_c{level}"] = round(statistics.median(ordered), 2)
-                out[f"p99_ms_c{level}"] = round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2)
-                say(f"concurrency {level:>2}: {out[f'reviews_per_s_c{level}']:>7} reviews/s, "
-                    f"p50 {out[f'p50_ms_c{level}']} ms, p99 {out[f'p99_ms_c{level}']} ms, {errs} errors")
-            pids = _children(proc.pid) or [proc.pid]
-            rss_start = _rss_mb(pids)
-            lat, errs = asyncio.run(_load(port, 16, soak_seconds))
-            rss_end = _rss_mb(pids)
+                                env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stack.callback(_stop, proc)
+        _wait_ready(port, proc)
+        lat, errs = asyncio.run(_load(port, 4, 1.0))  # warm up every worker's caches
+        if not lat:
+            raise RuntimeError(f"no review succeeded in the warm-up ({errs} errors)")
+        pids = [proc.pid, *_children(proc.pid)]
+        out: dict[str, Any] = {"workers": workers, "seconds_per_level": seconds,
+                               "storage": "sqlite" if backend == "sqlite" else "postgresql+redis",
+                               "cpus": os.cpu_count()}
+        errors = 0
+        for level in LEVELS:
+            lat, errs, cpu = _level(port, level, seconds, pids)
             errors += errs
-            out.update(soak_seconds=soak_seconds, soak_reviews_per_s=round(len(lat) / max(soak_seconds, 1e-9), 1),
-                       soak_errors=errs, rss_start_mb=round(rss_start, 1), rss_end_mb=round(rss_end, 1),
-                       rss_growth_mb=round(rss_end - rss_start, 1), worker_pids=len(pids), errors=errors)
-            say(f"soak {soak_seconds:g} s at 16: {out['soak_reviews_per_s']} reviews/s, {errs} errors; "
-                f"workers' RSS {rss_start:.1f} -> {rss_end:.1f} MB ({out['rss_growth_mb']:+} MB)")
-            return out
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            ordered = sorted(lat) or [0.0]
+            out[f"reviews_per_s_c{level}"] = round(len(lat) / seconds, 1)
+            out[f"p50_ms_c{level}"] = round(statistics.median(ordered), 2)
+            out[f"p99_ms_c{level}"] = round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2)
+            out[f"server_cpu_ms_per_review_c{level}"] = round(cpu * 1000 / max(len(lat), 1), 2)
+            say(f"concurrency {level:>2}: {out[f'reviews_per_s_c{level}']:>7} reviews/s, "
+                f"p50 {out[f'p50_ms_c{level}']} ms, p99 {out[f'p99_ms_c{level}']} ms, {errs} errors, "
+                f"server CPU {out[f'server_cpu_ms_per_review_c{level}']} ms/review")
+        workers_only = _children(proc.pid) or [proc.pid]
+        rss_start = _rss_mb(workers_only)
+        lat, errs = asyncio.run(_load(port, 16, soak_seconds))
+        rss_end = _rss_mb(workers_only)
+        errors += errs
+        out.update(soak_seconds=soak_seconds, soak_reviews_per_s=round(len(lat) / max(soak_seconds, 1e-9), 1),
+                   soak_errors=errs, rss_start_mb=round(rss_start, 1), rss_end_mb=round(rss_end, 1),
+                   rss_growth_mb=round(rss_end - rss_start, 1), worker_pids=len(workers_only), errors=errors)
+        say(f"soak {soak_seconds:g} s at 16: {out['soak_reviews_per_s']} reviews/s, {errs} errors; "
+            f"workers' RSS {rss_start:.1f} -> {rss_end:.1f} MB ({out['rss_growth_mb']:+} MB)")
+        return out
 
 
 def main(*, json_path: str | None, seconds: float, soak_seconds: float, workers: int = 2,
+         backend: str = "sqlite", db: str | None = None, redis: str | None = None,
          say: Callable[[str], None] = print) -> int:
-    out = run(seconds=seconds, soak_seconds=soak_seconds, workers=workers, say=say)
+    out = run(seconds=seconds, soak_seconds=soak_seconds, workers=workers, backend=backend, db=db,
+              redis=redis, say=say)
     if json_path:
         Path(json_path).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     return 0 if out["errors"] == 0 else 1

@@ -66,10 +66,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 raise InputError(f"bench service needs {module}: pip install 'plangate[service]'")
         if args.seconds <= 0 or args.soak_seconds <= 0:
             raise InputError("--seconds and --soak-seconds must be more than 0")
+        if (args.db or args.redis) and args.backend != "postgres":
+            raise InputError("--db and --redis go with --backend postgres")
+        if args.db and not args.db.startswith(("postgresql://", "postgres://")):
+            raise InputError(f"--db {args.db}: a postgresql:// URL")
+        if args.redis and not args.redis.startswith(("redis://", "rediss://")):
+            raise InputError(f"--redis {args.redis}: a redis:// URL")
         from plangate.bench.service import main as service_main
 
         return service_main(json_path=args.json, seconds=args.seconds, soak_seconds=args.soak_seconds,
-                            workers=args.workers)
+                            workers=args.workers, backend=args.backend, db=args.db, redis=args.redis)
     if args.which == "search":
         from plangate.bench.search.cli import main as search_main
 

@@ -324,6 +324,13 @@ def build_parser(commands: dict[str, Command]) -> Parser:
     svc.add_argument("--soak-seconds", type=float, default=60.0, metavar="S",
                      help="seconds of soak at concurrency 16 [default: 60]")
     svc.add_argument("--workers", type=_positive, default=2, metavar="N", help="server workers [default: 2]")
+    svc.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite",
+                     help="sqlite, or postgres: PostgreSQL + Redis, started from the Debian packages "
+                          "unless --db / --redis name running ones [default: sqlite]")
+    svc.add_argument("--db", metavar="URL", help="with --backend postgres: a postgresql:// database the bench "
+                                                 "may write to [default: a new server]")
+    svc.add_argument("--redis", metavar="URL", help="with --backend postgres: a redis:// server the bench may "
+                                                    "write to [default: a new server]")
     _reports(svc, "write the figures to FILE as JSON")
 
     bud = _sub(b_sub, "budget", "model budgets under a 64-way burst and a 1,000-mail stranger flood",

@@ -103,6 +103,33 @@ class BodyLimit:
             await _send_error(send, 413, f"request body over {self.limit} bytes")
 
 
+class RequestMetrics:
+    """Count each request by route and status, with its latency (plain ASGI: Starlette's
+    `BaseHTTPMiddleware` costs a task and a stream per request)."""
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Any, receive: Callable[[], Awaitable[Any]], send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def sending(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:  # the router put the matched route in the scope
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.request(route, status, time.perf_counter() - start)
+
+
 class _TooLarge(Exception):
     pass
 
@@ -153,17 +180,10 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
     async def _audit(_r: Request, exc: AuditError) -> JSONResponse:
         return error(503, f"the audit log cannot be written or read, nothing was approved or run: {exc}"[:500])
 
-    @app.middleware("http")
-    async def _count(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        metrics.request(getattr(route, "path", "unmatched"), response.status_code, time.perf_counter() - start)
-        return response
-
     # -- credentials -------------------------------------------------------------------
 
-    def authenticated(request: Request) -> Credential:
+    # Dependencies are coroutines: FastAPI runs a plain function in a thread per request.
+    async def authenticated(request: Request) -> Credential:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -179,8 +199,8 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
                            headers={"Retry-After": str(max(1, math.ceil(wait)))})
         return cred
 
-    def role(*allowed: Role) -> Callable[[Credential], Credential]:
-        def check(cred: Credential = Depends(authenticated)) -> Credential:
+    def role(*allowed: Role) -> Callable[[Credential], Awaitable[Credential]]:
+        async def check(cred: Credential = Depends(authenticated)) -> Credential:
             if cred.role not in allowed:
                 raise ApiError(403, f"a {cred.role} credential cannot do this (needs: {', '.join(allowed)})")
             return cred
@@ -229,8 +249,11 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
 
     # -- agent ---------------------------------------------------------------------------
 
+    # The agent's hot paths run on the event loop, not in a thread: every request on this
+    # worker's storage takes `storage.lock` anyway (one connection), so a thread hop would
+    # add its cost (about a third of a review's) and no parallelism. Workers scale out.
     @app.post("/v1/plans", response_model=PlanResponse, tags=["agent"], responses=ERRORS)
-    def submit(body: PlanRequest, request: Request, cred: Credential = Depends(agent)) -> JSONResponse:
+    async def submit(body: PlanRequest, request: Request, cred: Credential = Depends(agent)) -> JSONResponse:
         """Review a plan for a trigger. Approved: a grant to check each call against.
         Escalated: an approval for the owner. Denied: the rules that decided it."""
         def work() -> JSONResponse:
@@ -413,6 +436,7 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
     from plangate.service.page import add_page
 
     add_page(app)
+    app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit, limit=max_body)
     return app
 

@@ -33,9 +33,13 @@ from plangate.audit.coverage import (
     approval_digest,
     approval_problem,
     canonical,
+    join_prefix,
+    prefix_problems,
+    prefix_query,
     trail_of,
 )
 from plangate.audit.log import GENESIS, Event, Verification, check_anchor, event_hash, verify_rows
+from plangate.audit.resource_labels import MAX_PREFIXES
 from plangate.errors import AuditError, GrantError, UserError
 from plangate.labels import Label, join_all
 from plangate.resources import has_wildcard, literal_prefix, overlaps, prefix_bound
@@ -85,6 +89,12 @@ CREATE TABLE resource_labels (
 );
 CREATE INDEX resource_labels_wild ON resource_labels(wild) WHERE wild;
 {SHARED_SCHEMA.replace("IF NOT EXISTS ", "")}
+"""),
+    (2, """
+CREATE TABLE resource_label_prefixes (
+    prefix TEXT COLLATE "C" PRIMARY KEY,
+    label TEXT
+);
 """),
 )
 
@@ -196,6 +206,8 @@ class PostgresAuditLog:
                                             review=json.loads(r[7])), r[8]) for r in rows]
         labels = [(n, json.loads(t)) for n, t in self.sql.all("SELECT name, label FROM resource_labels")]
         problems = state.problems(approvals, labels)
+        problems += prefix_problems([(p, json.loads(t) if t is not None else None) for p, t in self.sql.all(
+            "SELECT prefix, label FROM resource_label_prefixes")], labels)
         if problems:
             return Verification(False, count, None, "; ".join(problems[:5]))
         for seq, digest in sorted({*anchors, *([anchor] if anchor else [])}):
@@ -291,15 +303,40 @@ class PostgresResourceLabels:
         self.sql = log.sql
 
     def label_of(self, pattern: str) -> Label | None:
-        if has_wildcard(pattern):
+        prefix = prefix_query(pattern)
+        hits: list[Label] = []
+        if prefix is not None:
+            # One row: the join kept for the prefix (see plangate.audit.resource_labels).
+            found = self._prefix_label(prefix)
+            hits += [found] if found is not None else []
+            rows = self.sql.all("SELECT name, label, seq FROM resource_labels WHERE wild")
+        elif has_wildcard(pattern):
             prefix = literal_prefix(pattern)
             rows = self.sql.all("SELECT name, label, seq FROM resource_labels WHERE (name >= ? AND name < ? "
                                 "AND NOT wild) OR wild", (prefix, prefix_bound(prefix)))
         else:
             rows = self.sql.all("SELECT name, label, seq FROM resource_labels WHERE name = ? OR wild",
                                 (pattern,))
-        hits = [self._checked(n, t, int(s)) for n, t, s in rows if overlaps(n, pattern)]
+        hits += [self._checked(n, t, int(s)) for n, t, s in rows if overlaps(n, pattern)]
         return join_all(hits) if hits else None
+
+    def _prefix_label(self, prefix: str) -> Label | None:
+        row = self.sql.one("SELECT label FROM resource_label_prefixes WHERE prefix = ?", (prefix,))
+        if row is None:
+            with self.sql.cursor() as cur, self.sql.connection.transaction():
+                # The chain's head lock first, as every label write takes it before joining
+                # into the prefix rows: no write lands between the scan and the new row.
+                cur.execute("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
+                cur.execute("SELECT DISTINCT label FROM resource_labels WHERE name >= %s AND name < %s "
+                            "AND NOT wild", (prefix, prefix_bound(prefix)))
+                hits = [Label.from_json(json.loads(t)) for (t,) in cur.fetchall()]
+                text = json.dumps(join_all(hits).to_json()) if hits else None
+                cur.execute("SELECT count(*) FROM resource_label_prefixes")
+                if cur.fetchone()[0] < MAX_PREFIXES:
+                    cur.execute("INSERT INTO resource_label_prefixes(prefix, label) VALUES (%s, %s) "
+                                "ON CONFLICT (prefix) DO NOTHING", (prefix, text))
+            row = (text,)
+        return Label.from_json(json.loads(row[0])) if row[0] is not None else None
 
     def _checked(self, name: str, text: str, seq: int) -> Label:
         data = json.loads(text)
@@ -324,6 +361,12 @@ class PostgresResourceLabels:
             cur.execute("INSERT INTO resource_labels(name, label, wild, seq) VALUES (%s, %s, %s, %s) "
                         "ON CONFLICT (name) DO UPDATE SET label = excluded.label, seq = excluded.seq",
                         (name, json.dumps(joined["label"]), has_wildcard(name), seq))
+            if not has_wildcard(name):
+                cur.execute("SELECT prefix, label FROM generate_series(0, length(%s)) AS i "
+                            "JOIN resource_label_prefixes ON prefix = left(%s, i)", (name, name))
+                for prefix, text in cur.fetchall():
+                    cur.execute("UPDATE resource_label_prefixes SET label = %s WHERE prefix = %s",
+                                (json.dumps(join_prefix(text, joined["label"])), prefix))
 
         self._log.append(LABEL_KIND, "-", {}, prepare=prepare, also=store)
 
