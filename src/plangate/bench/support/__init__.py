@@ -112,6 +112,7 @@ def report(results: Sequence[Result], seconds: float, command: str = "plangate b
 
 def markdown(data: dict[str, Any]) -> str:
     body = inbox_markdown(data).split("\n", 2)[2]  # the inbox bench's figures and tables
+    body = body.replace("held for the owner", "held for a human agent").replace("held for owner", "held for an agent")
     base = data.get("baseline") or {}
     return "\n".join([
         "# SupportBench results", "",
