@@ -24,7 +24,7 @@ from plangate.audit import AuditLog, OwnerConsole
 from plangate.bench.inbox.runner import HijackedExtractor
 from plangate.bench.inbox.scenario import Scenario
 from plangate.bench.incident import POLICY
-from plangate.bench.incident.runner import one_run
+from plangate.bench.incident.runner import SCRATCH, one_run
 from plangate.bench.incident.scenario import build_incoming, incident_scenarios, merged_world
 from plangate.bench.search.inbox import InboxWorld, Stage
 from plangate.bench.search.values import as_text
@@ -51,6 +51,10 @@ class IncidentWorld(InboxWorld):
         super().__init__(policy=policy or load_policy(POLICY))
         self.weak = approve_all(self.policy)
         self.scenarios = {s.id: s for s in incident_scenarios()}
+        # Every plan copies a cluster: keep the copies in memory where the OS offers it.
+        if SCRATCH is not None:
+            self._root = Path(tempfile.mkdtemp(prefix="plangate-search-incident-", dir=SCRATCH))
+            self._stack.callback(shutil.rmtree, self._root, True)
 
     def _template(self, scenario: Scenario) -> Path:
         key = canonical_json(dict(scenario.world))
