@@ -62,6 +62,7 @@ class Row:
     status: str | None = None
     asks: int = 0
     replans: int = 0
+    rules: tuple[str, ...] = ()
     server_requests: int | None = None  # local server: requests it received for this task
     error: str | None = None
 
@@ -131,7 +132,7 @@ def run_suite(suite: str, models: Any, *, oracle: Any = None, tasks: int | None 
                 st = element.last
                 rows.append(Row(suite, "plangate", uid, iid, bool(utility), bool(security) if iid else None,
                                 st.model_calls, st.tokens_in, st.tokens_out, round(timed.last, 4), text_only,
-                                st.verdict, st.status, st.asks, st.replans,
+                                st.verdict, st.status, st.asks, st.replans, st.rules,
                                 requests() - before if oracle is not None else None, st.error))
                 c = counter.counted
                 calls, t_in, t_out, before = c.calls, c.tokens_in, c.tokens_out, requests()

@@ -80,6 +80,7 @@ class TaskStats:
     status: str | None = None
     asks: int = 0
     replans: int = 0
+    rules: tuple[str, ...] = ()  # the rules that decided the review (or halted the run)
     executed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     error: str | None = None
 
@@ -142,7 +143,12 @@ class PlangateAgent(BasePipelineElement):
         with attribute(run_id=result.run_id, trust_class=classified.trust_class,
                        principal=classified.principal.canonical):
             answer, error = self._answer(meter.wrap(self._answerer), query, result.status, outputs)
-        stats = TaskStats(verdict=result.verdict, status=result.status, asks=len(owner.asks),
+        review_rules: tuple[str, ...] = ()
+        if result.outcome is not None:
+            review_rules = tuple(result.outcome.review.rules)
+            if result.outcome.run is not None and result.outcome.run.rules:
+                review_rules = tuple(result.outcome.run.rules)
+        stats = TaskStats(verdict=result.verdict, status=result.status, asks=len(owner.asks), rules=review_rules,
                           replans=result.replans, executed=list(tools.calls), error=result.error or error)
         for rec in usage.records():
             if rec.attempts:
