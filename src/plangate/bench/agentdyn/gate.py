@@ -118,6 +118,14 @@ def _seeded_environment(suite: str, user_task_id: str, injection_task_id: str | 
     return _ORIGINAL["_environment"](suite, user_task_id, injection_task_id)
 
 
+def apply_outputs(suite: str, plans: Mapping[str, Any]) -> None:
+    """The oracle's final answer text (`ground_truth_output`) for tasks AgentDyn judges on the
+    answer; AgentDyn's own tasks leave `GROUND_TRUTH_OUTPUT` empty."""
+    for uid, entry in plans.items():
+        if entry.get("ground_truth_output"):
+            rp.get_suite(suite).get_user_task_by_id(uid).GROUND_TRUTH_OUTPUT = entry["ground_truth_output"]
+
+
 def bind() -> None:
     """Point the AgentDojo bench's data seams at AgentDyn's new suites (idempotent)."""
     if _ORIGINAL:
@@ -130,3 +138,5 @@ def bind() -> None:
     gb.suite_policy = _dispatch(suite_policy, _ORIGINAL["suite_policy"])  # type: ignore[assignment]
     gb.PlanExtractor = DynamicExtractor  # type: ignore[misc]
     gb._environment = _seeded_environment
+    for suite in SUITES:
+        apply_outputs(suite, load_plans(suite))

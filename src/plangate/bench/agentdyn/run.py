@@ -59,6 +59,7 @@ def run(suites: list[str], *, path_label: str, limit_users: int | None = None) -
         "seconds": round(time.perf_counter() - t0, 1),
         "machine": f"Python {platform.python_version()}, {platform.machine()}",
         "oracle_plans": True,
+        "not_converted": _not_converted(suites),
         "totals": adcli.totals(summaries), "suites": summaries,
     }
     report.update({k: report["totals"][k] for k in (
@@ -67,6 +68,13 @@ def run(suites: list[str], *, path_label: str, limit_users: int | None = None) -
     report["per_suite_detail"] = results
     print(_line("total", report["totals"]) + f" [{report['seconds']} s]", flush=True)
     return report
+
+
+def _not_converted(suites: list[str]) -> dict[str, dict[str, str]]:
+    """User tasks without an oracle plan, with the reason (from `oracle_<suite>.NOT_CONVERTED`)."""
+    import importlib
+
+    return {s: dict(importlib.import_module(f"plangate.bench.agentdyn.oracle_{s}").NOT_CONVERTED) for s in suites}
 
 
 def _limit(n: int) -> None:
