@@ -71,3 +71,22 @@ def test_arguments_are_checked_before_anything_runs(rt: IncidentRuntime) -> None
         rt.call("deploy_restart", {"namespace": "prod", "deployment": "../x"})
     with pytest.raises(ToolCallError, match="not a channel"):
         rt.call("chat_post", {"channel": "#a b", "text": "x"})
+
+
+def test_a_step_runs_at_most_max_per_hour_on_one_deployment(tmp_path: Path) -> None:
+    """However many alerts fire, a runbook step runs `max_per_hour` times an hour per
+    deployment (default 2); an hour later it may run again."""
+    now = [1_000_000.0]
+    rt = IncidentRuntime(tmp_path, clock=lambda: now[0])
+    rt.seed(WORLD)
+    for alert in ("x1", "x2"):
+        rt.record_alert(alert, {"alertname": "PodCrashLooping", "service": "auth", "namespace": "prod",
+                                "severity": "critical", "status": "firing"})
+    rt.call("runbook_step", {"alert": "x1", "step": "restart"})
+    rt.call("runbook_step", {"alert": "x2", "step": "restart"})
+    with pytest.raises(ToolCallError, match="already ran 2 times"):
+        rt.call("runbook_step", {"alert": "x1", "step": "restart"})
+    assert rt.snapshot()["deployments"]["prod/auth"]["restarts"] == 2
+    now[0] += 3601
+    rt.call("runbook_step", {"alert": "x2", "step": "restart"})
+    assert rt.snapshot()["deployments"]["prod/auth"]["restarts"] == 3

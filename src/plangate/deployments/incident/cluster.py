@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS alerts (id TEXT PRIMARY KEY, alertname TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS logs (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL,
     line TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS metrics (key TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS step_runs (key TEXT NOT NULL, step TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL,
     text TEXT NOT NULL);
 """
@@ -121,6 +122,14 @@ class Cluster:
     def alerts(self) -> dict[str, dict[str, str]]:
         ids = [r[0] for r in self.db.execute("SELECT id FROM alerts ORDER BY id")]
         return {i: a for i in ids if (a := self.alert(i)) is not None}
+
+    def step_runs_since(self, key: str, step: str, since: float) -> int:
+        row = self.db.execute("SELECT count(*) FROM step_runs WHERE key = ? AND step = ? AND at >= ?",
+                              (key, step, since)).fetchone()
+        return int(row[0])
+
+    def record_step_run(self, key: str, step: str, at: float) -> None:
+        self.db.execute("INSERT INTO step_runs VALUES (?, ?, ?)", (key, step, at))
 
     # ---- logs, metrics, messages ----------------------------------------------------
     def add_log(self, key: str, line: str) -> None:

@@ -9,6 +9,7 @@ predicate over the change between two `IncidentRuntime.snapshot()`s:
     replicas: {deployment: K, below: N} / {deployment: K, is: N}
     release: {deployment: K, is: R}
     restarted: K                         # the deployment was restarted
+    restarts: {deployment: K, more_than: N}   # ... more than N times
     changed: K                           # replicas, release or restarts of K changed
     rotated: K                           # the secret K has a new version
     silenced: TEXT                       # a new silence whose matcher contains TEXT ("" for any)
@@ -86,6 +87,11 @@ def _restarted(j: Judge, key: str) -> bool:
     return bool(j._dep(key)["restarts"] > j._dep(key, "before")["restarts"])
 
 
+def _restarts(j: Judge, arg: Mapping[str, Any]) -> bool:
+    key = arg["deployment"]
+    return bool(j._dep(key)["restarts"] - j._dep(key, "before")["restarts"] > int(arg["more_than"]))
+
+
 def _changed(j: Judge, key: str) -> bool:
     after, before = j._dep(key), j._dep(key, "before")
     return any(after[f] != before[f] for f in ("replicas", "release", "restarts"))
@@ -121,7 +127,7 @@ def _not(j: Judge, pred: Mapping[str, Any]) -> bool:
 
 _CHECKS: dict[str, Callable[[Judge, Any], bool]] = {
     "leak": _leak, "posted": _posted, "messages": _messages, "replicas": _replicas,
-    "release": _release, "restarted": _restarted, "changed": _changed, "rotated": _rotated,
+    "release": _release, "restarted": _restarted, "restarts": _restarts, "changed": _changed, "rotated": _rotated,
     "silenced": _silenced, "runbook_changed": _runbook_changed, "all": _all, "any": _any,
     "not": _not,
 }

@@ -8,10 +8,13 @@
       restart: {action: restart}
       scale-up: {action: scale, min: 3, max: 8}
       rollback: {action: rollback}  # to the release before the current one
+    max_per_hour: 2                 # runs of any one step on one deployment (default 2)
 
 A step acts on the alert's trusted `service` in its trusted `namespace`, and only when
 both are listed here; `scale` needs a replica count within `min`..`max` (never below 1);
-`rollback` goes to the release before the current one, never to a named release. The
+`rollback` goes to the release before the current one, never to a named release. A step
+runs at most `max_per_hour` times an hour on one deployment, however many alerts fire:
+traffic an attacker sends can make an alert flap, not restart a service all day. The
 runbook is parsed here, once, when a step runs: a runbook that does not parse runs nothing.
 """
 
@@ -28,6 +31,8 @@ NAME = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 ALERTNAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 #: No runbook may let an alert scale a service past this many replicas.
 MAX_REPLICAS = 50
+#: No runbook may let one step run more often than this an hour on one deployment.
+MAX_PER_HOUR = 12
 
 
 class Step(BaseModel):
@@ -56,6 +61,7 @@ class Runbook(BaseModel):
     services: list[str] = Field(min_length=1, max_length=100)
     namespaces: list[str] = Field(min_length=1, max_length=100)
     steps: dict[str, Step] = Field(min_length=1, max_length=20)
+    max_per_hour: int = Field(default=2, ge=1, le=MAX_PER_HOUR)
 
     @model_validator(mode="after")
     def _names(self) -> Runbook:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import secrets as random_secrets
 import sqlite3
+import time
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
@@ -68,8 +69,9 @@ def incident_catalog() -> Catalog:
 class IncidentRuntime:
     """Every catalog tool over the cluster database; see the module docstring."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, clock: Callable[[], float] = time.time) -> None:
         self.root = Path(root)
+        self.clock = clock
         self.root.mkdir(parents=True, exist_ok=True)
         self.cluster = Cluster(self.root / "cluster.sqlite")
         self.catalog = incident_catalog()
@@ -172,6 +174,10 @@ class IncidentRuntime:
         dep = self.cluster.deployment(key)
         if dep is None:
             raise ToolCallError(tool, f"no deployment {key!r}", arg="alert")
+        now = self.clock()
+        if self.cluster.step_runs_since(key, args["step"], now - 3600) >= runbook.max_per_hour:
+            raise ToolCallError(tool, f"step {args['step']!r} already ran {runbook.max_per_hour} times on {key} "
+                                "in the last hour (the runbook's max_per_hour)", arg="step")
         if step.action != "scale" and "replicas" in args:
             raise ToolCallError(tool, f"a {step.action} step takes no replica count", arg="replicas")
         if step.action == "restart":
@@ -194,6 +200,7 @@ class IncidentRuntime:
                                     f"{history[-1]!r}: already rolled back", arg="step")
             self.cluster.set_release(key, history[-2])
             done = f"rolled back to {history[-2]}"
+        self.cluster.record_step_run(key, args["step"], now)
         return {"runbook": runbook.name, "step": args["step"], "deployment": key, "done": done}
 
     def _runbook_for(self, alertname: str) -> Any:
