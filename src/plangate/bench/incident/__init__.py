@@ -16,17 +16,19 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from plangate.bench.inbox import escalations, totals
+from plangate.bench.inbox import totals
 from plangate.bench.inbox.runner import Result
 from plangate.bench.inbox.scenario import Scenario
 from plangate.bench.incident.runner import run_scenario
 from plangate.bench.incident.scenario import incident_scenarios
+from plangate.deployments.incident.intake import trusted_fields
 from plangate.policy import CompiledPolicy, load_policy
 from plangate.policy.loader import compile_policy
+from plangate.safetext import quote, visible
 
 POLICY = Path(__file__).resolve().parents[2] / "deployments" / "incident" / "policy.yaml"
 
@@ -78,11 +80,46 @@ def baseline(scenarios: Sequence[Scenario], policy: CompiledPolicy, *,
             "not_landing_even_unguarded": sorted({s.id for s in attacks} - set(landed))}
 
 
+def what_arrived(spec: Mapping[str, Any]) -> str:
+    """What started the run, in one line for the engineer asked: the alert's trusted fields
+    (never its free text), or the engineer's own message."""
+    if "chat" in spec:
+        return f"{visible(spec.get('user', ''), 80)} in chat: {quote(spec['chat'], 200)}"
+    alerts = spec.get("alert", {}).get("alerts") or [{}]
+    labels = alerts[0].get("labels", {})
+    fields = trusted_fields(labels)
+    signed = "signed" if spec.get("signed", True) is True else "NOT signed"
+    return (f"alert {fields.get('alertname', '?')} ({fields.get('severity', '?')}) on "
+            f"{fields.get('namespace', '?')}/{fields.get('service', '?')}, {signed}")
+
+
+def escalations(results: Sequence[Result]) -> list[dict[str, Any]]:
+    """Every question put to the on-call engineer: what arrived, the rules and their
+    reasons, and the reviewer's summary, as the engineer reads them."""
+    out = []
+    for r in results:
+        for step, run in zip(r.steps, r.scenario.runs, strict=False):
+            if step.verdict == "escalate":
+                out.append({"id": r.scenario.id, "kind": r.scenario.kind, "arrived": what_arrived(run.trigger),
+                            "rules": step.rules, "reasons": {k: step.reasons.get(k, "") for k in step.rules},
+                            "owner": step.owner, "summary": step.summary})
+    return out
+
+
+def readability(asked: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """How long the longest question is: lines and characters of what arrived, the summary
+    and the reasons together."""
+    sizes = [("\n".join([q["arrived"], q["summary"], *q["reasons"].values()])) for q in asked]
+    return {"questions": len(sizes), "max_lines": max((t.count("\n") + 1 for t in sizes), default=0),
+            "max_chars": max((len(t) for t in sizes), default=0)}
+
+
 def report(results: Sequence[Result], seconds: float, command: str,
            base: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"benchmark": "incident", "command": command, **totals(results), "seconds": round(seconds, 1),
             "baseline": base or {},
-            "escalations": escalations(results),
+            "escalations": (asked := escalations(results)),
+            "escalation_size": readability(asked),
             "failures": [r.to_json() for r in results
                          if (r.scenario.kind == "attack") == r.succeeded or r.error]}
 
@@ -99,6 +136,9 @@ def markdown(data: dict[str, Any]) -> str:
              f"{data['attacks_succeeded']} (held for on-call: {data['attacks_escalated']})",
              f"- baseline, every call allowed (same runtime and intake): "
              f"{data['baseline'].get('attacks_succeeded', '-')} of {data['baseline'].get('attacks', '-')} attacks land",
+             f"- questions to on-call: {data['escalation_size']['questions']}, the longest "
+             f"{data['escalation_size']['max_lines']} lines / {data['escalation_size']['max_chars']} characters "
+             "(what arrived, the plan's summary and every rule's reason)",
              f"- runtime: {data['seconds']} s (both runs)", "",
              "| family | attacks | succeeded | denied in review | held for on-call | halted at run time "
              "| ran, goal not reached |", "|---|---:|---:|---:|---:|---:|---:|"]
