@@ -11,8 +11,11 @@ through the gateway, so both paths see the same machine load.
 Each call is timed alone, client side, from the request to the parsed result. Figures:
 `direct_p50_ms`, `direct_p99_ms`, `gated_p50_ms`, `gated_p99_ms`, `added_p50_ms` and
 `added_p99_ms` (gated minus direct, percentile by percentile over all rounds; goal:
-added_p50_ms <= 2), `submit_p50_ms` (review of the `calls`-step plan and the grant), and
-per round the p50s, so drift shows. What the gated path adds: one more stdio hop and JSON
+added_p50_ms <= 2), `submit_p50_ms` (review of the `calls`-step plan and the grant), per
+round the p50s, so drift shows, and `own_p50_ms` / `own_p99_ms`: the gateway's own time
+per call measured in this process (the same calls through `Gateway.call`, minus the
+upstream call's time: the executor's check, the audit records, the label), which
+separates the gate's cost from the extra MCP hop. What the gated path adds: one more stdio hop and JSON
 parse, the executor's runtime check of the call (types, the policy with every value known,
 budgets), the durable audit record written before the call (SQLite with
 `synchronous=FULL`: an fsync per call, in a temporary folder under `audit_dir`, by default
@@ -83,6 +86,38 @@ async def _timed(client: Any, tool: str, i: int) -> float:
     return elapsed
 
 
+async def _own_time(folder: Path, calls: int, rounds: int) -> list[float]:
+    """The gateway's own time per call, in this process, without either MCP hop: a
+    gated call's time in `Gateway.call` minus its upstream call's."""
+    from contextlib import AsyncExitStack
+
+    from plangate.fronts.mcp.config import load_gateway_config
+    from plangate.fronts.mcp.serve import open_gateway
+
+    config, base = load_gateway_config(folder / "gateway.yaml")
+    config = config.model_copy(update={"audit": "own-audit.db"})
+    out: list[float] = []
+    with open(os.devnull, "w") as quiet:  # the upstream's stderr
+        async with AsyncExitStack() as stack:
+            gateway = await open_gateway(config, base, stack, errlog=quiet)
+            await _own_calls(gateway, calls, rounds, out)
+    return out
+
+
+async def _own_calls(gateway: Any, calls: int, rounds: int, out: list[float]) -> None:
+    for _ in range(rounds):
+        answer = await gateway.call("submit_plan", {"plan": _plan(calls)})
+        if answer.is_error:
+            raise RuntimeError(f"the bench plan was not approved: {answer.content[:1]}")
+        for i in range(calls):
+            start = time.perf_counter()
+            result = await gateway.call(TOOL, {"timezone": ZONES[i % len(ZONES)]})
+            total = (time.perf_counter() - start) * 1000
+            if result.is_error:
+                raise RuntimeError(f"{TOOL} failed: {result.content[:1]}")
+            out.append(total - gateway.upstreams.last_call_ms)
+
+
 def run(*, calls: int, rounds: int, audit_dir: str | None = None,
         say: Callable[[str], None] = print) -> dict[str, Any]:
     import anyio
@@ -134,6 +169,7 @@ def run(*, calls: int, rounds: int, audit_dir: str | None = None,
                         f"gated p50 {statistics.median(g):.2f} ms")
 
         anyio.run(go)
+        own = anyio.run(_own_time, folder, calls, rounds)
     d50, d99 = _pct(direct, 0.5), _pct(direct, 0.99)
     g50, g99 = _pct(gated, 0.5), _pct(gated, 0.99)
     return {
@@ -145,6 +181,7 @@ def run(*, calls: int, rounds: int, audit_dir: str | None = None,
         "added_p50_ms": round(g50 - d50, 3), "added_p99_ms": round(g99 - d99, 3),
         "goal_added_p50_ms": 2.0, "goal_met": g50 - d50 <= 2.0,
         "submit_p50_ms": round(statistics.median(submits), 3),
+        "own_p50_ms": round(_pct(own, 0.5), 3), "own_p99_ms": round(_pct(own, 0.99), 3),
         "rounds_detail": per_round,
         "load_average_1m": os.getloadavg()[0], "cpus": os.cpu_count(),
     }
@@ -157,7 +194,8 @@ def main(*, json_path: str | None, calls: int = 100, rounds: int = 5,
     print(f"direct p50 {figures['direct_p50_ms']} ms, p99 {figures['direct_p99_ms']} ms; "
           f"gated p50 {figures['gated_p50_ms']} ms, p99 {figures['gated_p99_ms']} ms; "
           f"added p50 {figures['added_p50_ms']} ms (goal <= 2), p99 {figures['added_p99_ms']} ms; "
-          f"submit_plan of {calls} steps p50 {figures['submit_p50_ms']} ms")
+          f"submit_plan of {calls} steps p50 {figures['submit_p50_ms']} ms; the gateway's own "
+          f"time per call (in process) p50 {figures['own_p50_ms']} ms, p99 {figures['own_p99_ms']} ms")
     if json_path:
         Path(json_path).write_text(json.dumps(figures, indent=2) + "\n")
     return 0

@@ -9,6 +9,7 @@ gateway before it serves anything: it never runs with part of its tools silently
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ class Upstreams:
     routes: dict[str, Route] = field(default_factory=dict)   # gateway name -> route
     listings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     call_timeout: float = 60.0
+    last_call_ms: float = 0.0
 
     @classmethod
     async def open(cls, config: GatewayConfig, base: Path, stack: AsyncExitStack, *,
@@ -110,9 +112,13 @@ class Upstreams:
         if link.client is None:
             raise UpstreamError(f"upstream {route.upstream!r} is not connected "
                                 f"({describe(link.error, 0) if link.error else 'closed'})")
-        with anyio.fail_after(self.call_timeout):
-            return await link.client.call_tool(route.tool, dict(args),
-                                               read_timeout_seconds=self.call_timeout)
+        start = time.perf_counter()
+        try:
+            with anyio.fail_after(self.call_timeout):
+                return await link.client.call_tool(route.tool, dict(args),
+                                                   read_timeout_seconds=self.call_timeout)
+        finally:
+            self.last_call_ms = (time.perf_counter() - start) * 1000  # for bench mcp
 
 
 def _client(upstream: Upstream, base: Path, errlog: TextIO, timeout: float) -> Any:
