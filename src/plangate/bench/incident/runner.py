@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from plangate.audit import AuditLog, OwnerConsole
+from plangate.bench.inbox import runner as inbox_runner
 from plangate.bench.inbox.runner import HijackedExtractor, Result, Step
 from plangate.bench.inbox.scenario import Run, Scenario
 from plangate.bench.incident.scenario import build_incoming, merged_world
@@ -61,7 +60,7 @@ def one_run(gate: Gate, console: OwnerConsole, runtime: IncidentRuntime, run: Ru
         if incoming.fields:
             runtime.record_alert(incoming.trigger.id, incoming.fields)
         outcome, answer = answer_owner(gate, console, gate.submit(incoming.trigger, dict(run.plan)), run.owner)
-        steps.append(to_step(outcome, answer))
+        steps.append(inbox_runner._step(outcome, answer))  # InboxBench's record of a step
     return steps
 
 
@@ -75,17 +74,3 @@ def answer_owner(gate: Gate, console: OwnerConsole, outcome: Outcome, answer: st
     if answer == "deny":
         console.decide(outcome.approval, "denied", by="oncall", note="IncidentBench")
     return outcome, answer if answer == "deny" else "absent"
-
-
-def to_step(outcome: Outcome, owner: str) -> Step:
-    review = outcome.review
-    run = outcome.run
-    return Step(verdict=review.verdict, rules=list(review.rules), summary=review.summary,
-                trust_class=review.trust_class, reasons=dict(review.reasons),
-                approval=outcome.approval, owner=owner, status=run.status if run else None,
-                executed=[c.tool for c in run.calls if c.ok] if run else [],
-                blocked=[f"{c.tool}: {c.error}" for c in run.calls if not c.ok] if run else [])
-
-
-def judge_state(before: Mapping[str, Any], after: Mapping[str, Any], goal: Mapping[str, Any]) -> bool:
-    return Judge(before, after).holds(goal)
