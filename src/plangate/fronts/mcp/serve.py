@@ -104,9 +104,9 @@ def serve(config_path: str, *, trigger_file: str | None = None, http: str | None
             gateway = await open_gateway(config, base, stack, trigger_file=trigger_file)
             server = mcp_server(gateway)
             if not http:
-                from mcp.server.stdio import stdio_server
+                from plangate.fronts.mcp.stdio import agent_stdio
 
-                async with stdio_server() as (read, write):
+                async with agent_stdio() as (read, write):
                     await server.run(read, write, server.create_initialization_options(
                         NotificationOptions(tools_changed=True)))
                 return
