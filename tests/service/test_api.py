@@ -176,6 +176,7 @@ def test_health_metrics_and_openapi(client: TestClient) -> None:
     submit(client)
     metrics = client.get("/metrics", headers=auth("admin"))
     assert metrics.status_code == 200 and 'plangate_reviews_total{verdict="approve"} 1.0' in metrics.text
+    assert 'plangate_http_requests_total{route="/v1/plans",status="200"} 1.0' in metrics.text
     assert client.get("/metrics", headers=auth("agent")).status_code == 403
     spec = client.get("/openapi.json").json()
     assert {"/v1/plans", "/v1/grants/{grant_id}/check", "/v1/approvals/{approval_id}/decision",

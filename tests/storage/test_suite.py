@@ -278,3 +278,25 @@ def test_limits_and_run_counts_are_shared(opener: Callable[[], Storage]) -> None
             store.runs.record(principal="p@x", trust_class="unknown")
             allowed += 1
     assert allowed == 3
+
+
+def test_records_before_a_side_effect_wait_for_the_disk(opener: Callable[[], Storage]) -> None:
+    """A `call` (and every durable kind) commits with SQLite's synchronous=FULL or
+    PostgreSQL's synchronous_commit=on; a review's events do not wait."""
+    store = opener()
+    seen: dict[str, str] = {}
+
+    def setting(kind: str) -> Callable[[Any, int], None]:
+        def read(db: Any, _seq: int) -> None:
+            if store.kind == "sqlite":
+                seen[kind] = str(db.execute("PRAGMA synchronous").fetchone()[0])
+            else:
+                db.execute("SHOW synchronous_commit")
+                seen[kind] = db.fetchone()[0]
+        return read
+
+    for kind in ("call", "approval_decided", "label_stored", "plan", "verdict"):
+        store.audit.append(kind, "run_x", {}, also=setting(kind))
+    durable, lazy = ("2", "1") if store.kind == "sqlite" else ("on", "off")
+    assert seen == {"call": durable, "approval_decided": durable, "label_stored": durable,
+                    "plan": lazy, "verdict": lazy}

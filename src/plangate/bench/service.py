@@ -190,15 +190,18 @@ def _postgres(folder: Path) -> Iterator[str]:
     if not bins:
         raise UserError("bench service --backend postgres needs PostgreSQL (Debian package postgresql) "
                         "or --db postgresql://...")
-    data = folder / "pg"
-    data.mkdir()
+    # Its own folder: PostgreSQL's user must reach it (the bench's folder is private to us).
+    data = Path(tempfile.mkdtemp(prefix="plangate-bench-pg-"))
     as_user: list[str] = []
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root
         shutil.chown(data, "postgres", "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
     port = _free_port()
-    subprocess.run([*as_user, str(bins[-1] / "initdb"), "-D", str(data / "db"), "-U", "plangate",
-                    "--auth=trust", "-E", "UTF8", "--locale=C"], check=True, capture_output=True)
+    made = subprocess.run([*as_user, str(bins[-1] / "initdb"), "-D", str(data / "db"), "-U", "plangate",
+                           "--auth=trust", "-E", "UTF8", "--locale=C"], capture_output=True, text=True)
+    if made.returncode != 0:
+        shutil.rmtree(data, ignore_errors=True)
+        raise UserError(f"bench service: initdb failed: {made.stderr.strip()[-300:]}")
     proc = subprocess.Popen([*as_user, str(bins[-1] / "postgres"), "-D", str(data / "db"), "-p", str(port),
                              "-h", "127.0.0.1", "-k", str(data), "-c", "max_connections=100"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -218,6 +221,7 @@ def _postgres(folder: Path) -> Iterator[str]:
         yield url
     finally:
         _stop(proc)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -26,11 +26,13 @@ request that never finished (its worker died) is refused, never run again.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -141,12 +143,32 @@ async def _send_error(send: Any, status: int, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def _sweep(runner: GrantRunner, storage: Storage, *, every: float) -> None:
+    """Each worker, every few seconds: stop runs whose outstanding call is past its deadline
+    (a hanging tool, an agent that never reports), so the audit shows them stopped."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            with storage.lock:
+                runner.sweep()
+        except Exception:  # storage down: the next request answers 503; try again later
+            continue
+
+
 def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credentials,
                max_body: int = MAX_BODY, call_timeout: float = 300.0) -> Any:
     gate = ServiceGate(policy, storage)
     runner = GrantRunner(gate, storage, call_timeout=call_timeout)
     metrics = Metrics()
-    app = FastAPI(title="plangate", version="1", description=__doc__ or "",
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(_sweep(runner, storage, every=min(5.0, max(0.2, call_timeout / 4))))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+
+    app = FastAPI(lifespan=lifespan, title="plangate", version="1", description=__doc__ or "",
                   openapi_tags=[{"name": t} for t in ("agent", "approver", "admin", "health")])
     app.state.storage = storage
     app.state.credentials = credentials

@@ -311,6 +311,19 @@ class GrantRunner:
             return Answer(200, {"grant": row.id, "run_id": row.run_id, "label": sink.result_label,
                                 "run_status": status, "needs_extraction": extractor.waiting is not None})
 
+    def sweep(self, limit: int = 50) -> int:
+        """Stop the runs whose outstanding call is past its deadline (the agent or its tool
+        hangs and never comes back): each gets its `timeout` and `run_finished` now, not at
+        the next request on the grant. Returns how many were stopped."""
+        stopped = 0
+        for grant_id, credential in self.storage.grants.overdue(time.time(), limit):
+            try:
+                with self._leased(grant_id, credential):
+                    pass
+            except RunProblem as exc:
+                stopped += exc.status == 410 and "timed out" in exc.message
+        return stopped
+
     # -- internals -----------------------------------------------------------------------
 
     def _leased(self, grant_id: str, credential: str) -> Any:

@@ -7,9 +7,13 @@ idempotency keys and counters, shared by any number of stateless workers.
   gaps and every event links to the one before (tests/storage/test_suite.py appends from
   many threads and processes and verifies).
 * **Append-only.** A trigger refuses UPDATE and DELETE on `audit_events`.
-* **Durable.** `synchronous_commit` is left at PostgreSQL's `on`: a commit has reached the
-  disk (WAL fsync) before `append` returns, so the record written before a side effect
-  survives a crash.
+* **Durable.** Records written before a side effect (`DURABLE_KINDS`) and escalations commit
+  with `synchronous_commit=on` (`WAITED_FOR`): the WAL is on disk before `append` returns, so
+  they survive a crash. Every other commit (a review's events, grants, idempotency keys)
+  runs with `synchronous_commit=off`: durable with the next waited-for commit or within
+  PostgreSQL's WAL writer delay (~0.2 s). A crash of PostgreSQL may lose the newest of them
+  (an agent's grant then answers 404 and nothing runs on it: fail closed), never reorder
+  them or break the chain (tests/service/test_faults.py kills PostgreSQL mid-service).
 * **Covered tables.** Approvals and stored labels change only in the transaction of the
   event that vouches for them (`plangate.audit.coverage`), as in SQLite.
 * **Migrations.** `MIGRATIONS` are applied in order under an advisory lock, once each,
@@ -38,14 +42,14 @@ from plangate.audit.coverage import (
     prefix_query,
     trail_of,
 )
-from plangate.audit.log import GENESIS, Event, Verification, check_anchor, event_hash, verify_rows
+from plangate.audit.log import DURABLE_KINDS, GENESIS, Event, Verification, check_anchor, event_hash, verify_rows
 from plangate.audit.resource_labels import MAX_PREFIXES
 from plangate.errors import AuditError, GrantError, UserError
 from plangate.labels import Label, join_all
 from plangate.resources import has_wildcard, literal_prefix, overlaps, prefix_bound
 from plangate.storage.errors import StorageUnavailable
+from plangate.storage.sql import GRANT_DEADLINES, Sql
 from plangate.storage.sql import SCHEMA as SHARED_SCHEMA
-from plangate.storage.sql import Sql
 
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (1, f"""
@@ -96,7 +100,16 @@ CREATE TABLE resource_label_prefixes (
     label TEXT
 );
 """),
+    (3, f"""
+ALTER TABLE grants ADD COLUMN IF NOT EXISTS deadline DOUBLE PRECISION;
+{GRANT_DEADLINES};
+"""),
 )
+
+
+WAITED_FOR = DURABLE_KINDS | {"approval_requested"}
+"""Commits that wait for the disk: the records before a side effect, and an escalation (the
+agent was told it waits for the owner: a database crash must not make it vanish)."""
 
 
 def connect(url: str) -> Any:
@@ -106,7 +119,10 @@ def connect(url: str) -> Any:
     except ImportError:  # pragma: no cover - the `service` extra
         raise UserError("a postgresql:// database needs psycopg: pip install 'plangate[service]'") from None
     try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=5)
+        # Commits do not wait for the disk, except `WAITED_FOR` records (`append` turns it on
+        # for them): a crash may lose the newest commits, never reorder them, and a waited-for
+        # commit flushes every commit before it.
+        return psycopg.connect(url, autocommit=True, connect_timeout=5, options="-c synchronous_commit=off")
     except Exception as exc:
         raise StorageUnavailable(f"postgresql: cannot connect: {exc}"[:300]) from None
 
@@ -146,6 +162,10 @@ class PostgresAuditLog:
                also: InTransaction | None = None,
                prepare: Callable[[Any], Mapping[str, Any]] | None = None) -> int:
         with self.sql.cursor() as cur, self.sql.connection.transaction():
+            if kind in WAITED_FOR:
+                # The record before a side effect: on disk before `append` returns (the
+                # session's other commits do not wait; see `connect`).
+                cur.execute("SET LOCAL synchronous_commit = on")
             if prepare is not None:
                 data = prepare(cur)
             try:

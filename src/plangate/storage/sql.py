@@ -96,7 +96,8 @@ CREATE TABLE IF NOT EXISTS grants (
     results_json TEXT NOT NULL DEFAULT '[]',
     status TEXT NOT NULL DEFAULT 'open',
     lease_until DOUBLE PRECISION NOT NULL DEFAULT 0,
-    lease_owner TEXT
+    lease_owner TEXT,
+    deadline DOUBLE PRECISION
 );
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     key TEXT PRIMARY KEY,
@@ -121,6 +122,8 @@ CREATE TABLE IF NOT EXISTS run_starts (
 CREATE INDEX IF NOT EXISTS run_starts_principal ON run_starts(principal, ts);
 CREATE INDEX IF NOT EXISTS run_starts_class ON run_starts(trust_class, ts);
 """
+GRANT_DEADLINES = "CREATE INDEX IF NOT EXISTS grants_deadline ON grants(deadline)"
+"""Run after `SCHEMA` once the `deadline` column exists (added to older grant tables)."""
 
 GrantStatus = Literal["open", "finished"]
 
@@ -169,11 +172,19 @@ class SqlGrants:
     def save(self, grant_id: str, owner: str, *, results: Any,
              status: str) -> None:
         """Store the results and status and release the lease, if still ours."""
-        changed = self.sql.run("UPDATE grants SET results_json = ?, status = ?, lease_until = 0, "
+        outstanding = results.get("outstanding") if isinstance(results, dict) else None
+        deadline = outstanding.get("deadline") if isinstance(outstanding, dict) and status == "open" else None
+        changed = self.sql.run("UPDATE grants SET results_json = ?, status = ?, deadline = ?, lease_until = 0, "
                                "lease_owner = NULL WHERE id = ? AND lease_owner = ?",
-                               (json.dumps(results), status, grant_id, owner))
+                               (json.dumps(results), status, deadline, grant_id, owner))
         if changed != 1:
             raise StorageUnavailable(f"grant {grant_id}: the lease ran out before the request ended")
+
+    def overdue(self, now: float, limit: int = 50) -> list[tuple[str, str]]:
+        """(id, credential) of open grants whose outstanding call is past its deadline."""
+        rows = self.sql.all("SELECT id, credential FROM grants WHERE deadline < ? AND status = 'open' "
+                            "ORDER BY deadline LIMIT ?", (now, limit))
+        return [(r[0], r[1]) for r in rows]
 
     def release(self, grant_id: str, owner: str) -> None:
         self.sql.run("UPDATE grants SET lease_until = 0, lease_owner = NULL "
