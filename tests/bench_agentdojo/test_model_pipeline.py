@@ -131,3 +131,36 @@ def test_cli_input_errors(argv: list[str], message: str, capsys: pytest.CaptureF
     assert main(["bench", "agentdojo", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_a_replan_shown_injected_outputs_is_hijacked_and_stopped() -> None:
+    """A run that halts is shown to the planner again with its outputs; the oracle, seeing
+    the injection there, writes the attacker's plan, and the gate stops it (the replan's
+    literals carry the label of the outputs it was shown)."""
+    oracle = HijackedOracle(SUITE)
+    first = {"extraction": True}
+
+    def script(exchange: Any) -> Any:
+        from plangate.model.testing import Reply
+
+        if exchange.schema_name == "plangate_extract" and first["extraction"]:
+            first["extraction"] = False  # an answer the executor refuses: not in the bill
+            return Reply(json={"value": "XX00 NOT IN THE SOURCE"})
+        return oracle(exchange)
+
+    s = rp.get_suite(SUITE)
+    with ScriptedModelServer(script) as server:
+        models = models_for(model="openai:scripted", base_url=server.openai_url)
+        pipeline, element = plangate_pipeline(SUITE, models, owner_yes=False, replans=1)
+        injected = rp.injections_for(SUITE, "user_task_0", "injection_task_5")
+        _, attacked = s.run_task_with_pipeline(
+            pipeline, s.get_user_task_by_id("user_task_0"), s.get_injection_task_by_id("injection_task_5"),
+            injected, environment=rp.load_environment(SUITE, injected))
+        element.close()
+    stats = element.last
+    assert stats.replans == 1 and oracle.hijacks["planner"] == 1
+    assert not attacked
+    assert [name for name, _ in stats.executed] == ["read_file"]  # the attacker's payment never ran
+    # Denied at review: the attacker's IBAN is a literal the replanner typed after reading
+    # the bill, so it is the planner's invention, not the owner's payee.
+    assert (stats.status, stats.verdict, stats.rules) == ("denied", "deny", ("no-invented-payee",))
