@@ -177,6 +177,17 @@ CORPUS: list[tuple[str, Callable[[F], list[str]], str]] = [
     ("serve-token-no-role", lambda f: ["serve", "--new-token", "boss"], "ROLE:NAME"),
     ("serve-port-zero", lambda f: ["serve", "--port", "0"], "not a positive number"),
     ("serve-no-credentials", lambda f: ["serve", "--policy", f["missing"]], "no credentials given"),
+    ("mcp-gateway-no-config", lambda f: ["mcp-gateway"], "--config"),
+    ("mcp-gateway-config-missing", lambda f: ["mcp-gateway", "--config", f["missing"]], "missing.json"),
+    ("mcp-gateway-config-folder", lambda f: ["mcp-gateway", "--config", f["folder"]], "Is a directory"),
+    ("hook-no-front", lambda f: ["hook"], "claude-code"),
+    ("hook-submit-no-settings", lambda f: ["hook", "claude-code", "submit"], "--config"),
+    ("bench-mcp-json-nofolder", lambda f: ["bench", "mcp", "--json", f["nofolder"]], "no-such-folder"),
+    ("bench-support-json-nofolder", lambda f: ["bench", "support", "--json", f["nofolder"]], "no-such-folder"),
+    ("bench-incident-json-nofolder", lambda f: ["bench", "incident", "--json", f["nofolder"]], "no-such-folder"),
+    ("bench-agentdyn-path-missing", lambda f: ["bench", "agentdyn", "--path", f["missing"]], "AgentDyn checkout"),
+    ("demo-support-json-nofolder", lambda f: ["demo", "--deployment", "support", "--json", f["nofolder"]],
+     "no-such-folder"),
 ]
 
 

@@ -15,7 +15,7 @@ ACTIONS = ("run", "serve", "submit", "settings")
 def add(*, top: Any, bench: Any, parents: dict[str, Any]) -> None:
     hook = sub_command(top, "hook", "hooks that put plangate in front of an agent's tool calls",
                        "  plangate hook claude-code --config /etc/plangate/claude-code.toml", _no_front)
-    fronts = hook.add_subparsers(dest="front", metavar="FRONT")
+    fronts = hook.add_subparsers(dest="front", metavar="FRONT", help="which agent the hook is for")
     p = sub_command(
         fronts, "claude-code", "Claude Code's PreToolUse/PostToolUse hook: every tool call checked against "
         "the session's grant, denied on any failure",
