@@ -101,6 +101,7 @@ def run_suite(suite: str, models: Any, *, oracle: Any = None, tasks: int | None 
     from plangate.bench.agentdojo import gatebench as gb
     from plangate.bench.agentdojo import replay as rp
     from plangate.bench.agentdojo.pipeline import Timed, plangate_pipeline, undefended_pipeline
+    from plangate.model.errors import ModelUnavailable
 
     tick = progress or (lambda: None)
     if oracle is not None:
@@ -136,8 +137,13 @@ def run_suite(suite: str, models: Any, *, oracle: Any = None, tasks: int | None 
                                 requests() - before if oracle is not None else None, st.error))
                 c = counter.counted
                 calls, t_in, t_out, before = c.calls, c.tokens_in, c.tokens_out, requests()
-                utility, security = s.run_task_with_pipeline(undefended, user_task, injection_task, injected,
-                                                             environment=rp.load_environment(suite, injected))
+                try:
+                    utility, security = s.run_task_with_pipeline(undefended, user_task, injection_task, injected,
+                                                                 environment=rp.load_environment(suite, injected))
+                except Exception as exc:  # AgentDojo's client gave up (after its own retries): stop here
+                    raise ModelUnavailable(f"{models.planner.label} at {models.planner.base_url}: AgentDojo's "
+                                           f"undefended pipeline failed on {suite} {uid}: {type(exc).__name__}: "
+                                           f"{str(exc)[:200]}") from None
                 rows.append(Row(suite, "undefended", uid, iid, bool(utility), bool(security) if iid else None,
                                 c.calls - calls, c.tokens_in - t_in, c.tokens_out - t_out, round(undefended.last, 4),
                                 text_only, server_requests=requests() - before if oracle is not None else None))
