@@ -209,3 +209,27 @@ def _write_trigger(world: World, trigger: dict[str, Any]) -> Path:
     path = world.root / "trigger.yaml"
     path.write_text(yaml.safe_dump(trigger))
     return path
+
+
+def test_a_later_plan_carries_what_the_agent_was_shown(world: World) -> None:
+    """The same plan is approved in a fresh session and escalated after the agent has read
+    the owner's private notes through the gateway: its literals now carry that label (the
+    policy asks before private data goes into the long-term memory)."""
+    remember = plan("notes", {"id": "remember", "tool": "memory__create_entities",
+                              "args": {"entities": lit([{"name": "summary", "entityType": "note",
+                                                         "observations": [SUMMARY]}])}})
+
+    async def go() -> None:
+        async with gateway(world.config) as c:
+            r = await c.call_tool("submit_plan", {"plan": granted_plan(world.ws)})
+            assert r.structured_content["verdict"] == "approve", text(r)
+            r = await c.call_tool(*granted_calls(world.ws)[0])
+            assert not r.is_error and "Door code" in text(r)
+            r = await c.call_tool("submit_plan", {"plan": remember})
+            body = r.structured_content
+            assert body["verdict"] == "escalate" and "remember-private-asks" in body["rules"], body
+        async with gateway(world.config) as c:
+            r = await c.call_tool("submit_plan", {"plan": remember})
+            assert r.structured_content["verdict"] == "approve", text(r)
+
+    anyio.run(go)
