@@ -1,7 +1,9 @@
 """`plangate audit` and `plangate approvals`: what the owner reads and decides.
 
 Both need an existing database: a mistyped `--db` must not create an empty log that
-then reads as "nothing happened". Every value from the log or an approval record is
+then reads as "nothing happened". `--db postgresql://...` reads and decides on the database
+`plangate serve` shares between its workers (with `--witness`, verify also checks every
+head the witness holds). Every value from the log or an approval record is
 printed through `plangate.safetext`: a stranger's display name or a plan's reference
 path cannot rewrite the owner's screen.
 """
@@ -12,21 +14,54 @@ import argparse
 import json
 import shlex
 import sys
+from typing import Any
 
 from plangate.cli.explain import approval_text
-from plangate.cli.files import existing_db
+from plangate.cli.files import InputError, existing_db
 from plangate.cli.output import Exit, print_json, say
 from plangate.cli.parser import UsageError
-from plangate.config import load_settings
+from plangate.config import Settings, load_settings
 from plangate.errors import UserError
 from plangate.safetext import visible
+
+
+def _is_postgres(db: str) -> bool:
+    return db.startswith(("postgresql://", "postgres://"))
+
+
+def _store(settings: Settings) -> Any:
+    """The PostgreSQL storage `plangate serve` uses (never migrated from here: a database
+    it has not set up is refused rather than created)."""
+    from plangate.storage import StorageUnavailable, open_storage
+
+    try:
+        store = open_storage(settings.db, witness=settings.witness, migrate=False)
+    except StorageUnavailable as exc:
+        where = settings.db.split("@")[-1].split("?")[0]  # no password on the screen
+        raise InputError(f"--db postgresql://{visible(where, 200)}: {exc}") from None
+    try:
+        store.sql.one("SELECT 1 FROM audit_head")
+    except Exception:
+        store.close()
+        raise InputError("--db: no plangate audit log in that PostgreSQL database "
+                         "(`plangate serve --db` creates one)") from None
+    return store
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from plangate.audit import AuditLog
 
     settings = load_settings(vars(args), config=args.config)
-    log = AuditLog(existing_db(settings.db))
+    if not _is_postgres(settings.db):
+        return _audit(args, AuditLog(existing_db(settings.db)))
+    store = _store(settings)
+    try:
+        return _audit(args, store.audit)
+    finally:
+        store.close()
+
+
+def _audit(args: argparse.Namespace, log: Any) -> int:
     if args.action == "head":
         seq, digest = log.head()
         say(f"{seq}:{digest}")
@@ -60,7 +95,16 @@ def cmd_approvals(args: argparse.Namespace) -> int:
     from plangate.audit import AuditLog, OwnerConsole
 
     settings = load_settings(vars(args), config=args.config)
-    console = OwnerConsole(AuditLog(existing_db(settings.db)))
+    if not _is_postgres(settings.db):
+        return _approvals(args, settings, OwnerConsole(AuditLog(existing_db(settings.db))), postgres=False)
+    store = _store(settings)
+    try:
+        return _approvals(args, settings, store.approvals, postgres=True)
+    finally:
+        store.close()
+
+
+def _approvals(args: argparse.Namespace, settings: Settings, console: Any, *, postgres: bool) -> int:
     db_hint = f" --db {visible(shlex.quote(settings.db), 300)}" if settings.sources.get("db") != "default" else ""
     if args.action == "list":
         if args.id:
@@ -82,7 +126,10 @@ def cmd_approvals(args: argparse.Namespace) -> int:
     decided = console.decide(args.id, "approved" if args.action == "approve" else "denied",
                              by=args.by, note=args.note or "")
     say(f"{visible(decided.id, 40)}: {decided.status}")
-    if decided.status == "approved":
+    if decided.status == "approved" and postgres:
+        say(f"next: the agent asks the service for a grant: POST /v1/approvals/{visible(decided.id, 40)}/grant"
+            "   # re-reviewed against the plan you saw, used once")
+    elif decided.status == "approved":
         policy = "" if settings.policy else " --policy POLICY"  # else the setting names it
         say(f"next: plangate run --approval {visible(decided.id, 40)}{policy}{db_hint}"
             "   # runs it once, re-reviewed against the plan you saw")

@@ -91,8 +91,9 @@ def _parents() -> dict[str, Parser]:
                         help="tool catalog to use instead of the one the policy names [$PLANGATE_CATALOG]")
     db = Parser(add_help=False)
     db.add_argument("--db", metavar="PATH",
-                    help="audit log and approvals: a SQLite file or sqlite:///PATH "
-                         "[default: $PLANGATE_DB, the config file, else plangate.db]")
+                    help="audit log and approvals: a SQLite file or sqlite:///PATH (audit, approvals and "
+                         "serve also read postgresql://...) [default: $PLANGATE_DB, the config file, "
+                         "else plangate.db]")
     verdict = Parser(add_help=False)
     verdict.add_argument("--json", action="store_true",
                          help="print the result as JSON on stdout instead of text")
