@@ -53,13 +53,16 @@ def test_bad_bodies_are_denied_with_200(secured: HookConfig, body: object) -> No
     assert out["permissionDecision"] == "deny" and out["permissionDecisionReason"].startswith("plangate: ")
 
 
-def test_service_down_is_denied_with_200(tmp_path: Path) -> None:
+def test_service_down_is_denied_with_200(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The plangate service is down: a deny, not an error status."""
     from .conftest import free_port
 
-    cfg = load_hook_config(write_config(tmp_path, f"http://127.0.0.1:{free_port()}", deadline=2.0))
+    monkeypatch.setenv("PLANGATE_HOOK_TOKEN", "hook-secret-0123456789")
+    cfg = load_hook_config(write_config(tmp_path, f"http://127.0.0.1:{free_port()}", deadline=2.0,
+                                        hook_token_env="PLANGATE_HOOK_TOKEN"))
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / "s1.json").write_text('{"session_id": "s1", "grant": "gr_00aa11bb22cc33dd"}')
     with TestClient(create_hook_app(cfg)) as client:
-        out = decision(client, event("s1", "Bash", {"command": "ls"}))
+        out = decision(client, event("s1", "Bash", {"command": "ls"}),
+                       Authorization="Bearer hook-secret-0123456789")
     assert out["permissionDecision"] == "deny" and "unreachable" in out["permissionDecisionReason"]

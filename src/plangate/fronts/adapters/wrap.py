@@ -36,12 +36,31 @@ def _plain(value: Any) -> Any:
     return to_jsonable_python(value, fallback=str)
 
 
-def _is_context(param: inspect.Parameter) -> bool:
-    annotation = param.annotation
-    name = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
-    origin = getattr(annotation, "__origin__", None)
-    return "RunContext" in str(name) or (origin is not None and getattr(origin, "__name__", "") == "RunContext") \
-        or "ToolContext" in str(name)
+def _context_classes() -> tuple[type, ...]:
+    """The frameworks' run-context types, from the frameworks already loaded (a function
+    annotated with one was defined after its framework was imported)."""
+    import sys
+
+    found: list[type] = []
+    for module, names in (("pydantic_ai", ("RunContext",)), ("agents", ("RunContextWrapper", "ToolContext"))):
+        loaded = sys.modules.get(module)
+        found += [c for c in (getattr(loaded, n, None) for n in names) if isinstance(c, type)]
+    return tuple(found)
+
+
+def _is_context(func: Callable[..., Any], param: inspect.Parameter) -> bool:
+    """Whether the framework passes `param` itself (its run context) rather than asking the
+    model for it — decided as the frameworks decide it, by the resolved type (a name with
+    "RunContext" in it is not enough: that argument would reach the tool unchecked). An
+    annotation that cannot be resolved is not a context, so it goes to the gate."""
+    import typing
+
+    try:
+        annotation = typing.get_type_hints(func).get(param.name, param.annotation)
+    except Exception:
+        return False
+    origin = typing.get_origin(annotation) or annotation
+    return any(origin is c for c in _context_classes())
 
 
 def gated(func: F, grant: Grant, *, name: str | None = None) -> F:
@@ -50,7 +69,7 @@ def gated(func: F, grant: Grant, *, name: str | None = None) -> F:
     tool = name or func.__name__
     signature = inspect.signature(func)
     params = list(signature.parameters.values())
-    skip = params[0].name if params and _is_context(params[0]) else None
+    skip = params[0].name if params and _is_context(func, params[0]) else None
 
     def gate_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         bound = signature.bind(*args, **kwargs)

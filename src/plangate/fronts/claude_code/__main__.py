@@ -1,7 +1,6 @@
-"""`python -m plangate.fronts.claude_code [--config FILE]`: the command hook with the fewest imports."""
+"""`python -I -m plangate.fronts.claude_code [--config FILE]`: the command hook (the shipped
+settings run `entry.py` by path instead, which skips plangate's own `__init__`)."""
 
-import sys
+from plangate.fronts.claude_code.entry import main
 
-from plangate.fronts.claude_code.command import main
-
-sys.exit(main())
+main()

@@ -16,15 +16,31 @@ plangate only ever narrows them).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-from plangate.fronts.claude_code.decide import Verdict, deny
+from plangate.fronts.claude_code.verdict import Verdict, deny
 
 
-def within(deadline: float, work: Callable[[], Verdict]) -> Verdict:
-    """`work()`'s verdict if it comes within `deadline` seconds, else a deny. Any exception
-    in `work` is a deny naming it in one line (no traceback reaches Claude Code)."""
+class Deadline:
+    """When a verdict is due: `seconds` after `started` (a `time.monotonic()` reading). The
+    command hook starts it with a fallback when the process starts and sets the configured
+    seconds once its settings are parsed, so the time spent importing and reading files
+    counts too."""
+
+    def __init__(self, seconds: float, started: float | None = None) -> None:
+        self.seconds = seconds
+        self.started = time.monotonic() if started is None else started
+
+    def remaining(self) -> float:
+        return self.started + self.seconds - time.monotonic()
+
+
+def within(deadline: float | Deadline, work: Callable[[], Verdict]) -> Verdict:
+    """`work()`'s verdict if it comes by the deadline, else a deny. Any exception in `work`
+    is a deny naming it in one line (no traceback reaches Claude Code)."""
+    due = deadline if isinstance(deadline, Deadline) else Deadline(deadline)
     box: list[Verdict] = []
 
     def run() -> None:
@@ -35,10 +51,56 @@ def within(deadline: float, work: Callable[[], Verdict]) -> Verdict:
 
     worker = threading.Thread(target=run, name="plangate-hook", daemon=True)
     worker.start()
-    worker.join(deadline)
+    while worker.is_alive():
+        left = due.remaining()   # re-read: `work` may set the configured deadline
+        if left <= 0:
+            break
+        worker.join(min(left, 0.05))
     if worker.is_alive() or not box:
-        return deny(f"no decision within {deadline:g} s (service slow or unreachable); denied")
+        return deny(f"no decision within {due.seconds:g} s (service slow or unreachable); denied")
     return box[0]
+
+
+#: Decisions the http hook runs at once; one more is a deny (each holds a thread until its
+#: deadline at most, so a flood cannot pile up threads without end).
+MAX_DECISIONS = 64
+_slots = threading.BoundedSemaphore(MAX_DECISIONS)
+
+
+async def within_async(due: Deadline, work: Callable[[], Verdict]) -> Verdict:
+    """`within` for the http hook's event loop: `work` runs in a thread of its own (not a
+    shared pool, where it would first wait for a free worker), and the answer comes by
+    `due` whatever the thread does."""
+    import asyncio
+
+    if due.remaining() <= 0:
+        return deny(f"no decision within {due.seconds:g} s; denied")
+    if not _slots.acquire(blocking=False):
+        return deny(f"over {MAX_DECISIONS} decisions at once; denied")
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Verdict] = loop.create_future()
+
+    def settle(verdict: Verdict) -> None:
+        if not done.done():
+            done.set_result(verdict)
+
+    def run() -> None:
+        try:
+            try:
+                verdict = work()
+            except Exception as exc:
+                verdict = deny(f"internal error, denied: {type(exc).__name__}: {exc}")
+            loop.call_soon_threadsafe(settle, verdict)
+        except RuntimeError:
+            pass  # the loop is gone: nobody waits for this verdict any more
+        finally:
+            _slots.release()
+
+    threading.Thread(target=run, name="plangate-hook", daemon=True).start()
+    try:
+        return await asyncio.wait_for(asyncio.shield(done), max(0.0, due.remaining()))
+    except TimeoutError:
+        return deny(f"no decision within {due.seconds:g} s (service slow or unreachable); denied")
 
 
 def http_answer(verdict: Verdict, *, on_allow: str, event: str = "PreToolUse") -> dict[str, Any]:
@@ -62,4 +124,4 @@ def command_answer(verdict: Verdict, *, on_allow: str, event: str = "PreToolUse"
     return 0, json.dumps(http_answer(verdict, on_allow=on_allow, event=event)) + "\n", ""
 
 
-__all__ = ["command_answer", "http_answer", "within"]
+__all__ = ["MAX_DECISIONS", "Deadline", "command_answer", "http_answer", "within", "within_async"]

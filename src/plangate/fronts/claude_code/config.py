@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -59,7 +60,11 @@ class HookConfig:
     source: str = ""
 
 
-def load_hook_config(path: str | Path | None = None, *, env: dict[str, str] | None = None) -> HookConfig:
+def load_hook_config(path: str | Path | None = None, *, env: dict[str, str] | None = None,
+                     on_deadline: Callable[[float], None] | None = None) -> HookConfig:
+    """The settings at `path` (or `$PLANGATE_CLAUDE_CODE_CONFIG`). `on_deadline` hears the
+    deadline as soon as the file is parsed, before the token file is read (the command
+    hook's watchdog switches to it)."""
     environ = os.environ if env is None else env
     where = str(path) if path else environ.get(CONFIG_ENV, "")
     if not where:
@@ -76,6 +81,8 @@ def load_hook_config(path: str | Path | None = None, *, env: dict[str, str] | No
         raw = _File.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{where}: {first_problem(exc, 'settings')}") from None
+    if on_deadline is not None:
+        on_deadline(raw.deadline)
     token = _token(raw, where, environ)
     hook_token = environ.get(raw.hook_token_env) if raw.hook_token_env else None
     if raw.hook_token_env and not hook_token:

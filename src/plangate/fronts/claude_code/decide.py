@@ -17,27 +17,18 @@ service, whose label rules then cover what the next steps do with it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from plangate.fronts.claude_code.client import Answer, ServiceDown
 from plangate.fronts.claude_code.hook_input import HookEvent
+from plangate.fronts.claude_code.paths import PathGuard, glob_problem
 from plangate.fronts.claude_code.state import SessionState, SessionStore
 from plangate.fronts.claude_code.tools import Refused, to_catalog_call
+from plangate.fronts.claude_code.verdict import Verdict, deny
 
 #: Results larger than this are reported as a failure (the service refuses big bodies).
 MAX_RESULT_BYTES = 500_000
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    decision: Literal["allow", "deny", "none"]   # "none": a post event, nothing to decide
-    reason: str
-
-
-def deny(reason: str) -> Verdict:
-    return Verdict("deny", "plangate: " + " ".join(reason.split())[:500])
 
 
 class Service(Protocol):
@@ -53,7 +44,7 @@ class ClaudeCodeGate:
                  lock_wait: float = 2.0) -> None:
         self.service = service
         self.store = store
-        self.protect = protect
+        self.guard = PathGuard(protect)
         self.lock_wait = lock_wait
 
     def handle(self, event: HookEvent) -> Verdict:
@@ -68,9 +59,10 @@ class ClaudeCodeGate:
             call = to_catalog_call(event.tool_name, event.tool_input)
         except Refused as exc:
             return deny(str(exc))
-        touched = self._protected(call.paths, event.cwd)
-        if touched:
-            return deny(f"{call.tool} may not touch {touched} (plangate's own settings and state)")
+        problem = self.guard.refuse(call.tool, call.paths, writes=call.writes, searches=call.searches) \
+            or next((f"{call.tool}: {p}" for p in map(glob_problem, call.patterns) if p), "")
+        if problem:
+            return deny(problem)
         if call.conversation_only:
             return Verdict("allow", f"plangate: {call.tool} touches nothing outside the conversation")
         with self.store.locked(event.session_id, wait=self.lock_wait):
@@ -118,7 +110,8 @@ class ClaudeCodeGate:
             step = expected
             answer = self.service.check(state.grant, step, tool, args)
         if answer.status == 200 and answer.body.get("allowed") is True and isinstance(answer.body.get("call"), int):
-            state.outstanding = {"call": answer.body["call"], "step": step, "tool_use_id": event.tool_use_id}
+            state.outstanding = {"call": answer.body["call"], "step": step, "tool": tool,
+                                 "tool_use_id": event.tool_use_id}
             state.next_step = ""
             state.history.append({"step": step, "tool": tool, "call": answer.body["call"]})
             self.store.save(state)
@@ -132,20 +125,6 @@ class ClaudeCodeGate:
             self.store.save(state)
         return deny(f"{tool} call not allowed by the grant: {answer.error}")
 
-    def _protected(self, paths: tuple[str, ...], cwd: str | None) -> str:
-        for raw in paths:
-            path = Path(raw).expanduser()
-            if not path.is_absolute():
-                path = Path(cwd or ".") / path
-            try:
-                resolved = path.resolve()
-            except (OSError, RuntimeError):
-                return raw
-            for guarded in self.protect:
-                if resolved == guarded or guarded in resolved.parents or resolved in guarded.parents:
-                    return str(guarded)
-        return ""
-
     # -- PostToolUse / PostToolUseFailure -------------------------------------------------
 
     def post(self, event: HookEvent) -> Verdict:
@@ -153,7 +132,8 @@ class ClaudeCodeGate:
             state = self.store.load(event.session_id)
             outstanding = state.outstanding if state is not None else None
             if state is None or state.grant is None or outstanding is None \
-                    or outstanding.get("tool_use_id") != event.tool_use_id:
+                    or outstanding.get("tool_use_id") != event.tool_use_id \
+                    or outstanding.get("tool") != event.tool_name:
                 return Verdict("none", "plangate: no call of this session's grant is waiting for this result")
             ok = event.event == "PostToolUse"
             value: Any = event.tool_response if ok else None

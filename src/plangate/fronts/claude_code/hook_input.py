@@ -38,7 +38,8 @@ class _Wire(BaseModel):
     session_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,128}$")
     tool_name: str = Field(min_length=1, max_length=200)
     tool_input: dict[str, Any]
-    tool_use_id: str | None = Field(None, max_length=200)
+    # Results are matched to the allowed call by this id: an event without one is refused.
+    tool_use_id: str = Field(min_length=1, max_length=200)
     tool_response: Any = None
     error: Any = None
     cwd: str | None = Field(None, max_length=4096)
@@ -52,7 +53,7 @@ class HookEvent:
     session_id: str
     tool_name: str
     tool_input: dict[str, Any]
-    tool_use_id: str | None = None
+    tool_use_id: str = ""
     tool_response: Any = None
     error: str | None = None
     cwd: str | None = None
@@ -68,6 +69,13 @@ def _no_constants(name: str) -> Any:
     raise HookInputError(f"hook input: {name} is not JSON")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise HookInputError(f"hook input: the number {text[:40]} is out of range")
+    return value
+
+
 def parse_hook_input(raw: bytes | str, *, limit: int = MAX_INPUT_BYTES) -> HookEvent:
     """The event in `raw`, or a `HookInputError` naming the first problem."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
@@ -76,13 +84,19 @@ def parse_hook_input(raw: bytes | str, *, limit: int = MAX_INPUT_BYTES) -> HookE
     if not data.strip():
         raise HookInputError("hook input is empty (expected Claude Code's JSON on stdin)")
     try:
-        value = json.loads(data.decode("utf-8"), parse_constant=_no_constants)
+        value = json.loads(data.decode("utf-8"), parse_constant=_no_constants, parse_float=_finite)
+        # A string escape may name half a UTF-16 pair ("\ud800"): no file name or command is that.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeDecodeError:
         raise HookInputError("hook input is not UTF-8") from None
+    except UnicodeEncodeError:
+        raise HookInputError("hook input holds a lone surrogate escape (not text)") from None
     except RecursionError:
         raise HookInputError("hook input is nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise HookInputError(f"hook input is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:  # an integer over Python's 4300-digit conversion limit
+        raise HookInputError(f"hook input: a number cannot be read ({str(exc)[:60]})") from None
     if not isinstance(value, dict):
         raise HookInputError(f"hook input must be a JSON object, not {type(value).__name__}")
     try:

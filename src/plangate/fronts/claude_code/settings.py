@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import shlex
 import sys
+from pathlib import Path
 from typing import Any
+
+ENTRY = Path(__file__).resolve().parent / "entry.py"
 
 #: Claude Code's per-hook timeout, in seconds; the hook's own deadline (default 8 s) is below it.
 HOOK_TIMEOUT = 15
@@ -25,7 +28,9 @@ def hook_settings(*, kind: str = "command", config: str | None = None, port: int
             "headers": {"Authorization": "Bearer $PLANGATE_HOOK_TOKEN"},
             "allowedEnvVars": ["PLANGATE_HOOK_TOKEN"], "onFailure": "block"}
     else:
-        command = [python or sys.executable, "-m", "plangate.fronts.claude_code"]
+        # -I: the project folder (the hook's working folder) and PYTHON* variables stay off
+        # the import path; entry.py by path skips plangate's own __init__ (entry.py says why).
+        command = [python or sys.executable, "-I", str(ENTRY)]
         if config:
             command += ["--config", config]
         handler = {"type": "command", "command": shlex.join(command), "timeout": timeout,
@@ -37,4 +42,4 @@ def hook_settings(*, kind: str = "command", config: str | None = None, port: int
     }}
 
 
-__all__ = ["HOOK_TIMEOUT", "hook_settings"]
+__all__ = ["ENTRY", "HOOK_TIMEOUT", "hook_settings"]

@@ -37,7 +37,7 @@ class SessionState:
     run_id: str = ""
     grant: str | None = None
     approval: str | None = None
-    #: the call allowed last and not reported yet: {call, step, tool_use_id}
+    #: the call allowed last and not reported yet: {call, step, tool, tool_use_id}
     outstanding: dict[str, Any] | None = None
     #: the step the service named last (the first guess of the next check)
     next_step: str = ""

@@ -28,8 +28,16 @@ class ToolMap:
     only: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     #: the call touches nothing outside the conversation: no grant needed
     conversation_only: bool = False
-    #: kept keys that name files (checked against the hook's protected paths)
+    #: kept keys that name files (checked by `paths.PathGuard`)
     paths: tuple[str, ...] = ()
+    #: kept keys that are glob patterns relative to the call's folder (must stay inside it)
+    patterns: tuple[str, ...] = ()
+    #: keys the call must carry (a search names its folder: the default, the session's
+    #: current folder, is something the grant does not bind)
+    required: tuple[str, ...] = ()
+    #: the call writes the files it names; it searches under the folders it names
+    writes: bool = False
+    searches: bool = False
 
 
 _SHAPE = "only shapes how much of the answer comes back"
@@ -40,16 +48,18 @@ TOOLS: dict[str, ToolMap] = {
                     only={"run_in_background": (False,), "dangerouslyDisableSandbox": (False,)}),
     "Read": ToolMap(keep=("file_path",), drop={"offset": _SHAPE, "limit": _SHAPE, "pages": _SHAPE},
                     paths=("file_path",)),
-    "Write": ToolMap(keep=("file_path", "content"), paths=("file_path",)),
-    "Edit": ToolMap(keep=("file_path", "old_string", "new_string", "replace_all"), paths=("file_path",)),
-    "MultiEdit": ToolMap(keep=("file_path", "edits"), paths=("file_path",)),
+    "Write": ToolMap(keep=("file_path", "content"), paths=("file_path",), writes=True),
+    "Edit": ToolMap(keep=("file_path", "old_string", "new_string", "replace_all"), paths=("file_path",),
+                    writes=True),
+    "MultiEdit": ToolMap(keep=("file_path", "edits"), paths=("file_path",), writes=True),
     "NotebookEdit": ToolMap(keep=("notebook_path", "new_source", "cell_id", "cell_type", "edit_mode"),
-                            paths=("notebook_path",)),
-    "Glob": ToolMap(keep=("pattern", "path"), paths=("path",)),
+                            paths=("notebook_path",), writes=True),
+    "Glob": ToolMap(keep=("pattern", "path"), paths=("path",), patterns=("pattern",), required=("path",),
+                    searches=True),
     "Grep": ToolMap(keep=("pattern", "path", "glob", "type"),
                     drop={k: _SHAPE for k in ("output_mode", "-i", "-n", "-A", "-B", "-C", "context",
                                                "multiline", "head_limit", "offset")},
-                    paths=("path",)),
+                    paths=("path",), patterns=("glob",), required=("path",), searches=True),
     "WebFetch": ToolMap(keep=("url", "prompt")),
     "WebSearch": ToolMap(keep=("query", "allowed_domains", "blocked_domains")),
     "TodoWrite": ToolMap(keep=("todos",), conversation_only=True),
@@ -62,6 +72,9 @@ class CatalogCall:
     args: dict[str, Any]
     conversation_only: bool
     paths: tuple[str, ...]
+    patterns: tuple[str, ...] = ()
+    writes: bool = False
+    searches: bool = False
 
 
 def to_catalog_call(tool_name: str, tool_input: Mapping[str, Any]) -> CatalogCall:
@@ -82,8 +95,16 @@ def to_catalog_call(tool_name: str, tool_input: Mapping[str, Any]) -> CatalogCal
         elif key not in spec.drop:
             raise Refused(f"{tool_name}: input field {key[:60]!r} is unknown to plangate's map; denied "
                           "until its meaning is reviewed")
-    paths = tuple(str(args[k]) for k in spec.paths if isinstance(args.get(k), str))
-    return CatalogCall(tool=tool_name, args=args, conversation_only=spec.conversation_only, paths=paths)
+    for key in spec.required:
+        if key not in args:
+            raise Refused(f"{tool_name} names no folder ({key}); a search names the absolute folder it runs in")
+    for key in spec.paths + spec.patterns:
+        if key in args and not isinstance(args[key], str):
+            raise Refused(f"{tool_name}: {key} must be a string")
+    return CatalogCall(tool=tool_name, args=args, conversation_only=spec.conversation_only,
+                       paths=tuple(args[k] for k in spec.paths if k in args),
+                       patterns=tuple(args[k] for k in spec.patterns if k in args),
+                       writes=spec.writes, searches=spec.searches)
 
 
 __all__ = ["TOOLS", "CatalogCall", "Refused", "ToolMap", "to_catalog_call"]

@@ -1,0 +1,140 @@
+"""Which files a Claude Code file tool may name, whatever the grant says.
+
+The grant binds a path *string*; the tool opens whatever that string leads to. So before the
+service is asked, every path argument must be the file it names, and some files are out of
+reach of every plan (tests/fronts_claude_code/test_redteam_paths.py):
+
+* **The path is what it says.** Absolute, normalised, and no symlink on the way
+  (`os.path.realpath(p) == p`): a project's `notes.txt` that is a symlink to `~/.bashrc`,
+  `a/../b`, or a folder that depends on where an earlier `cd` left the session is refused.
+  A search (Glob, Grep) names its folder, and a Glob pattern stays inside it.
+* **Secrets** (the hook's settings, token and state folder, the operator's `protect` list):
+  no file tool reads or writes them, under any name — a hard link is caught by its inode —
+  and no search runs over a folder holding one.
+* **What decides whether the hook runs** is never written by a file tool: Claude Code's
+  configuration (any `.claude` folder: settings, hooks, skills, agents; `.claude.json`,
+  `.mcp.json`, the managed settings, `$CLAUDE_CONFIG_DIR`), the hook's own code and the
+  Python it runs on. A file with other names (hard links) is not written either: the write
+  would change files the plan does not name.
+
+What a granted Bash command does is outside this module: the plan shows the exact string.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+#: File names Claude Code loads configuration (and so hooks and MCP servers) from.
+CONFIG_NAMES = frozenset({".claude.json", ".mcp.json", "managed-settings.json", "managed-mcp.json"})
+#: Folder names whose content is Claude Code's configuration wherever they are.
+CONFIG_FOLDERS = frozenset({".claude"})
+#: At most this many entries of a secret folder are looked at for hard links.
+MAX_SECRET_ENTRIES = 10_000
+
+
+def _installation() -> tuple[Path, ...]:
+    """The hook's own code and the Python it runs on (a `.pth` or `json.py` written there
+    runs inside the next hook)."""
+    import sysconfig
+
+    roots = {Path(__file__).resolve().parents[2], Path(sys.prefix), Path(sys.executable).resolve().parent,
+             Path("/etc/claude-code"), Path("/Library/Application Support/ClaudeCode")}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        where = sysconfig.get_paths().get(key)
+        if where:
+            roots.add(Path(where))
+    custom = os.environ.get("CLAUDE_CONFIG_DIR")
+    if custom:
+        roots.add(Path(custom).expanduser())
+    return tuple(sorted({Path(os.path.realpath(r)) for r in roots}))
+
+
+class PathGuard:
+    def __init__(self, secrets: tuple[Path, ...]) -> None:
+        self.secrets = tuple(Path(os.path.realpath(s)) for s in secrets)
+        self.installation = _installation()
+        self._secret_inodes: set[tuple[int, int]] | None = None
+
+    def refuse(self, tool: str, paths: tuple[str, ...], *, writes: bool, searches: bool) -> str:
+        """Why `tool` may not name `paths` (empty: it may)."""
+        for raw in paths:
+            problem = self._not_what_it_says(raw)
+            if problem:
+                return f"{tool}: {problem}"
+            path = Path(raw)
+            for secret in self.secrets:
+                if path == secret or secret in path.parents or (searches and path in secret.parents):
+                    return f"{tool} may not touch {secret} (plangate's own settings and state)"
+            info = _stat(raw)
+            if info is not None and stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+                if (info.st_dev, info.st_ino) in self.secret_inodes():
+                    return f"{tool} may not touch {raw}: it is another name of plangate's own settings or state"
+                if writes:
+                    return f"{tool} may not write {raw}: the file has other names (hard links) the plan does not show"
+            if writes:
+                guarded = self._configuration(path)
+                if guarded:
+                    return f"{tool} may not write {raw}: {guarded}"
+        return ""
+
+    @staticmethod
+    def _not_what_it_says(raw: str) -> str:
+        if "\x00" in raw or not raw:
+            return f"{raw[:80]!r} is not a file name"
+        if not os.path.isabs(raw):
+            return f"{raw[:120]!r} is not an absolute path; name the file by its absolute path"
+        real = os.path.realpath(raw)
+        if real != raw:
+            return (f"{raw[:120]!r} is not the file it names ({real[:120]!r}: a symlink, '..' or a "
+                    "path not written out plainly); the plan must name the real path")
+        return ""
+
+    def _configuration(self, path: Path) -> str:
+        if CONFIG_FOLDERS.intersection(path.parts[:-1]) or path.name in CONFIG_FOLDERS or path.name in CONFIG_NAMES:
+            return "Claude Code's configuration (settings, hooks, MCP servers, skills) is not written by a tool"
+        for root in self.installation:
+            if path == root or root in path.parents:
+                return f"it is part of the hook's own code or the Python it runs on ({root})"
+        return ""
+
+    def secret_inodes(self) -> set[tuple[int, int]]:
+        if self._secret_inodes is None:
+            found: set[tuple[int, int]] = set()
+            for secret in self.secrets:
+                info = _stat(str(secret))
+                if info is None:
+                    continue
+                found.add((info.st_dev, info.st_ino))
+                if stat.S_ISDIR(info.st_mode):
+                    try:
+                        with os.scandir(secret) as entries:
+                            for n, entry in enumerate(entries):
+                                if n >= MAX_SECRET_ENTRIES:
+                                    break
+                                inner = _stat(entry.path)
+                                if inner is not None:
+                                    found.add((inner.st_dev, inner.st_ino))
+                    except OSError:
+                        pass
+            self._secret_inodes = found
+        return self._secret_inodes
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except (OSError, ValueError):
+        return None
+
+
+def glob_problem(pattern: str) -> str:
+    """Why a Glob pattern may reach outside the folder it is run in (empty: it may not)."""
+    if pattern.startswith(("/", "~")) or ".." in pattern.replace("\\", "/").split("/"):
+        return f"the pattern {pattern[:80]!r} reaches outside its folder (absolute, '~' or '..')"
+    return ""
+
+
+__all__ = ["CONFIG_FOLDERS", "CONFIG_NAMES", "PathGuard", "glob_problem"]

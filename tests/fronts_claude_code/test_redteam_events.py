@@ -1,0 +1,71 @@
+"""Red team, the events themselves: replaying a granted step, results that do not belong to the
+call that was allowed, and JSON built to trip the parser."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from plangate.fronts.claude_code.config import HookConfig
+from plangate.fronts.claude_code.hook_input import HookInputError, parse_hook_input
+
+from .conftest import bind, event, owner_trigger, step
+from .test_command_hook import feed
+
+
+def outstanding(settings: HookConfig, session: str) -> object:
+    return json.loads((settings.state_dir / f"{session}.json").read_text())["outstanding"]
+
+
+def test_a_granted_step_runs_once(hook_config: Path, settings: HookConfig) -> None:
+    """The same granted call again — before its result (a parallel twin), with the same
+    tool_use_id, or after its result — is denied: the plan has it once."""
+    session, _ = bind(settings, owner_trigger("run `ls`"), step("list", "Bash", command="ls"))
+    assert feed(hook_config, event(session, "Bash", {"command": "ls"}, use_id="toolu_a"))[0] == 0
+    assert feed(hook_config, event(session, "Bash", {"command": "ls"}, use_id="toolu_b"))[0] == 2
+    assert feed(hook_config, event(session, "Bash", {"command": "ls"}, use_id="toolu_a"))[0] == 2
+    feed(hook_config, event(session, "Bash", {"command": "ls"}, kind="PostToolUse", use_id="toolu_a",
+                            tool_response={"stdout": "x"}))
+    assert outstanding(settings, session) is None
+    code, _out, err = feed(hook_config, event(session, "Bash", {"command": "ls"}, use_id="toolu_c"))
+    assert code == 2, err
+
+
+def test_a_call_without_a_tool_use_id_is_denied(hook_config: Path, settings: HookConfig) -> None:
+    """Results are matched to the allowed call by its tool_use_id; an event without one
+    (which would match a call stored without one) is refused."""
+    session, _ = bind(settings, owner_trigger("run `ls`"), step("list", "Bash", command="ls"))
+    data = event(session, "Bash", {"command": "ls"})
+    del data["tool_use_id"]
+    code, _out, err = feed(hook_config, data)
+    assert code == 2 and "tool_use_id" in err
+
+
+def test_a_result_for_another_tool_is_not_recorded(hook_config: Path, settings: HookConfig) -> None:
+    """A PostToolUse carrying the allowed call's tool_use_id but another tool's name is not
+    taken as that call's result."""
+    session, _ = bind(settings, owner_trigger("run `ls`"), step("list", "Bash", command="ls"))
+    assert feed(hook_config, event(session, "Bash", {"command": "ls"}, use_id="toolu_a"))[0] == 0
+    feed(hook_config, event(session, "Read", {"file_path": "/etc/passwd"}, kind="PostToolUse", use_id="toolu_a",
+                            tool_response={"content": "root:x:0:0"}))
+    assert outstanding(settings, session) is not None
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"hook_event_name":"PreToolUse","session_id":"s","tool_name":"Bash","tool_use_id":"t",'
+    b'"tool_input":{"command":' + b"9" * 5000 + b"}}",
+    b'{"hook_event_name":"PreToolUse","session_id":"s","tool_name":"Bash","tool_use_id":"t",'
+    b'"tool_input":{"command":1e400}}',
+    b'{"hook_event_name":"PreToolUse","session_id":"s","tool_name":"Bash","tool_use_id":"t",'
+    b'"tool_input":{"command":' + b"[" * 5000 + b"]" * 5000 + b"}}",
+    b'{"hook_event_name":"PreToolUse","session_id":"s","tool_name":"Bash","tool_use_id":"t",'
+    b'"tool_input":{"command":"\\ud800"}}',
+], ids=["5000-digit number", "number out of range", "deep array", "lone surrogate"])
+def test_json_built_to_trip_the_parser_is_one_clear_line(raw: bytes) -> None:
+    """Numbers Python will not convert, deep nesting, lone surrogates: a HookInputError
+    naming the problem (not an internal error)."""
+    with pytest.raises(HookInputError) as caught:
+        parse_hook_input(raw)
+    assert str(caught.value).startswith("hook input") and "\n" not in str(caught.value)
