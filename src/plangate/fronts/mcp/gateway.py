@@ -161,8 +161,13 @@ class Gateway:
         self.run = None
         self.approval = None
         self.capture.grant = None
-        outcome: Outcome = await asyncio.to_thread(
-            self.gate.submit, self.trigger, plan, planner_context=self.shown)
+        try:
+            outcome: Outcome = await asyncio.to_thread(
+                self.gate.submit, self.trigger, plan, planner_context=self.shown)
+        except Exception as exc:  # fail closed, named: nothing was granted
+            self.last = {"verdict": "deny",
+                         "summary": f"the review failed: {type(exc).__name__}: {exc}"[:500]}
+            return self.last
         body = _verdict(outcome)
         if outcome.review.verdict == "escalate" and outcome.approval:
             self.approval = outcome.approval
@@ -186,9 +191,10 @@ class Gateway:
             self.capture.grant = None
             try:
                 outcome = await asyncio.to_thread(self.gate.run_approved, approval.id)
-            except PlangateError as exc:
+            except Exception as exc:  # re-reviewed differently, or failed: nothing granted
                 self.approval = None
-                self.last = {"status": "refused", "message": str(exc)}
+                message = str(exc) if isinstance(exc, PlangateError) else f"{type(exc).__name__}: {exc}"
+                self.last = {"status": "refused", "message": message[:500]}
                 return self.last
             self.approval = None
             if self.capture.grant is None:
