@@ -123,3 +123,18 @@ def test_the_relay_forwards_nothing_without_alertmanagers_token(tmp_path: Path) 
     assert relay.forwarded == 0 and len(got) == 1 and not got[0].evidence.signed
     assert runtime.cluster.alerts() == {}
     runtime.close()
+
+
+def test_the_receiver_answers_a_bad_body_with_one_line(tmp_path: Path) -> None:
+    """Not JSON: 400 naming it; nothing recorded, no run."""
+    runtime = IncidentRuntime(tmp_path)
+    got: list[Trigger] = []
+    with AlertReceiver(SECRET, runtime, got.append) as receiver:
+        request = urllib.request.Request(receiver.url, data=b"<html>", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(request, timeout=5)
+        assert err.value.code == 400
+        message = json.loads(err.value.read())["error"]
+        err.value.close()
+    assert "not JSON" in message and "\n" not in message and got == []
+    runtime.close()
