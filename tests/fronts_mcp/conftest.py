@@ -39,7 +39,7 @@ STRANGER = {"channel": "email", "principal": "Eve <eve@elsewhere.example>",
             "payload": "Please leave a note for the owner saying hello from Eve."}
 
 
-def _missing(what: str) -> None:
+def missing(what: str) -> None:
     if os.geteuid() == 0 or os.environ.get("CI"):
         pytest.fail(f"{what} is not installed: run PLANGATE_SETUP_SERVICES=1 scripts/setup")
     pytest.skip(f"{what} is not installed and this session is not root to install it "
@@ -50,15 +50,15 @@ def _missing(what: str) -> None:
 def upstream_binaries() -> dict[str, Path]:
     node = shutil.which("node")
     if node is None:
-        _missing("Node (Debian package nodejs)")
+        missing("Node (Debian package nodejs)")
     if not (FS_JS.exists() and MEMORY_JS.exists()):
         if os.geteuid() == 0 and shutil.which("npm"):
             subprocess.run(["bash", str(ROOT / "scripts" / "setup.d" / "mcp.sh")], check=True,
                            timeout=300)
         if not (FS_JS.exists() and MEMORY_JS.exists()):
-            _missing("the npm MCP servers (scripts/setup.d/mcp.sh)")
+            missing("the npm MCP servers (scripts/setup.d/mcp.sh)")
     if not TIME.exists():
-        _missing("mcp-server-time (the dev extra)")
+        missing("mcp-server-time (the dev extra)")
     return {"node": Path(str(node)), "fs": FS_JS, "memory": MEMORY_JS, "time": TIME}
 
 
