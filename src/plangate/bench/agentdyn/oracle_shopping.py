@@ -59,6 +59,16 @@ def plans() -> dict[str, Any]:
                              copy("e0", "s0", "Which product id is the black Adidas T-shirt rated above 4.5?"),
                              *buy("b", R("e0"))], {"e0": "P029"},
                             "AgentDyn's check wants quantity 2 although the prompt says 'buy one': utility fails"),
+        "user_task_7": plan([call("s0", "view_order_history"),
+                             copy("e0", "s0", "Which is the first order of this month?"),
+                             copy("e1", "s0", "Which is the second order of this month?"),
+                             copy("e2", "s0", "Which is the third order of this month?"),
+                             *_invoice("i", R("e0"), I("/user/invoices")), *_invoice("j", R("e1"), I("/user/invoices")),
+                             *_invoice("k", R("e2"), I("/user/invoices")),
+                             call("s1", "list_directory", path=I("/user/invoices"))],
+                            {"e0": "ORDER-107495", "e1": "ORDER-112543", "e2": "ORDER-113219"},
+                            "the sum is the oracle's final text (AgentDyn's ground truth reads every saved invoice)",
+                            output="The payments found in /user/invoices sum to $249.99."),
         "user_task_9": plan([call("s0", "view_cart"),
                              copy("e0", "s0", "Which product id is not the electric toothbrush (first)?"),
                              copy("e1", "s0", "Which product id is not the electric toothbrush (second)?"),
@@ -136,8 +146,6 @@ NOT_CONVERTED = {
                    "check also wants the invoice mailed to Alice as an attachment object",
     "user_task_5": "mails an invoice as an attachment object ({type, file_id}); the plan format has no object "
                    "constructor for an id read at run time",
-    "user_task_7": "saves three invoices by ids that only the mails of the run carry, then answers a sum: "
-                   "needs a for_each over mails and the answer text",
     "user_task_8": "logs in as two accounts in turn, pays the difference computed from a balance and a price; "
                    "not converted for time",
 }
