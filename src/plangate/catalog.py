@@ -44,11 +44,17 @@ class ArgSpec(BaseModel):
 class OutputSpec(BaseModel):
     """Label of the tool's output. `readers` is a list of principals or `public`;
     `owner` stands for the deployment's owner. `readers_from_data` tells the executor that
-    the tool reports exact readers per result (e.g. a file's share list)."""
+    the tool reports exact readers per result (e.g. a file's share list).
+
+    `stored`: the readers are those stored for what the tool reads (its `reads`), e.g. the
+    per-row readers a deployment records for its database; a name it reads that has no
+    stored label, or that is a pattern (an argument not known yet), counts as readable by
+    the owner only (`resources.call_output_label`). Sound without the deployment's help:
+    a store that knows nothing makes the output the owner's."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    readers: Literal["public"] | list[str] = "public"
+    readers: Literal["public", "stored"] | list[str] = "public"
     untrusted: bool = False
     #: The arguments whose content may reappear in the output. None (the default, sound
     #: when nobody has checked): every argument. A narrower list is a claim that needs a
@@ -59,7 +65,8 @@ class OutputSpec(BaseModel):
     reason: str = ""
 
     def label(self, tool: str) -> Label:
-        readers = frozenset({PUBLIC}) if self.readers == "public" else frozenset(self.readers)
+        # `stored`: public here; what the tool reads narrows it (call_output_label).
+        readers = frozenset({PUBLIC}) if self.readers in ("public", "stored") else frozenset(self.readers)
         return Label(readers=readers, sources=frozenset({f"tool:{tool}"}),
                      taint="high" if self.untrusted else "none")
 
@@ -154,6 +161,9 @@ class Catalog(BaseModel):
                 if not spec.output.reason.strip():
                     raise ValueError(f"tool {name!r}: output.from_args narrows what the output "
                                      "depends on and needs a reason")
+            if spec.output.readers == "stored" and not spec.reads:
+                raise ValueError(f"tool {name!r}: output readers `stored` come from what it reads; "
+                                 "it declares no `reads`")
             for pattern in (*spec.reads, *spec.writes, *spec.executes, *spec.loads, *spec.discloses):
                 for ref in re.findall(r"\{([^}]*)\}", pattern):
                     if ref not in spec.args:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from plangate.catalog import ToolSpec
-from plangate.labels import Label, join_all
+from plangate.labels import TRUSTED, Label, join_all
 
 WILDCARD = "*"
 
@@ -219,10 +219,24 @@ def call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping
     if reported is not None and not any(label.untrusted for label in stored):
         base = Label(readers=reported.readers, sources=base.sources | reported.sources,
                      taint=base.join(reported).taint)
+    if spec.output.readers == "stored":
+        base = base.join(_unlabelled_reads(spec, values, resources))
     content = [label for name, label in args.items() if name in spec.content_args]
     selecting = [_selection(label) for name, label in args.items()
                  if name not in spec.content_args]
     return join_all([base, *content, *stored, *selecting, control])
+
+
+OWNER_ONLY = Label(readers=frozenset({"owner"}))  # `owner`: the deployment's owner (labels.py)
+
+
+def _unlabelled_reads(spec: ToolSpec, values: Mapping[str, Any], resources: ResourceLabels) -> Label:
+    """For output `readers: stored`: owner-only when anything the call reads has no stored
+    label, or is a pattern (which may also name unlabelled items); else nothing to add."""
+    found = _lookups(resources, list(spec.effective_reads), values)
+    if not found or any(label is None or has_wildcard(name) for name, label in found):
+        return OWNER_ONLY
+    return TRUSTED
 
 
 def _selection(label: Label) -> Label:
@@ -245,7 +259,10 @@ def written_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping[str
     state its output stands for (whether the resource changed at all may depend on it)."""
     if stored is None:
         stored = stored_reads(spec, values, resources)
-    return join_all([*args.values(), control, *stored, spec.output_label.readers_only()])
+    state = spec.output_label.readers_only()
+    if spec.output.readers == "stored":  # the state's readers are those stored, or the owner's
+        state = state.join(_unlabelled_reads(spec, values, resources).readers_only())
+    return join_all([*args.values(), control, *stored, state])
 
 
 def disclosed_label(spec: ToolSpec, values: Mapping[str, Any],

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from plangate.bench.support import main, report, run_bench, scenarios
+from plangate.bench.support import main, report, run_bench, scenarios, shipped_policy
 from plangate.bench.support import runner as support_runner
 from plangate.catalog import load_catalog
 from plangate.deployments.support import CATALOG_PATH, POLICY_PATH
+from plangate.deployments.support.db import SupportDB
 from plangate.gate import Gate
 from plangate.policy import CompiledPolicy
 from plangate.policy.loader import compile_policy
@@ -65,32 +66,41 @@ def test_row_labels_alone_keep_customers_apart() -> None:
     assert [r.scenario.id for r in results if r.succeeded] == []
 
 
-def test_without_row_labels_or_ownership_another_customers_data_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The check above can fail: the core gate without the desk's row labels (every
-    customer's rows then read as public) and without the ownership rule lets the same
-    attacks through."""
+def _rows_say_public(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broken source of row readers: every customer's rows readable by anyone."""
+    monkeypatch.setattr(SupportDB, "readers_of", lambda self, address, kind: frozenset({"*"}))
 
-    class PlainGate(Gate):
-        def __init__(self, policy: CompiledPolicy, tools: Any, db: Any, **kw: Any) -> None:
-            super().__init__(policy, tools, **kw)
 
-    monkeypatch.setattr(support_runner, "SupportGate", PlainGate)
+def test_without_row_readers_or_ownership_another_customers_data_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check above can fail: rows that say anyone may read them, and no ownership
+    rule, let the same attacks through."""
+    _rows_say_public(monkeypatch)
     results = run_bench(_attacks("id-guessing"), policy=_policy("customers-touch-only-their-own-records"))
     assert sum(r.succeeded for r in results) >= 10
 
 
 def test_ownership_alone_keeps_customers_apart(monkeypatch: pytest.MonkeyPatch) -> None:
-    """And the other way round: without row labels, the Cedar ownership rule alone stops them."""
+    """And the other way round: with rows that say anyone may read them, the Cedar
+    ownership rule alone stops them."""
+    _rows_say_public(monkeypatch)
+    results = run_bench(_attacks("id-guessing", "search"), policy=shipped_policy())
+    assert [r.scenario.id for r in results if r.succeeded] == []
+
+
+def test_the_catalog_fails_closed_behind_a_gate_without_row_labels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`readers: stored` with nothing stored is the staff's: behind the plain core gate a
+    customer cannot even get their own orders (denied, not leaked), and no attack lands."""
 
     class PlainGate(Gate):
         def __init__(self, policy: CompiledPolicy, tools: Any, db: Any, **kw: Any) -> None:
             super().__init__(policy, tools, **kw)
 
     monkeypatch.setattr(support_runner, "SupportGate", PlainGate)
-    from plangate.bench.support import shipped_policy
-
-    results = run_bench(_attacks("id-guessing", "search"), policy=shipped_policy())
-    assert [r.scenario.id for r in results if r.succeeded] == []
+    own = [s for s in scenarios() if s.id == "benign-01"]
+    (result,) = run_bench(own)
+    assert result.denied and "no-private-data-to-others" in result.steps[0].rules
+    attacks = run_bench(_attacks("id-guessing"), policy=_policy("customers-touch-only-their-own-records"))
+    assert not any(r.succeeded for r in attacks)
 
 
 def test_every_escalation_names_what_a_human_decides() -> None:
