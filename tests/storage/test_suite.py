@@ -300,3 +300,17 @@ def test_records_before_a_side_effect_wait_for_the_disk(opener: Callable[[], Sto
     durable, lazy = ("2", "1") if store.kind == "sqlite" else ("on", "off")
     assert seen == {"call": durable, "approval_decided": durable, "label_stored": durable,
                     "plan": lazy, "verdict": lazy}
+
+
+def test_a_worker_sees_labels_another_worker_stored_after_it_looked(opener: Callable[[], Storage]) -> None:
+    """Answers a worker keeps between lookups are dropped when another worker commits: a
+    label stored by one is seen by the other at its next lookup, by name and by prefix."""
+    one, two = opener(), opener()
+    one.resources.record("mail:m1", CLEAN)
+    assert two.resources.label_of("mail:m1") == CLEAN and two.resources.label_of("mail:*") == CLEAN
+    one.resources.record("mail:m1", TAINTED)
+    one.resources.record("mail:m2", TAINTED)
+    assert two.resources.label_of("mail:m1") == CLEAN.join(TAINTED)
+    assert two.resources.label_of("mail:*") == CLEAN.join(TAINTED)
+    two.resources.record("mail:m3", CLEAN)  # its own write, then its own read
+    assert two.resources.label_of("mail:m3") == CLEAN

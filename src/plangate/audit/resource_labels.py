@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,6 +75,15 @@ class SqliteResourceLabels:
         self._db.execute(_INDEX)
         self._db.executescript(_PREFIX_SCHEMA)
         self._lock = log.lock
+        # Answers already given, valid while no connection has committed since (SQLite's
+        # `data_version` moves on every other connection's commit; our own writes clear it).
+        self._answers: dict[str, Label | None] = {}
+        self._version: int | None = None
+        # Our own writes in flight, and a count that moves when one starts or ends: an answer
+        # read while one was in flight, or across one, is not kept.
+        self._writing = 0
+        self._epoch = 0
+        self._counts = threading.Lock()
         self._adopt_legacy_rows()
 
     def _adopt_legacy_rows(self) -> None:
@@ -88,6 +98,21 @@ class SqliteResourceLabels:
                                                "adopted": True}, also=adopt)
 
     def label_of(self, pattern: str) -> Label | None:
+        (version,) = self._db.execute("PRAGMA data_version").fetchone()
+        if version != self._version:
+            self._answers.clear()
+            self._version = version
+        if pattern in self._answers:
+            return self._answers[pattern]
+        epoch, writing = self._epoch, self._writing
+        answer = self._lookup(pattern)
+        if not writing and epoch == self._epoch:
+            if len(self._answers) >= 4096:
+                self._answers.clear()
+            self._answers[pattern] = answer
+        return answer
+
+    def _lookup(self, pattern: str) -> Label | None:
         hits: list[Label] = []
         prefix = prefix_query(pattern)
         if prefix is not None:
@@ -155,6 +180,18 @@ class SqliteResourceLabels:
     def record(self, name: str, label: Label) -> None:
         """Join the label of what was written into the resource's label. A write never
         washes taint away: the store cannot tell an overwrite from an append."""
+        with self._counts:
+            self._writing += 1
+            self._epoch += 1
+        try:
+            self._record(name, label)
+        finally:
+            with self._counts:
+                self._writing -= 1
+                self._epoch += 1
+                self._answers.clear()
+
+    def _record(self, name: str, label: Label) -> None:
         joined: dict[str, Any] = {}
 
         def prepare(db: sqlite3.Connection) -> Mapping[str, Any]:
