@@ -104,7 +104,7 @@ def test_benign_flow_lists_exactly_the_plan_and_labels_each_result(world: World)
             assert status["status"] == "completed" and status["calls"] == 3
             assert await names(c) == OWN_TOOLS
             r = await c.call_tool(*granted_calls(world.ws)[0])
-            assert r.is_error and "has ended" in text(r)
+            assert r.is_error and "no more calls (run completed)" in text(r)
 
     anyio.run(go)
     assert world.files()["summary.txt"] == SUMMARY
@@ -233,3 +233,34 @@ def test_a_later_plan_carries_what_the_agent_was_shown(world: World) -> None:
             assert r.structured_content["verdict"] == "approve", text(r)
 
     anyio.run(go)
+
+
+def test_a_probing_agent_or_an_idle_grant_loses_the_grant(
+        tmp_path: Path, upstream_binaries: dict[str, Path]) -> None:
+    """After `max_refusals` refused calls the grant is closed: even the plan's own next
+    call is refused and nothing is written. A grant with no call for `idle_s` is closed
+    at the next call the same way."""
+    probing = make_world(tmp_path / "probing", upstream_binaries, extra={"max_refusals": 2})
+    idle = make_world(tmp_path / "idle", upstream_binaries,
+                      extra={"timeouts": {"start_s": 30, "call_s": 20, "idle_s": 0.5}})
+
+    async def go() -> None:
+        async with gateway(probing.config) as c:
+            r = await c.call_tool("submit_plan", {"plan": granted_plan(probing.ws)})
+            assert r.structured_content["verdict"] == "approve", text(r)
+            for path in ("/etc/passwd", "/etc/shadow"):
+                assert (await c.call_tool("fs__read_text_file", {"path": path})).is_error
+            r = await c.call_tool(*granted_calls(probing.ws)[0])
+            assert r.is_error and "2 refused calls" in text(r), text(r)
+            status = (await c.call_tool("plan_status", {})).structured_content
+            assert status["status"] == "closed"
+        async with gateway(idle.config) as c:
+            r = await c.call_tool("submit_plan", {"plan": granted_plan(idle.ws)})
+            assert r.structured_content["verdict"] == "approve", text(r)
+            await anyio.sleep(1.0)
+            r = await c.call_tool(*granted_calls(idle.ws)[0])
+            assert r.is_error and "no call for 0.5 s" in text(r), text(r)
+
+    anyio.run(go)
+    assert len(probing.events("call")) == 0 and len(idle.events("call")) == 0
+    assert [e["why"] for e in probing.events("mcp_closed")] == ["2 refused calls"]

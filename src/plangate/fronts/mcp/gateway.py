@@ -223,11 +223,13 @@ class Gateway:
 
     async def _forward(self, name: str, args: dict[str, Any]) -> Any:
         run = self.run
-        if run is None or run.done:
-            why = ("no granted plan: call submit_plan first" if run is None
-                   else f"the granted plan has ended ({run.status().get('status')})")
+        if run is None:
+            why = "no granted plan: call submit_plan first"
             self._refused(name, args, why)
             return _error(f"refused: {why}; nothing was forwarded")
+        if run.done:
+            self._refused(name, args, "the grant has ended", run.run_id)
+            return _error(f"refused: {run.ending()}")
         if time.monotonic() - self._active > self.idle_s:
             run.close(f"no call for {self.idle_s:g} s")
             return _error(f"refused: {run.ending()}")
