@@ -105,6 +105,8 @@ def test_intake_classes_come_from_evidence_only() -> None:
 
     assert cls(chat_trigger(AVA, "hi")) == "customer"
     assert cls(chat_trigger(AVA, "hi", session=False)) == "unknown"
+    guest = chat_trigger(AVA, "hi", session=False)
+    assert guest.principal.endswith("@chat.invalid") and guest.meta["claimed"] == AVA  # replies go to the chat
     assert cls(email_trigger(AVA, "Hi", "hello", dmarc="pass")) == "customer"
     assert cls(email_trigger(AVA, "Hi", "hello", dmarc="fail")) == "unknown"
     assert cls(email_trigger("Ava <lena@fernhill.example>", "Hi", "x", dmarc="fail")) == "unknown"

@@ -13,6 +13,7 @@ Nothing here decides what a trigger may do: `policy.yaml` does, from the class.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -38,12 +39,20 @@ def _text(text: str) -> str:
 
 
 def chat_trigger(address: str, text: str, *, session: bool = True, trigger_id: str = "chat") -> Trigger:
-    """A chat message; `session`: the front end's signed-in session vouches for `address`."""
+    """A chat message. `session`: the front end's signed-in session vouches for `address`.
+    Without one, `address` is only what the visitor typed: the principal is the visitor's
+    chat handle (replies show in that chat, not in the mailbox of whoever was named), and
+    the claim is kept in `meta` for the human who reads it."""
     if not address or not isinstance(address, str):
         raise IntakeError("a chat message needs the session's address")
-    return Trigger(id=trigger_id, channel="chat", principal=address,
-                   evidence=Evidence(paired=session), payload=_text(text),
-                   meta={"channel": "chat"})
+    meta = {"channel": "chat"}
+    principal = address
+    if not session:
+        digest = hashlib.sha256(address.encode("utf-8", "replace")).hexdigest()[:12]
+        principal = f"visitor-{digest}@chat.invalid"
+        meta["claimed"] = address[:300]
+    return Trigger(id=trigger_id, channel="chat", principal=principal,
+                   evidence=Evidence(paired=session), payload=_text(text), meta=meta)
 
 
 def email_trigger(sender: str, subject: str, body: str, *, dmarc: AuthVerdict = "none",
