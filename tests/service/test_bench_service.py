@@ -29,3 +29,21 @@ def test_bench_service_reports_every_level_without_errors(tmp_path: Path) -> Non
     # a review takes a few milliseconds; 30 ms leaves room for a loaded CI machine.
     assert figures["p50_ms_c1"] < 30, figures
     assert "rss_growth_mb" in figures and figures["rss_start_mb"] > 0
+    assert figures["server_cpu_ms_per_review_c16"] > 0
+
+
+def test_bench_service_on_postgres_and_redis(tmp_path: Path) -> None:
+    """`--backend postgres`: the bench starts its own PostgreSQL and Redis from the Debian
+    packages, the workers share them, every level is answered without errors."""
+    from servers import PG_BIN, _missing
+
+    if not PG_BIN:
+        _missing("PostgreSQL (Debian package postgresql)")
+    out = tmp_path / "service.json"
+    done = subprocess.run([sys.executable, "-m", "plangate", "bench", "service", "--backend", "postgres",
+                           "--seconds", "0.5", "--soak-seconds", "1", "--json", str(out)],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = json.loads(out.read_text())
+    assert figures["errors"] == 0 and figures["storage"] == "postgresql+redis"
+    assert all(figures[f"reviews_per_s_c{level}"] > 0 for level in (1, 16, 64))
