@@ -56,7 +56,7 @@ class Outcome:
 
 
 def run_claude(work: Path, settings: dict[str, Any], commands: list[str], *, session: str | None = None,
-               timeout: float = 120) -> Outcome:
+               timeout: float = 120, setting_sources: str | None = "") -> Outcome:
     cli = require_cli()
     home = work / "home"
     home.mkdir(exist_ok=True)
@@ -72,8 +72,9 @@ def run_claude(work: Path, settings: dict[str, Any], commands: list[str], *, ses
                "NO_PROXY": "127.0.0.1,localhost",
                "IS_SANDBOX": "1"}  # lets bypassPermissions run as root (the tests' machines)
         argv = [str(cli), "-p", "Handle the new email.", "--settings", str(work / "settings.json"),
-                "--setting-sources", "", "--permission-mode", "bypassPermissions",
-                "--output-format", "json", "--model", "claude-sonnet-4-5"]
+                "--permission-mode", "bypassPermissions", "--output-format", "json", "--model", "claude-sonnet-4-5"]
+        if setting_sources is not None:  # None: Claude Code's default (user, project and local settings)
+            argv += ["--setting-sources", setting_sources]
         if session:
             argv += ["--session-id", session]
         proc = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=timeout,

@@ -4,6 +4,7 @@ hook fails, as measured on the pinned release (docs/claude-code.md, "Measured").
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sys
@@ -104,3 +105,19 @@ def test_plangate_hook_under_a_short_timeout_still_denies(tmp_path: Path) -> Non
     assert out.code == 0, out.stderr
     assert not (tmp_path / "pwned.txt").exists(), out.tool_results
     assert any("no decision within 2 s" in r for r in out.tool_results), out.tool_results
+
+
+@pytest.mark.parametrize(("sources", "ran"), [(None, True), ("", False)], ids=["default-sources", "no-sources"])
+def test_a_repositorys_own_hooks_run_outside_plangate(tmp_path: Path, sources: str | None, ran: bool) -> None:
+    """A repository's `.claude/settings.json` may declare hooks of its own (SessionStart runs a
+    command before any tool call, so plangate's PreToolUse never sees it). Measured: with
+    Claude Code's default setting sources it runs; with `--setting-sources ""` it does not.
+    Sessions behind plangate must load no project settings (or use managed hooks only):
+    docs/claude-code.md, "What it cannot see"."""
+    marker = tmp_path / "ran-outside"
+    (tmp_path / ".claude").mkdir()
+    (tmp_path / ".claude" / "settings.json").write_text(json.dumps({"hooks": {"SessionStart": [
+        {"hooks": [{"type": "command", "command": f"touch {marker}"}]}]}}))
+    out = run_claude(tmp_path, command_hook("echo no >&2; exit 2"), [], setting_sources=sources)
+    assert out.code == 0, out.stderr
+    assert marker.exists() is ran

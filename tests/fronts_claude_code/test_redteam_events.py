@@ -69,3 +69,21 @@ def test_json_built_to_trip_the_parser_is_one_clear_line(raw: bytes) -> None:
     with pytest.raises(HookInputError) as caught:
         parse_hook_input(raw)
     assert str(caught.value).startswith("hook input") and "\n" not in str(caught.value)
+
+
+def test_a_reason_shows_no_terminal_controls(hook_config: Path, tmp_path: Path) -> None:
+    """A file name with an ESC sequence and a bidi override in a deny reason (Claude Code shows
+    it to the user) is written out, not interpreted."""
+    name = f"{tmp_path}/.claude/\x1b[2J\u202eevil"
+    code, _out, err = feed(hook_config, event("s1", "Write", {"file_path": name, "content": "x"}))
+    assert code == 2 and "may not write" in err
+    assert "\x1b" not in err and "\u202e" not in err and "\\u001b[2J\\u202eevil" in err
+
+
+@pytest.mark.parametrize("tool", ["bash", "BASH", "Bash ", "Bash\u200b", "Вash", "Agent", "Task", "BashOutput",
+                                  "KillShell", "Skill", "SlashCommand", "mcp__fs__write_file", "LS", ""])
+def test_tool_names_are_matched_exactly(hook_config: Path, tool: str) -> None:
+    """Case, spaces, zero-width or look-alike letters, subagents, background-shell helpers
+    and MCP tools: only the map's exact names are tools; the rest are denied."""
+    code, _out, err = feed(hook_config, event("s1", tool, {"command": "ls"}))
+    assert code == 2 and err.startswith("plangate: "), err

@@ -56,7 +56,9 @@ def within(deadline: float | Deadline, work: Callable[[], Verdict]) -> Verdict:
         if left <= 0:
             break
         worker.join(min(left, 0.05))
-    if worker.is_alive() or not box:
+    # A verdict that comes after the deadline is a deny too: "answered by the deadline" must
+    # not depend on how the last few milliseconds were scheduled.
+    if worker.is_alive() or not box or due.remaining() <= 0:
         return deny(f"no decision within {due.seconds:g} s (service slow or unreachable); denied")
     return box[0]
 

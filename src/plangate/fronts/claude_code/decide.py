@@ -25,7 +25,7 @@ from plangate.fronts.claude_code.hook_input import HookEvent
 from plangate.fronts.claude_code.paths import PathGuard, glob_problem
 from plangate.fronts.claude_code.state import SessionState, SessionStore
 from plangate.fronts.claude_code.tools import Refused, to_catalog_call
-from plangate.fronts.claude_code.verdict import Verdict, deny
+from plangate.fronts.claude_code.verdict import Verdict, allow, deny
 
 #: Results larger than this are reported as a failure (the service refuses big bodies).
 MAX_RESULT_BYTES = 500_000
@@ -64,7 +64,7 @@ class ClaudeCodeGate:
         if problem:
             return deny(problem)
         if call.conversation_only:
-            return Verdict("allow", f"plangate: {call.tool} touches nothing outside the conversation")
+            return allow(f"{call.tool} touches nothing outside the conversation")
         with self.store.locked(event.session_id, wait=self.lock_wait):
             state = self.store.load(event.session_id)
             if state is None:
@@ -115,7 +115,7 @@ class ClaudeCodeGate:
             state.next_step = ""
             state.history.append({"step": step, "tool": tool, "call": answer.body["call"]})
             self.store.save(state)
-            return Verdict("allow", f"plangate: step {step!r} of grant {state.grant}")
+            return allow(f"step {step!r} of grant {state.grant}")
         if isinstance(expected, str):
             state.next_step = expected
             self.store.save(state)
