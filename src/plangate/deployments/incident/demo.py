@@ -59,6 +59,7 @@ class Row:
     sender: str
     trust_class: str
     classification: list[str]
+    arrived: str
     verdict: str
     rules: list[str]
     reasons: dict[str, str]
@@ -96,6 +97,17 @@ def _triggers(event: dict[str, Any], runtime: IncidentRuntime) -> list[Trigger]:
     return out
 
 
+def arrived(trigger: Trigger) -> str:
+    """What arrived, in one line: an alert's trusted fields (its free text is in the plan's
+    marked values, never here), or the engineer's message."""
+    if trigger.channel == "chat":
+        return f"message {quote(trigger.payload, 200)}"
+    m = trigger.meta
+    signed = "signature verified" if trigger.evidence.signed else "NOT signed: none of it is trusted"
+    return (f"alert {visible(m.get('alertname', '?'), 64)} ({visible(m.get('severity', '?'), 10)}) on "
+            f"{visible(m.get('namespace', '?'), 64)}/{visible(m.get('service', '?'), 64)}, {signed}")
+
+
 def run_demo(db: str, root: Path, progress: Any = None) -> list[Row]:
     world, items = events()
     runtime = IncidentRuntime(root)
@@ -112,7 +124,8 @@ def run_demo(db: str, root: Path, progress: Any = None) -> list[Row]:
             judge = Judge(before, runtime.snapshot())
             row = Row(name=event["id"], title=event["title"], kind=event["kind"], family=event.get("family", ""),
                       sender=trigger.principal, trust_class=review.trust_class,
-                      classification=list(review.classification), verdict=review.verdict,
+                      classification=list(review.classification), arrived=arrived(trigger),
+                      verdict=review.verdict,
                       rules=list(review.rules), reasons=dict(review.reasons), summary=review.summary,
                       approval=outcome.approval)
             if outcome.run is not None:
@@ -166,6 +179,7 @@ def print_row(i: int, n: int, row: Row, colour: bool) -> None:
     print(f"\033[1m{head}\033[0m" if colour else head)
     why = f"  ({visible(row.classification[0], 200)})" if row.classification else ""
     print(f"        from {marked(quote(row.sender, 100), 'trigger')}  ->  class {visible(row.trust_class, 40)}{why}")
+    print(f"        {row.arrived}")
     for line in visible_lines(row.summary, width=300, max_lines=40)[1:]:
         print(f"        plan {line.strip()}")
     print(f"        verdict {_paint(row.verdict.upper(), row.verdict, colour)}  "
@@ -190,6 +204,7 @@ def html_report(rows: list[Row], data: dict[str, Any]) -> str:
         summary = html.escape("\n".join(visible_lines(r.summary, width=600, max_lines=60)))
         cards.append(f"""<section class="card {e(r.verdict, 20)}"><h2>{e(r.title, 200)}</h2>
 <p>{e(r.kind, 20)} · from <code>{e(r.sender, 200)}</code> → class <b>{e(r.trust_class, 40)}</b> ·
+{e(r.arrived, 400)} ·
 verdict <b>{e(r.verdict, 20)}</b> · {e(r.outcome, 40)}</p><pre>{summary}</pre><ul>{reasons}</ul>
 <p>ran: {e(', '.join(r.executed) or 'nothing', 400)}</p></section>""")
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
