@@ -1,5 +1,6 @@
 """The gateway over streamable HTTP on both sides: the agent connects to
-`plangate mcp-gateway --http 127.0.0.1:PORT`, and one upstream is an HTTP MCP server
+`plangate mcp-gateway --http 127.0.0.1:PORT` with its bearer token (a request without it,
+or with another, gets 401), and one upstream is an HTTP MCP server
 (tests/fronts_mcp/notes_server.py, on the official SDK) next to mcp-server-time on stdio.
 A refused call leaves the notes untouched; an upstream that goes away mid-plan fails its
 step with an error, nothing half-done, and the steps that depend on it do not run."""
@@ -7,6 +8,7 @@ step with an error, nothing half-done, and the steps that depend on it do not ru
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import yaml
 
 from fronts_mcp.conftest import OWNER, ROOT, TIME, lit, plan, text
@@ -55,11 +58,14 @@ def _wait(port: int, proc: subprocess.Popen[bytes], seconds: float = 30.0) -> No
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
 
 
+TOKEN = "agent-token-0123456789abcdef"
+
+
 @contextmanager
 def _process(cmd: list[str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, env={**os.environ, "GW_TOKEN": TOKEN})
     try:
         _wait(port, proc)
         yield proc
@@ -79,9 +85,10 @@ def test_http_agent_and_http_upstream_refusal_and_upstream_gone(
     (tmp_path / "policy.yaml").write_text(yaml.safe_dump(POLICY))
     (tmp_path / "gateway.yaml").write_text(yaml.safe_dump({
         "policy": "policy.yaml", "audit": "audit.db", "trigger": OWNER, "overrides": OVERRIDES,
-        "upstreams": {"notes": {"url": f"http://127.0.0.1:{up_port}/mcp"},
+        "upstreams": {"notes": {"url": f"http://127.0.0.1:{up_port}/mcp",
+                                "headers": {"X-Request-Source": "plangate-test"}},
                       "time": {"command": [str(TIME), "--local-timezone", "UTC"]}},
-        "timeouts": {"start_s": 30, "call_s": 10}}))
+        "timeouts": {"start_s": 30, "call_s": 10}, "http_token_env": "GW_TOKEN"}))
     steps = plan("notes",
                  {"id": "first", "tool": "notes__add_note", "args": {"text": lit("buy milk")}},
                  {"id": "now", "tool": "time__get_current_time", "args": {"timezone": lit("UTC")}},
@@ -95,10 +102,23 @@ def test_http_agent_and_http_upstream_refusal_and_upstream_gone(
 
     with _process(upstream, up_port, tmp_path / "upstream.log") as up, \
             _process(gateway, gw_port, tmp_path / "gateway.log"):
-        async def go() -> dict[str, Any]:
-            from mcp import Client
+        url = f"http://127.0.0.1:{gw_port}/mcp"
+        anonymous = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                               timeout=10)
+        assert anonymous.status_code == 401
+        forged = httpx.post(url, headers={"Authorization": "Bearer " + TOKEN[:-1] + "X"},
+                            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, timeout=10)
+        assert forged.status_code == 401
 
-            async with Client(f"http://127.0.0.1:{gw_port}/mcp", read_timeout_seconds=60) as c:
+        async def go() -> dict[str, Any]:
+            import httpx2
+            from mcp import Client
+            from mcp.client.streamable_http import streamable_http_client
+
+            async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"},
+                                          timeout=httpx2.Timeout(30.0, read=120.0)) as http, \
+                    Client(streamable_http_client(url, http_client=http),
+                           read_timeout_seconds=60) as c:
                 r = await c.call_tool("notes__add_note", {"text": "pwned"})
                 assert r.is_error
                 r = await c.call_tool("submit_plan", {"plan": steps})

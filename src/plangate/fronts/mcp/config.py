@@ -8,6 +8,7 @@
       fs: {command: [npx, "@modelcontextprotocol/server-filesystem", /srv/notes]}
       api: {url: "http://127.0.0.1:8001/mcp"}
     timeouts: {start_s: 30, call_s: 60, idle_s: 3600}
+    http_token_env: PLANGATE_MCP_TOKEN   # --http: the agent's bearer token, from the environment
 
 Paths are relative to the configuration file. The policy is compiled against the gateway's
 catalog (every upstream's listing plus the overrides); a `catalog:` key in it is not read.
@@ -75,6 +76,10 @@ class GatewayConfig(BaseModel):
     timeouts: Timeouts = Timeouts()
     #: Refused calls on one grant before the grant is closed (a hijacked agent probing).
     max_refusals: int = Field(default=20, ge=1, le=10_000)
+    #: Over HTTP: the environment variable holding the agent's bearer token. Every request
+    #: must carry `Authorization: Bearer <token>`; without it anyone who can reach the
+    #: port drives this session's grant.
+    http_token_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
     @model_validator(mode="after")
     def _names(self) -> GatewayConfig:

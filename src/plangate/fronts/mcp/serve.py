@@ -96,6 +96,7 @@ def serve(config_path: str, *, trigger_file: str | None = None, http: str | None
 
     config, base = load_gateway_config(config_path)
     host, port = _address(http) if http else ("", 0)
+    token = _token(config) if http else None
 
     async def main() -> None:
         from mcp.server.lowlevel import NotificationOptions
@@ -112,7 +113,9 @@ def serve(config_path: str, *, trigger_file: str | None = None, http: str | None
                 return
             import uvicorn
 
-            app = server.streamable_http_app(host=host)
+            app: Any = server.streamable_http_app(host=host)
+            if token is not None:
+                app = BearerOnly(app, token)
             print(f"plangate mcp-gateway: serving http://{_url_host(host)}:{port}/mcp",
                   file=sys.stderr, flush=True)
             await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
@@ -130,6 +133,39 @@ def serve(config_path: str, *, trigger_file: str | None = None, http: str | None
             raise first from None
         raise
     return 0
+
+
+def _token(config: GatewayConfig) -> bytes | None:
+    import os
+
+    if config.http_token_env is None:
+        return None
+    value = os.environ.get(config.http_token_env, "")
+    if len(value) < 16:
+        raise GatewayConfigError(f"http_token_env: ${config.http_token_env} must hold the agent's "
+                                 "token (16 characters or more)")
+    return value.encode("utf-8")
+
+
+class BearerOnly:
+    """ASGI wrapper: an HTTP request without `Authorization: Bearer <token>` gets 401."""
+
+    def __init__(self, app: Any, token: bytes) -> None:
+        self.app = app
+        self.expected = b"Bearer " + token
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        import hmac
+
+        if scope.get("type") == "http":
+            given = dict(scope.get("headers") or []).get(b"authorization", b"")
+            if not hmac.compare_digest(given, self.expected):
+                await send({"type": "http.response.start", "status": 401,
+                            "headers": [(b"content-type", b"text/plain"),
+                                        (b"www-authenticate", b"Bearer")]})
+                await send({"type": "http.response.body", "body": b"a bearer token is required\n"})
+                return
+        await self.app(scope, receive, send)
 
 
 def _address(text: str) -> tuple[str, int]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -121,27 +121,35 @@ class Upstreams:
             self.last_call_ms = (time.perf_counter() - start) * 1000  # for bench mcp
 
 
-def _client(upstream: Upstream, base: Path, errlog: TextIO, timeout: float) -> Any:
+@asynccontextmanager
+async def _client(upstream: Upstream, base: Path, errlog: TextIO, timeout: float
+                  ) -> AsyncIterator[Any]:
+    """The entered `mcp.Client` for one upstream (and the HTTP client it owns, if any)."""
     from mcp import Client, StdioServerParameters
 
     if upstream.command is not None:
+        from mcp.client.stdio import stdio_client
+
         command = list(upstream.command)
         cwd = resolve(base, upstream.cwd) if upstream.cwd else None
         params = StdioServerParameters(command=command[0], args=command[1:], env=upstream.env,
                                        cwd=cwd)
-        from mcp.client.stdio import stdio_client
-
-        return Client(stdio_client(params, errlog=errlog), read_timeout_seconds=timeout)
+        async with Client(stdio_client(params, errlog=errlog), read_timeout_seconds=timeout) as c:
+            yield c
+        return
     assert upstream.url is not None
-    if upstream.headers:
-        import httpx2  # the SDK's HTTP client
-        from mcp.client.streamable_http import streamable_http_client
+    if not upstream.headers:
+        async with Client(upstream.url, read_timeout_seconds=timeout) as c:
+            yield c
+        return
+    import httpx2  # the SDK's HTTP client
+    from mcp.client.streamable_http import streamable_http_client
 
-        http = httpx2.AsyncClient(headers=dict(upstream.headers),
-                                  timeout=httpx2.Timeout(30.0, read=300.0))
-        return Client(streamable_http_client(upstream.url, http_client=http),
-                      read_timeout_seconds=timeout)
-    return Client(upstream.url, read_timeout_seconds=timeout)
+    async with httpx2.AsyncClient(headers=dict(upstream.headers),
+                                  timeout=httpx2.Timeout(30.0, read=300.0)) as http, \
+            Client(streamable_http_client(upstream.url, http_client=http),
+                   read_timeout_seconds=timeout) as c:
+        yield c
 
 
 async def _list(client: Any) -> list[Any]:
