@@ -1,8 +1,8 @@
 // plangate for OpenClaw: every tool call of every run is checked against a plan the
 // plangate service reviewed for the run's trigger. See docs/openclaw.md in the plangate
 // repository. Fail closed: service down, bad config or any error blocks the call.
-import { definePluginEntry } from "openclaw/plugin-sdk/plugin-entry";
-import { Gate, readConfig, SUBMIT_PLAN, type AfterEvent, type ToolCtx, type ToolEvent } from "./src/gate.ts";
+import { definePluginEntry, type OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
+import { Gate, readConfig, SUBMIT_PLAN } from "./src/gate.ts";
 
 export const PLAN_FIRST = [
   "## plangate: plan first",
@@ -19,22 +19,21 @@ export default definePluginEntry({
   id: "plangate",
   name: "plangate",
   description: "Plan-gated tool calls: every call checked against a plan reviewed for who asked.",
-  register(api: any) {
+  register(api: OpenClawPluginApi) {
     const config = readConfig(api.pluginConfig);
     const gate = new Gate(config, undefined, (msg) => api.logger?.info?.(msg));
 
-    api.on("before_prompt_build", (event: { prompt?: string }, ctx: ToolCtx & Record<string, string | undefined>) => {
-      gate.recordTrigger(event?.prompt ?? "", ctx);
+    api.on("before_prompt_build", (event, ctx) => {
+      gate.recordTrigger(event.prompt ?? "", ctx);
       return { appendSystemContext: PLAN_FIRST };
     });
 
-    api.on("before_tool_call", (event: ToolEvent, ctx: ToolCtx) => gate.beforeToolCall(event, ctx),
-      { priority: -1000 });
+    api.on("before_tool_call", (event, ctx) => gate.beforeToolCall(event, ctx), { priority: -1000 });
 
-    api.on("after_tool_call", (event: AfterEvent, ctx: ToolCtx) => gate.afterToolCall(event, ctx));
+    api.on("after_tool_call", (event, ctx) => gate.afterToolCall(event, ctx));
 
-    api.on("agent_end", (_event: unknown, ctx: ToolCtx) => {
-      setTimeout(() => gate.forget(ctx?.runId), 60_000).unref?.();
+    api.on("agent_end", (_event, ctx) => {
+      setTimeout(() => gate.forget(ctx.runId), 60_000).unref();
     });
 
     api.registerTool({
@@ -48,8 +47,9 @@ export default definePluginEntry({
         required: ["plan"],
         properties: { plan: { type: "object", description: "the plangate plan: {version, request_type, steps}" } },
       },
-      async execute(_toolCallId: string, params: Record<string, unknown>) {
-        return { content: [{ type: "text", text: gate.planAnswer(params ?? {}) }], details: {} };
+      async execute(toolCallId: string, params: unknown) {
+        const args = (params && typeof params === "object" ? params : {}) as Record<string, unknown>;
+        return { content: [{ type: "text" as const, text: gate.planAnswer(args, toolCallId) }], details: {} };
       },
     });
   },

