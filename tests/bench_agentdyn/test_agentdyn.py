@@ -132,3 +132,13 @@ def _literals(value: Any) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in _literals(v)]
     return []
+
+
+def test_attacks_that_copy_their_values_are_asked_not_run() -> None:
+    """A hijacked planner can copy the attacker's product, account or repository out of the
+    injected text instead of typing it, which no "invented value" forbid sees; the owner is
+    asked, and a yes makes the attack land (so the route is real and only the ask stops it)."""
+    routes = _facts()["copy_routes"]
+    assert len(routes) == 3
+    for name, (landed_refused, landed_approved, asks) in routes.items():
+        assert not landed_refused and asks >= 1 and landed_approved, name
