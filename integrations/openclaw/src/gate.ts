@@ -93,7 +93,11 @@ function block(reason: string): Decision {
 /** The tool the agent really calls: `tool_call` is OpenClaw's wrapper for deferred tools. */
 export function unwrap(event: ToolEvent): { tool: string; params: Record<string, unknown> } {
   if (event.toolName === "tool_call") {
-    const id = typeof event.params.id === "string" ? event.params.id : "";
+    // `id` is a tool name or a search result id (`openclaw:<source>:<name>`). Either way the
+    // host fires the hook again for the tool inside, by its real name, and that firing must
+    // match this one exactly (see `decide`), so a wrong reading here only ever blocks.
+    const raw = typeof event.params.id === "string" ? event.params.id : "";
+    const id = /^openclaw:[A-Za-z0-9_.-]+:([A-Za-z0-9_.-]+)$/.exec(raw)?.[1] ?? raw;
     const args = event.params.args;
     return { tool: id, params: (args && typeof args === "object" && !Array.isArray(args) ? args : {}) as Record<string, unknown> };
   }

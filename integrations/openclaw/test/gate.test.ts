@@ -77,6 +77,8 @@ describe("helpers", () => {
     assert.deepEqual(unwrap({ toolName: "tool_call", params: { id: "automations", args: { action: "add" } } }),
       { tool: "automations", params: { action: "add" } });
     assert.deepEqual(unwrap({ toolName: "tool_call", params: { id: "x", args: "bad" } }), { tool: "x", params: {} });
+    assert.equal(unwrap({ toolName: "tool_call", params: { id: "openclaw:core:automations" } }).tool, "automations");
+    assert.equal(unwrap({ toolName: "tool_call", params: { id: "openclaw:core:a:b" } }).tool, "openclaw:core:a:b");
   });
   test("config: defaults, and the token from the environment", () => {
     process.env.PLANGATE_TEST_TOKEN = "pgt_env";
