@@ -255,19 +255,25 @@ class Gateway:
                 raise
             answered = True
             kind, event = run.drive(exc)
+            self._saw(self.catalog.tools[name].output_label)  # an error may quote the tool
             return _error(f"upstream call failed: {describe(exc, self.upstreams.call_timeout)}; "
                           "the step failed", step=step, run=run.run_id)
         finally:
             if not answered:  # cancelled: whatever happened upstream, the step failed
                 run.drive(RuntimeError("the agent cancelled the call"))
         if kind != "labelled" or not event.get("ok", False):
+            # The upstream's error text reaches the agent unlabelled by the executor: it
+            # may quote what the tool read, so it counts as the tool's output.
+            self._saw(self.catalog.tools[name].output_label)
             why = result_text(result) or (event.get("error") if kind == "labelled" else event)
             return _error(f"step {step!r} failed: {why}"[:1000], step=step, run=run.run_id)
-        label = Label.from_json(event["label"])
-        self.shown = label if self.shown is None else self.shown.join(label)
+        self._saw(Label.from_json(event["label"]))
         meta = {LABEL_KEY: event["label"], "dev.plangate/step": step,
                 "dev.plangate/run": run.run_id}
         return result.model_copy(update={"meta": meta})
+
+    def _saw(self, label: Label) -> None:
+        self.shown = label if self.shown is None else self.shown.join(label)
 
     def _refused(self, name: str, args: Mapping[str, Any], why: str, run_id: str = "") -> None:
         from plangate.execute.executor import args_digest
