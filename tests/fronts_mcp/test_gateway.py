@@ -264,3 +264,28 @@ def test_a_probing_agent_or_an_idle_grant_loses_the_grant(
     anyio.run(go)
     assert len(probing.events("call")) == 0 and len(idle.events("call")) == 0
     assert [e["why"] for e in probing.events("mcp_closed")] == ["2 refused calls"]
+
+
+def test_a_loop_runs_each_item_once_up_to_its_bound(world: World) -> None:
+    """A for_each step: each item's call is granted in turn with that item's value; an
+    item beyond the loop's `max` is never granted."""
+    zones = ["Asia/Tokyo", "Europe/Paris", "America/New_York"]
+    looped = plan("time", {"id": "each", "kind": "for_each", "as": "zone", "max": 2,
+                           "over": {"literal": zones, "origin": "planner"},
+                           "steps": [{"id": "t", "tool": "time__get_current_time",
+                                      "args": {"timezone": {"ref": "zone"}}}]})
+
+    async def go() -> None:
+        async with gateway(world.config) as c:
+            r = await c.call_tool("submit_plan", {"plan": looped})
+            assert r.structured_content["verdict"] == "approve", text(r)
+            r = await c.call_tool("time__get_current_time", {"timezone": zones[1]})
+            assert r.is_error  # out of order
+            for zone in zones[:2]:
+                r = await c.call_tool("time__get_current_time", {"timezone": zone})
+                assert not r.is_error and zone in text(r)
+            r = await c.call_tool("time__get_current_time", {"timezone": zones[2]})
+            assert r.is_error and "no more calls" in text(r)
+
+    anyio.run(go)
+    assert [c["args"]["timezone"] for c in world.events("call")] == zones[:2]
