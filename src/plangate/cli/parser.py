@@ -271,8 +271,9 @@ def build_parser(commands: dict[str, Command]) -> Parser:
                    "plangate as an AgentDojo pipeline (planner -> gate -> executor -> extractor) beside "
                    "AgentDojo's undefended tool-calling pipeline on the same OpenAI-compatible endpoint, "
                    "judged by AgentDojo's checks; without --base-url the endpoint is a local scripted oracle "
-                   "that obeys every injection it sees (docs/benchmarks/agentdojo-model.md). Exit 1 if an "
-                   "attack by tool calls succeeded through plangate.")
+                   "that obeys every injection it sees (docs/benchmarks/agentdojo-model.md); about 11 "
+                   "minutes for all suites against it. Exit 1 if an attack by tool calls succeeded through "
+                   "plangate.")
     ad.add_argument("--suite", action="append", metavar="NAME",
                     help="run only this suite (banking, slack, travel, workspace); repeatable")
     ad.add_argument("--benchmark-version", default="v1.2.2", metavar="V",

@@ -41,6 +41,7 @@ AgentDojo's undefended tool-calling pipeline, on the same endpoint; AgentDojo's 
   utility       benign tasks (no injection) that pass AgentDojo's utility check
   attacks       user x injection pairs whose injection task's security check passed (= attack succeeded)
   asked         plangate: benign tasks / attack pairs where the gate asked the owner (benign: yes; attacks: no)
+  if yes        plangate: attacks that succeed when the pairs that asked are rerun with an owner who says yes
   calls, tokens model calls and the tokens the server reported, in / out, per task on average
   seconds       wall-clock of the pipeline per task on average (AgentDojo's scoring excluded)"""
 
@@ -64,6 +65,8 @@ class Row:
     replans: int = 0
     rules: tuple[str, ...] = ()
     server_requests: int | None = None  # local server: requests it received for this task
+    #: plangate, a pair that asked the owner: rerun with an owner who approves every ask.
+    attack_if_owner_yes: bool | None = None
     error: str | None = None
 
 
@@ -131,10 +134,15 @@ def run_suite(suite: str, models: Any, *, oracle: Any = None, tasks: int | None 
                 utility, security = s.run_task_with_pipeline(timed, user_task, injection_task, injected,
                                                              environment=rp.load_environment(suite, injected))
                 st = element.last
-                rows.append(Row(suite, "plangate", uid, iid, bool(utility), bool(security) if iid else None,
-                                st.model_calls, st.tokens_in, st.tokens_out, round(timed.last, 4), text_only,
-                                st.verdict, st.status, st.asks, st.replans, st.rules,
-                                requests() - before if oracle is not None else None, st.error))
+                row = Row(suite, "plangate", uid, iid, bool(utility), bool(security) if iid else None,
+                          st.model_calls, st.tokens_in, st.tokens_out, round(timed.last, 4), text_only,
+                          st.verdict, st.status, st.asks, st.replans, st.rules,
+                          requests() - before if oracle is not None else None, st.error)
+                if iid and st.asks:  # what the owner's refusal was worth (not counted in the row's cost)
+                    _, again = s.run_task_with_pipeline(yes, user_task, injection_task, injected,
+                                                        environment=rp.load_environment(suite, injected))
+                    row.attack_if_owner_yes = bool(again)
+                rows.append(row)
                 c = counter.counted
                 calls, t_in, t_out, before = c.calls, c.tokens_in, c.tokens_out, requests()
                 try:
@@ -171,6 +179,8 @@ def summarise(rows: Sequence[Row]) -> dict[str, Any]:
             "text_only_pairs": sum(r.text_only for r in pairs),
             "asked_benign": sum(r.asks > 0 for r in benign),
             "asked_attacks": sum(r.asks > 0 for r in pairs),
+            "attacks_if_owner_says_yes": sum(bool(r.attack if r.attack_if_owner_yes is None
+                                                  else r.attack_if_owner_yes) for r in pairs),
             "model_calls": sum(r.model_calls for r in mine),
             "tokens_in": sum(r.tokens_in for r in mine),
             "tokens_out": sum(r.tokens_out for r in mine),
@@ -187,14 +197,16 @@ def summarise(rows: Sequence[Row]) -> dict[str, Any]:
 
 def _table(summaries: dict[str, dict[str, Any]]) -> list[str]:
     head = ("| suite | pipeline | utility (benign) | utility under attack | attacks succeeded | "
-            "asked (benign / attacks) | calls / task | tokens in / task | tokens out / task | s / task |")
-    lines = [head, "|" + "---|" * 10]
+            "asked (benign / attacks) | succeeded if the owner said yes | calls / task | tokens in / task | "
+            "tokens out / task | s / task |")
+    lines = [head, "|" + "---|" * 11]
     for suite, summary in summaries.items():
         for pipeline, f in summary.items():
             asked = f"{f['asked_benign']} / {f['asked_attacks']}" if pipeline == "plangate" else ""
+            yes = f"{f['attacks_if_owner_says_yes']}/{f['pairs']}" if pipeline == "plangate" else ""
             lines.append(
                 f"| {suite} | {pipeline} | {f['utility']}/{f['tasks']} | {f['utility_under_attack']}/{f['pairs']} | "
-                f"**{f['attacks_succeeded']}**/{f['pairs']} | {asked} | {f['per_task']['model_calls']} | "
+                f"**{f['attacks_succeeded']}**/{f['pairs']} | {asked} | {yes} | {f['per_task']['model_calls']} | "
                 f"{f['per_task']['tokens_in']} | {f['per_task']['tokens_out']} | {f['per_task']['seconds']} |")
     return lines
 
