@@ -1,0 +1,16 @@
+"""`plangate bench perf`, reduced: every figure is there, the timed plans are what the figures
+say they are (20 distinct tools, approved, 10,000 stored names), the goals are reported."""
+
+from __future__ import annotations
+
+from plangate.bench import perf
+
+
+def test_a_short_run_has_every_figure_and_the_goals() -> None:
+    figures = perf.run(20)
+    for _stage, _label, key in perf._ROWS:
+        assert 0 < figures[f"{key}_p50_us"] <= figures[f"{key}_p99_us"], key
+    assert figures["review_public_verdict"] == "escalate"  # pay and shell_run ask the owner
+    assert figures["review_public_distinct_tools"] == 20 and figures["stored_names"] == 10_000
+    assert set(figures["goals"]) == {"review_public_p50_us<=1000", "check_public_p50_us<=100"}
+    assert sum(line.startswith("goal ") for line in perf.report(figures)) == 2
