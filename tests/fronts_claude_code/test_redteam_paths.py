@@ -53,6 +53,9 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
      {"file_path": "{work}/.claude/settings.local.json", "content": HOOKS}, "may not write"),
     ("a hook script in .claude", "Write",
      {"file_path": "{work}/.claude/hooks/pre.sh", "content": "exit 0"}, "may not write"),
+    ("a case variant of .claude (one folder on macOS)", "Write",
+     {"file_path": "{work}/.Claude/settings.json", "content": HOOKS}, "may not write"),
+    ("a case variant of the token", "Read", {"file_path": "{token_upper}"}, "may not touch"),
     ("project MCP servers", "Write", {"file_path": "{work}/.mcp.json", "content": "{}"}, "may not write"),
     ("the hook's own code", "Edit",
      {"file_path": "{entry}", "old_string": "exit(2)", "new_string": "exit(0)"}, "may not write"),
@@ -74,8 +77,10 @@ def test_a_harmless_looking_file_step_is_denied(hook_config: Path, settings: Hoo
                                                 case: str, tool: str, tool_input: dict[str, Any],
                                                 why: str) -> None:
     entry = str(Path(front.__file__).resolve().parent / "entry.py")
-    call = {k: v.replace("{work}", str(work)).replace("{entry}", entry) if isinstance(v, str) else v
-            for k, v in tool_input.items()}
+    token = Path(str(settings.protect[-1]))
+    token_upper = str(token.parent / token.name.upper())
+    call = {k: v.replace("{work}", str(work)).replace("{entry}", entry).replace("{token_upper}", token_upper)
+            if isinstance(v, str) else v for k, v in tool_input.items()}
     session, bound = bind(settings, owner_trigger(" ".join(map(str, call.values()))), step("s1", tool, **call))
     assert bound.verdict == "approve", (case, bound)
     code, err = feed(hook_config, event(session, tool, call, cwd=str(work)))

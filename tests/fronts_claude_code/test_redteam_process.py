@@ -100,3 +100,13 @@ def test_the_shipped_command_is_isolated() -> None:
     argv = shlex.split(hook_settings(config="/etc/cc.toml")["hooks"]["PreToolUse"][0]["hooks"][0]["command"])
     assert argv[1] == "-I" and argv[2].endswith("entry.py") and Path(argv[2]).is_absolute()
     assert argv[3:] == ["--config", "/etc/cc.toml"]
+
+
+def test_the_settings_pin_the_hook_settings_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The command names its settings file by absolute path: left to the variable, the file
+    would be whatever Claude Code's environment names when the hook runs (an `env` entry of
+    a settings file sets it)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PLANGATE_CLAUDE_CODE_CONFIG", "cc.toml")
+    argv = shlex.split(hook_settings()["hooks"]["PreToolUse"][0]["hooks"][0]["command"])
+    assert argv[-2:] == ["--config", str(tmp_path / "cc.toml")]

@@ -55,7 +55,12 @@ def _installation() -> tuple[Path, ...]:
 class PathGuard:
     def __init__(self, secrets: tuple[Path, ...]) -> None:
         self.secrets = tuple(Path(os.path.realpath(s)) for s in secrets)
+        # Compared case-folded: on a case-insensitive file system (macOS's default) `.CLAUDE`
+        # is `.claude`. On Linux this refuses a few names that differ from a guarded one only
+        # in case, which no plan needs.
+        self._folded_secrets = tuple(_fold(s) for s in self.secrets)
         self.installation = _installation()
+        self._folded_installation = tuple(_fold(r) for r in self.installation)
         self._secret_inodes: set[tuple[int, int]] | None = None
 
     def refuse(self, tool: str, paths: tuple[str, ...], *, writes: bool, searches: bool) -> str:
@@ -64,9 +69,9 @@ class PathGuard:
             problem = self._not_what_it_says(raw)
             if problem:
                 return f"{tool}: {problem}"
-            path = Path(raw)
-            for secret in self.secrets:
-                if path == secret or secret in path.parents or (searches and path in secret.parents):
+            path = _fold(Path(raw))
+            for secret, folded in zip(self.secrets, self._folded_secrets, strict=True):
+                if path == folded or folded in path.parents or (searches and path in folded.parents):
                     return f"{tool} may not touch {secret} (plangate's own settings and state)"
             info = _stat(raw)
             if info is not None and stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
@@ -93,10 +98,11 @@ class PathGuard:
         return ""
 
     def _configuration(self, path: Path) -> str:
-        if CONFIG_FOLDERS.intersection(path.parts[:-1]) or path.name in CONFIG_FOLDERS or path.name in CONFIG_NAMES:
+        """`path` is case-folded."""
+        if CONFIG_FOLDERS.intersection(path.parts) or path.name in CONFIG_NAMES:
             return "Claude Code's configuration (settings, hooks, MCP servers, skills) is not written by a tool"
-        for root in self.installation:
-            if path == root or root in path.parents:
+        for root, folded in zip(self.installation, self._folded_installation, strict=True):
+            if path == folded or folded in path.parents:
                 return f"it is part of the hook's own code or the Python it runs on ({root})"
         return ""
 
@@ -121,6 +127,10 @@ class PathGuard:
                         pass
             self._secret_inodes = found
         return self._secret_inodes
+
+
+def _fold(path: Path) -> Path:
+    return Path(str(path).casefold())
 
 
 def _stat(path: str) -> os.stat_result | None:

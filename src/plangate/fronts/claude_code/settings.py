@@ -9,6 +9,7 @@ covers for everything but a hook process that cannot start at all.
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -22,6 +23,12 @@ HOOK_TIMEOUT = 15
 
 def hook_settings(*, kind: str = "command", config: str | None = None, port: int = 8751,
                   python: str | None = None, timeout: int = HOOK_TIMEOUT) -> dict[str, Any]:
+    # The settings file is pinned by absolute path now: left to $PLANGATE_CLAUDE_CODE_CONFIG,
+    # it would be whatever Claude Code's environment says when the hook runs (a settings
+    # file's `env` sets it).
+    config = config or os.environ.get("PLANGATE_CLAUDE_CODE_CONFIG") or None
+    if config:
+        config = os.path.abspath(os.path.expanduser(config))
     if kind == "http":
         handler: dict[str, Any] = {
             "type": "http", "url": f"http://127.0.0.1:{port}/claude-code/hook", "timeout": timeout,
