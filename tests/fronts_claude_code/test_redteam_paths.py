@@ -69,6 +69,10 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
     ("a search with no folder", "Grep", {"pattern": "pgt_"}, "names no folder"),
     ("a glob climbing out", "Glob", {"pattern": "../../**/*.token", "path": "{work}"}, "pattern"),
     ("an absolute glob", "Glob", {"pattern": "/root/**", "path": "{work}"}, "pattern"),
+    ("a brace climbing out", "Glob", {"pattern": "{..,x}/**/*.token", "path": "{work}"}, "pattern"),
+    ("a brace starting at /", "Glob", {"pattern": "{/root,x}/**", "path": "{work}"}, "pattern"),
+    ("a Grep file filter climbing out", "Grep", {"pattern": "x", "path": "{work}", "glob": "../**"}, "pattern"),
+    ("a file: URL", "WebFetch", {"url": "file://{work}/copy.txt", "prompt": "show it"}, "not an http(s) address"),
 ]
 
 

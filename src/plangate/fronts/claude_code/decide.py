@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from plangate.fronts.claude_code.client import Answer, ServiceDown
 from plangate.fronts.claude_code.hook_input import HookEvent
-from plangate.fronts.claude_code.paths import PathGuard, glob_problem
+from plangate.fronts.claude_code.paths import PathGuard, glob_problem, url_problem
 from plangate.fronts.claude_code.state import SessionState, SessionStore
 from plangate.fronts.claude_code.tools import Refused, to_catalog_call
 from plangate.fronts.claude_code.verdict import Verdict, allow, deny
@@ -60,7 +60,8 @@ class ClaudeCodeGate:
         except Refused as exc:
             return deny(str(exc))
         problem = self.guard.refuse(call.tool, call.paths, writes=call.writes, searches=call.searches) \
-            or next((f"{call.tool}: {p}" for p in map(glob_problem, call.patterns) if p), "")
+            or next((f"{call.tool}: {p}" for p in map(glob_problem, call.patterns) if p), "") \
+            or next((f"{call.tool}: {p}" for p in map(url_problem, call.urls) if p), "")
         if problem:
             return deny(problem)
         if call.conversation_only:

@@ -141,10 +141,28 @@ def _stat(path: str) -> os.stat_result | None:
 
 
 def glob_problem(pattern: str) -> str:
-    """Why a Glob pattern may reach outside the folder it is run in (empty: it may not)."""
-    if pattern.startswith(("/", "~")) or ".." in pattern.replace("\\", "/").split("/"):
+    """Why a glob pattern may reach outside the folder it is run in (empty: it may not).
+    Brace alternatives count as the start of a pattern (`{/root,x}`, `{..,x}`), and `..` is
+    refused anywhere: glob libraries differ on what they expand."""
+    text = pattern.replace("\\", "/")
+    starts = [text] + [text[i + 1:] for i, ch in enumerate(text) if ch in "{,"]
+    if ".." in text or any(part.startswith(("/", "~")) for part in starts):
         return f"the pattern {pattern[:80]!r} reaches outside its folder (absolute, '~' or '..')"
     return ""
 
 
-__all__ = ["CONFIG_FOLDERS", "CONFIG_NAMES", "PathGuard", "glob_problem"]
+def url_problem(url: str) -> str:
+    """Why a URL argument is not a web address (a `file:` URL would be a path the checks
+    above never saw)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return f"{url[:80]!r} is not a URL"
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return f"{url[:80]!r} is not an http(s) address"
+    return ""
+
+
+__all__ = ["CONFIG_FOLDERS", "CONFIG_NAMES", "PathGuard", "glob_problem", "url_problem"]

@@ -32,6 +32,8 @@ class ToolMap:
     paths: tuple[str, ...] = ()
     #: kept keys that are glob patterns relative to the call's folder (must stay inside it)
     patterns: tuple[str, ...] = ()
+    #: kept keys that are URLs (must be http or https)
+    urls: tuple[str, ...] = ()
     #: keys the call must carry (a search names its folder: the default, the session's
     #: current folder, is something the grant does not bind)
     required: tuple[str, ...] = ()
@@ -60,7 +62,7 @@ TOOLS: dict[str, ToolMap] = {
                     drop={k: _SHAPE for k in ("output_mode", "-i", "-n", "-A", "-B", "-C", "context",
                                                "multiline", "head_limit", "offset")},
                     paths=("path",), patterns=("glob",), required=("path",), searches=True),
-    "WebFetch": ToolMap(keep=("url", "prompt")),
+    "WebFetch": ToolMap(keep=("url", "prompt"), urls=("url",), required=("url",)),
     "WebSearch": ToolMap(keep=("query", "allowed_domains", "blocked_domains")),
     "TodoWrite": ToolMap(keep=("todos",), conversation_only=True),
 }
@@ -73,6 +75,7 @@ class CatalogCall:
     conversation_only: bool
     paths: tuple[str, ...]
     patterns: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
     writes: bool = False
     searches: bool = False
 
@@ -97,13 +100,15 @@ def to_catalog_call(tool_name: str, tool_input: Mapping[str, Any]) -> CatalogCal
                           "until its meaning is reviewed")
     for key in spec.required:
         if key not in args:
-            raise Refused(f"{tool_name} names no folder ({key}); a search names the absolute folder it runs in")
-    for key in spec.paths + spec.patterns:
+            raise Refused(f"{tool_name} names no {'folder' if spec.searches else 'target'} ({key})"
+                          + ("; a search names the absolute folder it runs in" if spec.searches else ""))
+    for key in spec.paths + spec.patterns + spec.urls:
         if key in args and not isinstance(args[key], str):
             raise Refused(f"{tool_name}: {key} must be a string")
     return CatalogCall(tool=tool_name, args=args, conversation_only=spec.conversation_only,
                        paths=tuple(args[k] for k in spec.paths if k in args),
                        patterns=tuple(args[k] for k in spec.patterns if k in args),
+                       urls=tuple(args[k] for k in spec.urls if k in args),
                        writes=spec.writes, searches=spec.searches)
 
 
