@@ -94,8 +94,10 @@ class GatedRun:
         return "ended", self.ending()
 
     def close(self, why: str) -> None:
-        if not self.done:
-            self.closed_because = self.closed_because or why
+        self.closed_because = self.closed_because or why
+        for _ in range(3):  # paused mid-call, the first CLOSE only fails that call
+            if self.done:
+                return
             self.drive(CLOSE)
 
     def status(self) -> dict[str, Any]:
