@@ -12,7 +12,7 @@ def test_search_finds_routes_only_without_the_policy() -> None:
     world = IncidentWorld()
     weak = IncidentWorld(policy=approve_all(world.policy))
     try:
-        settings = Settings(sample=3, contexts=3, seed=0, goals=("wrong-target",))
+        settings = Settings(sample=2, contexts=2, seed=0, goals=("wrong-target",))
         held = Search(settings).run([world])
         assert {r.info.id for r in held} == {"wrong-target"}
         assert all(r.plans_tried > 0 and not r.unasked for r in held), [r.to_json() for r in held]
