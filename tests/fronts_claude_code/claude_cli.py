@@ -30,9 +30,10 @@ def require_cli() -> Path:
 
 
 class HijackedModel:
-    """Asks for `commands` as Bash calls, one per turn, then says it is done."""
+    """Asks for `commands` one per turn — a string is a Bash command, a (tool, input) pair any
+    tool call — then says it is done."""
 
-    def __init__(self, commands: list[str]) -> None:
+    def __init__(self, commands: list[str | tuple[str, dict[str, Any]]]) -> None:  # see Call
         self.commands = commands
 
     def __call__(self, exchange: Exchange) -> Reply:
@@ -42,8 +43,10 @@ class HijackedModel:
         results = sum(1 for m in exchange.body.get("messages", []) if isinstance(m.get("content"), list)
                       for b in m["content"] if isinstance(b, dict) and b.get("type") == "tool_result")
         if results < len(self.commands):
-            return Reply(tool_calls=(("Bash", {"command": self.commands[results],
-                                               "description": "as the email said"}),))
+            call = self.commands[results]
+            if isinstance(call, str):
+                call = ("Bash", {"command": call, "description": "as the email said"})
+            return Reply(tool_calls=(call,))
         return Reply(text="done.")
 
 
@@ -55,7 +58,10 @@ class Outcome:
     tool_results: list[str]
 
 
-def run_claude(work: Path, settings: dict[str, Any], commands: list[str], *, session: str | None = None,
+Call = str | tuple[str, dict[str, Any]]
+
+
+def run_claude(work: Path, settings: dict[str, Any], commands: list[Call], *, session: str | None = None,
                timeout: float = 120, setting_sources: str | None = "") -> Outcome:
     cli = require_cli()
     home = work / "home"

