@@ -13,7 +13,8 @@ answer but 200, or a broken connection, over the whole run), `soak_seconds`,
 `soak_reviews_per_s`, `rss_start_mb`, `rss_end_mb`, `rss_growth_mb`. The client shares the
 machine with the server: on a small machine its own CPU time is part of what is measured.
 `server_cpu_ms_per_review_cN` is the CPU time the server's processes spent per review (from
-/proc), which other load on a shared machine disturbs far less than the rates.
+/proc) and `client_cpu_ms_per_review_cN` this load generator's: other load on a shared
+machine disturbs them far less than the rates.
 
 Backends: SQLite (the default), or `backend="postgres"`: PostgreSQL for everything and Redis
 for limits and run counts, at `db` / `redis` when given, else started here from the Debian
@@ -258,11 +259,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(5)
 
 
-def _level(port: int, level: float, seconds: float, pids: list[int]) -> tuple[list[float], int, float]:
-    """Latencies, errors and the server's CPU seconds of one load level."""
-    cpu = _cpu_seconds(pids)
+def _level(port: int, level: float, seconds: float, pids: list[int]) -> tuple[list[float], int, float, float]:
+    """Latencies, errors, and the server's and this client's CPU seconds of one load level."""
+    cpu, mine = _cpu_seconds(pids), time.process_time()
     lat, errs = asyncio.run(_load(port, int(level), seconds))
-    return lat, errs, _cpu_seconds(pids) - cpu
+    return lat, errs, _cpu_seconds(pids) - cpu, time.process_time() - mine
 
 
 def run(*, seconds: float = 5.0, soak_seconds: float = 60.0, workers: int = 2, backend: str = "sqlite",
@@ -303,13 +304,14 @@ def run(*, seconds: float = 5.0, soak_seconds: float = 60.0, workers: int = 2, b
                                "cpus": os.cpu_count()}
         errors = 0
         for level in LEVELS:
-            lat, errs, cpu = _level(port, level, seconds, pids)
+            lat, errs, cpu, client_cpu = _level(port, level, seconds, pids)
             errors += errs
             ordered = sorted(lat) or [0.0]
             out[f"reviews_per_s_c{level}"] = round(len(lat) / seconds, 1)
             out[f"p50_ms_c{level}"] = round(statistics.median(ordered), 2)
             out[f"p99_ms_c{level}"] = round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2)
             out[f"server_cpu_ms_per_review_c{level}"] = round(cpu * 1000 / max(len(lat), 1), 2)
+            out[f"client_cpu_ms_per_review_c{level}"] = round(client_cpu * 1000 / max(len(lat), 1), 2)
             say(f"concurrency {level:>2}: {out[f'reviews_per_s_c{level}']:>7} reviews/s, "
                 f"p50 {out[f'p50_ms_c{level}']} ms, p99 {out[f'p99_ms_c{level}']} ms, {errs} errors, "
                 f"server CPU {out[f'server_cpu_ms_per_review_c{level}']} ms/review")

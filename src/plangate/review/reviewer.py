@@ -237,6 +237,27 @@ def _claims(arg: Any, texts: ClaimTexts) -> Iterator[tuple[str, bool]]:
                 yield from _claims(part, texts)
 
 
+class _ReadOnce:
+    """The persisted labels as one review reads them: each pattern looked up once. The review
+    writes only to its overlay, never here, so a second lookup would read the same (unless
+    another process stored a label meanwhile: the run checks every call again with the
+    labels of its moment). On a database every lookup is a round trip; a review asks for
+    `mail:*` three times and one name up to four times."""
+
+    def __init__(self, base: ResourceLabels) -> None:
+        self._base = base
+        self._seen: dict[str, Label | None] = {}
+
+    def label_of(self, pattern: str) -> Label | None:
+        if pattern not in self._seen:
+            self._seen[pattern] = self._base.label_of(pattern)
+        return self._seen[pattern]
+
+    def record(self, name: str, label: Label) -> None:
+        self._seen.clear()
+        self._base.record(name, label)
+
+
 class _StaticWalker:
     """Walks the plan in dependency order with OPEN outputs and catalog labels."""
 
@@ -248,7 +269,7 @@ class _StaticWalker:
         self.blocks = checked.blocks
         self.request_type = checked.plan.request_type
         # The plan's own writes sit on top of what earlier runs stored; never persisted.
-        self.storage = MemoryResourceLabels(base=resources, join_writes=True)
+        self.storage = MemoryResourceLabels(base=_ReadOnce(resources), join_writes=True)
         self.findings: list[Finding] = []
 
     def block(self, block: str, env: dict[str, Resolved], pc: Label = TRUSTED) -> Resolved | None:

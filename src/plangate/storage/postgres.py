@@ -326,10 +326,15 @@ class PostgresResourceLabels:
         prefix = prefix_query(pattern)
         hits: list[Label] = []
         if prefix is not None:
-            # One row: the join kept for the prefix (see plangate.audit.resource_labels).
-            found = self._prefix_label(prefix)
+            # One row: the join kept for the prefix (see plangate.audit.resource_labels), read
+            # with the stored patterns in one round trip.
+            both = self.sql.all("SELECT NULL, label, NULL FROM resource_label_prefixes WHERE prefix = ? "
+                                "UNION ALL SELECT name, label, seq FROM resource_labels WHERE wild", (prefix,))
+            kept = [r for r in both if r[0] is None]
+            rows = [r for r in both if r[0] is not None]
+            found = (self._prefix_label(prefix) if not kept else
+                     Label.from_json(json.loads(kept[0][1])) if kept[0][1] is not None else None)
             hits += [found] if found is not None else []
-            rows = self.sql.all("SELECT name, label, seq FROM resource_labels WHERE wild")
         elif has_wildcard(pattern):
             prefix = literal_prefix(pattern)
             rows = self.sql.all("SELECT name, label, seq FROM resource_labels WHERE (name >= ? AND name < ? "
