@@ -9,8 +9,8 @@ answers and the watchdog), `entry` / `command` / `server` (the two hook types), 
 starting policy ship beside them (`catalog.yaml`, `policy.yaml`). Guide: docs/claude-code.md.
 
 The names below are loaded on first use (PEP 562): importing any module of this package
-runs this file, and the command hook's watchdog must start before pydantic and the HTTP
-client are loaded.
+runs this file, and the command hook's watchdog must start before the decision's modules
+are loaded.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from plangate.fronts.claude_code.verdict import Verdict, deny
 #: The deadline until the settings are parsed (and when they cannot be).
 FALLBACK_DEADLINE = 8.0
 #: Hook input over this many bytes is refused (the same bound as hook_input.MAX_INPUT_BYTES,
-#: which this module does not import: the watchdog must not wait for pydantic).
+#: which this module does not import: the watchdog starts before anything else is loaded).
 MAX_INPUT_BYTES = 1_000_000
 
 

@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from plangate.fronts.claude_code.hook_input import first_problem
+from plangate.fronts.claude_code.fields import FieldError, number, strings, text, unknown
 
 CONFIG_ENV = "PLANGATE_CLAUDE_CODE_CONFIG"
 DEFAULT_STATE = "~/.local/state/plangate/claude-code"
@@ -31,20 +29,41 @@ class ConfigError(ValueError):
     """The hook's settings are missing or wrong; the hook denies and says which."""
 
 
-class _File(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_KNOWN = ("service", "token", "token_file", "token_env", "state_dir", "deadline", "request_timeout", "on_allow",
+          "protect", "hook_token_env")
 
-    service: str = Field(pattern=r"^https?://[^\s]+$")
-    token: str | None = Field(None, min_length=8)
-    token_file: str | None = None
-    token_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    state_dir: str = DEFAULT_STATE
-    deadline: float = Field(8.0, gt=0, le=600)
-    request_timeout: float | None = Field(None, gt=0, le=600)
-    on_allow: Literal["defer", "allow"] = "defer"
-    protect: list[str] = Field(default_factory=list)
+
+@dataclass(frozen=True, slots=True)
+class _File:
+    service: str
+    token: str | None
+    token_file: str | None
+    token_env: str | None
+    state_dir: str
+    deadline: float
+    request_timeout: float | None
+    on_allow: Literal["defer", "allow"]
+    protect: list[str]
     # the http hook's own shared secret (sent by Claude Code in a header)
-    hook_token_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    hook_token_env: str | None
+
+    @classmethod
+    def read(cls, data: dict[str, Any]) -> _File:
+        unknown(data, _KNOWN)
+        on_allow = text(data, "on_allow", required=False) or "defer"
+        if on_allow not in ("defer", "allow"):
+            raise FieldError("on_allow: Input should be 'defer' or 'allow'")
+        return cls(service=str(text(data, "service", pattern=r"https?://\S+")),
+                   token=text(data, "token", required=False, min_len=8),
+                   token_file=text(data, "token_file", required=False),
+                   token_env=text(data, "token_env", required=False, pattern=_ENV_NAME),
+                   state_dir=text(data, "state_dir", required=False) or DEFAULT_STATE,
+                   deadline=float(number(data, "deadline", default=8.0, gt=0, le=600) or 8.0),
+                   request_timeout=number(data, "request_timeout", default=None, gt=0, le=600),
+                   on_allow=on_allow,  # type: ignore[arg-type]  # checked above
+                   protect=strings(data, "protect"),
+                   hook_token_env=text(data, "hook_token_env", required=False, pattern=_ENV_NAME))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,9 +97,9 @@ def load_hook_config(path: str | Path | None = None, *, env: dict[str, str] | No
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{where}: not TOML: {exc}"[:300]) from None
     try:
-        raw = _File.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"{where}: {first_problem(exc, 'settings')}") from None
+        raw = _File.read(data)
+    except FieldError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     if on_deadline is not None:
         on_deadline(raw.deadline)
     token = _token(raw, where, environ)

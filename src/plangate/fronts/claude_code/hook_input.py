@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from plangate.fronts.claude_code.fields import FieldError, mapping, text
 
 #: Hook input over this many bytes is refused (a tool input that large is not reviewed).
 MAX_INPUT_BYTES = 1_000_000
@@ -28,21 +28,8 @@ class HookInputError(ValueError):
     """The hook input cannot be read; the message is one line naming what is wrong."""
 
 
-class _Wire(BaseModel):
-    # Claude Code adds fields over time (transcript_path, permission_mode, agent ids...):
-    # they are ignored, and only the ones below are read.
-    model_config = ConfigDict(extra="ignore")
-
-    hook_event_name: str = Field(max_length=64)
-    # The session id names the state file: an id that is not a plain token is refused.
-    session_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,128}$")
-    tool_name: str = Field(min_length=1, max_length=200)
-    tool_input: dict[str, Any]
-    # Results are matched to the allowed call by this id: an event without one is refused.
-    tool_use_id: str = Field(min_length=1, max_length=200)
-    tool_response: Any = None
-    error: Any = None
-    cwd: str | None = Field(None, max_length=4096)
+#: The session id names the state file: an id that is not a plain token is refused.
+SESSION_ID = r"[A-Za-z0-9_-]{1,128}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,12 +44,6 @@ class HookEvent:
     tool_response: Any = None
     error: str | None = None
     cwd: str | None = None
-
-
-def first_problem(exc: ValidationError, default: str) -> str:
-    """`field: message` of the first thing pydantic found wrong."""
-    first = exc.errors()[0]
-    return f"{'.'.join(str(p) for p in first.get('loc', ())) or default}: {first.get('msg')}"
 
 
 def _no_constants(name: str) -> Any:
@@ -99,20 +80,25 @@ def parse_hook_input(raw: bytes | str, *, limit: int = MAX_INPUT_BYTES) -> HookE
         raise HookInputError(f"hook input: a number cannot be read ({str(exc)[:60]})") from None
     if not isinstance(value, dict):
         raise HookInputError(f"hook input must be a JSON object, not {type(value).__name__}")
+    # Claude Code adds fields over time (transcript_path, permission_mode, agent ids...):
+    # they are ignored, and only the ones below are read.
     try:
-        wire = _Wire.model_validate(value)
-    except ValidationError as exc:
-        raise HookInputError(f"hook input: {first_problem(exc, 'input')}") from None
-    if wire.hook_event_name not in EVENTS:
-        raise HookInputError(f"hook input: hook_event_name {wire.hook_event_name[:64]!r} is not one of "
-                             f"{', '.join(EVENTS)}")
-    if isinstance(wire.tool_response, float) and not math.isfinite(wire.tool_response):
-        raise HookInputError("hook input: tool_response is not finite")
-    error = wire.error if isinstance(wire.error, str) or wire.error is None else json.dumps(wire.error)[:2000]
-    return HookEvent(event=wire.hook_event_name,  # type: ignore[arg-type]  # checked above
-                     session_id=wire.session_id, tool_name=wire.tool_name, tool_input=wire.tool_input,
-                     tool_use_id=wire.tool_use_id, tool_response=wire.tool_response,
-                     error=error, cwd=wire.cwd)
+        name = str(text(value, "hook_event_name", max_len=64))
+        session_id = str(text(value, "session_id", pattern=SESSION_ID))
+        tool_name = str(text(value, "tool_name", min_len=1, max_len=200))
+        tool_input = mapping(value, "tool_input")
+        # Results are matched to the allowed call by this id: an event without one is refused.
+        tool_use_id = str(text(value, "tool_use_id", min_len=1, max_len=200))
+        cwd = text(value, "cwd", required=False, max_len=4096)
+    except FieldError as exc:
+        raise HookInputError(f"hook input: {exc}") from None
+    if name not in EVENTS:
+        raise HookInputError(f"hook input: hook_event_name {name[:64]!r} is not one of {', '.join(EVENTS)}")
+    raw_error = value.get("error")
+    error = raw_error if isinstance(raw_error, str) or raw_error is None else json.dumps(raw_error)[:2000]
+    return HookEvent(event=name,  # type: ignore[arg-type]  # checked above
+                     session_id=session_id, tool_name=tool_name, tool_input=tool_input,
+                     tool_use_id=tool_use_id, tool_response=value.get("tool_response"), error=error, cwd=cwd)
 
 
-__all__ = ["EVENTS", "MAX_INPUT_BYTES", "HookEvent", "HookInputError", "first_problem", "parse_hook_input"]
+__all__ = ["EVENTS", "MAX_INPUT_BYTES", "SESSION_ID", "HookEvent", "HookInputError", "parse_hook_input"]

@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-_GRANT = re.compile(r"^gr_[0-9a-f]{4,64}$")
-_APPROVAL = re.compile(r"^ap_[0-9a-f]{4,64}$")
-_SESSION = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_GRANT = re.compile(r"gr_[0-9a-f]{4,64}")
+_APPROVAL = re.compile(r"ap_[0-9a-f]{4,64}")
+_SESSION = re.compile(r"[A-Za-z0-9_-]{1,128}")  # fullmatch: "$" would allow a final newline
 
 
 class StateError(RuntimeError):
@@ -46,12 +46,12 @@ class SessionState:
 
     @classmethod
     def from_json(cls, data: Any) -> SessionState:
-        if not isinstance(data, dict) or not _SESSION.match(str(data.get("session_id", ""))):
+        if not isinstance(data, dict) or not _SESSION.fullmatch(str(data.get("session_id", ""))):
             raise StateError("session state file is malformed")
         grant, approval = data.get("grant"), data.get("approval")
-        if grant is not None and not _GRANT.match(str(grant)):
+        if grant is not None and not _GRANT.fullmatch(str(grant)):
             raise StateError("session state names a malformed grant id")
-        if approval is not None and not _APPROVAL.match(str(approval)):
+        if approval is not None and not _APPROVAL.fullmatch(str(approval)):
             raise StateError("session state names a malformed approval id")
         outstanding = data.get("outstanding")
         if outstanding is not None and not (isinstance(outstanding, dict) and isinstance(outstanding.get("call"), int)):
@@ -66,7 +66,7 @@ class SessionStore:
         self.folder = Path(folder).expanduser()
 
     def _path(self, session_id: str) -> Path:
-        if not _SESSION.match(session_id):
+        if not _SESSION.fullmatch(session_id):
             raise StateError(f"session id {session_id[:40]!r} is not a plain token")
         return self.folder / f"{session_id}.json"
 
