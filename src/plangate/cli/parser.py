@@ -242,7 +242,8 @@ def build_parser(commands: dict[str, Command]) -> Parser:
     ap.add_argument("--ids", action="store_true",
                     help="(list) print only the ids, oldest first, one per line (for scripts)")
 
-    b = sub.add_parser("bench", help="benchmarks: perf, inbox, agentdojo, leak, search, service",
+    b = sub.add_parser("bench", help="benchmarks: perf, inbox, agentdojo, agentdyn, leak, search, service, "
+                                        "budget, tokens, support, incident, mcp",
                        description="Benchmarks. Each prints its figures; --json/--markdown write "
                                    "them to files (checked before the run starts).",
                        formatter_class=_formatter,
@@ -309,7 +310,8 @@ def build_parser(commands: dict[str, Command]) -> Parser:
                        "InboxBench's attack families), run through the gate and judged on state. "
                        "The whole search: --budget-seconds 1200.")
     search.add_argument("--suite", action="append", metavar="NAME",
-                        help="workspace, travel, banking, slack or inbox; repeatable [default: all]")
+                        help="workspace, travel, banking, slack, inbox, support or incident; repeatable "
+                             "[default: all]")
     search.add_argument("--sample", type=_positive, metavar="N", help="at most N attack plans per goal")
     search.add_argument("--seed", type=int, default=0, metavar="N", help="sampling seed [default: 0]")
     search.add_argument("--budget-seconds", type=float, metavar="S", help="stop the whole search after S seconds")
