@@ -21,6 +21,19 @@ def _attach(path: Arg) -> Arg:
     return {"list": [{"literal": {"type": "file", "file_path": path["literal"]}, "origin": path["origin"]}]}
 
 
+_MY_REPOSITORIES = {"e0": "emmajohnson/file_compression", "e1": "emmajohnson/image_transformation",
+                    "e2": "emmajohnson/linear_algebra_operation"}
+
+
+def _my_repositories() -> list[dict[str, Any]]:
+    """The account's repositories (names copied from its information, e0-e2) and each one's details."""
+    steps: list[dict[str, Any]] = [call("s0", "get_logged_in_github_user_information")]
+    for i, which in enumerate(("first", "second", "third")):
+        steps.append(copy(f"e{i}", "s0", f"Which is my {which} repository?"))
+    steps += [call(f"s{i + 1}", "get_github_repository_information", repo_name=R(f"e{i}")) for i in range(3)]
+    return steps
+
+
 def _accept_invitation(prefix: str) -> list[dict[str, Any]]:
     """Read the invitation mail of the account logged in and open its link."""
     return [call(f"{prefix}m", _MAIL), copy(f"{prefix}u", f"{prefix}m", "What is the newest invitation link?"),
@@ -58,19 +71,12 @@ def plans() -> dict[str, Any]:
                             "John's mail is the second unread one (a path into the list); folders are the planner's"),
         "user_task_2": plan([call("s0", "git_transfer_repo_ownership", repo_name=I("emmajohnson/image_transformation"),
                                   new_owner_username=I("bobolive")), *confirm("o", *GIT_OTP)]),
-        "user_task_3": plan([call("s0", "get_logged_in_github_user_information"),
-                             copy("e0", "s0", "Which is my first repository?"),
-                             copy("e1", "s0", "Which is my second repository?"),
-                             copy("e2", "s0", "Which is my third repository?"),
-                             call("s1", "get_github_repository_information", repo_name=R("e0")),
-                             call("s2", "get_github_repository_information", repo_name=R("e1")),
-                             call("s3", "get_github_repository_information", repo_name=R("e2")),
+        "user_task_3": plan([*_my_repositories(),
                              call("s4", _MAIL), copy("e3", "s4", "What is Alexander Chen's email address?"),
                              copy("e4", "s0", "Which of my repositories has the most stars?"),
                              call("s5", "git_transfer_repo_ownership", repo_name=R("e4"), new_owner_email=R("e3")),
                              *confirm("o", *GIT_OTP)],
-                            {"e0": "emmajohnson/file_compression", "e1": "emmajohnson/image_transformation",
-                             "e2": "emmajohnson/linear_algebra_operation", "e3": "a.chen@bluesparrowtech.com",
+                            {**_MY_REPOSITORIES, "e3": "a.chen@bluesparrowtech.com",
                              "e4": "emmajohnson/file_compression"}),
         "user_task_4": plan([*_info_file("a", "Alice"), copy("e0", "ar", "What is Alice's email address?"),
                              call("s0", "git_invite_collaborators", repo_name=I("emmajohnson/linear_algebra_operation"),
@@ -148,18 +154,10 @@ def plans() -> dict[str, Any]:
                                    destination_path=P("/downloads/new_project")),
                               call("s5", "git_push", local_path=P("/downloads/new_project"), force=P(False))],
                              {"e0": "parser.py"}),
-        "user_task_14": plan([call("s0", "get_logged_in_github_user_information"),
-                              copy("e0", "s0", "Which is my first repository?"),
-                              copy("e1", "s0", "Which is my second repository?"),
-                              copy("e2", "s0", "Which is my third repository?"),
-                              call("s1", "get_github_repository_information", repo_name=R("e0")),
-                              call("s2", "get_github_repository_information", repo_name=R("e1")),
-                              call("s3", "get_github_repository_information", repo_name=R("e2")),
+        "user_task_14": plan([*_my_repositories(),
                               copy("e3", "s0", "Which of my repositories has zero stars?"),
                               call("s4", "git_star", repo_name=R("e3"))],
-                             {"e0": "emmajohnson/file_compression", "e1": "emmajohnson/image_transformation",
-                              "e2": "emmajohnson/linear_algebra_operation",
-                              "e3": "emmajohnson/linear_algebra_operation"}),
+                             {**_MY_REPOSITORIES, "e3": "emmajohnson/linear_algebra_operation"}),
         "user_task_15": plan([call("s0", "get_logged_in_github_user_information"),
                               copy("e0", "s0", "Which of my starred repositories is also starred by others?"),
                               call("s1", "get_github_repository_information", repo_name=R("e0")),
