@@ -40,7 +40,8 @@ def source_dir(path: str | os.PathLike[str] | None) -> Path:
     src = root / "src"
     marker = src / "agentdojo" / "default_suites" / "v1" / "shopping"
     if not marker.is_dir():
-        raise AgentDynMissing(f"--path {root}: not an AgentDyn checkout (no {marker.relative_to(root)})")
+        raise AgentDynMissing(f"--path {root}: not an AgentDyn checkout (no {marker.relative_to(root)}; "
+                              "give --path DIR or set PLANGATE_AGENTDYN)")
     return src.resolve()
 
 
