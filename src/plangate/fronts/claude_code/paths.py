@@ -11,10 +11,12 @@ reach of every plan (tests/fronts_claude_code/test_redteam_paths.py):
 * **Secrets** (the hook's settings, token and state folder, the operator's `protect` list):
   no file tool reads or writes them, under any name — a hard link is caught by its inode —
   and no search runs over a folder holding one.
-* **What decides whether the hook runs** is never written by a file tool: Claude Code's
-  configuration (any `.claude` folder: settings, hooks, skills, agents; `.claude.json`,
-  `.mcp.json`, the managed settings, `$CLAUDE_CONFIG_DIR`), the hook's own code and the
-  Python it runs on. A file with other names (hard links) is not written either: the write
+* **What decides whether the hook runs, or what a granted command runs,** is never written
+  by a file tool: Claude Code's configuration (any `.claude` folder: settings, hooks, skills,
+  agents; `.claude.json`, `.mcp.json`, the managed settings, `$CLAUDE_CONFIG_DIR`), the hook's
+  own code and the Python it runs on, shell start-up files (Claude Code's Bash takes the
+  user's aliases and functions) and git's configuration and hooks (any `.git` folder,
+  `~/.gitconfig`). A file with other names (hard links) is not written either: the write
   would change files the plan does not name.
 
 What a granted Bash command does is outside this module: the plan shows the exact string.
@@ -29,8 +31,19 @@ from pathlib import Path
 
 #: File names Claude Code loads configuration (and so hooks and MCP servers) from.
 CONFIG_NAMES = frozenset({".claude.json", ".mcp.json", "managed-settings.json", "managed-mcp.json"})
-#: Folder names whose content is Claude Code's configuration wherever they are.
-CONFIG_FOLDERS = frozenset({".claude"})
+#: Folder names whose content is configuration wherever they are: Claude Code's, and git's
+#: (`.git/hooks`, `.git/config` run code on the next granted `git` command).
+CONFIG_FOLDERS = frozenset({".claude", ".git"})
+#: Files in the home folder that change what a granted command string runs: Claude Code's
+#: Bash runs in a shell whose snapshot takes the user's aliases and functions (measured:
+#: test_claude_code_cli.py, a `ls` function in ~/.bashrc runs inside a granted `ls`), and
+#: git reads its aliases, pager and hooks path from the user's settings.
+HOME_STARTUP = (".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".bash_aliases", ".profile",
+                ".zshrc", ".zshenv", ".zprofile", ".zlogin", ".zlogout", ".config/fish", ".gitconfig",
+                ".config/git", ".inputrc")
+#: The same, system-wide.
+SYSTEM_STARTUP = ("/etc/profile", "/etc/profile.d", "/etc/bash.bashrc", "/etc/bashrc", "/etc/zsh", "/etc/zshrc",
+                  "/etc/zshenv", "/etc/gitconfig", "/etc/environment")
 #: At most this many entries of a secret folder are looked at for hard links.
 MAX_SECRET_ENTRIES = 10_000
 
@@ -49,6 +62,10 @@ def _installation() -> tuple[Path, ...]:
     custom = os.environ.get("CLAUDE_CONFIG_DIR")
     if custom:
         roots.add(Path(custom).expanduser())
+    roots.update(Path(p) for p in SYSTEM_STARTUP)
+    home = os.path.expanduser("~")
+    if home != "~":
+        roots.update(Path(home) / name for name in HOME_STARTUP)
     return tuple(sorted({Path(os.path.realpath(r)) for r in roots}))
 
 
@@ -103,7 +120,8 @@ class PathGuard:
             return "Claude Code's configuration (settings, hooks, MCP servers, skills) is not written by a tool"
         for root, folded in zip(self.installation, self._folded_installation, strict=True):
             if path == folded or folded in path.parents:
-                return f"it is part of the hook's own code or the Python it runs on ({root})"
+                return (f"it is part of the hook's own code, the Python it runs on, or what decides what a "
+                        f"granted command runs ({root})")
         return ""
 
     def secret_inodes(self) -> set[tuple[int, int]]:
@@ -165,4 +183,5 @@ def url_problem(url: str) -> str:
     return ""
 
 
-__all__ = ["CONFIG_FOLDERS", "CONFIG_NAMES", "PathGuard", "glob_problem", "url_problem"]
+__all__ = ["CONFIG_FOLDERS", "CONFIG_NAMES", "HOME_STARTUP", "SYSTEM_STARTUP", "PathGuard", "glob_problem",
+           "url_problem"]
