@@ -86,11 +86,13 @@ def test_main_writes_the_report_with_its_baseline(tmp_path: Path) -> None:
 
 def test_a_runbook_edited_from_injected_text_never_runs() -> None:
     """An engineer approves a runbook edit whose text came from the injection; the next
-    alert's step loads that runbook. `no-running-untrusted-runbooks` stops it (without
-    the rule, the edited step scales the service to 1)."""
+    alert's step loads that runbook. `no-running-untrusted-runbooks` stops it. Without
+    the rule the review lets the edited step run, and only the runtime's second line (a
+    runbook step never scales down) keeps the service at its replicas."""
     attacks = [s for s in incident_scenarios() if s.family == "persisted-runbook"]
     results = run_bench(attacks)
     assert not any(r.succeeded for r in results)
     assert all(r.steps[-1].rules == ["no-running-untrusted-runbooks"] for r in results)
-    landed = [r for r in run_bench(attacks, policy=_without("no-running-untrusted-runbooks")) if r.succeeded]
-    assert len(landed) == len(attacks)
+    without = run_bench(attacks, policy=_without("no-running-untrusted-runbooks"))
+    assert all(r.steps[-1].verdict == "approve" and r.steps[-1].status == "failed" for r in without), [
+        (r.steps[-1].verdict, r.steps[-1].status) for r in without]

@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS alerts (id TEXT PRIMARY KEY, alertname TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS logs (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL,
     line TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS metrics (key TEXT PRIMARY KEY, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS step_runs (key TEXT NOT NULL, step TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS changes (key TEXT NOT NULL, action TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL,
     text TEXT NOT NULL);
 """
@@ -123,13 +123,14 @@ class Cluster:
         ids = [r[0] for r in self.db.execute("SELECT id FROM alerts ORDER BY id")]
         return {i: a for i in ids if (a := self.alert(i)) is not None}
 
-    def step_runs_since(self, key: str, step: str, since: float) -> int:
-        row = self.db.execute("SELECT count(*) FROM step_runs WHERE key = ? AND step = ? AND at >= ?",
-                              (key, step, since)).fetchone()
+    def changes_since(self, key: str, action: str, since: float) -> int:
+        """How often `action` (restart, scale, rollback) was done to deployment `key` since then."""
+        row = self.db.execute("SELECT count(*) FROM changes WHERE key = ? AND action = ? AND at >= ?",
+                              (key, action, since)).fetchone()
         return int(row[0])
 
-    def record_step_run(self, key: str, step: str, at: float) -> None:
-        self.db.execute("INSERT INTO step_runs VALUES (?, ?, ?)", (key, step, at))
+    def record_change(self, key: str, action: str, at: float) -> None:
+        self.db.execute("INSERT INTO changes VALUES (?, ?, ?)", (key, action, at))
 
     # ---- logs, metrics, messages ----------------------------------------------------
     def add_log(self, key: str, line: str) -> None:

@@ -50,7 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from plangate.deployments.incident.errors import IntakeError
 from plangate.deployments.incident.runbooks import ALERTNAME, NAME
-from plangate.trigger import Evidence, Segment, Trigger
+from plangate.trigger import Evidence, Segment, SegmentKind, Trigger
 
 SIGNATURE_HEADER = "X-Plangate-Signature"
 #: The principal alerts arrive as: the policy's `monitoring` class names it.
@@ -151,8 +151,9 @@ def alerts_from_webhook(body: bytes, signature: str | None, secret: bytes, *,
 
 def trusted_fields(labels: Mapping[str, str]) -> dict[str, str]:
     """The trusted labels that have their expected shape."""
+    # fullmatch: `$` alone also matches before a final newline ("checkout\n").
     return {k: v for k, pattern in TRUSTED_LABELS.items()
-            if isinstance(v := labels.get(k), str) and pattern.match(v)}
+            if isinstance(v := labels.get(k), str) and pattern.fullmatch(v)}
 
 
 def _alert_trigger(alert: _Alert, *, signed: bool, source: str,
@@ -184,10 +185,30 @@ def _alert_trigger(alert: _Alert, *, signed: bool, source: str,
 def trigger_from_chat(user: str, text: str, paired_ids: frozenset[str] | list[str], *,
                       trigger_id: str = "chat") -> Trigger:
     """An engineer's message in the team chat; `paired` only when the chat id is one the
-    team paired with the assistant (constant-time comparison)."""
+    team paired with the assistant (constant-time comparison). Quoted lines (`> ...`) and
+    fenced blocks (```) are someone else's words the engineer passed on (a customer's
+    message, pasted log lines): `quoted` segments, never the engineer's request."""
     paired = any(hmac.compare_digest(user.encode(), p.encode()) for p in paired_ids)
+    payload = text[:MAX_BODY]
     return Trigger(id=trigger_id, channel="chat", principal=user[:320],
-                   evidence=Evidence(paired=paired), payload=text[:MAX_BODY])
+                   evidence=Evidence(paired=paired), payload=payload, segments=chat_segments(payload))
+
+
+def chat_segments(text: str) -> tuple[Segment, ...]:
+    """The message cut into the engineer's own lines and quoted ones (consecutive lines of
+    one kind joined); empty when all of it is their own."""
+    pieces: list[Segment] = []
+    fenced = False
+    for line in text.splitlines(keepends=True):
+        fence = line.lstrip().startswith("```")
+        kind: SegmentKind = "quoted" if fenced or fence or line.lstrip().startswith(">") else "own"
+        if fence:
+            fenced = not fenced
+        if pieces and pieces[-1].kind == kind:
+            pieces[-1] = Segment(kind=kind, text=pieces[-1].text + line)
+        else:
+            pieces.append(Segment(kind=kind, text=line))
+    return tuple(pieces) if any(p.kind != "own" for p in pieces) else ()
 
 
 def render_body(notification: Mapping[str, Any]) -> bytes:

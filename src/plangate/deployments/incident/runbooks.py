@@ -8,13 +8,16 @@
       restart: {action: restart}
       scale-up: {action: scale, min: 3, max: 8}
       rollback: {action: rollback}  # to the release before the current one
-    max_per_hour: 2                 # runs of any one step on one deployment (default 2)
+    max_per_hour: 2                 # restarts (scales, rollbacks) of one deployment an hour (default 2)
 
 A step acts on the alert's trusted `service` in its trusted `namespace`, and only when
-both are listed here; `scale` needs a replica count within `min`..`max` (never below 1);
-`rollback` goes to the release before the current one, never to a named release. A step
-runs at most `max_per_hour` times an hour on one deployment, however many alerts fire:
-traffic an attacker sends can make an alert flap, not restart a service all day. The
+both are listed here; `scale` needs a replica count within `min`..`max` (never below 1)
+and never below the count the deployment runs (a step answers an alert, which traffic can
+raise: it adds capacity, never removes it); `rollback` goes to the release before the
+current one, never to a named release. A deployment gets at most `max_per_hour` of one
+action (restart, scale, rollback) an hour, counted over every step name, every runbook and
+the engineers' own restarts, however many alerts fire: traffic an attacker sends can make
+alerts flap, not restart a service all day. The
 runbook is parsed here, once, when a step runs: a runbook that does not parse runs nothing.
 """
 

@@ -47,6 +47,8 @@ MAX_LOG_LINES = 200
 _CHANNEL = re.compile(r"^#?[a-z0-9][a-z0-9_-]{0,79}$")
 _MATCHER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}(=~|!=|=)\"?[^\"\n]{1,200}\"?$")
 _RELEASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: Restarts of one deployment an hour, by any tool (runbook steps have their own, lower limit).
+MAX_RESTARTS_PER_HOUR = 3
 _ALERT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
 Args = Mapping[str, Any]
@@ -175,8 +177,10 @@ class IncidentRuntime:
         if dep is None:
             raise ToolCallError(tool, f"no deployment {key!r}", arg="alert")
         now = self.clock()
-        if self.cluster.step_runs_since(key, args["step"], now - 3600) >= runbook.max_per_hour:
-            raise ToolCallError(tool, f"step {args['step']!r} already ran {runbook.max_per_hour} times on {key} "
+        # Counted per deployment and action, whatever the step is called and whichever
+        # runbook (or engineer) did it: two alerts on one service share one budget.
+        if self.cluster.changes_since(key, step.action, now - 3600) >= runbook.max_per_hour:
+            raise ToolCallError(tool, f"a {step.action} already ran {runbook.max_per_hour} times on {key} "
                                 "in the last hour (the runbook's max_per_hour)", arg="step")
         if step.action != "scale" and "replicas" in args:
             raise ToolCallError(tool, f"a {step.action} step takes no replica count", arg="replicas")
@@ -189,6 +193,11 @@ class IncidentRuntime:
             if not isinstance(replicas, int) or not step.min <= replicas <= step.max:
                 raise ToolCallError(tool, f"step {args['step']!r} scales between {step.min} and {step.max}",
                                     arg="replicas")
+            if replicas < dep["replicas"]:
+                # A step answers an alert, which traffic can raise: it adds capacity, never
+                # removes it (lowering the count is deploy_scale, an engineer's call).
+                raise ToolCallError(tool, f"{key} runs {dep['replicas']} replicas: a runbook step never "
+                                    f"scales down (to {replicas})", arg="replicas")
             self.cluster.set_replicas(key, replicas)
             done = f"scaled to {replicas}"
         else:
@@ -200,7 +209,7 @@ class IncidentRuntime:
                                     f"{history[-1]!r}: already rolled back", arg="step")
             self.cluster.set_release(key, history[-2])
             done = f"rolled back to {history[-2]}"
-        self.cluster.record_step_run(key, args["step"], now)
+        self.cluster.record_change(key, step.action, now)
         return {"runbook": runbook.name, "step": args["step"], "deployment": key, "done": done}
 
     def _runbook_for(self, alertname: str) -> Any:
@@ -216,7 +225,14 @@ class IncidentRuntime:
     # ---- acting directly ----------------------------------------------------------------
     def _deploy_restart(self, args: Args) -> dict[str, Any]:
         dep = self._deployment("deploy_restart", args)
+        now = self.clock()
+        # However it is asked for (a loop over log lines, twenty calls in one plan, twenty
+        # plans), a deployment restarts at most MAX_RESTARTS_PER_HOUR times an hour.
+        if self.cluster.changes_since(dep["deployment"], "restart", now - 3600) >= MAX_RESTARTS_PER_HOUR:
+            raise ToolCallError("deploy_restart", f"{dep['deployment']} already restarted {MAX_RESTARTS_PER_HOUR} "
+                                "times in the last hour", arg="deployment")
         self.cluster.restart(dep["deployment"])
+        self.cluster.record_change(dep["deployment"], "restart", now)
         return self._deployment("deploy_restart", args)
 
     def _deploy_scale(self, args: Args) -> dict[str, Any]:
