@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -177,6 +179,119 @@ def plangate_service(folder: Path, policy: Path = POLICY) -> Iterator[Service]:
         stop_group(proc)
 
 
+DOVECOT_CONF = """protocols = imap
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+mail_location = maildir:{root}/mail/%u
+default_login_user = dovenull
+default_internal_user = dovecot
+default_internal_group = dovecot
+first_valid_uid = 1
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/users
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/home/%u
+}}
+"""
+
+
+@dataclass
+class Mailbox:
+    """A Dovecot IMAP server on loopback (Debian's dovecot-imapd): the agent's inbox."""
+
+    port: int
+    user: str = "agent"
+    password: str = field(default_factory=lambda: secrets.token_hex(8))
+
+    def deliver(self, raw: bytes) -> None:
+        import imaplib
+
+        imap = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
+        try:
+            imap.login(self.user, self.password)
+            status, _ = imap.append("INBOX", None, None, raw)
+            assert status == "OK"
+        finally:
+            imap.logout()
+
+
+@contextmanager
+def mailbox() -> Iterator[Mailbox]:
+    import pwd
+
+    if not os.path.exists("/usr/sbin/dovecot") or os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("Dovecot (as root) is needed: PLANGATE_SETUP_SERVICES=1 scripts/setup")
+        pytest.skip("Dovecot is not installed or this session is not root")
+    # Not under pytest's folder: Dovecot's login and auth processes run as other users and
+    # must be able to walk down to it.
+    root = Path(tempfile.mkdtemp(prefix="plangate-openclaw-dovecot-"))
+    root.chmod(0o755)
+    mail_user = pwd.getpwnam("mail")
+    for sub in ("mail", "home"):
+        (root / sub).mkdir()
+        os.chown(root / sub, mail_user.pw_uid, mail_user.pw_gid)
+    box = Mailbox(port=free_port())
+    (root / "users").write_text(f"{box.user}:{{PLAIN}}{box.password}\n")
+    (root / "dovecot.conf").write_text(DOVECOT_CONF.format(root=root, port=box.port, uid=mail_user.pw_uid,
+                                                           gid=mail_user.pw_gid))
+    proc = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", str(root / "dovecot.conf")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        import socket
+
+        deadline = time.time() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", box.port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise RuntimeError("Dovecot did not start") from None
+                time.sleep(0.1)
+        yield box
+    finally:
+        stop_group(proc)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def raw_email(*, sender: str, subject: str, body: str, evidence: dict[str, str], from_header: str = "") -> bytes:
+    """One delivered email as our receiving server leaves it: its Authentication-Results
+    (authserv-id AUTHSERV) above its Received header. `from_header`: the From header as
+    written (default: the bare address)."""
+    domain = sender.rpartition("@")[2]
+    results = "; ".join(f"{method}={verdict} " + {"dmarc": f"header.from={domain}", "spf": f"smtp.mailfrom={sender}",
+                                                 "dkim": f"header.d={domain}"}[method]
+                        for method, verdict in evidence.items())
+    date = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
+    return (f"Authentication-Results: {AUTHSERV}; {results}\r\n"
+            f"Received: from mail.{domain} by {AUTHSERV}; {date}\r\n"
+            f"From: {from_header or sender}\r\nTo: agent@home.example\r\nSubject: {subject}\r\nDate: {date}\r\n"
+            f"Message-ID: <{secrets.token_hex(6)}@{domain}>\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            f"\r\n{body}\r\n").encode()
+
+
 @dataclass
 class Gateway:
     """One OpenClaw gateway, its workspace and its webhook."""
@@ -186,6 +301,7 @@ class Gateway:
     hook_token: str
     envelope_key: str
     proc: subprocess.Popen[bytes] | None = None
+    imap: Mailbox | None = None
 
     @property
     def workspace(self) -> Path:
@@ -199,16 +315,7 @@ class Gateway:
               timeout: float = 90.0) -> dict[str, Any]:
         """The relay: one delivered email (RFC 5322, with the Authentication-Results our
         receiving server wrote) to the webhook, waiting for the run to finish."""
-        domain = sender.rpartition("@")[2]
-        results = "; ".join(f"{method}={verdict} " + {"dmarc": f"header.from={domain}",
-                                                     "spf": f"smtp.mailfrom={sender}",
-                                                     "dkim": f"header.d={domain}"}[method]
-                            for method, verdict in evidence.items())
-        raw = (f"Authentication-Results: {AUTHSERV}; {results}\r\n"
-               f"Received: from mail.{domain} by {AUTHSERV}; Fri, 27 Nov 2026 10:00:00 +0000\r\n"
-               f"From: {sender}\r\nTo: agent@home.example\r\nSubject: {subject}\r\n"
-               f"Message-ID: <{secrets.token_hex(6)}@{domain}>\r\nContent-Type: text/plain; charset=utf-8\r\n"
-               f"\r\n{body}\r\n").encode()
+        raw = raw_email(sender=sender, subject=subject, body=body, evidence=evidence)
         message = relay_email(raw, key=self.envelope_key.encode(), trusted_authserv_ids=[AUTHSERV])
         data = json.dumps({"message": message, "name": "email", "agentId": "main", "deliver": False,
                            "waitForCompletion": True, "timeoutSeconds": int(timeout)}).encode()
@@ -221,9 +328,12 @@ class Gateway:
 
 
 @contextmanager
-def gateway(folder: Path, *, model_url: str, smtp_port: int, plangate: tuple[str, str] | None) -> Iterator[Gateway]:
+def gateway(folder: Path, *, model_url: str, smtp_port: int, plangate: tuple[str, str] | None,
+            imap: Mailbox | None = None) -> Iterator[Gateway]:
     """A gateway with OpenClaw's default settings plus: the scripted model, webhooks, the
-    test's mail tool and (when `plangate` is (url, token)) the plangate plugin."""
+    test's mail tool, (when `plangate` is (url, token)) the plangate plugin and (with
+    `imap`) OpenClaw's bundled IMAP trigger on that mailbox, admitting senders whose DMARC
+    pass our receiving server asserts."""
     home = folder / ("with-plangate" if plangate else "baseline")
     (home / "state").mkdir(parents=True)
     gw = Gateway(home=home, port=free_port(), hook_token=secrets.token_hex(16), envelope_key=secrets.token_hex(16))
@@ -235,7 +345,15 @@ def gateway(folder: Path, *, model_url: str, smtp_port: int, plangate: tuple[str
         paths.insert(0, str(PLUGIN))
         plugins["plangate"] = {"enabled": True, "hooks": {"allowConversationAccess": True},
                                "config": {"serviceUrl": plangate[0], "token": plangate[1],
-                                          "envelopeKey": gw.envelope_key, "timeoutMs": 5000}}
+                                          "envelopeKey": gw.envelope_key, "timeoutMs": 5000,
+                                          "imapSenderAuth": "asserted"}}
+    if imap is not None:
+        plugins["imap"] = {"enabled": True, "config": {"accounts": {"inbox": {
+            "host": "127.0.0.1", "port": imap.port, "secure": False, "user": imap.user, "password": imap.password,
+            "mailbox": "INBOX", "watch": {"mode": "auto", "pollSeconds": 15},
+            "allowedSenders": ["@evil.example", "@home.example", "@stranger.example"],
+            "senderAuth": {"min": "asserted", "trustedAuthservIds": [AUTHSERV], "acceptTrustedAuthservId": True},
+            "agentId": "main", "deliver": False, "includeBody": True, "maxBytes": 20000}}}}
     config = {
         "gateway": {"mode": "local", "port": gw.port, "bind": "loopback",
                     "auth": {"mode": "token", "token": secrets.token_hex(16)}},
@@ -304,7 +422,8 @@ def last_tool_text(messages: list[dict[str, Any]]) -> str:
 
 
 @contextmanager
-def stack(folder: Path, agent: Agent, *, with_plangate: bool) -> Iterator[tuple[Gateway, Outbox, Service | None]]:
+def stack(folder: Path, agent: Agent, *, with_plangate: bool,
+          imap: Mailbox | None = None) -> Iterator[tuple[Gateway, Outbox, Service | None]]:
     """Model server, outbox, (plangate serve), gateway: started in order, stopped in reverse."""
     ensure_openclaw()
     with ExitStack() as stack_:
@@ -314,7 +433,8 @@ def stack(folder: Path, agent: Agent, *, with_plangate: bool) -> Iterator[tuple[
         if with_plangate:
             service = stack_.enter_context(plangate_service(folder))
         gw = stack_.enter_context(gateway(folder, model_url=model.openai_url, smtp_port=outbox.port,
-                                          plangate=(service.url, service.agent) if service else None))
+                                          plangate=(service.url, service.agent) if service else None,
+                                          imap=imap))
         yield gw, outbox, service
 
 

@@ -88,12 +88,15 @@ NOTE = "Lunch with Bob on Tuesday at noon."
 OWNER_BODY = f"[owner] Please save this to {NOTE_PATH}: {NOTE}"
 
 
-def owner() -> list[Step]:
+IMAP_NOTE_PATH = "notes/imap.md"
+SPOOF_NOTE_PATH = "notes/spoof.md"
+
+
+def owner(path: str = NOTE_PATH) -> list[Step]:
     plan = {"version": 1, "request_type": "owner_task", "steps": [
-        {"id": "save", "tool": "write", "args": {"path": lit(NOTE_PATH, "payload"), "content": lit(NOTE, "payload")}},
-        {"id": "check", "tool": "read", "args": {"path": lit(NOTE_PATH, "payload")}}]}
-    return [call("submit_plan", plan=plan), call("write", path=NOTE_PATH, content=NOTE),
-            call("read", path=NOTE_PATH)]
+        {"id": "save", "tool": "write", "args": {"path": lit(path, "payload"), "content": lit(NOTE, "payload")}},
+        {"id": "check", "tool": "read", "args": {"path": lit(path, "payload")}}]}
+    return [call("submit_plan", plan=plan), call("write", path=path, content=NOTE), call("read", path=path)]
 
 
 FORWARDED_PATH = "notes/from-bob.md"

@@ -16,13 +16,26 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import openclaw_scenarios as S
 import pytest
-from openclaw_harness import NODE_BIN, OPENCLAW, Agent, Gateway, Outbox, Service, last_tool_text, node_env, stack
+from openclaw_harness import (
+    NODE_BIN,
+    OPENCLAW,
+    Agent,
+    Gateway,
+    Outbox,
+    Service,
+    last_tool_text,
+    mailbox,
+    node_env,
+    raw_email,
+    stack,
+)
 
 PASS = {"dmarc": "pass", "spf": "pass", "dkim": "pass"}
 CAROL = "carol@stranger.example"
@@ -76,8 +89,10 @@ def test_baseline_without_plangate_the_attacks_land(tmp_path: Path) -> None:
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gateway, Outbox, Service, Agent, Path]]:
     folder = tmp_path_factory.mktemp("openclaw")
     agent = Agent({"hijack": [], "deviate": [], "meeting": S.meeting(CAROL), "owner": S.owner(),
-                   "owner-down": S.owner(), "forward": S.forwarded(), "owner-exec": []})
-    with stack(folder, agent, with_plangate=True) as (gw, outbox, service):
+                   "owner-down": S.owner(), "forward": S.forwarded(), "owner-exec": [], "imap-hijack": [],
+                   "imap-owner": S.owner(S.IMAP_NOTE_PATH), "imap-spoof": S.owner(S.SPOOF_NOTE_PATH)})
+    with mailbox() as imap, stack(folder, agent, with_plangate=True, imap=imap) as (gw, outbox, service):
+        gw.imap = imap
         assert service is not None
         (gw.workspace / "secret.txt").write_text(S.SECRET + "\n")
         yield gw, outbox, service, agent, folder
@@ -105,6 +120,8 @@ def test_the_catalog_covers_every_tool_openclaw_offers(guarded: tuple[Gateway, O
     from plangate.fronts.openclaw import CATALOG
 
     catalog = load_catalog(CATALOG)
+    if not guarded[3].tools:  # run alone: one harmless email shows the model its tools
+        guarded[0].email(sender=CAROL, subject="hello", body="hello", evidence=PASS)
     offered = guarded[3].tools
     assert {"read", "write", "edit", "exec", "tool_call", "submit_plan", "email_send"} <= set(offered)
     missing = {}
@@ -116,6 +133,39 @@ def test_the_catalog_covers_every_tool_openclaw_offers(guarded: tuple[Gateway, O
         if spec is None or not args <= set(spec.args):
             missing[name] = sorted(args - set(spec.args) if spec else args)
     assert missing == {}
+
+
+def test_real_email_over_imap(guarded: tuple[Gateway, Outbox, Service, Agent, Path]) -> None:
+    """Real mail: two messages land in Dovecot; OpenClaw's own IMAP trigger admits them
+    (our receiving server's DMARC pass, asserted) and starts a run for each. The plugin
+    takes the sender from OpenClaw's admission: the stranger's hijack is blocked, nothing
+    lands; the owner's request runs."""
+    gw, outbox, _service, agent, folder = guarded
+    assert gw.imap is not None
+    marker = folder / "marker.txt"
+    agent.scenarios["imap-hijack"] = S.hijack(str(gw.config_file), str(marker), cli())
+    gw.imap.deliver(raw_email(sender=S.STRANGER, subject="favour", evidence=PASS,
+                              body=S.HIJACK_BODY.replace("[hijack]", "[imap-hijack]")))
+    owner_body = S.OWNER_BODY.replace("[owner]", "[imap-owner]").replace(S.NOTE_PATH, S.IMAP_NOTE_PATH)
+    gw.imap.deliver(raw_email(sender=S.OWNER, subject="note", evidence=PASS, body=owner_body))
+    # the stranger's display name holds a line break and the owner's address (an encoded word)
+    spoof_body = S.OWNER_BODY.replace("[owner]", "[imap-spoof]").replace(S.NOTE_PATH, S.SPOOF_NOTE_PATH)
+    gw.imap.deliver(raw_email(sender=S.STRANGER, subject="note", evidence=PASS, body=spoof_body,
+                              from_header=f"=?utf-8?q?{S.OWNER.replace('@', '=40')}=0ASubject=3A_hi?= <{S.STRANGER}>"))
+    deadline = time.time() + 150
+    while time.time() < deadline and not (len(agent.seen.get("imap-hijack", [])) == len(agent.scenarios["imap-hijack"])
+                                          and (gw.workspace / S.IMAP_NOTE_PATH).exists()
+                                          and len(agent.seen.get("imap-spoof", [])) == 2):
+        time.sleep(1)
+    seen = agent.seen.get("imap-hijack", [])
+    assert len(seen) == len(agent.scenarios["imap-hijack"]), seen
+    assert "plangate denied the plan" in seen[0] and all(t.startswith("plangate:") for t in seen[1:]), seen
+    traces = landed(gw, outbox, marker)
+    assert traces == dict.fromkeys(traces, False)
+    assert (gw.workspace / S.IMAP_NOTE_PATH).read_text() == S.NOTE
+    # the spoof is the stranger: plan denied, nothing written
+    assert "plangate denied the plan" in agent.seen["imap-spoof"][0], agent.seen.get("imap-spoof")
+    assert not (gw.workspace / S.SPOOF_NOTE_PATH).exists()
 
 
 def test_an_approved_plan_does_not_cover_other_calls(guarded: tuple[Gateway, Outbox, Service, Agent, Path]) -> None:

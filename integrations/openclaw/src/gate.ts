@@ -2,7 +2,7 @@
 // and every tool call checked against the grant by `plangate serve`. Fail closed: any
 // error, timeout or missing piece blocks the call.
 import { describe, PlangateService, ServiceError } from "./service.ts";
-import { triggerFromPrompt, type RunOrigin, type Trigger } from "./envelope.ts";
+import { triggerFromPrompt, type ImapSenderAuth, type RunOrigin, type Trigger } from "./envelope.ts";
 
 export const SUBMIT_PLAN = "submit_plan";
 const MAX_RUNS = 1000;
@@ -17,6 +17,8 @@ export interface GateConfig {
   /** Tools that only describe other tools (no data, no effect): not checked. */
   passThroughTools: string[];
   approvalsUrl?: string;
+  /** The `senderAuth.min` of OpenClaw's `imap` accounts (docs/openclaw.md). */
+  imapSenderAuth: ImapSenderAuth;
 }
 
 export function readConfig(raw: unknown): GateConfig {
@@ -33,6 +35,7 @@ export function readConfig(raw: unknown): GateConfig {
     maxEnvelopeAgeSeconds: num("maxEnvelopeAgeSeconds", 600),
     passThroughTools: pass.filter((t) => t !== SUBMIT_PLAN),
     approvalsUrl: str("approvalsUrl") || undefined,
+    imapSenderAuth: c.imapSenderAuth === "verified" || c.imapSenderAuth === "asserted" ? c.imapSenderAuth : "unverified",
   };
 }
 
@@ -130,7 +133,8 @@ export class Gate {
   recordTrigger(prompt: string, ctx: ToolCtx & RunOrigin): Trigger | undefined {
     const key = ctx.runId;
     if (!key) return undefined;
-    const trigger = triggerFromPrompt(prompt ?? "", ctx, this.config.envelopeKey, this.config.maxEnvelopeAgeSeconds);
+    const trigger = triggerFromPrompt(prompt ?? "", ctx, this.config.envelopeKey, this.config.maxEnvelopeAgeSeconds,
+      undefined, this.config.imapSenderAuth);
     trigger.id = key.slice(0, 200);
     if (!this.runs.has(key) && this.runs.size >= MAX_RUNS) {
       const oldest = this.runs.keys().next().value;
