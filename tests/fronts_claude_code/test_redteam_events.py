@@ -22,13 +22,17 @@ def outstanding(settings: HookConfig, session: str) -> object:
 def test_a_granted_step_runs_once(hook_config: Path, settings: HookConfig) -> None:
     """The same granted call again — before its result (a parallel twin), with the same
     tool_use_id, or after its result — is denied: the plan has it once."""
-    session, _ = bind(settings, owner_trigger("run `ls`"), step("list", "Bash", command="ls"))
+    session, _ = bind(settings, owner_trigger("run `ls`, then `ls -a`"), step("list", "Bash", command="ls"),
+                      step("all", "Bash", command="ls -a"))
     assert feed(hook_config, event(session, "Bash", {"command": "ls"}, use_id="toolu_a"))[0] == 0
     assert feed(hook_config, event(session, "Bash", {"command": "ls"}, use_id="toolu_b"))[0] == 2
-    assert feed(hook_config, event(session, "Bash", {"command": "ls"}, use_id="toolu_a"))[0] == 2
+    code, _out, err = feed(hook_config, event(session, "Bash", {"command": "ls"}, use_id="toolu_a"))
+    assert code == 2 and "already allowed once" in err
     feed(hook_config, event(session, "Bash", {"command": "ls"}, kind="PostToolUse", use_id="toolu_a",
                             tool_response={"stdout": "x"}))
     assert outstanding(settings, session) is None
+    code, _out, err = feed(hook_config, event(session, "Bash", {"command": "ls"}, use_id="toolu_a"))
+    assert code == 2 and "already allowed once" in err
     code, _out, err = feed(hook_config, event(session, "Bash", {"command": "ls"}, use_id="toolu_c"))
     assert code == 2, err
 

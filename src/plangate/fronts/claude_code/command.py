@@ -22,9 +22,6 @@ from plangate.fronts.claude_code.verdict import Verdict, deny
 
 #: The deadline until the settings are parsed (and when they cannot be).
 FALLBACK_DEADLINE = 8.0
-#: Hook input over this many bytes is refused (the same bound as hook_input.MAX_INPUT_BYTES,
-#: which this module does not import: the watchdog starts before anything else is loaded).
-MAX_INPUT_BYTES = 1_000_000
 
 
 def decide_stdin(stdin: IO[bytes], config: str | None, deadline: Deadline) -> tuple[Verdict, str, str]:
@@ -35,7 +32,12 @@ def decide_stdin(stdin: IO[bytes], config: str | None, deadline: Deadline) -> tu
         from plangate.fronts.claude_code.client import ServiceClient
         from plangate.fronts.claude_code.config import ConfigError, load_hook_config
         from plangate.fronts.claude_code.decide import ClaudeCodeGate
-        from plangate.fronts.claude_code.hook_input import HookEvent, HookInputError, parse_hook_input
+        from plangate.fronts.claude_code.hook_input import (
+            MAX_INPUT_BYTES,
+            HookEvent,
+            HookInputError,
+            parse_hook_input,
+        )
         from plangate.fronts.claude_code.state import SessionStore
 
         raw = stdin.read(MAX_INPUT_BYTES + 1)

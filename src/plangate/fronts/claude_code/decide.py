@@ -78,8 +78,12 @@ class ClaudeCodeGate:
                 if waiting is not None:
                     return waiting
             assert state.grant is not None
+            # One tool_use_id is one call: Claude Code never asks twice for the same one, so a
+            # second ask is a replay, whatever the service would say.
+            if any(h.get("tool_use_id") == event.tool_use_id for h in state.history):
+                return deny(f"tool call {event.tool_use_id[:60]!r} was already allowed once")
             outstanding = state.outstanding
-            if outstanding is not None and outstanding.get("tool_use_id") != event.tool_use_id:
+            if outstanding is not None:
                 return deny(f"call {outstanding['call']} ({outstanding.get('step')}) has not reported its "
                             "result yet; calls under a grant run one at a time")
             return self._check(state, event, call.tool, call.args)
@@ -114,7 +118,8 @@ class ClaudeCodeGate:
             state.outstanding = {"call": answer.body["call"], "step": step, "tool": tool,
                                  "tool_use_id": event.tool_use_id}
             state.next_step = ""
-            state.history.append({"step": step, "tool": tool, "call": answer.body["call"]})
+            state.history.append({"step": step, "tool": tool, "call": answer.body["call"],
+                                  "tool_use_id": event.tool_use_id})
             self.store.save(state)
             return allow(f"step {step!r} of grant {state.grant}")
         if isinstance(expected, str):
