@@ -119,7 +119,7 @@ def test_the_relay_forwards_nothing_without_alertmanagers_token(tmp_path: Path) 
             "alertname": "HighErrorRate", "service": "checkout", "namespace": "prod"}}]}).encode()
         with urllib.request.urlopen(urllib.request.Request(receiver.url, data=body, method="POST"),
                                     timeout=5) as answer:
-            assert json.loads(answer.read()) == {"runs": 1, "verified": 0}
+            assert json.loads(answer.read()) == {"runs": 1, "verified": 0, "repeats": 0}
     assert relay.forwarded == 0 and len(got) == 1 and not got[0].evidence.signed
     assert runtime.cluster.alerts() == {}
     runtime.close()

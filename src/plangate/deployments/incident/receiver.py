@@ -10,7 +10,9 @@ checks the token in constant time, then forwards the exact body with
 `X-Plangate-Signature: sha256=<HMAC-SHA256 of the body>`; without the token nothing is
 forwarded. The receiver hands the body to `alerts_from_webhook` (which verifies the HMAC),
 records each verified alert's trusted fields under its trigger id, and calls `on_trigger`
-for every firing alert, verified or not (an unverified one is `unknown` to the policy).
+for every firing alert, verified or not (an unverified one is `unknown` to the policy). A
+verified alert already run within `RERUN_AFTER` (a replayed body, or Alertmanager sending a
+changed group again) starts no second run; an unverified copy never counts.
 Both bind 127.0.0.1 only, read at most `MAX_BODY` bytes with a timeout, and answer a bad
 request with one line naming what is wrong.
 """
@@ -22,6 +24,7 @@ import http.client
 import http.server
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +40,10 @@ from plangate.deployments.incident.runtime import IncidentRuntime
 from plangate.trigger import Trigger
 
 TIMEOUT = 10.0
+#: A verified alert (the same id: the same alert, the same firing) starts one run an hour.
+#: Alertmanager sends a group's alerts again whenever the group changes, and a replayed
+#: signed body is the same alert: neither restarts the runbook.
+RERUN_AFTER = 3600.0
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -91,10 +98,17 @@ class AlertReceiver(_Endpoint):
     """POST the relayed body here: verified alerts are recorded, every firing alert's
     trigger goes to `on_trigger` (which submits a plan, or hands it to an agent)."""
 
-    def __init__(self, secret: bytes, runtime: IncidentRuntime, on_trigger: Callable[[Trigger], Any]) -> None:
+    def __init__(self, secret: bytes, runtime: IncidentRuntime, on_trigger: Callable[[Trigger], Any], *,
+                 rerun_after: float = RERUN_AFTER, clock: Callable[[], float] = time.time) -> None:
+        if not secret:
+            raise ValueError("the receiver needs the relay's shared secret (an empty one verifies nothing)")
         self.secret = secret
         self.runtime = runtime
         self.on_trigger = on_trigger
+        self.rerun_after = rerun_after
+        self.clock = clock
+        #: Verified alert id -> when its run started.
+        self.started: dict[str, float] = {}
         self.lock = threading.Lock()
         super().__init__(self._handle)
 
@@ -103,12 +117,26 @@ class AlertReceiver(_Endpoint):
             incoming = alerts_from_webhook(body, headers.get(SIGNATURE_HEADER.lower()), self.secret)
         except IntakeError as exc:
             return 400, {"error": str(exc)}
+        runs = repeats = 0
         with self.lock:  # one alert at a time against the runtime
-            for alert in incoming:
-                if alert.fields:
-                    self.runtime.record_alert(alert.trigger.id, alert.fields)
-                self.on_trigger(alert.trigger)
-        return 200, {"runs": len(incoming), "verified": sum(bool(a.fields) for a in incoming)}
+            now = self.clock()
+            self.started = {k: t for k, t in self.started.items() if now - t < self.rerun_after}
+            try:
+                for alert in incoming:
+                    if alert.fields:
+                        # Only verified alerts count: an unsigned copy sent first must not
+                        # keep the real alert from its run.
+                        if alert.trigger.id in self.started:
+                            repeats += 1
+                            continue
+                        self.started[alert.trigger.id] = now
+                        self.runtime.record_alert(alert.trigger.id, alert.fields)
+                    self.on_trigger(alert.trigger)
+                    runs += 1
+            except Exception as exc:
+                return 500, {"error": f"the alert could not be handed on: {type(exc).__name__}: {exc}"[:500]}
+        return 200, {"runs": runs, "verified": sum(bool(a.fields) for a in incoming) - repeats,
+                     "repeats": repeats}
 
 
 class SigningRelay(_Endpoint):
@@ -119,6 +147,8 @@ class SigningRelay(_Endpoint):
         target = urlsplit(receiver_url)
         if target.scheme != "http" or target.hostname not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError(f"the relay forwards to loopback only, not {receiver_url!r}")
+        if not secret or not token:
+            raise ValueError("the relay needs the shared secret and Alertmanager's bearer token")
         self.target = target
         self.secret = secret
         self.token = token
