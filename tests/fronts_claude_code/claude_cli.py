@@ -62,7 +62,7 @@ Call = str | tuple[str, dict[str, Any]]
 
 
 def run_claude(work: Path, settings: dict[str, Any], commands: list[Call], *, session: str | None = None,
-               timeout: float = 120, setting_sources: str | None = "") -> Outcome:
+               timeout: float = 120, setting_sources: str | None = "", extra: tuple[str, ...] = ()) -> Outcome:
     cli = require_cli()
     home = work / "home"
     home.mkdir(exist_ok=True)
@@ -83,6 +83,7 @@ def run_claude(work: Path, settings: dict[str, Any], commands: list[Call], *, se
             argv += ["--setting-sources", setting_sources]
         if session:
             argv += ["--session-id", session]
+        argv += extra
         proc = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)
         exchanges = list(server.exchanges)

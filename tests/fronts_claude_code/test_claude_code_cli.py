@@ -173,3 +173,20 @@ def test_a_granted_command_runs_only_itself(tmp_path: Path, hook_config: Path, s
     assert out.code == 0, out.stderr
     assert any("home" in r for r in out.tool_results), out.tool_results   # the granted ls ran
     assert not marker.exists()
+
+
+def test_mcp_tools_reach_the_hook_and_are_denied(tmp_path: Path, hook_config: Path) -> None:
+    """An MCP server's tool (PyPI mcp-server-time over stdio) goes through PreToolUse with
+    matcher "*" like a built-in tool, and plangate's hook denies it: the tool never answers."""
+    server = Path(sys.executable).parent / "mcp-server-time"
+    if not server.exists():
+        pytest.skip("mcp-server-time is not installed (the mcp extra)")
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {"time": {"command": str(server),
+                                                          "args": ["--local-timezone", "UTC"]}}}))
+    out = run_claude(tmp_path, hook_settings(config=str(hook_config)),
+                     [("mcp__time__get_current_time", {"timezone": "UTC"})],
+                     extra=("--mcp-config", str(config), "--strict-mcp-config"))
+    assert out.code == 0, out.stderr
+    assert any("an MCP tool plangate has no catalog entry" in r for r in out.tool_results), out.tool_results
+    assert not any("day_of_week" in r for r in out.tool_results)
