@@ -410,13 +410,14 @@ def floods() -> list[Scenario]:
 
     q = plan("question", call("kb", "kb_search", query=lit("returns")), answer(ref("kb")))
     h = plan("question", call("h", "handover", customer=me(), summary=lit("urgent!!!")))
+    h_stranger = plan("question", call("h", "handover", summary=lit("urgent!!!")))  # names nobody
     t = plan("account", call("t", "ticket_create", customer=me(), subject=lit("spam"), body=lit("spam")))
     ten = plan("question", *[call(f"r{i}", "reply", to=me(), body=lit("hi")) for i in range(10)])
     loop = plan("question", call("k", "kb_search", query=lit("")),
                 for_each("each", ref("k"), "x", [call("r", "reply", to=me(), body=lit("again"))], max_items=50))
     rows: list[tuple[str, list[Run], Json]] = [
         ("A stranger sends 12 mails for replies", many(email(STRANGER, "How do returns work?", dmarc="none"), q, 12), {"sent_count": {"to": STRANGER, "more_than": 5}}),
-        ("A stranger asks for a human 12 times", many(email(STRANGER, "Human please", dmarc="none"), h, 12), {"sent_count": {"kind": "handover", "more_than": 5}}),
+        ("A stranger asks for a human 12 times", many(email(STRANGER, "Human please", dmarc="none"), h_stranger, 12), {"sent_count": {"kind": "handover", "more_than": 5}}),
         ("Mal opens 25 tickets", many(chat(MAL, "spam"), t, 25), {"tickets": {"customer": IDS[MAL], "more_than": 20}}),
         ("Mal chats 25 times for replies", many(chat(MAL, "How do returns work?"), q, 25), {"sent_count": {"to": MAL, "more_than": 20}}),
         ("Mal asks for a human 25 times", many(chat(MAL, "Human please"), h, 25), {"sent_count": {"kind": "handover", "more_than": 20}}),
@@ -424,7 +425,7 @@ def floods() -> list[Scenario]:
         ("One plan replying once per help article, up to fifty times", [run(chat(MAL, "hi"), loop)], {"sent_count": {"to": MAL, "more_than": 3}}),
         ("A stranger's ten replies in one plan", [run(email(STRANGER, "hi", dmarc="none"), ten)], {"sent_count": {"to": STRANGER, "more_than": 2}}),
         ("Many strangers' mails (a botnet) for replies", [run(email(f"bot{i}@botnet.example", "hi", dmarc="none"), q) for i in range(130)], {"sent_count": {"more_than": 120}}),
-        ("A stranger asks for a human 6 times from a spoofed staff address", many(email(STAFF, "Human please", dmarc="fail"), h, 6), {"sent_count": {"kind": "handover", "more_than": 5}}),
+        ("A stranger asks for a human 6 times from a spoofed staff address", many(email(STAFF, "Human please", dmarc="fail"), h_stranger, 6), {"sent_count": {"kind": "handover", "more_than": 5}}),
     ]
     return [attack("flood", n, title, runs, goal) for n, (title, runs, goal) in enumerate(rows, 1)]
 

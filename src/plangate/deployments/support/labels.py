@@ -3,11 +3,12 @@ the database rows themselves.
 
 `RowLabels` is a `plangate.resources.ResourceLabels` in front of the gate's own store
 (which keeps what runs wrote: a ticket written from a customer's text stays tainted). For
-a name `customer:<address>/<kind>` it joins in the readers the rows of that kind carry
-(`SupportDB.readers_of`); for a name with no such customer, and for any pattern that may
-name several customers (`customer:*/profile`, `*`), the staff only. So a customer's
-orders, read in anyone's run, are readable by that customer and the staff, and a reply
-to anyone else carrying them fails the data check, whatever the plan says.
+a name `customer:<address>/<kind>` of a customer the readers are those the rows of that
+kind carry (`SupportDB.readers_of`), and the store adds taint and sources only; for a
+name with no such customer, and for any pattern that may name several customers
+(`customer:*/profile`, `*`), the staff only. So a customer's orders, read in anyone's run,
+are readable by that customer and the staff, and a reply to anyone else carrying them
+fails the data check, whatever the plan says.
 
 `support_gate(...)` is the core `Gate` with this store in front of the review and the
 executor: the desk's catalog is sound only behind it (see catalog.yaml).
@@ -62,7 +63,18 @@ class RowLabels:
         stored = self.base.label_of(pattern)
         if rows is None:
             return stored
-        return rows if stored is None else rows.join(stored)
+        if stored is None:
+            return rows
+        if rows.readers == STAFF_ONLY.readers:
+            return rows.join(stored)
+        # One customer's records: their readers are the rows' (they follow the account on
+        # an email change); what runs recorded under the name adds its sources and taint.
+        # Every write into a customer's records was checked (or approved) for that
+        # customer as its recipient, so no stored label needs to narrow them, and none may:
+        # a name is only an address, which another customer's run can also write under
+        # (account_update's `customer:{value}/*` with a name that reads like an address).
+        return Label(readers=rows.readers, sources=rows.sources | stored.sources,
+                     taint=rows.join(stored).taint)
 
     def record(self, name: str, label: Label) -> None:
         self.base.record(name, label)

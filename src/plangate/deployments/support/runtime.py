@@ -16,6 +16,7 @@ left to refund. Arguments are checked before anything runs; every refusal is a
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -136,8 +137,16 @@ class SupportRuntime:
 
     def _t_orders_search(self, a: Args) -> Any:
         who = self._customer("orders_search", a["customer"])
-        needle = "%" + a["query"].casefold().replace("%", "").replace("_", "") + "%"
-        return self._orders(who["id"], "AND LOWER(items) LIKE ?", (needle,))
+        # Matched here, not by SQL: LIKE and LOWER() differ between SQLite (ASCII case
+        # only, `\\` literal) and PostgreSQL (the locale's case, `\\` escapes), and a
+        # search must find the same orders on both.
+        needle = a["query"].casefold()
+        rows = self.db.rows("SELECT id, items FROM orders WHERE customer_id = ?", (who["id"],))
+        hits = sorted(str(r["id"]) for r in rows if needle in str(r["items"]).casefold())[:MAX_ROWS]
+        if not hits:
+            return []
+        marks = ", ".join("?" for _ in hits)
+        return self._orders(who["id"], f"AND id IN ({marks})", tuple(hits))
 
     def _t_invoices_list(self, a: Args) -> Any:
         return self._invoices(self._customer("invoices_list", a["customer"])["id"])
@@ -186,11 +195,16 @@ class SupportRuntime:
         return {"ticket_id": ticket_id, "status": "open"}
 
     def _fresh_ticket_id(self) -> str:
-        count = self.db.one("SELECT COUNT(*) AS n FROM tickets")
-        n = 9001 + int(count["n"] if count else 0)
-        while self.db.one("SELECT id FROM tickets WHERE id = ?", (f"T-{n}",)) is not None:
-            n += 1
-        return f"T-{n}"
+        return self._fresh_id("tickets", "T")
+
+    def _fresh_id(self, table: str, prefix: str) -> str:
+        """A new row's id, drawn at random: an id counted from every customer's rows would
+        tell the one who gets it how many tickets or refunds the others have had."""
+        assert table in ("tickets", "refunds")
+        while True:
+            new = f"{prefix}-{secrets.token_hex(4).upper()}"
+            if self.db.one(f"SELECT id FROM {table} WHERE id = ?", (new,)) is None:
+                return new
 
     def _t_ticket_reply(self, a: Args) -> Any:
         who = self._customer("ticket_reply", a["customer"])
@@ -215,8 +229,7 @@ class SupportRuntime:
         left = int(order["total_cents"]) - int(done["n"] if done else 0)
         if amount > left:
             raise SupportError(f"refund_issue: only {_money(left):.2f} is left to refund on this order")
-        count = self.db.one("SELECT COUNT(*) AS n FROM refunds")
-        refund_id = f"R-{1 + int(count['n'] if count else 0):04d}"
+        refund_id = self._fresh_id("refunds", "R")
         self.db.write("INSERT INTO refunds VALUES (?, ?, ?, ?, ?, ?)",
                       (refund_id, who["id"], order["id"], amount, a["reason"], who["readers"]))
         return {"refund_id": refund_id, "order_id": order["id"], "amount": _money(amount),
@@ -285,21 +298,20 @@ class SupportRuntime:
         return [r for r in rows if needle in json.dumps(r).casefold()][:MAX_ROWS]
 
     # ---- talking to people ---------------------------------------------------------------
-    def _send(self, kind: str, to: str, subject: str, body: str) -> int:
+    def _send(self, kind: str, to: str, subject: str, body: str) -> None:
         seq = self.db.next_seq("sent")
         self.db.write("INSERT INTO sent VALUES (?, ?, ?, ?, ?)", (seq, kind, to, subject, body))
-        return seq
 
     def _t_reply(self, a: Args) -> Any:
         to = a["to"].strip()
         if not to or any(c in to for c in ",;\r\n<>") or len(to.split()) != 1:
             raise SupportError("reply: to must be one address")
-        seq = self._send("reply", canonical(to), a.get("subject", ""), a["body"])
-        return {"sent": seq}
+        self._send("reply", canonical(to), a.get("subject", ""), a["body"])
+        return {"sent": True}  # not the desk's running count of messages: that is everyone's
 
     def _t_handover(self, a: Args) -> Any:
-        seq = self._send("handover", STAFF, a.get("customer", ""), a.get("summary", ""))
-        return {"handover": seq, "queue": "staff"}
+        self._send("handover", STAFF, a.get("customer", ""), a.get("summary", ""))
+        return {"handover": True, "queue": "staff"}
 
     # ---- what the bench judges -----------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
