@@ -8,7 +8,8 @@ reach of every plan (tests/fronts_claude_code/test_redteam_paths.py):
   (`os.path.realpath(p) == p`): a project's `notes.txt` that is a symlink to `~/.bashrc`,
   `a/../b`, or a folder that depends on where an earlier `cd` left the session is refused.
   A search (Glob, Grep) names its folder, and a Glob pattern stays inside it.
-* **Secrets** (the hook's settings, token and state folder, the operator's `protect` list):
+* **Secrets** (the hook's settings, token and state folder, the operator's `protect` list,
+  and `/proc`: other processes' environments, memory and open files):
   no file tool reads or writes them, under any name — a hard link is caught by its inode —
   and no search runs over a folder holding one.
 * **What decides whether the hook runs, or what a granted command runs,** is never written
@@ -44,6 +45,9 @@ HOME_STARTUP = (".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".bas
 #: The same, system-wide.
 SYSTEM_STARTUP = ("/etc/profile", "/etc/profile.d", "/etc/bash.bashrc", "/etc/bashrc", "/etc/zsh", "/etc/zshrc",
                   "/etc/zshenv", "/etc/gitconfig", "/etc/environment")
+#: Never read or written by a file tool, like the hook's own secrets: other processes'
+#: environments, memory and open files (the service's token, Claude Code's keys).
+SYSTEM_SECRETS = ("/proc",)
 #: At most this many entries of a secret folder are looked at for hard links.
 MAX_SECRET_ENTRIES = 10_000
 
@@ -71,7 +75,8 @@ def _installation() -> tuple[Path, ...]:
 
 class PathGuard:
     def __init__(self, secrets: tuple[Path, ...]) -> None:
-        self.secrets = tuple(Path(os.path.realpath(s)) for s in secrets)
+        self._own = tuple(Path(os.path.realpath(s)) for s in secrets)   # scanned for hard links
+        self.secrets = self._own + tuple(Path(p) for p in SYSTEM_SECRETS)
         # Compared case-folded: on a case-insensitive file system (macOS's default) `.CLAUDE`
         # is `.claude`. On Linux this refuses a few names that differ from a guarded one only
         # in case, which no plan needs.
@@ -89,7 +94,8 @@ class PathGuard:
             path = _fold(Path(raw))
             for secret, folded in zip(self.secrets, self._folded_secrets, strict=True):
                 if path == folded or folded in path.parents or (searches and path in folded.parents):
-                    return f"{tool} may not touch {secret} (plangate's own settings and state)"
+                    what = "plangate's own settings and state" if secret in self._own else "other processes' secrets"
+                    return f"{tool} may not touch {secret} ({what})"
             info = _stat(raw)
             if info is not None and stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
                 if (info.st_dev, info.st_ino) in self.secret_inodes():
@@ -127,7 +133,7 @@ class PathGuard:
     def secret_inodes(self) -> set[tuple[int, int]]:
         if self._secret_inodes is None:
             found: set[tuple[int, int]] = set()
-            for secret in self.secrets:
+            for secret in self._own:
                 info = _stat(str(secret))
                 if info is None:
                     continue
@@ -183,5 +189,5 @@ def url_problem(url: str) -> str:
     return ""
 
 
-__all__ = ["CONFIG_FOLDERS", "CONFIG_NAMES", "HOME_STARTUP", "SYSTEM_STARTUP", "PathGuard", "glob_problem",
-           "url_problem"]
+__all__ = ["CONFIG_FOLDERS", "CONFIG_NAMES", "HOME_STARTUP", "SYSTEM_SECRETS", "SYSTEM_STARTUP", "PathGuard",
+           "glob_problem", "url_problem"]
