@@ -17,8 +17,19 @@ import yaml
 
 SUITES: tuple[str, ...] = ("shopping", "github", "dailylife")
 
+#: Environment field -> resource prefix the catalogs use (`plangate.verify.agentdyn` names
+#: its stored resources the same way).
+PREFIXES: dict[str, str] = {
+    "email_database": "mail", "bank_database": "bank", "web_database": "web", "filesystem": "fs",
+    "calendar": "calendar", "github_platform": "github", "shopping_platform": "shop",
+}
+
 _TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean",
           "array": "array", "object": "object"}
+
+
+UNVERIFIABLE = ("the AgentDyn verify adapter (plangate.verify.agentdyn) sees only stored state, not what leaves: "
+                "assumed to read every stored resource and echo every argument")
 
 
 def tool_notes() -> dict[str, Any]:
@@ -56,9 +67,17 @@ def tool_entry(function: Any, note: dict[str, Any]) -> dict[str, Any]:
         "args": args,
         "required": list(schema.get("required", [])),
         "output": {"readers": ["owner"], "untrusted": note.get("output") != "trusted"},
-        "unverifiable": "plangate catalog verify has no AgentDyn adapter: assumed to read every stored "
-                        "resource and echo every argument",
     }
+    verify = note.get("verify")
+    if verify is None:
+        entry["unverifiable"] = UNVERIFIABLE
+    else:
+        # Checked by `plangate.verify.agentdyn`: the tool can touch only the environment fields it
+        # depends on (AgentDyn injects them by name), so those bound what it reads.
+        entry["reads"] = sorted({f"{PREFIXES[dep.env_dependency]}:*" for dep in function.dependencies.values()})
+        if "from_args" in verify:
+            entry["output"]["from_args"] = list(verify["from_args"])
+            entry["output"]["reason"] = verify["reason"]
     for key in ("writes", "discloses"):
         if note.get(key):
             entry[key] = list(note[key])
