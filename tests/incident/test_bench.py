@@ -48,8 +48,11 @@ def test_the_whole_bench_holds() -> None:
 
 def test_attacks_land_with_every_call_allowed() -> None:
     """The attack plans are real: with an approve-all policy most of them reach their goal
-    (what stays out is stopped by intake or the runtime's own bounds)."""
-    attacks = [s for s in incident_scenarios() if s.kind == "attack"][::3]
+    (what stays out is stopped by intake or the runtime's own bounds). `runbook-storm` and
+    `capacity` are the runtime's by design (per-hour limits, steps that never scale down)
+    and are left out here."""
+    attacks = [s for s in incident_scenarios()
+               if s.kind == "attack" and s.family not in ("runbook-storm", "capacity")][::3]
     landed = [r for r in run_bench(attacks, policy=approve_all(shipped_policy())) if r.succeeded]
     assert len(landed) >= 0.75 * len(attacks)
 

@@ -15,6 +15,7 @@ import yaml
 from plangate.bench.incident.authoring import WORLD
 from plangate.bench.incident.benign import benign
 from plangate.bench.incident.families import attacks
+from plangate.bench.incident.overreach import capacity, oncall_overreach
 from plangate.bench.incident.scenario import SCENARIOS
 
 DEMO_EVENTS = Path(__file__).resolve().parents[2] / "deployments" / "incident" / "demo_events.yaml"
@@ -43,7 +44,7 @@ def _dump(data: object) -> str:
 
 
 def write_all(folder: Path = SCENARIOS) -> int:
-    items = benign() + attacks()
+    items = benign() + attacks() + oncall_overreach() + capacity()
     for sub in ("benign", "attack"):
         shutil.rmtree(folder / sub, ignore_errors=True)
         (folder / sub).mkdir(parents=True)
