@@ -91,3 +91,15 @@ def test_tool_names_are_matched_exactly(hook_config: Path, tool: str) -> None:
     and MCP tools: only the map's exact names are tools; the rest are denied."""
     code, _out, err = feed(hook_config, event("s1", tool, {"command": "ls"}))
     assert code == 2 and err.startswith("plangate: "), err
+
+
+def test_guarded_names_ignore_unicode_normalisation(tmp_path: Path) -> None:
+    """A guarded folder named with "é" (NFC) is the same folder as "e" + U+0301 (NFD) on
+    macOS's default file system: the other spelling is refused too."""
+    from .conftest import write_config
+
+    secret = tmp_path / "caf\u00e9"
+    secret.mkdir()
+    config = write_config(tmp_path, "http://127.0.0.1:9", deadline=3.0, protect=[str(secret)])
+    code, _out, err = feed(config, event("s1", "Read", {"file_path": f"{tmp_path}/cafe\u0301/key.pem"}))
+    assert code == 2 and "may not touch" in err, err

@@ -77,9 +77,9 @@ class PathGuard:
     def __init__(self, secrets: tuple[Path, ...]) -> None:
         self._own = tuple(Path(os.path.realpath(s)) for s in secrets)   # scanned for hard links
         self.secrets = self._own + tuple(Path(p) for p in SYSTEM_SECRETS)
-        # Compared case-folded: on a case-insensitive file system (macOS's default) `.CLAUDE`
-        # is `.claude`. On Linux this refuses a few names that differ from a guarded one only
-        # in case, which no plan needs.
+        # Compared case-folded and NFC: on macOS's default file system `.CLAUDE` is `.claude`
+        # and "e" + U+0301 is "é". On Linux this refuses a few names that differ from a
+        # guarded one only in that way, which no plan needs.
         self._folded_secrets = tuple(_fold(s) for s in self.secrets)
         self.installation = _installation()
         self._folded_installation = tuple(_fold(r) for r in self.installation)
@@ -154,7 +154,11 @@ class PathGuard:
 
 
 def _fold(path: Path) -> Path:
-    return Path(str(path).casefold())
+    """The form guarded names are compared in: case-folded and NFC (macOS's disks ignore
+    case and Unicode normalisation by default)."""
+    import unicodedata
+
+    return Path(unicodedata.normalize("NFC", str(path).casefold()))
 
 
 def _stat(path: str) -> os.stat_result | None:
