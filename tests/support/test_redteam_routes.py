@@ -215,3 +215,78 @@ def test_an_unverified_mail_cannot_make_the_desk_mail_its_text_to_the_forged_add
     result = _run([run(email(BEN, lure, dmarc="fail"), plan("question", call(
         "r", "reply", to=me(), body=lit(lure))))])
     assert "fernhi11" not in _sent_to(result, BEN)
+
+
+# ---- two refunds at once ---------------------------------------------------------------------
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def two_connections(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[tuple[SupportDB, SupportDB]]:
+    """Two workers of the desk on one database (a file for SQLite)."""
+    if request.param == "sqlite":
+        path = str(tmp_path / "desk.db")
+        first, second = SupportDB.sqlite(path), SupportDB.sqlite(path)
+    else:
+        url = request.getfixturevalue("pg_server")
+        first, second = SupportDB.postgres(url), SupportDB.postgres(url)
+    first.clear()
+    first.seed(world())
+    yield first, second
+    first.close()
+    second.close()
+
+
+def test_two_refunds_at_once_never_add_up_past_the_orders_price(
+        two_connections: tuple[SupportDB, SupportDB]) -> None:
+    """Two runs (two workers) refund 40.00 each on Mal's 60.00 order at the same moment: each
+    read what was left (60.00) before the other wrote, and both went through (80.00). The
+    check and the write now happen under a lock on the order (PostgreSQL: `FOR UPDATE`;
+    SQLite: `BEGIN IMMEDIATE`). The second worker is started while the first sits between
+    its check and its write."""
+    import threading
+
+    first_db, second_db = two_connections
+    first, second = SupportRuntime(first_db), SupportRuntime(second_db)
+    refund = {"customer": MAL, "order_id": "O-5401", "amount": 40.0, "reason": "chipped"}
+    outcome: dict[str, str] = {}
+
+    def second_worker() -> None:
+        try:
+            second.call("refund_issue", refund)
+            outcome["second"] = "refunded"
+        except Exception as exc:  # the desk's refusal, or a lock timeout: both refuse
+            outcome["second"] = str(exc)
+
+    worker = threading.Thread(target=second_worker)
+    original = first_db.one
+
+    def one_then_race(sql: str, params: Any = ()) -> Any:
+        found = original(sql, params)
+        if "SUM(amount_cents)" in sql and not worker.is_alive() and "second" not in outcome:
+            worker.start()
+            worker.join(timeout=1.0)  # with the lock it waits for us; without, it is done
+        return found
+
+    first_db.one = one_then_race  # type: ignore[method-assign]
+    first.call("refund_issue", refund)
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    refunded = [r["amount"] for r in first.snapshot()["refunds"] if r["order_id"] == "O-5401"]
+    assert sum(refunded) <= 60.0, refunded
+    assert refunded == [40.0] and "left to refund" in outcome["second"]
+
+
+# ---- an address that looks like another customer's ------------------------------------------
+
+@pytest.mark.parametrize("lookalike", ["b\u0435n@mail.example", "ben@mai1.example", "ben@maiI.example",
+                                       "ben@rnail.example", "BEN@MAIL.EXAMPLE.", "ben+desk@mail.example"])
+def test_an_account_never_takes_an_address_that_looks_like_another_customers(lookalike: str) -> None:
+    """Mal asks to change his email; the human agent approves what reads as Ben's address
+    (`ben@mai1.example`): the desk then had two accounts a person could not tell apart
+    (the staff's searches, refunds and replies pick by address). An email that is another
+    customer's address, or a lookalike of it (Unicode confusables, as the gate's intake
+    compares principals), is refused even when approved."""
+    change = run(chat(MAL, f"Change my email to {lookalike}"), plan("account_change", call(
+        "u", "account_update", customer=me(), field=lit("email"), value=said(lookalike))), owner="approve")
+    result = _run([change])
+    assert result.snapshot["customers"]["C-1004"]["email"] == MAL
+    assert not any(c["field"] == "email" for c in result.snapshot["account_changes"])

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from plangate.identity import parse_address
@@ -125,6 +126,27 @@ class SupportDB:
             self.conn.rollback()
             raise
         return count
+
+    @contextmanager
+    def locked(self, table: str, key: str) -> Iterator[None]:
+        """One writer at a time on a row, from the check to the write: what a refund reads
+        as left on an order cannot change before its own write (another worker's refund
+        waits). PostgreSQL locks the row (`FOR UPDATE`); SQLite the database (`BEGIN
+        IMMEDIATE`). Committed on success (a `write` inside commits too), rolled back on
+        any error, so a refusal never leaves the lock held."""
+        assert table in TABLES
+        try:
+            if self.dialect == "postgres":
+                self._exec(f"SELECT id FROM {table} WHERE id = ? FOR UPDATE", (key,))
+            else:
+                if self.conn.in_transaction:
+                    self.conn.commit()
+                self.conn.execute("BEGIN IMMEDIATE")
+            yield
+        except BaseException:
+            self.conn.rollback()
+            raise
+        self.conn.commit()
 
     def next_seq(self, table: str, column: str = "seq", where: str = "",
                  params: Sequence[Any] = ()) -> int:

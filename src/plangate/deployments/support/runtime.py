@@ -24,6 +24,7 @@ from typing import Any
 
 from plangate.catalog import Catalog, load_catalog
 from plangate.deployments.support.db import STAFF, SupportDB, canonical, cents, readers_json
+from plangate.identity import parse_address, skeleton
 from plangate.protocols import ToolResult
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
@@ -224,14 +225,15 @@ class SupportRuntime:
         amount = cents(a["amount"])
         if amount <= 0:
             raise SupportError("refund_issue: amount must be more than 0")
-        done = self.db.one("SELECT COALESCE(SUM(amount_cents), 0) AS n FROM refunds WHERE order_id = ?",
-                           (order["id"],))
-        left = int(order["total_cents"]) - int(done["n"] if done else 0)
-        if amount > left:
-            raise SupportError(f"refund_issue: only {_money(left):.2f} is left to refund on this order")
-        refund_id = self._fresh_id("refunds", "R")
-        self.db.write("INSERT INTO refunds VALUES (?, ?, ?, ?, ?, ?)",
-                      (refund_id, who["id"], order["id"], amount, a["reason"], who["readers"]))
+        with self.db.locked("orders", order["id"]):  # two workers' refunds: one after the other
+            done = self.db.one("SELECT COALESCE(SUM(amount_cents), 0) AS n FROM refunds WHERE order_id = ?",
+                               (order["id"],))
+            left = int(order["total_cents"]) - int(done["n"] if done else 0)
+            if amount > left:
+                raise SupportError(f"refund_issue: only {_money(left):.2f} is left to refund on this order")
+            refund_id = self._fresh_id("refunds", "R")
+            self.db.write("INSERT INTO refunds VALUES (?, ?, ?, ?, ?, ?)",
+                          (refund_id, who["id"], order["id"], amount, a["reason"], who["readers"]))
         return {"refund_id": refund_id, "order_id": order["id"], "amount": _money(amount),
                 "left_to_refund": _money(left - amount)}
 
@@ -242,8 +244,8 @@ class SupportRuntime:
         if not value or "\n" in value:
             raise SupportError(f"{tool}: value must be one line of text")
         if field == "email":
-            value = canonical(value)
-            if "@" not in value or self.db.customer(value) is not None:
+            raw, value = value, canonical(value)
+            if "@" not in value or self.db.customer(value) is not None or self._lookalike(raw, who["id"]):
                 raise SupportError(f"{tool}: that email address cannot be used")
         old = str(who[field])
         self.db.write(f"UPDATE customers SET {field} = ? WHERE id = ?", (value, who["id"]))
@@ -259,6 +261,15 @@ class SupportRuntime:
         self.db.write("INSERT INTO account_changes VALUES (?, ?, ?, ?, ?, ?)",
                       (seq, who["id"], field, old, value, who["readers"]))
         return self._t_customer_profile({"customer": value if field == "email" else who["email"]})
+
+    def _lookalike(self, raw: str, customer_id: str) -> bool:
+        """Whether an address looks like another customer's (the Unicode confusable
+        skeletons the gate's intake compares principals by). A scan: email changes are rare
+        and always approved by a human."""
+        parsed = parse_address(raw)
+        mine = {parsed.skeleton, skeleton(parsed.canonical)}
+        return any(skeleton(str(r["email"])) in mine
+                   for r in self.db.rows("SELECT email FROM customers WHERE id <> ?", (customer_id,)))
 
     # ---- knowledge base ------------------------------------------------------------------
     def _kb(self, audience: str, query: str) -> list[dict[str, Any]]:
