@@ -28,8 +28,9 @@ A trusted field whose value does not have its expected shape (an alertname that 
 an identifier, a service that is not a DNS label, an unknown severity) is not trusted:
 it is moved to the untrusted part, and the alert has no such field.
 
-Each firing alert becomes one trigger. Its id is assigned here (`alert-<hash>`, a hash of
-the whole alert), and the alert's trusted fields are what the deployment records under
+Each firing alert becomes one trigger. Its id is assigned here (`alert-<alertname>-<namespace>.
+<service>-<hash>`, 96 bits of a hash of the whole alert; the names only when all three are
+trusted fields, so an engineer asked about a step sees which deployment it is), and the alert's trusted fields are what the deployment records under
 that id (`IncomingAlert.fields`): `runbook_step` acts on them and nothing else. The
 payload is the alert rendered as text: first the trusted fields (the service's own
 words), then every other label and annotation as an `embedded` segment (someone else's
@@ -160,7 +161,10 @@ def _alert_trigger(alert: _Alert, *, signed: bool, source: str,
                    instruction: str) -> tuple[Trigger, dict[str, str]]:
     fields = trusted_fields(alert.labels)
     digest = hashlib.sha256(json.dumps(alert.model_dump(), sort_keys=True).encode()).hexdigest()
-    alert_id = f"alert-{digest[:24]}"
+    # Readable in a question to on-call (which alert, which deployment), unique by the hash.
+    named = (f"{fields['alertname'][:32]}-{fields['namespace'][:24]}.{fields['service'][:24]}-"
+             if {"alertname", "namespace", "service"} <= fields.keys() else "")
+    alert_id = f"alert-{named}{digest[:24]}"
     own = (f"Alert {fields.get('alertname', '(no valid alertname)')} is firing"
            f" for service {fields.get('service', '(none)')}"
            f" in namespace {fields.get('namespace', '(none)')}"

@@ -71,7 +71,7 @@ class Runbook(BaseModel):
         import re
 
         for value in [*self.services, *self.namespaces, *self.steps]:
-            if not re.match(NAME, value):
+            if not re.fullmatch(NAME, value):
                 raise ValueError(f"{value!r} is not a lower-case DNS label")
         return self
 

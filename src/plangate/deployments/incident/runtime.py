@@ -49,7 +49,7 @@ _MATCHER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}(=~|!=|=)\"?[^\"\n]{1,200}\"
 _RELEASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 #: Restarts of one deployment an hour, by any tool (runbook steps have their own, lower limit).
 MAX_RESTARTS_PER_HOUR = 3
-_ALERT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_ALERT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 Args = Mapping[str, Any]
 _PY_TYPES: dict[str, Callable[[Any], bool]] = {
@@ -158,7 +158,7 @@ class IncidentRuntime:
     def _runbook_step(self, args: Args) -> dict[str, Any]:
         tool = "runbook_step"
         alert_id = args["alert"]
-        if not _ALERT_ID.match(alert_id):
+        if not _ALERT_ID.fullmatch(alert_id.replace("_", ".")):
             raise ToolCallError(tool, "is not an alert id", arg="alert")
         alert = self.cluster.alert(alert_id)
         if alert is None or alert["status"] != "firing":
@@ -334,7 +334,7 @@ def _check_args(spec: ToolSpec, args: Mapping[str, Any]) -> None:
 
 
 def _name(tool: str, arg: str, value: str) -> str:
-    if not re.match(NAME, value):
+    if not re.fullmatch(NAME, value):
         raise ToolCallError(tool, "is not a lower-case DNS name", arg=arg)
     return value
 
