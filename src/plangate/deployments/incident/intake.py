@@ -28,9 +28,10 @@ A trusted field whose value does not have its expected shape (an alertname that 
 an identifier, a service that is not a DNS label, an unknown severity) is not trusted:
 it is moved to the untrusted part, and the alert has no such field.
 
-Each firing alert becomes one trigger. Its id is assigned here (`alert-<alertname>-<namespace>.
-<service>-<hash>`, 96 bits of a hash of the whole alert; the names only when all three are
-trusted fields, so an engineer asked about a step sees which deployment it is), and the alert's trusted fields are what the deployment records under
+Each firing alert becomes one trigger. Its id is assigned here
+(`alert-<alertname>-<namespace>.<service>-<hash>`, 96 bits of a hash of the whole alert;
+the names only when all three are trusted fields, so an engineer asked about a step sees
+which deployment it is), and the alert's trusted fields are what the deployment records under
 that id (`IncomingAlert.fields`): `runbook_step` acts on them and nothing else. The
 payload is the alert rendered as text: first the trusted fields (the service's own
 words), then every other label and annotation as an `embedded` segment (someone else's
