@@ -180,6 +180,8 @@ def test_mcp_tools_reach_the_hook_and_are_denied(tmp_path: Path, hook_config: Pa
     matcher "*" like a built-in tool, and plangate's hook denies it: the tool never answers."""
     server = Path(sys.executable).parent / "mcp-server-time"
     if not server.exists():
+        if os.geteuid() == 0 or os.environ.get("CI"):
+            pytest.fail("mcp-server-time is not installed (pip install 'plangate[mcp]')")
         pytest.skip("mcp-server-time is not installed (the mcp extra)")
     config = tmp_path / "mcp.json"
     config.write_text(json.dumps({"mcpServers": {"time": {"command": str(server),
