@@ -26,6 +26,7 @@ from plangate.catalog import Catalog, load_catalog
 from plangate.deployments.support.db import STAFF, SupportDB, canonical, cents, readers_json
 from plangate.identity import parse_address, skeleton
 from plangate.protocols import ToolResult
+from plangate.resources import has_wildcard, resolve_patterns
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
 MAX_TEXT = 20_000
@@ -45,6 +46,14 @@ def support_catalog() -> Catalog:
 
 def _money(value: int) -> float:
     return round(value / 100, 2)
+
+
+def _plain(address: str) -> bool:
+    """Whether the resource name the gate labels for `address` (`customer:{customer}/...`,
+    the value normalised as a path, wildcards escaped) names the same customer as the
+    address itself."""
+    named = resolve_patterns("{customer}", {"customer": address})[0]
+    return not has_wildcard(named) and canonical(named) == canonical(address)
 
 
 class SupportRuntime:
@@ -88,6 +97,11 @@ class SupportRuntime:
 
     # ---- helpers -------------------------------------------------------------------------
     def _customer(self, tool: str, address: str) -> dict[str, Any]:
+        # The gate labels what a tool reads by its resource name (`customer:{customer}/...`,
+        # the value normalised as a path); the lookup goes by the address. Both must name
+        # the same customer: `ben+x/../mallory@...` is Mal's name and Ben's address.
+        if not _plain(address):
+            raise SupportError(f"{tool}: customer must be one plain address")
         who = self.db.customer(address)
         if who is None:
             raise SupportError(f"{tool}: no customer {address!r}")
@@ -245,7 +259,8 @@ class SupportRuntime:
             raise SupportError(f"{tool}: value must be one line of text")
         if field == "email":
             raw, value = value, canonical(value)
-            if "@" not in value or self.db.customer(value) is not None or self._lookalike(raw, who["id"]):
+            if "@" not in value or not _plain(value) or self.db.customer(value) is not None \
+                    or self._lookalike(raw, who["id"]):
                 raise SupportError(f"{tool}: that email address cannot be used")
         old = str(who[field])
         self.db.write(f"UPDATE customers SET {field} = ? WHERE id = ?", (value, who["id"]))
