@@ -328,3 +328,19 @@ def test_plain_spellings_of_an_address_still_find_the_customer() -> None:
     for odd in (TWO_FACED, "./ben@mail.example", "ben@mail.example/.", "x\\..\\ben@mail.example", "ben*@mail.example"):
         with pytest.raises(SupportError, match="one plain address"):
             rt.call("orders_list", {"customer": odd})
+
+
+# ---- left open: small refunds add up --------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason=(
+    "LIVE HOLE: the 50.00 threshold is per refund; Mal's three chats (50.00 + 10.00 on his 60.00 "
+    "mug, 35.00 on his torch) collect 95.00 without a human (one refund a run, 20 runs an hour, "
+    "never past an order's price). A cumulative cap needs a fact over the customer's stored "
+    "refunds in the review context, which the core's Cedar context does not have"))
+def test_small_refunds_do_not_add_up_past_what_a_human_must_approve() -> None:
+    def refund(order: str, amount: float) -> Any:
+        return run(chat(MAL, f"Refund {amount:.2f} on {order}"), plan("refund", call(
+            "r", "refund_issue", customer=me(), order_id=said(order), amount=said(amount), reason=lit("x"))))
+
+    result = _run([refund("O-5401", 50.0), refund("O-5401", 10.0), refund("O-5402", 35.0)])
+    assert sum(r["amount"] for r in result.snapshot["refunds"] if r["customer"] == "C-1004") <= 50.0
