@@ -190,9 +190,10 @@ def _alert_trigger(alert: _Alert, *, signed: bool, source: str,
 def trigger_from_chat(user: str, text: str, paired_ids: frozenset[str] | list[str], *,
                       trigger_id: str = "chat") -> Trigger:
     """An engineer's message in the team chat; `paired` only when the chat id is one the
-    team paired with the assistant (constant-time comparison). Quoted lines (`> ...`) and
-    fenced blocks (```) are someone else's words the engineer passed on (a customer's
-    message, pasted log lines): `quoted` segments, never the engineer's request."""
+    team paired with the assistant (constant-time comparison). Quoted lines (`> ...`, or
+    `&gt; ...` as Slack's API sends them) and fenced blocks (```) are someone else's words
+    the engineer passed on (a customer's message, pasted log lines): `quoted` segments,
+    never the engineer's request."""
     paired = any(hmac.compare_digest(user.encode(), p.encode()) for p in paired_ids)
     payload = text[:MAX_BODY]
     return Trigger(id=trigger_id, channel="chat", principal=user[:320],
@@ -206,7 +207,9 @@ def chat_segments(text: str) -> tuple[Segment, ...]:
     fenced = False
     for line in text.splitlines(keepends=True):
         fence = line.lstrip().startswith("```")
-        kind: SegmentKind = "quoted" if fenced or fence or line.lstrip().startswith(">") else "own"
+        # `&gt;`: Slack's API escapes `>` in message text, so its quotes arrive so.
+        quote = line.lstrip().startswith((">", "&gt;"))
+        kind: SegmentKind = "quoted" if fenced or fence or quote else "own"
         if fence:
             fenced = not fenced
         if pieces and pieces[-1].kind == kind:
