@@ -108,3 +108,14 @@ def test_an_alert_id_says_which_alert_and_deployment_it_is(tmp_path: Path) -> No
     runtime.call("runbook_step", {"alert": "alert-Kube_PodNotReady-prod.checkout-0123", "step": "restart"})
     assert runtime.snapshot()["deployments"]["prod/checkout"]["restarts"] == 1
     runtime.close()
+
+
+def test_every_catalog_verification_case_runs() -> None:
+    """A verification case whose call the runtime refuses observes no flow and raises no
+    problem: a runtime bound added later (a scale step never scales down) silently took
+    one of `runbook_step`'s cases out. Every case must run."""
+    from plangate.verify import verify_catalog
+    from plangate.verify.incident import IncidentAdapter
+
+    report = verify_catalog(IncidentAdapter())
+    assert [(t.tool, t.cases, t.ran, t.errors) for t in report.tools if t.ran != t.cases] == []

@@ -37,13 +37,17 @@ class IncidentScratch:
         self.seed_deployment(NS, self.c.text(Origin("resource", "cluster:seed", "name")))
 
     # ---- seeding: every stored item's content is a canary of that item ------------------
-    def seed_deployment(self, ns: str, name: str, extra_release: str | None = None) -> str:
+    def seed_deployment(self, ns: str, name: str, extra_release: str | None = None, *,
+                        replicas: int | None = None) -> str:
+        """`replicas`: a plain count instead of a canary (a scale step only adds replicas,
+        so it needs a deployment running fewer than it asks for)."""
         key = f"{ns}/{name}"
         res = resource("cluster", key)
         history = [self.c.text(Origin("resource", res, "release")) for _ in range(2)]
         if extra_release:
             history.insert(0, extra_release)
-        self.rt.seed({"deployments": {key: {"replicas": self.c.integer(Origin("resource", res, "replicas")),
+        count = replicas if replicas is not None else self.c.integer(Origin("resource", res, "replicas"))
+        self.rt.seed({"deployments": {key: {"replicas": count,
                                             "history": history}},
                       "logs": {key: [f"ERROR {self.c.text(Origin('resource', resource('logs', key), 'line'))}"]},
                       "metrics": {key: {"note": self.c.text(Origin("resource", resource("metrics", key), "v"))}}})
@@ -127,7 +131,7 @@ def _runbook_read(s: IncidentScratch, c: Canaries) -> Case:
 def _runbook_step(action: str, s: IncidentScratch, c: Canaries) -> Case:
     alert, step = _arg(c, "alert"), _arg(c, "step")
     dep = c.text(Origin("resource", resource("alerts", alert), "service"))   # the alert's trusted service
-    s.seed_deployment(NS, dep)
+    s.seed_deployment(NS, dep, replicas=1 if action == "scale" else None)
     alertname = s.seed_runbook(c.text(Origin("resource", "runbooks:seed", "name")), dep, step=step, action=action)
     s.seed_alert(alert, alertname, dep)
     args: dict[str, Any] = {"alert": alert, "step": step}
