@@ -152,3 +152,21 @@ def test_what_a_change_returns_is_as_private_as_deploy_status() -> None:
                  call("c", "chat_post", channel=lit("#eng-announce", "payload"), text=ref("r")))
     assert not _lands([(chat("restart checkout in prod and tell #eng-announce"), steps)],
                       {"posted": {"channel": "outside-team", "contains": "v37-debug"}})
+
+
+def test_an_alerts_restarts_do_not_use_up_the_engineers() -> None:
+    """Traffic makes PodCrashLooping fire: its runbook (max_per_hour 6) restarts auth four
+    times. The engineer's own restart afterwards still runs (the cap on direct restarts
+    counts theirs only): an attacker must not lock on-call out of restarting a service."""
+    body = notification("PodCrashLooping", "prod", "auth", annotations={"description": "restart it"})
+    runs = [(alert_trigger(body), plan("alert", *[call(f"r{i}", "runbook_step", alert=ALERT_ID,
+                                                      step=lit("restart")) for i in range(4)])),
+            (chat("restart auth in prod"), plan("oncall_request", call(
+                "r", "deploy_restart", namespace=lit("prod", "payload"), deployment=lit("auth", "payload"))))]
+    runbook = ("name: crash-looping\nalert: PodCrashLooping\nservices: [auth]\nnamespaces: [prod]\n"
+               "steps:\n  restart: {action: restart}\nmax_per_hour: 6\n")
+    scenario = Scenario(id="b", kind="benign", title="b", expect=({"restarts": {"deployment": "prod/auth",
+                                                                             "more_than": 4}},),
+                        world={"runbooks": {"crash-looping": runbook}},
+                        runs=tuple(Run(trigger=t, plan=p, owner="absent") for t, p in runs))
+    assert run_scenario(scenario, POLICY).succeeded

@@ -49,6 +49,7 @@ _MATCHER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}(=~|!=|=)\"?[^\"\n]{1,200}\"
 _RELEASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 #: Restarts of one deployment an hour, by any tool (runbook steps have their own, lower limit).
 MAX_RESTARTS_PER_HOUR = 3
+DIRECT_RESTART = "restart:direct"
 _ALERT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 Args = Mapping[str, Any]
@@ -227,12 +228,15 @@ class IncidentRuntime:
         dep = self._deployment("deploy_restart", args)
         now = self.clock()
         # However it is asked for (a loop over log lines, twenty calls in one plan, twenty
-        # plans), a deployment restarts at most MAX_RESTARTS_PER_HOUR times an hour.
-        if self.cluster.changes_since(dep["deployment"], "restart", now - 3600) >= MAX_RESTARTS_PER_HOUR:
-            raise ToolCallError("deploy_restart", f"{dep['deployment']} already restarted {MAX_RESTARTS_PER_HOUR} "
-                                "times in the last hour", arg="deployment")
+        # plans), the assistant restarts a deployment directly at most MAX_RESTARTS_PER_HOUR
+        # times an hour. Only direct restarts count here: restarts an alert's runbook made
+        # (which traffic can cause) must not use up the engineer's. Runbook steps count both.
+        if self.cluster.changes_since(dep["deployment"], DIRECT_RESTART, now - 3600) >= MAX_RESTARTS_PER_HOUR:
+            raise ToolCallError("deploy_restart", f"{dep['deployment']} was already restarted "
+                                f"{MAX_RESTARTS_PER_HOUR} times in the last hour", arg="deployment")
         self.cluster.restart(dep["deployment"])
         self.cluster.record_change(dep["deployment"], "restart", now)
+        self.cluster.record_change(dep["deployment"], DIRECT_RESTART, now)
         return self._deployment("deploy_restart", args)
 
     def _deploy_scale(self, args: Args) -> dict[str, Any]:
