@@ -4,9 +4,11 @@
                           [--sample N] [--seed N] [--budget-seconds N]
 
 Suites: the four AgentDojo suites (`workspace`, `travel`, `banking`, `slack`) and
-`inbox` (InboxBench); all five by default. `--sample N` caps the attack plans per goal
-(the CI run), `--budget-seconds` bounds the whole search (each goal gets an equal share
-of what is left), `--seed` fixes every sampling choice.
+`inbox` (InboxBench); all five by default. `agentdyn-shopping`, `agentdyn-github` and
+`agentdyn-dailylife` (AgentDyn, `search/agentdyn.py`) run on their own, in a child
+process. `--sample N` caps the attack plans per goal (the CI run), `--budget-seconds`
+bounds the whole search (each goal gets an equal share of what is left), `--seed` fixes
+every sampling choice.
 """
 
 from __future__ import annotations
@@ -141,6 +143,14 @@ def _cell(text: str, limit: int = 400) -> str:
 
 def main(args: Any) -> int:
     suites: Sequence[str] = getattr(args, "suite", None) or SUITES
+    from plangate.bench.search import agentdyn
+
+    if any(s in agentdyn.SUITES for s in suites):  # AgentDyn is `agentdojo` too: its own process
+        if set(suites) - set(agentdyn.SUITES):
+            print("plangate bench search: the agentdyn-* suites run alone (a child process imports AgentDyn)",
+                  file=sys.stderr)
+            return 2
+        return agentdyn.run_child(suites, args)
     unknown = [s for s in suites if s not in SUITES]
     if unknown:
         print(f"plangate bench search: unknown suite(s) {unknown}; known: {list(SUITES)}", file=sys.stderr)
