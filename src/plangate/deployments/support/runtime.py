@@ -22,13 +22,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from plangate.catalog import Catalog, load_catalog
 from plangate.deployments.support.db import STAFF, SupportDB, canonical, cents, readers_json
 from plangate.identity import parse_address, skeleton
 from plangate.protocols import ToolResult
 from plangate.resources import has_wildcard, resolve_patterns
+from plangate.trigger import Deployment
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
+POLICY_PATH = Path(__file__).with_name("policy.yaml")
 MAX_TEXT = 20_000
 MAX_ROWS = 50
 
@@ -48,6 +52,13 @@ def _money(value: int) -> float:
     return round(value / 100, 2)
 
 
+@cache
+def desk_addresses() -> frozenset[str]:
+    """The canonical addresses the shipped policy's deployment gives a class to."""
+    doc = yaml.safe_load(POLICY_PATH.read_text(encoding="utf-8"))
+    return Deployment.model_validate(doc["deployment"]).known_addresses()
+
+
 def _plain(address: str) -> bool:
     """Whether the resource name the gate labels for `address` (`customer:{customer}/...`,
     the value normalised as a path, wildcards escaped) names the same customer as the
@@ -59,9 +70,14 @@ def _plain(address: str) -> bool:
 class SupportRuntime:
     """A `plangate.protocols.ToolRuntime` over a `SupportDB`."""
 
-    def __init__(self, db: SupportDB, *, catalog: Catalog | None = None) -> None:
+    def __init__(self, db: SupportDB, *, catalog: Catalog | None = None,
+                 reserved: frozenset[str] | None = None) -> None:
         self.db = db
         self.catalog = catalog or support_catalog()
+        #: Addresses the deployment gives a class to (owners, contacts, class principals:
+        #: the staff). No customer account may take one: the session the front end signs
+        #: in for that account would be a support agent's.
+        self.reserved = desk_addresses() if reserved is None else reserved
 
     # ---- the ToolRuntime seam ------------------------------------------------------------
     def call(self, tool: str, args: Args) -> ToolResult:
@@ -278,13 +294,17 @@ class SupportRuntime:
         return self._t_customer_profile({"customer": value if field == "email" else who["email"]})
 
     def _lookalike(self, raw: str, customer_id: str) -> bool:
-        """Whether an address looks like another customer's (the Unicode confusable
-        skeletons the gate's intake compares principals by). A scan: email changes are rare
+        """Whether an address is one the desk gives a class to, or looks like another
+        customer's or the desk's (the Unicode confusable skeletons the gate's intake
+        compares principals by). A scan: email changes are rare
         and always approved by a human."""
         parsed = parse_address(raw)
+        if parsed.canonical in self.reserved:
+            return True
         mine = {parsed.skeleton, skeleton(parsed.canonical)}
-        return any(skeleton(str(r["email"])) in mine
-                   for r in self.db.rows("SELECT email FROM customers WHERE id <> ?", (customer_id,)))
+        others = [str(r["email"]) for r in self.db.rows("SELECT email FROM customers WHERE id <> ?",
+                                                         (customer_id,))]
+        return any(skeleton(address) in mine for address in (*others, *self.reserved))
 
     # ---- knowledge base ------------------------------------------------------------------
     def _kb(self, audience: str, query: str) -> list[dict[str, Any]]:
