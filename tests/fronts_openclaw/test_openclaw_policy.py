@@ -33,10 +33,14 @@ def policy() -> Any:
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_policy_case(case: dict[str, Any], policy: Any) -> None:
     sender, dmarc = SENDERS[case["from"]]
+    quoted = case.get("quoted", "")
+    segments = [{"kind": "own", "author": "", "text": case["payload"]},
+                {"kind": "quoted", "author": "mallory@evil.example", "text": quoted}] if quoted else []
     trigger = parse_trigger({"channel": "email", "principal": sender, "evidence": {"dmarc": dmarc},
-                             "payload": case["payload"]})
+                             "payload": case["payload"] + quoted, "segments": segments})
     steps = [{"id": f"s{i + 1}", "tool": tool, "args": {k: _value(v) for k, v in args.items()}}
              for i, (tool, args) in enumerate(case["steps"])]
     plan = {"version": 1, "request_type": case.get("request_type", "owner_task"), "steps": steps}
     review = review_plan(trigger, plan, policy)
     assert review.verdict == case["verdict"], (review.rules, review.summary)
+    assert set(case.get("rules", [])) <= set(review.rules), (review.rules, review.summary)

@@ -5,6 +5,7 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 
 export const ENVELOPE_TAG = "plangate-email/1";
 const END_MARKER = "\n<<<END_EXTERNAL_UNTRUSTED_CONTENT";
+const START_MARKER = "<<<EXTERNAL_UNTRUSTED_CONTENT ";
 const MAX_PAYLOAD = 100_000;
 
 export type Verdict = "pass" | "fail" | "none";
@@ -56,6 +57,7 @@ function cutSegments(spec: unknown, body: string): Segment[] | undefined {
 }
 
 export interface RunOrigin {
+  sessionKey?: string;
   trigger?: string;
   channel?: string;
   senderId?: string;
@@ -72,12 +74,25 @@ function sha256(text: string): string {
 
 /** The envelope in `text` (the first line carrying the tag), checked; undefined when there
  * is none or it does not check (then the message is nobody's in particular). */
+/** Where the message starts: the prompt's start, or the first line after the `---` of the
+ * prompt's first untrusted-content block (OpenClaw's wrapper of a webhook message). */
+function contentStart(normal: string): number {
+  if (normal.startsWith(ENVELOPE_TAG + " ")) return 0;
+  const block = normal.indexOf(START_MARKER);
+  if (block < 0) return -1;
+  const rule = normal.indexOf("\n---\n", block);
+  return rule < 0 ? -1 : rule + 5;
+}
+
 export function readEnvelope(text: string, key: string, maxAgeSeconds: number, now = Date.now() / 1000):
-  { trigger: Trigger } | { problem: string } | undefined {
+  { trigger: Trigger; mac: string } | { problem: string } | undefined {
   const normal = text.replace(/\r\n/g, "\n");
   const at = normal.startsWith(ENVELOPE_TAG + " ") ? 0 : normal.indexOf("\n" + ENVELOPE_TAG + " ");
   if (at < 0) return undefined;
   const start = at === 0 ? 0 : at + 1;
+  // Only the message's own first line: an envelope quoted inside a mail, a chat message or
+  // a sub-agent's task is somebody's copy of the relay's words, not the relay speaking.
+  if (start !== contentStart(normal)) return { problem: "an envelope not at the start of the message" };
   const lineEnd = normal.indexOf("\n", start);
   if (lineEnd < 0 || normal.slice(lineEnd, lineEnd + 2) !== "\n\n") return { problem: "envelope without a body" };
   const line = normal.slice(start, lineEnd);
@@ -117,6 +132,7 @@ export function readEnvelope(text: string, key: string, maxAgeSeconds: number, n
   if (typeof header.subject === "string") meta.subject = header.subject.slice(0, 1000);
   if (typeof header.message_id === "string") meta.message_id = header.message_id.slice(0, 1000);
   return {
+    mac: mac.toLowerCase(),
     trigger: {
       channel: "email",
       principal: from.slice(0, 1000),
@@ -190,14 +206,30 @@ export function imapTrigger(prompt: string, senderAuth: ImapSenderAuth): Trigger
   };
 }
 
-/** The trigger of a run, from its prompt and what OpenClaw says about its origin. A signed
- * envelope, or OpenClaw's own IMAP admission, names the sender; everything else is
- * unauthenticated. */
+/** A run OpenClaw started for a hook (webhook, or the `imap` plugin's dispatch): such runs
+ * execute as one-off cron runs, session `agent:<id>:cron:<job>:run:<id>` (measured on
+ * 2026.9.6; `hook:` keys are accepted too). Chat sessions, sub-agents
+ * (`agent:<id>:subagent:…`) and the main session are not: whatever their prompt holds was
+ * written by a chat sender, a parent model or the user typing. */
+export function isHookRun(sessionKey: string | undefined): boolean {
+  return /(^|:)(cron:[^:]+:run:|hook:)/i.test(sessionKey ?? "");
+}
+
+/** The trigger of a run, from its prompt and what OpenClaw says about its origin. Who sent
+ * it is believed only from the origin that can say it: the signed envelope at the start of
+ * a relayed message (once: `fresh` says whether its MAC was seen before), or OpenClaw's own
+ * IMAP block in a hook run (inside one, OpenClaw neutralises markers in the content, so the
+ * first block is its own). A chat message, a sub-agent's task or a mail quoting either is
+ * written by whoever wrote it, and earns nothing by copying their format. */
 export function triggerFromPrompt(prompt: string, origin: RunOrigin, key: string, maxAgeSeconds: number,
-  now?: number, imapSenderAuth: ImapSenderAuth = "unverified"): Trigger {
-  const read = readEnvelope(prompt, key, maxAgeSeconds, now);
-  if (read && "trigger" in read) return read.trigger;
-  const imap = read ? undefined : imapTrigger(prompt, imapSenderAuth);
+  now?: number, imapSenderAuth: ImapSenderAuth = "unverified", fresh: (mac: string) => boolean = () => true): Trigger {
+  const chat = Boolean(origin.channel && origin.senderId);
+  let read = chat ? undefined : readEnvelope(prompt, key, maxAgeSeconds, now);
+  if (read && "trigger" in read) {
+    if (fresh(read.mac)) return read.trigger;
+    read = { problem: "an envelope another run already used (a replay)" };
+  }
+  const imap = !read && !chat && isHookRun(origin.sessionKey) ? imapTrigger(prompt, imapSenderAuth) : undefined;
   if (imap) return imap;
   const meta: Record<string, string> = {};
   if (read && "problem" in read) meta.envelope_problem = read.problem;

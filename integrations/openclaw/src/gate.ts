@@ -60,6 +60,9 @@ export type Decision = undefined | { block: true; blockReason: string } | { para
 
 interface Pending {
   call: number;
+  /** Allowed through the tool_call wrapper; `inner`: its inner firing was seen. */
+  wrapped: boolean;
+  inner: boolean;
   step: string;
   tool: string;
   key: string;
@@ -77,6 +80,8 @@ interface Run {
   broken?: string;
   lastPlanKey?: string;
   labels: Record<string, unknown>[];
+  /** Calls of an approved plan allowed in this run. */
+  calls: number;
 }
 
 /** A JSON text with keys sorted: two argument objects are the same call iff equal. */
@@ -119,6 +124,8 @@ export class Gate {
   readonly runs = new Map<string, Run>();
   /** submit_plan answers by plan text: the tool's execute reads what the hook submitted. */
   readonly answers = new Map<string, string>();
+  /** MACs of the envelopes runs were started with, and when (firstUse). */
+  private readonly usedEnvelopes = new Map<string, number>();
   readonly service: PlangateService;
   readonly config: GateConfig;
   private readonly log?: (msg: string) => void;
@@ -133,19 +140,35 @@ export class Gate {
   recordTrigger(prompt: string, ctx: ToolCtx & RunOrigin): Trigger | undefined {
     const key = ctx.runId;
     if (!key) return undefined;
-    const trigger = triggerFromPrompt(prompt ?? "", ctx, this.config.envelopeKey, this.config.maxEnvelopeAgeSeconds,
-      undefined, this.config.imapSenderAuth);
-    trigger.id = key.slice(0, 200);
-    if (!this.runs.has(key) && this.runs.size >= MAX_RUNS) {
-      const oldest = this.runs.keys().next().value;
-      if (oldest !== undefined) this.runs.delete(oldest);
-    }
     // A run's trigger is the one its first prompt build saw: later builds of the same run
     // (retries, compaction) never replace it, whatever their prompt holds.
     const existing = this.runs.get(key);
     if (existing) return existing.trigger;
-    this.runs.set(key, { trigger, steps: [], next: 0, labels: [] });
+    const trigger = triggerFromPrompt(prompt ?? "", ctx, this.config.envelopeKey, this.config.maxEnvelopeAgeSeconds,
+      undefined, this.config.imapSenderAuth, (mac) => this.firstUse(mac));
+    trigger.id = key.slice(0, 200);
+    if (this.runs.size >= MAX_RUNS) {
+      const oldest = this.runs.keys().next().value;
+      if (oldest !== undefined) this.runs.delete(oldest);
+    }
+    this.runs.set(key, { trigger, steps: [], next: 0, labels: [], calls: 0 });
+    this.log?.(`plangate: run ${key}: trigger ${trigger.channel} ${trigger.principal} (session ${ctx.sessionKey ?? "-"}`
+      + `${ctx.channel ? `, channel ${ctx.channel}` : ""}${trigger.meta.envelope_problem ? `; ${trigger.meta.envelope_problem}` : ""})`);
     return trigger;
+  }
+
+  /** An envelope names its sender for one run only: a copy of it (a sub-agent's task, a
+   * scheduled job, a chat message, a mail quoting it) within its age limit is a replay.
+   * Remembered for the age limit (entries older than that fail the age check anyway). */
+  private firstUse(mac: string): boolean {
+    const now = Date.now();
+    for (const [seen, at] of this.usedEnvelopes) {
+      if (now - at <= this.config.maxEnvelopeAgeSeconds * 2000) break;
+      this.usedEnvelopes.delete(seen);
+    }
+    if (this.usedEnvelopes.has(mac)) return false;
+    this.usedEnvelopes.set(mac, now);
+    return true;
   }
 
   forget(runId: string | undefined): void {
@@ -174,8 +197,14 @@ export class Gate {
     const key = stableJson(params);
     const pending = run.pending;
     if (pending && !pending.reported) {
-      // OpenClaw fires the hook for the tool_call wrapper and again for the tool inside it.
-      if (pending.tool === tool && pending.key === key) return { params: event.params };
+      // OpenClaw fires the hook for the tool_call wrapper and again for the tool inside it:
+      // that one inner firing is the same call. Anything else while a call's result is out
+      // (the same call again in one batch: OpenClaw checks a batch, then runs it in
+      // parallel) would run on a check made for another call.
+      if (pending.wrapped && !pending.inner && event.toolName !== "tool_call" && pending.tool === tool && pending.key === key) {
+        pending.inner = true;
+        return { params: event.params };
+      }
       return block(`call ${pending.call} (${pending.tool}) was allowed but its result never arrived; nothing else runs`);
     }
     if (!run.grant) {
@@ -208,8 +237,9 @@ export class Gate {
         const answer = await this.service.request("POST", `/v1/grants/${encodeURIComponent(run.grant as string)}/check`,
           { step, tool, args: params });
         if (answer.allowed !== true || typeof answer.call !== "number") return block(`step ${step} was not allowed`);
-        run.pending = { call: answer.call, step, tool, key, reported: false };
+        run.pending = { call: answer.call, step, tool, key, reported: false, wrapped: event.toolName === "tool_call", inner: false };
         if (index >= 0) run.next = index + 1;
+        run.calls += 1;
         // Returning the checked parameters makes them the ones that run (a lower-priority
         // handler, run last, wins over earlier rewrites).
         return { params: event.params };
@@ -245,6 +275,10 @@ export class Gate {
       return undefined;
     }
     if (run.pending && !run.pending.reported) return block("a call is still running; submit the plan before calling tools");
+    // One executed plan per run: a second plan would start a fresh budget (calls, egress)
+    // on the same request. A refused or waiting plan may be replaced; a new request may
+    // plan again.
+    if (run.calls > 0) return block("this run already ran calls of an approved plan; a new plan needs a new request");
     let answer: Record<string, unknown>;
     try {
       answer = await this.service.request("POST", "/v1/plans", { trigger: run.trigger, plan: plan ?? {}, run_id: runId.slice(0, 64).replace(/[^A-Za-z0-9_.:-]/g, "_") });
