@@ -12,8 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,41 +24,12 @@ from plangate.errors import GrantError
 from plangate.labels import Label, join_all
 from plangate.policy.model import RateLimit
 from plangate.resources import MemoryResourceLabels, overlaps
-from plangate.storage import Storage, open_storage
+from plangate.storage import Storage
 
 pytest.importorskip("psycopg", reason="the service extra is not installed")
 
-BACKENDS = ["sqlite", "postgresql", "postgresql+redis"]
-_names = itertools.count()
 TAINTED = Label(sources=frozenset({"payload"}), taint="high")
 CLEAN = Label(sources=frozenset({"instruction"}))
-
-
-@pytest.fixture(params=BACKENDS)
-def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Storage]]:
-    """Opens a new connection to one fresh store (call it again: another worker)."""
-    witness = str(tmp_path / "witness.db")
-    if request.param == "sqlite":
-        url, redis = str(tmp_path / "plangate.db"), None
-    else:
-        from servers import new_database
-
-        url = new_database(request.getfixturevalue("pg_server"), f"t{next(_names)}_{id(tmp_path)}")
-        redis = request.getfixturevalue("redis_server") if "redis" in request.param else None
-        if redis:
-            import redis as redis_client
-
-            redis_client.Redis.from_url(redis).flushdb()
-    opened: list[Storage] = []
-
-    def open_one() -> Storage:
-        store = open_storage(url, redis=redis, witness=witness)
-        opened.append(store)
-        return store
-
-    yield open_one
-    for store in opened:
-        store.close()
 
 
 def raw(store: Storage, sql: str, params: tuple[Any, ...] = ()) -> None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plangate.labels import PUBLIC, Label, join_all
-from plangate.resources import WILDCARD, has_wildcard, prefix_bound
+from plangate.resources import WILDCARD, has_wildcard
 
 APPROVAL_KINDS = ("approval_requested", "approval_decided", "approval_used")
 LABEL_KIND = "label_stored"
@@ -147,6 +147,24 @@ def prefix_query(pattern: str) -> str | None:
     return None if has_wildcard(prefix) else prefix
 
 
+def upper_bound(prefix: str) -> str | None:
+    """The least string above every string starting with `prefix` (code point order, as
+    SQLite, PostgreSQL's C collation and Python compare), or None: no bound (the prefix is
+    empty or only U+10FFFF). `prefix + U+10FFFF` is not one: `ns:` U+10FFFF `x` sorts above it."""
+    rest = prefix.rstrip("\U0010ffff")
+    if not rest:
+        return None
+    nxt = ord(rest[-1]) + 1
+    return rest[:-1] + chr(0xE000 if 0xD800 <= nxt < 0xE000 else nxt)
+
+
+def under(names: list[str], prefix: str) -> range:
+    """The indexes of the names starting with `prefix` in a sorted list."""
+    lo = bisect.bisect_left(names, prefix)
+    bound = upper_bound(prefix)
+    return range(lo, len(names) if bound is None else bisect.bisect_left(names, bound, lo))
+
+
 def join_prefix(text: str | None, label: Mapping[str, Any]) -> dict[str, Any]:
     """A prefix row's label (JSON text, None when no name was under it) joined with a name's
     newly stored label: the row stays the join of every name under its prefix because a
@@ -172,11 +190,9 @@ def prefix_problems(prefixes: list[tuple[str, Any]], labels: list[tuple[str, Any
     names = [name for name, _ in concrete]
     out = []
     for prefix, label in prefixes:
-        lo = bisect.bisect_left(names, prefix)
-        hi = bisect.bisect_left(names, prefix_bound(prefix), lo)
         try:
-            under = [Label.from_json(concrete[i][1]) for i in range(lo, hi)]
-            expected = _same(join_all(under)) if under else None
+            found_under = [Label.from_json(concrete[i][1]) for i in under(names, prefix)]
+            expected = _same(join_all(found_under)) if found_under else None
             found = None if label is None else _same(Label.from_json(label))
         except (ValueError, AttributeError, TypeError):
             found, expected = "unreadable", None
@@ -187,4 +203,4 @@ def prefix_problems(prefixes: list[tuple[str, Any]], labels: list[tuple[str, Any
 
 __all__ = ["APPROVAL_KINDS", "LABEL_KIND", "ApprovalTrail", "ChainState", "approval_digest",
            "approval_problem", "canonical", "follow", "join_prefix", "prefix_problems",
-           "prefix_query", "trail_of"]
+           "prefix_query", "trail_of", "under", "upper_bound"]

@@ -165,6 +165,11 @@ class AuditLog:
     def __init__(self, path: str | Path, *, clock: Callable[[], str] = _utcnow) -> None:
         self.path = str(path)
         self._clock = clock
+        # Moves by one when an append starts and by one when it ends (appends on this
+        # connection are serialised by `lock`): odd while one is open. Answers kept from
+        # this connection are valid only while it stands still, as a commit on the same
+        # connection does not move SQLite's `data_version`.
+        self.generation = 0
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -199,6 +204,7 @@ class AuditLog:
         text = "" if prepare is not None else _event_text(data)
         durable = kind in DURABLE_KINDS
         with self._lock:
+            self.generation += 1
             try:
                 if durable:
                     self._db.execute("PRAGMA synchronous=FULL")
@@ -223,6 +229,7 @@ class AuditLog:
                     raise
                 raise AuditError(f"audit write failed: {exc}") from None
             finally:
+                self.generation += 1
                 if durable:
                     with contextlib.suppress(sqlite3.Error):
                         self._db.execute("PRAGMA synchronous=NORMAL")

@@ -24,17 +24,18 @@ compares every row with the chain (`plangate.audit.coverage`).
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
+import re
 import sqlite3
-import threading
 from collections.abc import Mapping
 from typing import Any
 
-from plangate.audit.coverage import LABEL_KIND, canonical, join_prefix, prefix_query
+from plangate.audit.coverage import LABEL_KIND, canonical, join_prefix, prefix_query, upper_bound
 from plangate.audit.log import AuditLog
 from plangate.errors import AuditError
 from plangate.labels import Label, join_all
-from plangate.resources import WILDCARD, has_wildcard, literal_prefix, overlaps, prefix_bound
+from plangate.resources import WILDCARD, has_wildcard, literal_prefix, overlaps
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS resource_labels (
@@ -51,6 +52,16 @@ CREATE TABLE IF NOT EXISTS resource_label_prefixes (
 # The prefix rows a record updates: one primary-key probe per prefix of the name.
 _PREFIXES_OF = ("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < length(?1)) "
                 "SELECT prefix, label FROM n JOIN resource_label_prefixes ON prefix = substr(?1, 1, i)")
+
+# GLOB reads these like fnmatch: `*`, `?` and the escapes `[*]`, `[?]`, `[[]`. Other sets
+# differ (fnmatch negates with `[!`, GLOB with `[^`) and SQLite's string functions stop at
+# a NUL: such patterns and names are compared in Python.
+_ESCAPE = re.compile("\\[[*?\\[\U0010ffff]\\]")
+
+
+def _glob_reads_alike(pattern: str) -> bool:
+    return "\x00" not in pattern and "[" not in _ESCAPE.sub("", pattern)
+
 
 _WILD = "SELECT name, label, seq FROM resource_labels WHERE wild = 1"
 _EXACT_OR_WILD = ("SELECT name, label, seq FROM resource_labels WHERE name = ?1 AND wild = 0 "
@@ -75,15 +86,11 @@ class SqliteResourceLabels:
         self._db.execute(_INDEX)
         self._db.executescript(_PREFIX_SCHEMA)
         self._lock = log.lock
-        # Answers already given, valid while no connection has committed since (SQLite's
-        # `data_version` moves on every other connection's commit; our own writes clear it).
-        self._answers: dict[str, Label | None] = {}
-        self._version: int | None = None
-        # Our own writes in flight, and a count that moves when one starts or ends: an answer
-        # read while one was in flight, or across one, is not kept.
-        self._writing = 0
-        self._epoch = 0
-        self._counts = threading.Lock()
+        # Answers already given, valid while nothing has committed since: SQLite's
+        # `data_version` moves on every other connection's commit, the log's `generation`
+        # on every append through this connection (by any store sharing it). An answer read
+        # while an append was open, or across one, is not kept.
+        self._answers: tuple[tuple[int, int], dict[str, Label | None]] = ((-1, -1), {})
         self._adopt_legacy_rows()
 
     def _adopt_legacy_rows(self) -> None:
@@ -98,18 +105,19 @@ class SqliteResourceLabels:
                                                "adopted": True}, also=adopt)
 
     def label_of(self, pattern: str) -> Label | None:
+        generation = self._log.generation
         (version,) = self._db.execute("PRAGMA data_version").fetchone()
-        if version != self._version:
-            self._answers.clear()
-            self._version = version
-        if pattern in self._answers:
-            return self._answers[pattern]
-        epoch, writing = self._epoch, self._writing
+        key = (version, generation)
+        cache = self._answers
+        if cache[0] != key:
+            cache = self._answers = (key, {})
+        answers = cache[1]
+        if pattern in answers:
+            return answers[pattern]
         answer = self._lookup(pattern)
-        if not writing and epoch == self._epoch:
-            if len(self._answers) >= 4096:
-                self._answers.clear()
-            self._answers[pattern] = answer
+        # Kept in the dict of its own moment (a newer one may have replaced it meanwhile).
+        if generation % 2 == 0 and self._log.generation == generation and len(answers) < 4096:
+            answers[pattern] = answer
         return answer
 
     def _lookup(self, pattern: str) -> Label | None:
@@ -130,14 +138,21 @@ class SqliteResourceLabels:
 
     @staticmethod
     def _scan(db: sqlite3.Connection, pattern: str) -> list[Label]:
-        """The distinct labels of the concrete names a pattern matches. SQLite matches them
-        (GLOB reads fnmatch's `*`, `?` and `[...]` alike, and the escapes `[*]`, `[?]`,
-        `[[]`) over the prefix's index range. Rows are checked against the chain by
-        `AuditLog.verify()`, not one by one here."""
+        """The distinct labels of the concrete names a pattern matches, over the prefix's
+        index range: matched by SQLite's GLOB where it reads the pattern as fnmatch does
+        (`_glob_reads_alike`), else by fnmatch on the range's names. Rows are checked
+        against the chain by `AuditLog.verify()`, not one by one here."""
         prefix = literal_prefix(pattern)
-        texts = db.execute(
-            "SELECT DISTINCT label FROM resource_labels WHERE name >= ? AND name < ? AND wild = 0 "
-            "AND name GLOB ?", (prefix, prefix_bound(prefix), pattern)).fetchall()
+        bound = upper_bound(prefix)
+        where, params = "name >= ? AND wild = 0", [prefix]
+        if bound is not None:
+            where, params = where + " AND name < ?", [*params, bound]
+        if _glob_reads_alike(pattern):
+            texts = db.execute(f"SELECT DISTINCT label FROM resource_labels WHERE {where} AND name GLOB ?",
+                               (*params, pattern)).fetchall()
+        else:
+            texts = list({(t,) for n, t in db.execute(f"SELECT name, label FROM resource_labels WHERE {where}",
+                                                      params) if fnmatch.fnmatchcase(n, pattern)})
         return [Label.from_json(json.loads(t)) for (t,) in texts]
 
     def _prefix_label(self, prefix: str) -> Label | None:
@@ -180,18 +195,6 @@ class SqliteResourceLabels:
     def record(self, name: str, label: Label) -> None:
         """Join the label of what was written into the resource's label. A write never
         washes taint away: the store cannot tell an overwrite from an append."""
-        with self._counts:
-            self._writing += 1
-            self._epoch += 1
-        try:
-            self._record(name, label)
-        finally:
-            with self._counts:
-                self._writing -= 1
-                self._epoch += 1
-                self._answers.clear()
-
-    def _record(self, name: str, label: Label) -> None:
         joined: dict[str, Any] = {}
 
         def prepare(db: sqlite3.Connection) -> Mapping[str, Any]:
@@ -208,7 +211,12 @@ class SqliteResourceLabels:
                 "ON CONFLICT(name) DO UPDATE SET label = excluded.label, seq = excluded.seq",
                 (name, json.dumps(joined["label"]), int(has_wildcard(name)), seq))
             if not has_wildcard(name):
-                for prefix, text in db.execute(_PREFIXES_OF, (name,)).fetchall():
+                if "\x00" in name:  # length() and substr() stop at a NUL: one probe a prefix
+                    rows = [r for i in range(len(name) + 1) for r in db.execute(
+                        "SELECT prefix, label FROM resource_label_prefixes WHERE prefix = ?", (name[:i],))]
+                else:
+                    rows = db.execute(_PREFIXES_OF, (name,)).fetchall()
+                for prefix, text in rows:
                     db.execute("UPDATE resource_label_prefixes SET label = ? WHERE prefix = ?",
                                (json.dumps(join_prefix(text, joined["label"])), prefix))
 

@@ -41,12 +41,13 @@ from plangate.audit.coverage import (
     prefix_problems,
     prefix_query,
     trail_of,
+    upper_bound,
 )
 from plangate.audit.log import DURABLE_KINDS, GENESIS, Event, Verification, check_anchor, event_hash, verify_rows
 from plangate.audit.resource_labels import MAX_PREFIXES
 from plangate.errors import AuditError, GrantError, UserError
 from plangate.labels import Label, join_all
-from plangate.resources import has_wildcard, literal_prefix, overlaps, prefix_bound
+from plangate.resources import has_wildcard, literal_prefix, overlaps
 from plangate.storage.errors import StorageUnavailable
 from plangate.storage.sql import GRANT_DEADLINES, Sql
 from plangate.storage.sql import SCHEMA as SHARED_SCHEMA
@@ -337,8 +338,9 @@ class PostgresResourceLabels:
             hits += [found] if found is not None else []
         elif has_wildcard(pattern):
             prefix = literal_prefix(pattern)
-            rows = self.sql.all("SELECT name, label, seq FROM resource_labels WHERE (name >= ? AND name < ? "
-                                "AND NOT wild) OR wild", (prefix, prefix_bound(prefix)))
+            rows = self.sql.all("SELECT name, label, seq FROM resource_labels WHERE (name >= ? AND "
+                                "(name < ? OR ?::text IS NULL) AND NOT wild) OR wild",
+                                (prefix, *[upper_bound(prefix)] * 2))
         else:
             rows = self.sql.all("SELECT name, label, seq FROM resource_labels WHERE name = ? OR wild",
                                 (pattern,))
@@ -352,8 +354,8 @@ class PostgresResourceLabels:
                 # The chain's head lock first, as every label write takes it before joining
                 # into the prefix rows: no write lands between the scan and the new row.
                 cur.execute("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
-                cur.execute("SELECT DISTINCT label FROM resource_labels WHERE name >= %s AND name < %s "
-                            "AND NOT wild", (prefix, prefix_bound(prefix)))
+                cur.execute("SELECT DISTINCT label FROM resource_labels WHERE name >= %s AND "
+                            "(name < %s OR %s::text IS NULL) AND NOT wild", (prefix, *[upper_bound(prefix)] * 2))
                 hits = [Label.from_json(json.loads(t)) for (t,) in cur.fetchall()]
                 text = json.dumps(join_all(hits).to_json()) if hits else None
                 cur.execute("SELECT count(*) FROM resource_label_prefixes")
@@ -375,7 +377,10 @@ class PostgresResourceLabels:
         joined: dict[str, Any] = {}
 
         def prepare(cur: Any) -> Mapping[str, Any]:
-            # Lock the row (or, for a new name, the head row taken next serialises us).
+            # The chain's head lock before reading the row: two workers writing one new name
+            # at once both read "no row" otherwise, and the later INSERT ... ON CONFLICT
+            # replaced the first's label with its own (tests/storage/test_redteam_labels.py).
+            cur.execute("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
             cur.execute("SELECT label, seq FROM resource_labels WHERE name = %s FOR UPDATE", (name,))
             row = cur.fetchone()
             new = label if row is None else self._checked_in(cur, name, row[0], int(row[1])).join(label)
