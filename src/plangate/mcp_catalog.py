@@ -82,6 +82,13 @@ WORST_CASE: dict[str, Any] = {
     "output": {"readers": ["owner"], "untrusted": True},
     "unverifiable": "an MCP upstream tool without the deployer's annotations",
 }
+#: Effects that change stored resources, and the one that runs them. A tool with such an
+#: effect whose annotations do not say *which* resources (`writes`, `executes`, `loads`)
+#: is taken to touch every one (`*`): what it wrote carries the label of all it may have
+#: copied, and it may run whatever is stored (the write-then-execute rules see it).
+#: Without this, an unannotated `move_file` washes a file's label off by moving it.
+WRITING = frozenset({"write", "delete", "persist"})
+ANYWHERE = ["*"]
 
 
 def namespaced(upstream: str, tool: str) -> str:
@@ -106,6 +113,19 @@ def _merge(entry: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]
         # `plangate catalog verify` is where they are checked.
         out.pop("unverifiable", None)
     return out
+
+
+def _touches(entry: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Where a tool writes and what it runs, when nobody said: everywhere (`ANYWHERE`)
+    for the effects it has. Patterns the override gives stand."""
+    effects = set(entry.get("effects", []))
+    if effects & WRITING and "writes" not in override:
+        entry["writes"] = ANYWHERE
+    if "execute" in effects:
+        for key in ("executes", "loads"):
+            if key not in override:
+                entry[key] = ANYWHERE
+    return entry
 
 
 def gateway_catalog(listings: Mapping[str, list[dict[str, Any]]],
@@ -137,9 +157,15 @@ def gateway_catalog(listings: Mapping[str, list[dict[str, Any]]],
                 overrides.pop(name, None)
                 continue
             entry = spec.model_dump(mode="json", exclude_defaults=True, exclude={"name"})
-            if not (hints or {}).get(upstream):
-                entry.update(WORST_CASE)
-            entries[name] = _merge(entry, overrides.pop(name, {}))
+            hinted = list(entry["effects"])
+            # The hints are the server's word on its effects, never on its data: a
+            # read-only, closed-world tool still returns whatever text is in the file it
+            # read. So output and `unverifiable` stay the worst case even when trusted.
+            entry.update(WORST_CASE)
+            if (hints or {}).get(upstream):
+                entry["effects"] = hinted
+            override = overrides.pop(name, {})
+            entries[name] = _touches(_merge(entry, override), override)
     if overrides:
         raise CatalogError(f"overrides name tools no upstream lists: {sorted(overrides)}")
     good: dict[str, Any] = {}

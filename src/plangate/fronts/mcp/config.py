@@ -45,7 +45,8 @@ class Upstream(BaseModel):
     url: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     #: Take this upstream's MCP hints (readOnlyHint, openWorldHint...) as the starting
-    #: annotations instead of the worst case. Overrides still replace them.
+    #: effects instead of the worst case (output and reads stay the worst case: hints say
+    #: nothing about the data a tool returns). Overrides still replace them.
     trust_hints: bool = False
 
     @model_validator(mode="after")
