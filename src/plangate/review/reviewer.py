@@ -158,7 +158,8 @@ def _review_checked(classified: Classified, checked: CheckedPlan, policy: Compil
     decisive = [f for f in findings if f.verdict == verdict]
     rules = tuple(dict.fromkeys(r for f in decisive for r in f.rules))
     summary = summarise(checked, policy.catalog, trust_class=classified.trust_class,
-                        principal=classified.principal.canonical, verdict=verdict)
+                        principal=classified.principal.canonical, verdict=verdict,
+                        trigger=classified.trigger)
     open_values = tuple(f"{f.step}.{a}" for f in walker.findings for a in f.open_args)
     if open_values:
         summary += ("\nDecided again at run time with the real values: "
