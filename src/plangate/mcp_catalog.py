@@ -9,6 +9,7 @@ each entry (sinks, readers) with an overrides file; nothing here trusts a descri
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -108,9 +109,11 @@ def _merge(entry: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]
             out["args"] = args
         else:
             out[key] = value
-    if override and "unverifiable" not in override:
-        # The deployer annotated it: its claims (reads, from_args) stand, and
-        # `plangate catalog verify` is where they are checked.
+    if "effects" in override and "unverifiable" not in override:
+        # The deployer said what the tool does: its claims (reads, from_args) stand, and
+        # `plangate catalog verify` is where they are checked. An override that only adds
+        # a sink or an output label says nothing of what the tool reads or sends, so the
+        # rest stays the worst case (it still reads, echoes and discloses everything).
         out.pop("unverifiable", None)
     return out
 
@@ -145,11 +148,18 @@ def gateway_catalog(listings: Mapping[str, list[dict[str, Any]]],
     entries: dict[str, dict[str, Any]] = {}
     left_out: dict[str, str] = {}
     for upstream, tools in listings.items():
+        listed = Counter(str(tool.get("name")) for tool in tools)
         for tool in tools:
             raw = tool.get("name")
             if not isinstance(raw, str):
                 raise CatalogError(f"upstream {upstream!r} lists a tool without a string name")
             name = namespaced(upstream, raw)
+            if listed[raw] > 1:
+                # Which definition would a call reach? The upstream's choice, not the
+                # one reviewed: a name listed twice is never plannable.
+                left_out[name] = "listed more than once by its upstream"
+                overrides.pop(name, None)
+                continue
             try:  # the listed argument types (and, if trusted, what the hints say)
                 spec = catalog_from_mcp([tool]).tools[raw]
             except CatalogError as exc:

@@ -222,3 +222,37 @@ def test_a_relative_path_does_not_wash_a_stored_label(
             return dict(r.meta["dev.plangate/label"])
 
     assert anyio.run(go)["taint"] == "high"
+
+
+def test_a_partial_override_keeps_the_worst_case_for_what_it_does_not_say() -> None:
+    """An override that only marks a sink (`args: {url: {sink: url}}`, as the docs show
+    for adding a sink) says nothing of what the tool reads or sends: it stays
+    `unverifiable`, so it still counts as reading every stored resource and, with egress,
+    disclosing it. (Before, any override dropped that, and an unannotated sender with a
+    sink marked sent stored data out unseen by the exfiltration rules.) An override that
+    states the effects is the deployer's full word."""
+    from plangate.mcp_catalog import gateway_catalog
+
+    post = {"name": "post", "inputSchema": {"type": "object", "properties": {
+        "url": {"type": "string"}, "body": {"type": "string"}}}}
+    partial, _ = gateway_catalog({"web": [post]}, {"web__post": {"args": {"url": {"sink": "url"}}}})
+    spec = partial.tools["web__post"]
+    assert spec.args["url"].sink == "url" and spec.unverifiable
+    assert spec.effective_reads == ("*",) and "egress" in spec.effects
+    full, _ = gateway_catalog({"web": [post]}, {"web__post": {"effects": ["egress"],
+                                                              "args": {"url": {"sink": "url"}}}})
+    assert not full.tools["web__post"].unverifiable
+
+
+def test_a_tool_listed_twice_by_its_upstream_is_left_out() -> None:
+    """An upstream that lists one name twice (two schemas, two sets of hints) decides
+    itself which one a call reaches: the name cannot be planned at all, and the
+    deployer's override for it is not applied to either definition."""
+    from plangate.mcp_catalog import gateway_catalog
+
+    schema = {"type": "object", "properties": {"path": {"type": "string"}}}
+    one = {"name": "read", "inputSchema": schema}
+    two = {"name": "read", "inputSchema": {"type": "object", "properties": {
+        "path": {"type": "string"}, "then_run": {"type": "string"}}}}
+    catalog, left_out = gateway_catalog({"fs": [one, two]}, {"fs__read": {"effects": ["read"]}})
+    assert "fs__read" not in catalog.tools and "more than once" in left_out["fs__read"]

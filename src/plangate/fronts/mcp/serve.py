@@ -157,9 +157,13 @@ class BearerOnly:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         import hmac
 
-        if scope.get("type") == "http":
-            given = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self.expected):
+        kind = scope.get("type")
+        if kind != "lifespan":  # every connection (http, websocket, any later kind)
+            given = [v for k, v in scope.get("headers") or [] if k.lower() == b"authorization"]
+            if len(given) != 1 or not hmac.compare_digest(given[0], self.expected):
+                if kind == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
                 await send({"type": "http.response.start", "status": 401,
                             "headers": [(b"content-type", b"text/plain"),
                                         (b"www-authenticate", b"Bearer")]})
