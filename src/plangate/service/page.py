@@ -126,7 +126,7 @@ def _summary_html(summary: str) -> str:
     """The review summary, line by line through safetext, HTML-escaped; the trigger's own
     words (the summary's `«…»` spans) marked as untrusted."""
     out: list[str] = []
-    for line in visible_lines(summary, width=600, max_lines=80):
+    for line in visible_lines(summary, width=600, max_lines=400):  # the whole question
         pieces: list[str] = []
         last = 0
         for m in _MARK.finditer(line):
