@@ -310,8 +310,9 @@ def build_parser(commands: dict[str, Command]) -> Parser:
                        "InboxBench's attack families), run through the gate and judged on state. "
                        "The whole search: --budget-seconds 1200.")
     search.add_argument("--suite", action="append", metavar="NAME",
-                        help="workspace, travel, banking, slack, inbox, support or incident; repeatable "
-                             "[default: all]")
+                        help="workspace, travel, banking, slack, inbox, support, incident, or (alone) "
+                             "agentdyn-shopping, agentdyn-github, agentdyn-dailylife; repeatable "
+                             "[default: all but agentdyn]")
     search.add_argument("--sample", type=_positive, metavar="N", help="at most N attack plans per goal")
     search.add_argument("--seed", type=int, default=0, metavar="N", help="sampling seed [default: 0]")
     search.add_argument("--budget-seconds", type=float, metavar="S", help="stop the whole search after S seconds")
