@@ -256,3 +256,51 @@ def test_a_tool_listed_twice_by_its_upstream_is_left_out() -> None:
         "path": {"type": "string"}, "then_run": {"type": "string"}}}}
     catalog, left_out = gateway_catalog({"fs": [one, two]}, {"fs__read": {"effects": ["read"]}})
     assert "fs__read" not in catalog.tools and "more than once" in left_out["fs__read"]
+
+
+def test_an_upstream_error_carries_the_label_of_what_the_call_read(
+        tmp_path: Path, upstream_binaries: dict[str, Path]) -> None:
+    """Upstream errors as a side channel: in a first session the agent stores untrusted
+    text in `dl.txt`; in the next, a granted read of that file fails upstream (head and
+    tail together) and its error text reaches the agent. What the agent was shown must
+    then carry the file's stored label, as the result would have: the executor labels
+    results only, and an error message may quote the file it failed on. The second
+    session runs in-process to look at the gateway's record of what it showed."""
+    from contextlib import AsyncExitStack
+
+    from plangate.fronts.mcp.config import load_gateway_config
+    from plangate.fronts.mcp.serve import open_gateway
+
+    overrides = _overrides(fs__read_text_file={
+        "effects": ["read"], "args": {"path": {"sink": "path"}}, "reads": ["ws:{path}"],
+        "output": {"readers": ["owner"], "untrusted": False}})
+    world = _world(tmp_path / "w", upstream_binaries, overrides=overrides)
+    dl = f"{world.ws}/dl.txt"
+    store = plan("notes", {"id": "graph", "tool": "memory__read_graph", "args": {}},
+                 {"id": "save", "tool": "fs__write_file",
+                  "args": {"path": said(dl), "content": INJECTED_REF}})
+    broken = plan("notes", {"id": "read", "tool": "fs__read_text_file", "args": {
+        "path": said(dl), "head": {"literal": 1, "origin": "planner"},
+        "tail": {"literal": 1, "origin": "planner"}}})
+
+    async def first() -> None:
+        async with gateway(world.config) as c:
+            await _approved(c, store)
+            assert not (await c.call_tool("memory__read_graph", {})).is_error
+            r = await c.call_tool("fs__write_file", {"path": dl, "content": INJECTED})
+            assert not r.is_error, text(r)
+
+    async def second() -> Any:
+        config, base = load_gateway_config(world.config)
+        async with AsyncExitStack() as stack:
+            errlog = stack.enter_context((world.root / "err.log").open("w"))
+            gw = await open_gateway(config, base, stack, errlog=errlog)
+            body = await gw.call("submit_plan", {"plan": broken})
+            assert body.structured_content["verdict"] == "approve", body.structured_content
+            r = await gw.call("fs__read_text_file", {"path": dl, "head": 1, "tail": 1})
+            assert r.is_error and "failed" in text(r), text(r)
+            return gw.shown
+
+    anyio.run(first)
+    shown = anyio.run(second)
+    assert shown is not None and shown.taint == "high", shown

@@ -255,7 +255,7 @@ class Gateway:
                 raise
             answered = True
             kind, event = run.drive(exc)
-            self._saw(self.catalog.tools[name].output_label)  # an error may quote the tool
+            self._saw(self._failure_label(name, args))  # an error may quote what it read
             return _error(f"upstream call failed: {describe(exc, self.upstreams.call_timeout)}; "
                           "the step failed", step=step, run=run.run_id)
         finally:
@@ -264,13 +264,23 @@ class Gateway:
         if kind != "labelled" or not event.get("ok", False):
             # The upstream's error text reaches the agent unlabelled by the executor: it
             # may quote what the tool read, so it counts as the tool's output.
-            self._saw(self.catalog.tools[name].output_label)
+            self._saw(self._failure_label(name, args))
             why = result_text(result) or (event.get("error") if kind == "labelled" else event)
             return _error(f"step {step!r} failed: {why}"[:1000], step=step, run=run.run_id)
         self._saw(Label.from_json(event["label"]))
         meta = {LABEL_KEY: event["label"], "dev.plangate/step": step,
                 "dev.plangate/run": run.run_id}
         return result.model_copy(update={"meta": meta})
+
+    def _failure_label(self, name: str, args: Mapping[str, Any]) -> Label:
+        """What a failed call's error text may carry: the tool's output label and every
+        stored label of what it reads (the executor labels only results, and an error
+        message can quote the file it choked on)."""
+        from plangate.labels import join_all
+        from plangate.resources import stored_reads
+
+        spec = self.catalog.tools[name]
+        return join_all([spec.output_label, *stored_reads(spec, args, self.gate.resources)])
 
     def _saw(self, label: Label) -> None:
         self.shown = label if self.shown is None else self.shown.join(label)
