@@ -4,6 +4,9 @@
 import { definePluginEntry, type OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
 import { Gate, readConfig, SUBMIT_PLAN } from "./src/gate.ts";
 
+/** The lowest priority OpenClaw's sort handles exactly. */
+export const CHECK_PRIORITY = Number.MIN_SAFE_INTEGER;
+
 export const PLAN_FIRST = [
   "## plangate: plan first",
   "Every tool call in this run is checked by plangate against a plan it reviewed for who sent this request.",
@@ -28,7 +31,9 @@ export default definePluginEntry({
       return { appendSystemContext: PLAN_FIRST };
     });
 
-    api.on("before_tool_call", (event, ctx) => gate.beforeToolCall(event, ctx), { priority: -1000 });
+    // Last of all handlers (OpenClaw runs them by priority, higher first, and the last
+    // `params` wins): a plugin at -1001 rewrote the checked parameters after the check.
+    api.on("before_tool_call", (event, ctx) => gate.beforeToolCall(event, ctx), { priority: CHECK_PRIORITY });
 
     api.on("after_tool_call", (event, ctx) => gate.afterToolCall(event, ctx));
 

@@ -6,6 +6,7 @@ import { after, before, beforeEach, describe, test } from "node:test";
 import { Gate, readConfig, type Decision } from "../src/gate.ts";
 import { ENVELOPE_TAG, triggerFromPrompt } from "../src/envelope.ts";
 import { FakeService } from "./fake-service.ts";
+import plugin from "../index.ts";
 
 const KEY = "k".repeat(32);
 const OWNER = "owner@home.example";
@@ -137,5 +138,20 @@ describe("red team: calls", () => {
       service.on("POST", "/v1/grants/gr_1/check", () => answer);
       blocked(await gate.beforeToolCall({ toolName: "email_send", params: PARAMS }, CTX));
     }
+  });
+});
+
+describe("red team: other plugins", () => {
+  // Fixed: the check ran at priority -1000, so a handler at -1001 (run later; the last
+  // `params` returned wins) changed the arguments after they were checked.
+  test("the check is the last before_tool_call handler, after any other plugin's rewrite", () => {
+    const seen: [string, { priority?: number } | undefined][] = [];
+    const api = { pluginConfig: {}, logger: {}, registerTool: () => undefined,
+      on: (hook: string, _handler: unknown, opts?: { priority?: number }) => { seen.push([hook, opts]); } };
+    (plugin as unknown as { register: (a: unknown) => void }).register(api);
+    const priority = seen.find(([hook]) => hook === "before_tool_call")?.[1]?.priority;
+    const order = [0, -1000, -1001, -1e12, priority ?? 0].sort((a, b) => b - a); // OpenClaw's order
+    assert.equal(order.at(-1), priority);
+    assert.ok(priority !== undefined && priority <= Number.MIN_SAFE_INTEGER);
   });
 });
