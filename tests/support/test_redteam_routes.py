@@ -6,8 +6,9 @@ Found and fixed (the mechanism, see each test): a handover to the staff queue na
 customer who did not ask; a customer's name change that locked another customer out of
 their own records (and an approved email change that locked the customer out); ids and
 counts that told a customer how busy the others were; a search that found different
-orders on SQLite and PostgreSQL. Left open (xfail): an unauthenticated mail makes the desk
-mail its text to the address it forged.
+orders on SQLite and PostgreSQL; two refunds at once past an order's price; lookalike and
+staff addresses taken by an account; small refunds adding up unattended. Left open (xfail):
+an unauthenticated mail makes the desk mail its text to the address it forged.
 """
 
 from __future__ import annotations
@@ -242,8 +243,8 @@ def test_two_refunds_at_once_never_add_up_past_the_orders_price(
         two_connections: tuple[SupportDB, SupportDB]) -> None:
     """Two runs (two workers) refund 40.00 each on Mal's 60.00 order at the same moment: each
     read what was left (60.00) before the other wrote, and both went through (80.00). The
-    check and the write now happen under a lock on the order (PostgreSQL: `FOR UPDATE`;
-    SQLite: `BEGIN IMMEDIATE`). The second worker is started while the first sits between
+    check and the write now happen under a lock on the customer's row (PostgreSQL: `FOR
+    UPDATE`; SQLite: `BEGIN IMMEDIATE`). The second worker is started while the first sits between
     its check and its write."""
     import threading
 
@@ -332,20 +333,23 @@ def test_plain_spellings_of_an_address_still_find_the_customer() -> None:
             rt.call("orders_list", {"customer": odd})
 
 
-# ---- left open: small refunds add up --------------------------------------------------------
+# ---- small refunds add up -------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LIVE HOLE: the 50.00 threshold is per refund; Mal's three chats (50.00 + 10.00 on his 60.00 "
-    "mug, 35.00 on his torch) collect 95.00 without a human (one refund a run, 20 runs an hour, "
-    "never past an order's price). A cumulative cap needs a fact over the customer's stored "
-    "refunds in the review context, which the core's Cedar context does not have"))
 def test_small_refunds_do_not_add_up_past_what_a_human_must_approve() -> None:
+    """The 50.00 threshold was per refund: Mal's three chats (50.00 + 10.00 on his 60.00 mug,
+    35.00 on his torch) collected 95.00 without a human. The runs SupportGate lets through
+    unattended now mark their refunds so, and those add up to at most 50.00 a customer
+    (`SupportRuntime.unattended_cap`, checked under the customer's lock); a support agent's
+    own request (or an approved one) is not capped."""
     def refund(order: str, amount: float) -> Any:
         return run(chat(MAL, f"Refund {amount:.2f} on {order}"), plan("refund", call(
             "r", "refund_issue", customer=me(), order_id=said(order), amount=said(amount), reason=lit("x"))))
 
-    result = _run([refund("O-5401", 50.0), refund("O-5401", 10.0), refund("O-5402", 35.0)])
-    assert sum(r["amount"] for r in result.snapshot["refunds"] if r["customer"] == "C-1004") <= 50.0
+    agent = run(staff(f"Refund 35.00 on O-5402 for {MAL}"), plan("staff_task", call(
+        "r", "refund_issue", customer=said(MAL), order_id=said("O-5402"), amount=said(35.0), reason=lit("torch"))))
+    result = _run([refund("O-5401", 50.0), refund("O-5401", 10.0), refund("O-5402", 35.0), agent])
+    mine = [r["amount"] for r in result.snapshot["refunds"] if r["customer"] == "C-1004"]
+    assert sorted(mine) == [35.0, 50.0]  # the first chat's 50.00 and the agent's 35.00
 
 
 # ---- a customer account that takes a staff address ------------------------------------------

@@ -89,6 +89,11 @@ class SupportWorld(InboxWorld):
                              if review.verdict == "escalate" else [])
                 return Run(review.verdict, list(review.rules), None, [], False, questions)
         with self.stage(scenario) as stage:
+            if policy is self.weak:
+                # Contexts come from the tools with every call allowed and no cap on unattended
+                # refunds (a desk defence, like the policy): the search then tries its routes
+                # against both.
+                stage.runtime.unattended_cap = None
             owner = Owner(owner_yes)
             tools = record or Recording(stage.runtime)
             if record is not None:

@@ -46,9 +46,12 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS ticket_messages (
         ticket_id TEXT NOT NULL, seq INTEGER NOT NULL, author TEXT NOT NULL,
         body TEXT NOT NULL, readers TEXT NOT NULL, PRIMARY KEY (ticket_id, seq))""",
+    # `attended`: 1 when a human agent approved the run (or asked for it), 0 when the
+    # policy let it run unattended (SupportGate says which: runtime.UNATTENDED).
     """CREATE TABLE IF NOT EXISTS refunds (
         id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, order_id TEXT NOT NULL,
-        amount_cents INTEGER NOT NULL, reason TEXT NOT NULL, readers TEXT NOT NULL)""",
+        amount_cents INTEGER NOT NULL, reason TEXT NOT NULL, readers TEXT NOT NULL,
+        attended INTEGER NOT NULL DEFAULT 1)""",
     """CREATE TABLE IF NOT EXISTS account_changes (
         seq INTEGER PRIMARY KEY, customer_id TEXT NOT NULL, field TEXT NOT NULL,
         old_value TEXT NOT NULL, new_value TEXT NOT NULL, readers TEXT NOT NULL)""",
@@ -206,8 +209,8 @@ class SupportDB:
                                (o["invoice"], c["id"], o["id"], o["placed"], cents(o["total"]),
                                 f"{c['name']}, {c['address']}", readers))
             for r in c.get("refunds", []):
-                self.write("INSERT INTO refunds VALUES (?, ?, ?, ?, ?, ?)",
-                           (r["id"], c["id"], r["order"], cents(r["amount"]), r["reason"], readers))
+                self.write("INSERT INTO refunds VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (r["id"], c["id"], r["order"], cents(r["amount"]), r["reason"], readers, 1))
             for t in c.get("tickets", []):
                 self.write("INSERT INTO tickets VALUES (?, ?, ?, ?, ?)",
                            (t["id"], c["id"], t["subject"], t.get("status", "open"), readers))

@@ -20,7 +20,9 @@ from typing import Any
 
 from plangate.audit import AuditLog
 from plangate.deployments.support.db import KINDS, STAFF, SupportDB
+from plangate.deployments.support.runtime import UNATTENDED
 from plangate.execute import Executor
+from plangate.execute.executor import Grant, RunResult
 from plangate.gate import Gate
 from plangate.labels import Label
 from plangate.policy import CompiledPolicy
@@ -80,6 +82,19 @@ class RowLabels:
         self.base.record(name, label)
 
 
+class _Executor(Executor):
+    """The core executor, telling the desk's tools whether a human agent stands behind the
+    run (`runtime.UNATTENDED`): an owner's approval, or a support agent's own request."""
+
+    def run(self, grant: Grant, run_id: str) -> RunResult:
+        attended = grant.approval is not None or grant.classified.trust_class == "staff"
+        token = UNATTENDED.set(not attended)
+        try:
+            return super().run(grant, run_id)
+        finally:
+            UNATTENDED.reset(token)
+
+
 class SupportGate(Gate):
     """The core gate with `RowLabels` in front of its stored labels."""
 
@@ -88,8 +103,8 @@ class SupportGate(Gate):
                  approver: OwnerApprover | None = None, **kw: Any) -> None:
         super().__init__(policy, tools, audit=audit, extractor=extractor, approver=approver, **kw)
         self.resources = RowLabels(self.resources, db)  # type: ignore[assignment]
-        self.executor = Executor(policy, tools, self.audit, resources=self.resources,
-                                 extractor=extractor, approver=approver)
+        self.executor = _Executor(policy, tools, self.audit, resources=self.resources,
+                                  extractor=extractor, approver=approver)
 
 
 def support_gate(policy: CompiledPolicy, tools: ToolRuntime, db: SupportDB, **kw: Any) -> Gate:

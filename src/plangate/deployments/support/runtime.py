@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,16 @@ MAX_TEXT = 20_000
 MAX_ROWS = 50
 
 Args = Mapping[str, Any]
+
+
+UNATTENDED: ContextVar[bool] = ContextVar("support_unattended", default=False)
+"""True while `SupportGate` runs a plan that no human agent approved or asked for (a
+customer's or a stranger's run the policy let through): refunds made then count against
+`SupportRuntime.unattended_cap`. Outside a gate (tests, `catalog verify`) nothing is capped."""
+
+UNATTENDED_CAP = 50.0
+"""The desk's default cap on a customer's unattended refunds, the figure of the policy's
+per-refund threshold."""
 
 
 class SupportError(Exception):
@@ -71,8 +82,13 @@ class SupportRuntime:
     """A `plangate.protocols.ToolRuntime` over a `SupportDB`."""
 
     def __init__(self, db: SupportDB, *, catalog: Catalog | None = None,
-                 reserved: frozenset[str] | None = None) -> None:
+                 reserved: frozenset[str] | None = None,
+                 unattended_cap: float | None = UNATTENDED_CAP) -> None:
         self.db = db
+        #: What a customer's refunds that nobody approved may add up to, in cents (None: no
+        #: cap). Each one is at most the policy's threshold (`human-approves-large-refunds`);
+        #: this keeps many small ones from adding up past it.
+        self.unattended_cap = None if unattended_cap is None else cents(unattended_cap)
         self.catalog = catalog or support_catalog()
         #: Addresses the deployment gives a class to (owners, contacts, class principals:
         #: the staff). No customer account may take one: the session the front end signs
@@ -255,15 +271,25 @@ class SupportRuntime:
         amount = cents(a["amount"])
         if amount <= 0:
             raise SupportError("refund_issue: amount must be more than 0")
-        with self.db.locked("orders", order["id"]):  # two workers' refunds: one after the other
+        unattended = UNATTENDED.get()
+        # Two workers' refunds for one customer: one after the other, from check to write.
+        with self.db.locked("customers", who["id"]):
             done = self.db.one("SELECT COALESCE(SUM(amount_cents), 0) AS n FROM refunds WHERE order_id = ?",
                                (order["id"],))
             left = int(order["total_cents"]) - int(done["n"] if done else 0)
             if amount > left:
                 raise SupportError(f"refund_issue: only {_money(left):.2f} is left to refund on this order")
+            if unattended and self.unattended_cap is not None:
+                taken = self.db.one("SELECT COALESCE(SUM(amount_cents), 0) AS n FROM refunds "
+                                    "WHERE customer_id = ? AND attended = 0", (who["id"],))
+                if int(taken["n"] if taken else 0) + amount > self.unattended_cap:
+                    raise SupportError(
+                        "refund_issue: refunds without a human agent's approval add up to at most "
+                        f"{_money(self.unattended_cap):.2f} per customer; a human agent must approve this one")
             refund_id = self._fresh_id("refunds", "R")
-            self.db.write("INSERT INTO refunds VALUES (?, ?, ?, ?, ?, ?)",
-                          (refund_id, who["id"], order["id"], amount, a["reason"], who["readers"]))
+            self.db.write("INSERT INTO refunds VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          (refund_id, who["id"], order["id"], amount, a["reason"], who["readers"],
+                           0 if unattended else 1))
         return {"refund_id": refund_id, "order_id": order["id"], "amount": _money(amount),
                 "left_to_refund": _money(left - amount)}
 
