@@ -49,3 +49,17 @@ def test_the_token_and_the_lifespan_pass() -> None:
     assert _through({"type": "http", "path": "/mcp",
                      "headers": [(b"authorization", b"Bearer " + TOKEN)]})[0]
     assert _through({"type": "lifespan"})[0]
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0:8765", "[::]:8765", "gateway.example:8765",
+                                     "192.0.2.7:8765"])
+def test_a_gateway_beyond_loopback_needs_a_token(tmp_path: Any, address: str) -> None:
+    """Without `http_token_env`, whoever reaches the port drives the session's grant: the
+    gateway refuses to listen anywhere but loopback then (before starting an upstream)."""
+    from plangate.fronts.mcp.config import GatewayConfigError
+    from plangate.fronts.mcp.serve import serve
+
+    config = tmp_path / "gateway.yaml"
+    config.write_text("policy: policy.yaml\nupstreams: {a: {command: [no-such-server]}}\n")
+    with pytest.raises(GatewayConfigError, match="http_token_env"):
+        serve(str(config), http=address)

@@ -97,6 +97,9 @@ def serve(config_path: str, *, trigger_file: str | None = None, http: str | None
     config, base = load_gateway_config(config_path)
     host, port = _address(http) if http else ("", 0)
     token = _token(config) if http else None
+    if http and token is None and not _loopback(host):
+        raise GatewayConfigError(f"--http {http}: a gateway reachable beyond this machine needs "
+                                 "`http_token_env` (anyone who reaches the port drives the grant)")
 
     async def main() -> None:
         from mcp.server.lowlevel import NotificationOptions
@@ -178,6 +181,17 @@ def _address(text: str) -> tuple[str, int]:
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
         raise UserError(f"--http {text!r}: give HOST:PORT, e.g. 127.0.0.1:8765")
     return host, int(port)
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name that may resolve anywhere
 
 
 def _url_host(host: str) -> str:
