@@ -380,10 +380,10 @@ def gateway(folder: Path, *, model_url: str, smtp_port: int, plangate: tuple[str
 
 class Agent:
     """The scripted model: which email it is answering decides its tool calls, one per
-    model request, in order; then a final text. `steps[name]` are functions of the
+    model request (or a list: several in one turn), in order; then a final text. `steps[name]` are functions of the
     conversation so far (a step may copy an earlier tool result)."""
 
-    def __init__(self, scenarios: dict[str, list[Callable[[list[dict[str, Any]]], tuple[str, dict[str, Any]]]]]):
+    def __init__(self, scenarios: dict[str, list[Callable[[list[dict[str, Any]]], Any]]]):
         self.scenarios = scenarios
         self.lock = threading.Lock()
         #: per scenario, the tool results the model was shown (what plangate answered)
@@ -408,7 +408,9 @@ class Agent:
         steps = self.scenarios[name]
         if done >= len(steps):
             return Reply(text="Done.")
-        return Reply(tool_calls=(steps[done](messages),))
+        step = steps[done](messages)
+        # a list of calls is one model turn with several tool calls (OpenClaw runs them as a batch)
+        return Reply(tool_calls=tuple(step) if isinstance(step, list) else (step,))
 
 
 def last_tool_text(messages: list[dict[str, Any]]) -> str:

@@ -197,6 +197,19 @@ def test_stranger_meeting_request_gets_its_reply(guarded: tuple[Gateway, Outbox,
     assert any(e["kind"] == "run_finished" and e["run_id"] == results[-1]["run_id"] for e in events)
 
 
+def test_the_same_call_twice_in_one_turn_runs_once(guarded: tuple[Gateway, Outbox, Service, Agent, Path]) -> None:
+    """Red team: OpenClaw checks every call of a model turn, then runs them in parallel; the
+    copy of an allowed call used to pass as the tool_call wrapper's second firing (two mails
+    on one check, past the stranger's egress budget of one)."""
+    gw, outbox, _service, agent, _folder = guarded
+    dave = "dave@stranger.example"
+    plan, send = S.meeting(dave)
+    agent.scenarios["meeting-twice"] = [plan, lambda m: [send(m), send(m)]]
+    gw.email(sender=dave, subject="meeting", body=S.MEETING_BODY.replace("[meeting]", "[meeting-twice]"), evidence=PASS)
+    assert "plangate approved the plan" in agent.seen["meeting-twice"][0]
+    assert len(outbox.to(dave)) == 1, outbox.to(dave)
+
+
 def test_owner_request_runs(guarded: tuple[Gateway, Outbox, Service, Agent, Path]) -> None:
     gw, _outbox, _service, agent, _folder = guarded
     gw.email(sender=S.OWNER, subject="note", body=S.OWNER_BODY, evidence=PASS)
