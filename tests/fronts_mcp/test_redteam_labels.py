@@ -7,11 +7,11 @@ with the files checked to show the data really moved."""
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
 import yaml
 
 from fronts_mcp.conftest import DATA, OWNER, World, gateway, make_world, plan, text
@@ -186,19 +186,14 @@ def test_worst_case_patterns_follow_the_effects_and_yield_to_overrides() -> None
     assert spec.writes == ["*"] and spec.executes == ["*"] and spec.loads == ["*"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LIVE HOLE: server-filesystem names one file many ways (absolute, relative to its first "
-    "allowed folder, `~/`, Unicode-equivalent spellings) but resource labels follow the "
-    "lexical path: `ws:{path}` stores the label under `ws:/…/ws/dl.txt` and a read of "
-    "`dl.txt` looks up `ws:dl.txt`, finds nothing, and a trusted-output reader returns the "
-    "untrusted text as trusted. Needs the upstream's path resolution (its roots) in the "
-    "resource names, which the gateway does not know; until then annotate readers of "
-    "such upstreams with untrusted output (as data/overrides.yaml does)"))
 def test_a_relative_path_does_not_wash_a_stored_label(
         tmp_path: Path, upstream_binaries: dict[str, Path]) -> None:
     """The agent stores untrusted text at the absolute path, then reads the same file by
     its relative name through a reader whose output is trusted unless what it reads is
-    stored as untrusted."""
+    stored as untrusted. server-filesystem resolves `dl.txt` against its folder, but the
+    label is stored under `ws:/…/ws/dl.txt`, and `ws:dl.txt` has none: the read came back
+    trusted. A path argument that names a stored resource must now be its one spelling
+    (absolute, normalised, NFC); the relative read is refused before the upstream."""
     overrides = _overrides(fs__read_text_file={
         "effects": ["read"], "args": {"path": {"sink": "path"}}, "reads": ["ws:{path}"],
         "output": {"readers": ["owner"], "untrusted": False}})
@@ -210,18 +205,20 @@ def test_a_relative_path_does_not_wash_a_stored_label(
         {"id": "save", "tool": "fs__write_file", "args": {"path": said(dl), "content": INJECTED_REF}},
         {"id": "read", "tool": "fs__read_text_file", "args": {"path": said("dl.txt")}})
 
-    async def go() -> dict[str, Any]:
+    async def go() -> str:
         async with gateway(world.config) as c:
             await _approved(c, washing)
             for tool, args in [("memory__read_graph", {}),
-                               ("fs__write_file", {"path": dl, "content": INJECTED}),
-                               ("fs__read_text_file", {"path": "dl.txt"})]:
+                               ("fs__write_file", {"path": dl, "content": INJECTED})]:
                 r = await c.call_tool(tool, args)
                 assert not r.is_error, (tool, text(r))
-            assert INJECTED in text(r)  # the same file, by another name
-            return dict(r.meta["dev.plangate/label"])
+            r = await c.call_tool("fs__read_text_file", {"path": "dl.txt"})
+            assert r.is_error, r.meta  # before: the text, labelled taint none
+            return text(r)
 
-    assert anyio.run(go)["taint"] == "high"
+    why = anyio.run(go)
+    assert "absolute, normalised path" in why and "nothing was forwarded" in why, why
+    assert [c["tool"] for c in world.events("call")] == ["memory__read_graph", "fs__write_file"]
 
 
 def test_a_partial_override_keeps_the_worst_case_for_what_it_does_not_say() -> None:
@@ -304,3 +301,21 @@ def test_an_upstream_error_carries_the_label_of_what_the_call_read(
     anyio.run(first)
     shown = anyio.run(second)
     assert shown is not None and shown.taint == "high", shown
+
+
+def test_path_aliases_of_a_labelled_resource_are_named() -> None:
+    """The rule itself: only path arguments that name a stored resource are held to one
+    spelling; others (no pattern uses them) pass as the plan gave them."""
+    from plangate.catalog import parse_catalog
+    from plangate.fronts.mcp.gateway import path_alias
+
+    spec = parse_catalog({"tools": {"r": {
+        "effects": ["read"], "reads": ["ws:{path}"],
+        "args": {"path": {"type": "string", "sink": "path"},
+                 "other": {"type": "string", "sink": "path"}}}}}).tools["r"]
+    for bad in ["dl.txt", "~/dl.txt", "/ws/./dl.txt", "/ws//dl.txt", "//ws/dl.txt", "/ws/dl.txt/",
+                "/ws/../ws/dl.txt", "/ws\\dl.txt", unicodedata.normalize("NFD", "/ws/é.txt"), 7]:
+        assert path_alias(spec, {"path": bad}), bad
+    assert path_alias(spec, {"path": ["/ws/a", "b"]})
+    assert not path_alias(spec, {"path": "/ws/dl.txt", "other": "relative/ok"})
+    assert not path_alias(spec, {"path": unicodedata.normalize("NFC", "/ws/é.txt")})

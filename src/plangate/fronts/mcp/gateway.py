@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import posixpath
+import re
 import time
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-from plangate.catalog import Catalog
+from plangate.catalog import Catalog, ToolSpec
 from plangate.errors import PlangateError
 from plangate.execute import Grant, RunResult
 from plangate.fronts.mcp.run import GatedRun, Request, result_text
@@ -242,6 +245,14 @@ class Gateway:
                 run.close(f"{run.refusals} refused calls")
             return _error(f"refused: {name!r} is not a tool of the granted plan; "
                           "nothing was forwarded")
+        alias = path_alias(self.catalog.tools[name], args)
+        if alias:
+            # Checked before the executor: the step stays pending and nothing is forwarded.
+            run.refusals += 1
+            self._refused(name, args, alias, run.run_id)
+            if run.refusals >= run.max_refusals:
+                run.close(f"{run.refusals} refused calls")
+            return _error(f"refused: {alias}; nothing was forwarded")
         kind, step = run.drive(Request(name, args))
         if kind != "forward":
             return _error(str(step))
@@ -294,6 +305,28 @@ class Gateway:
     def close(self) -> None:
         if self.run is not None:
             self.run.close("the gateway is shutting down")
+
+
+def path_alias(spec: ToolSpec, args: Mapping[str, Any]) -> str:
+    """Why a path argument that names a stored resource (`ws:{path}`) is not the one
+    spelling of its file, or "". An upstream resolves a relative path, `~/`, `./`, `//`
+    or a decomposed Unicode name to a file that labels store under another name: the
+    label of what was written there would not be found. Such paths must be absolute,
+    normalised and NFC."""
+    patterns = " ".join([*spec.reads, *spec.writes, *spec.executes, *spec.loads,
+                         *spec.discloses])
+    for arg in sorted(set(re.findall(r"\{([^}]*)\}", patterns))):
+        argspec = spec.args.get(arg)
+        if argspec is None or argspec.sink != "path" or arg not in args:
+            continue
+        value = args[arg]
+        for item in value if isinstance(value, list) else [value]:
+            if not (isinstance(item, str) and item.startswith("/") and not item.startswith("//")
+                    and posixpath.normpath(item) == item and "\\" not in item
+                    and unicodedata.normalize("NFC", item) == item):
+                return (f"argument {arg!r} of {spec.name} names a stored resource, so it must be "
+                        f"an absolute, normalised path (NFC), not {str(item)[:200]!r}")
+    return ""
 
 
 def _tools_of(steps: list[Step]) -> list[str]:
