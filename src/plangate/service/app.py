@@ -56,6 +56,7 @@ from plangate.service.schemas import (
     ResultResponse,
 )
 from plangate.storage import Storage, StorageUnavailable
+from plangate.storage.postgres import HOLDER_KIND
 
 MAX_BODY = 1_000_000
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -280,11 +281,16 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
         Escalated: an approval for the owner. Denied: the rules that decided it."""
         def work() -> JSONResponse:
             with storage.lock:
+                if body.run_id is not None:
+                    run_id_free(body.run_id, cred)
                 try:
                     outcome, grant = gate.submit_for_grant(body.trigger, body.plan, run_id=body.run_id)
                 except TriggerError as exc:
                     raise ApiError(400, f"trigger: {exc}"[:1000]) from None
                 grant_id = runner.create(grant, outcome.run_id, cred.name) if grant is not None else None
+                if outcome.approval is not None:  # whose approval it is: see `_own_approval`
+                    storage.audit.append(HOLDER_KIND, outcome.run_id, {"approval": outcome.approval,
+                                                                       "credential": cred.name})
             review = outcome.review
             metrics.verdict(review.verdict)
             return JSONResponse(PlanResponse(run_id=outcome.run_id, verdict=review.verdict, rules=list(review.rules),
@@ -333,10 +339,10 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
         return idempotent(request, cred, {"grant": grant_id, **body.model_dump()}, work)
 
     @app.get("/v1/approvals/{approval_id}/status", tags=["agent"], responses=ERRORS)
-    def approval_status(approval_id: str, _cred: Credential = Depends(agent)) -> dict[str, Any]:
-        """Whether the owner has decided (agents read the status only)."""
+    def approval_status(approval_id: str, cred: Credential = Depends(agent)) -> dict[str, Any]:
+        """Whether the owner has decided (agents read the status only, of their own approvals)."""
         with storage.lock:
-            found = _approval(approval_id)
+            found = _own_approval(approval_id, cred)
         return {"approval": found.id, "status": found.status, "run_id": found.run_id}
 
     @app.post("/v1/approvals/{approval_id}/grant", response_model=PlanResponse, tags=["agent"], responses=ERRORS)
@@ -344,7 +350,10 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
         """A grant for a plan the owner approved: re-reviewed first; used once."""
         def work() -> JSONResponse:
             with storage.lock:
-                _approval(approval_id)
+                found = _own_approval(approval_id, cred)
+                if storage.sql.one("SELECT 1 FROM grants WHERE run_id = ? LIMIT 1", (found.run_id,)):
+                    raise ApiError(409, f"run {found.run_id!r} already has a grant (a later plan of the "
+                                        "same run was granted); submit the plan again for a new run")
                 try:
                     outcome, grant = gate.grant_approved(approval_id)
                 except GrantError as exc:
@@ -360,6 +369,33 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
         return idempotent(request, cred, {"approval": approval_id}, work)
 
     # -- approver ----------------------------------------------------------------------
+
+    def run_id_free(run_id: str, cred: Credential) -> None:
+        """A caller's run id may name a new plan of the same agent after a refused or
+        escalated one, never a run with a grant (a second plan's calls would be replayed as
+        the first's: its logged calls taken for the other's) nor another agent's escalation
+        (whose grant would run under it later)."""
+        if storage.sql.one("SELECT 1 FROM grants WHERE run_id = ? LIMIT 1", (run_id,)) is not None:
+            raise ApiError(409, f"run_id {run_id!r} already has a grant; a new plan needs a new run id "
+                                "(leave it out; retry a request with an Idempotency-Key)")
+        rows = storage.sql.all("SELECT data FROM audit_events WHERE run_id = ? AND kind = ?", (run_id, HOLDER_KIND))
+        if any(json.loads(r[0]).get("credential") != cred.name for r in rows):
+            raise ApiError(409, f"run_id {run_id!r} is another credential's run")
+
+    def _own_approval(approval_id: str, cred: Credential) -> Any:
+        """The approval, if this agent credential's plan asked for it: another agent may
+        neither read its status nor take its grant (the grant's run, its review and its
+        summary are the submitter's). Unknown to everyone else: 404, as for no approval.
+        An approval without a holder record (made outside the service, or before holders
+        were recorded) is no agent's."""
+        found = _approval(approval_id)
+        rows = storage.sql.all("SELECT data FROM audit_events WHERE run_id = ? AND kind = ?",
+                               (found.run_id, HOLDER_KIND))
+        holders = {d.get("credential") for d in map(json.loads, (r[0] for r in rows))
+                   if d.get("approval") == approval_id}
+        if holders != {cred.name}:
+            raise ApiError(404, f"no approval {approval_id!r}")
+        return found
 
     def _approval(approval_id: str) -> Any:
         try:

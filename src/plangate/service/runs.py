@@ -104,6 +104,9 @@ class ReplaySink:
     stopped: bool = False
     matched: bool = False  # the pending call's `call` event is in the log (now or before)
     replaying_call: bool = False  # the current call's event was already logged
+    # ... and its result was never reported: its worker may have stopped between the call
+    # record and the labels of what it writes, so those are stored again (joins: no loss).
+    unanswered_call: bool = False
     blocked: dict[str, Any] | None = None
     result_label: dict[str, Any] | None = None
     new: list[str] = field(default_factory=list)
@@ -121,12 +124,13 @@ class ReplaySink:
             if kind == "call":
                 self.replaying_call = True
                 self.calls += 1
-                if self.calls > self.reported:  # logged by a worker that died before answering
+                self.unanswered_call = self.calls > self.reported
+                if self.unanswered_call:  # logged by a worker that died before answering
                     self._check_pending(data)
             return 0
         if kind == "call":
             self.calls += 1
-            self.replaying_call = False
+            self.replaying_call = self.unanswered_call = False
             if self.pending is None or self.matched:
                 self.stopped = True
                 raise _Stop()
@@ -199,7 +203,8 @@ class ReplayExtractor:
 
 
 class ReplayResources:
-    """Reads go to the store; writes of replayed calls are dropped (already stored)."""
+    """Reads go to the store; writes of replayed calls are dropped (already stored), except
+    for a logged call never answered (its labels may not have been stored)."""
 
     def __init__(self, store: ResourceLabels, sink: ReplaySink) -> None:
         self.store = store
@@ -209,7 +214,7 @@ class ReplayResources:
         return self.store.label_of(pattern)
 
     def record(self, name: str, label: Label) -> None:
-        if not self.sink.replaying_call:
+        if not self.sink.replaying_call or self.sink.unanswered_call:
             self.store.record(name, label)
 
 

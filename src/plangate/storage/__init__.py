@@ -20,7 +20,16 @@ from typing import Any
 
 from plangate.config import ConfigError, sqlite_path
 from plangate.storage.errors import StorageUnavailable
-from plangate.storage.sql import GRANT_DEADLINES, SCHEMA, Sql, SqlGrants, SqlIdempotency, SqlLimiter, SqlRunCounter
+from plangate.storage.sql import (
+    GRANT_DEADLINES,
+    GRANT_RUNS,
+    SCHEMA,
+    Sql,
+    SqlGrants,
+    SqlIdempotency,
+    SqlLimiter,
+    SqlRunCounter,
+)
 from plangate.storage.witness import SqliteWitness, Witness, WitnessedAudit
 
 
@@ -103,6 +112,7 @@ def _sqlite(path: str) -> Storage:
         if "deadline" not in {r[1] for r in log.connection.execute("PRAGMA table_info(grants)")}:
             log.connection.execute("ALTER TABLE grants ADD COLUMN deadline DOUBLE PRECISION")
         log.connection.execute(GRANT_DEADLINES)
+        log.connection.execute(GRANT_RUNS)
     return Storage(kind="sqlite", audit=log, approvals=OwnerConsole(log), resources=SqliteResourceLabels(log),
                    runs=SqlRunCounter(sql), grants=SqlGrants(sql), keys=SqlIdempotency(sql),
                    limiter=SqlLimiter(sql), sql=sql)

@@ -49,7 +49,7 @@ from plangate.errors import AuditError, GrantError, UserError
 from plangate.labels import Label, join_all
 from plangate.resources import has_wildcard, literal_prefix, overlaps
 from plangate.storage.errors import StorageUnavailable
-from plangate.storage.sql import GRANT_DEADLINES, Sql
+from plangate.storage.sql import GRANT_DEADLINES, GRANT_RUNS, Sql
 from plangate.storage.sql import SCHEMA as SHARED_SCHEMA
 
 MIGRATIONS: tuple[tuple[int, str], ...] = (
@@ -105,12 +105,17 @@ CREATE TABLE resource_label_prefixes (
 ALTER TABLE grants ADD COLUMN IF NOT EXISTS deadline DOUBLE PRECISION;
 {GRANT_DEADLINES};
 """),
+    (4, f"{GRANT_RUNS};"),
 )
 
 
-WAITED_FOR = DURABLE_KINDS | {"approval_requested"}
-"""Commits that wait for the disk: the records before a side effect, and an escalation (the
-agent was told it waits for the owner: a database crash must not make it vanish)."""
+HOLDER_KIND = "approval_holder"
+"""The service's event naming the agent credential whose plan an approval is for."""
+
+WAITED_FOR = DURABLE_KINDS | {"approval_requested", HOLDER_KIND}
+"""Commits that wait for the disk: the records before a side effect, and an escalation with
+its holder (the agent was told it waits for the owner: a database crash must not make it
+vanish, nor leave it no agent's)."""
 
 
 def connect(url: str) -> Any:
@@ -414,5 +419,5 @@ def postgres_sql(url: str) -> Sql:
     return Sql(connect(url), threading.Lock(), dialect="postgresql", reconnect=lambda: connect(url))
 
 
-__all__ = ["MIGRATIONS", "PostgresApprovals", "PostgresAuditLog", "PostgresResourceLabels", "connect",
+__all__ = ["HOLDER_KIND", "MIGRATIONS", "PostgresApprovals", "PostgresAuditLog", "PostgresResourceLabels", "connect",
            "migrate", "postgres_sql"]

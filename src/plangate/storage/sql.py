@@ -123,6 +123,7 @@ CREATE INDEX IF NOT EXISTS run_starts_principal ON run_starts(principal, ts);
 CREATE INDEX IF NOT EXISTS run_starts_class ON run_starts(trust_class, ts);
 """
 GRANT_DEADLINES = "CREATE INDEX IF NOT EXISTS grants_deadline ON grants(deadline)"
+GRANT_RUNS = "CREATE INDEX IF NOT EXISTS grants_run ON grants(run_id)"
 """Run after `SCHEMA` once the `deadline` column exists (added to older grant tables)."""
 
 GrantStatus = Literal["open", "finished"]
