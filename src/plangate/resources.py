@@ -216,7 +216,10 @@ def call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping
     if stored is None:
         stored = stored_reads(spec, values, resources)
     base = spec.output_label
-    if reported is not None and not any(label.untrusted for label in stored):
+    # Reported readers count only when nothing read was written from outside: neither a
+    # stored label nor the catalog says so (`untrusted: true`: "strangers' invitations
+    # land here" holds for content that reached storage outside the gate, unlabelled).
+    if reported is not None and not base.untrusted and not any(label.untrusted for label in stored):
         base = Label(readers=reported.readers, sources=base.sources | reported.sources,
                      taint=base.join(reported).taint)
     if spec.output.readers == "stored":

@@ -79,7 +79,9 @@ def test_exact_readers_never_drop_the_catalog_taint() -> None:
     spec = gb.suite_policy("workspace").catalog.tools["search_calendar_events"]
     label = call_output_label(spec, {}, {}, MemoryResourceLabels(), control=TRUSTED,
                               reported=out.label)
-    assert label.taint == "high" and label.readers == out.label.readers
+    # Calendar output is untrusted (strangers' invitations land there): the participant
+    # list it reports is content an inviter wrote, so the catalog's readers stand.
+    assert label.taint == "high" and label.readers == spec.output_label.readers
 
 
 def test_slack_readers_are_channel_members_and_dm_parties() -> None:
@@ -126,12 +128,12 @@ def _run_invite(plan: dict[str, Any], answers: list[Any] = ()) -> tuple[gb.RunOu
     return out, env
 
 
-def test_invitation_to_the_events_own_participants_runs_unattended() -> None:
+def test_invitation_to_the_events_own_participants_asks_once() -> None:
+    """Participants are what an inviter wrote (calendar output is untrusted), so they are
+    not the event's readers: sending the event to them asks the owner once, then runs."""
     for task in ("user_task_9", "user_task_21"):
         out = gb.run_benign("workspace", task)
-        assert (out.verdict, out.asks, out.status, out.utility) == ("approve", 0, "completed", True), task
-    out, _ = _run_invite(_follow_up_plan({"ref": "s0", "path": "0.participants"}))
-    assert (out.asks, out.status) == (0, "completed")
+        assert (out.verdict, out.asks, out.status, out.utility) == ("approve", 1, "completed", True), task
 
 
 def test_invitation_to_anyone_else_still_asks() -> None:

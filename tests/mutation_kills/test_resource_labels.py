@@ -53,13 +53,18 @@ def test_a_reported_reader_list_counts_only_if_nothing_read_was_influenced() -> 
 
 
 def test_a_reported_label_never_lowers_taint_or_drops_sources() -> None:
-    """A reported label replaces only the default readers: the catalog's taint and sources
-    stay, the report's sources and taint are added."""
+    """A reported label replaces only the default readers, and only of a tool whose output
+    the catalog trusts: the catalog's taint and sources stay, the report's are added. Where
+    outside content lands (`untrusted: true`), readers it computed from that content (an
+    invitation's participants) count for nothing."""
     store = MemoryResourceLabels()
-    out = call_output_label(TOOLS["inbox"], {"key": TRUSTED}, {"key": "a"}, store, control=TRUSTED,
+    out = call_output_label(TOOLS["fetch"], {"key": TRUSTED}, {"key": "a"}, store, control=TRUSTED,
                             reported=SHARED)
-    assert out.readers == SHARED.readers and out.taint == "high"
-    assert out.sources == frozenset({"tool:inbox", "report:share-list"})
+    assert out.readers == SHARED.readers
+    assert out.sources == frozenset({"tool:fetch", "report:share-list"})
+    untrusted = call_output_label(TOOLS["inbox"], {"key": TRUSTED}, {"key": "a"}, store, control=TRUSTED,
+                                  reported=SHARED)
+    assert untrusted.readers == frozenset({"owner"}) and untrusted.taint == "high"
     tainted_report = Label(readers=SHARED.readers, taint="high")
     assert call_output_label(TOOLS["fetch"], {"key": TRUSTED}, {"key": "a"}, store, control=TRUSTED,
                              reported=tainted_report).taint == "high"

@@ -374,14 +374,9 @@ def test_shell_option_argument_escapes_the_workspace_into_skills(tmp_path: Path)
 # ------------------------------------- (1) reported readers from storage the gate never saw
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LIVE HOLE (latent: no shipped tool reports labels yet): a reported reader list is "
-    "refused only when a label the GATE stored for what was read is influenced; content "
-    "that reached storage outside the gate (an invitation a stranger sent, a file someone "
-    "shared) has no stored label, and the catalog's own `untrusted: true` (\"invites from "
-    "strangers land here\") is not consulted, so readers a tool computed from the "
-    "attacker's participant list replace the owner-only default"))
 def test_reported_readers_from_unlabelled_external_content_widen_the_output() -> None:
+    """Closed: reported readers need a trusted catalog output too (`untrusted: true` says
+    outside content lands there, labelled or not)."""
     from plangate.labels import Label
     from plangate.resources import MemoryResourceLabels, call_output_label
 
