@@ -13,6 +13,7 @@ Escalated plans wait in the approvals queue; the owner decides with
 from __future__ import annotations
 
 import dataclasses
+import json
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -343,7 +344,11 @@ def _plan_json(plan: Plan | Mapping[str, Any] | str) -> Any:
     if isinstance(plan, bytes):
         return plan[:100_000].decode("utf-8", "replace")
     if isinstance(plan, Mapping):
-        return dict(plan)
+        try:  # recorded as it came only when it is JSON (no NaN, no sets, not too deep)
+            json.dumps(plan, allow_nan=False)
+            return dict(plan)
+        except (TypeError, ValueError, RecursionError):
+            return repr(plan)[:100_000]
     # Anything else (a list, a number) is malformed; record it without failing the audit.
     return repr(plan)[:100_000]
 

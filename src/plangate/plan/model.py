@@ -8,9 +8,10 @@ loops.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 Origin = Literal["instruction", "payload", "planner"]
 STEP_ID = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
@@ -34,6 +35,21 @@ class Lit(BaseModel):
     model_config = _STRICT
     literal: Any
     origin: Origin
+
+    @field_validator("literal")
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        """NaN and infinities are not JSON: no tool, cap or audit record can take them."""
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ValueError("a literal number must be finite (not NaN or infinity)")
+            if isinstance(item, dict):
+                stack.extend(item.values())
+            elif isinstance(item, list | tuple):
+                stack.extend(item)
+        return value
 
 
 class Ref(BaseModel):
