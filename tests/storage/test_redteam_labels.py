@@ -204,3 +204,23 @@ def test_a_first_lookup_and_a_write_racing_for_the_chain_lock(opener: Callable[[
     for store in (one, two, three):
         assert store.resources.label_of("mail:*") == SECRET
     assert three.audit.verify().ok
+
+
+def test_a_lone_surrogate_fails_closed_with_a_storage_error(opener: Callable[[], Storage]) -> None:
+    """JSON lets a tool argument carry a lone surrogate (`"\\ud800"`), which neither database
+    can store: the lookup and the write refuse with the store's own error (the service
+    answers 503; the run stops), not a bare UnicodeEncodeError."""
+    from plangate.errors import AuditError
+    from plangate.storage.errors import StorageUnavailable
+
+    store = opener()
+    for query in ("ns:\ud800*", "ns:\ud800"):
+        with pytest.raises((AuditError, StorageUnavailable)):
+            store.resources.label_of(query)
+    try:  # PostgreSQL matches this one in Python after the prefix scan: nothing can match
+        assert store.resources.label_of("ns:*\ud800") is None
+    except AuditError:
+        assert store.kind == "sqlite"
+    with pytest.raises((AuditError, StorageUnavailable)):
+        store.resources.record("ns:\ud800x", SECRET)
+    assert store.audit.verify().ok

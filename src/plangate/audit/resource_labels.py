@@ -105,6 +105,12 @@ class SqliteResourceLabels:
                                                "adopted": True}, also=adopt)
 
     def label_of(self, pattern: str) -> Label | None:
+        try:
+            return self._label_of(pattern)
+        except (sqlite3.Error, UnicodeError) as exc:  # a lone surrogate cannot be encoded
+            raise AuditError(f"cannot look up the stored label of {pattern!r}: {exc}") from None
+
+    def _label_of(self, pattern: str) -> Label | None:
         generation = self._log.generation
         (version,) = self._db.execute("PRAGMA data_version").fetchone()
         key = (version, generation)
