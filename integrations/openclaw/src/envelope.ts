@@ -206,20 +206,23 @@ export function imapTrigger(prompt: string, senderAuth: ImapSenderAuth): Trigger
   };
 }
 
-/** A run OpenClaw started for a hook (webhook, or the `imap` plugin's dispatch): such runs
- * execute as one-off cron runs, session `agent:<id>:cron:<job>:run:<id>` (measured on
- * 2026.9.6; `hook:` keys are accepted too). Chat sessions, sub-agents
- * (`agent:<id>:subagent:…`) and the main session are not: whatever their prompt holds was
- * written by a chat sender, a parent model or the user typing. */
-export function isHookRun(sessionKey: string | undefined): boolean {
-  return /(^|:)(cron:[^:]+:run:|hook:)/i.test(sessionKey ?? "");
+/** A run OpenClaw started for a hook (a webhook, or the `imap` plugin's dispatch) whose
+ * content it wrapped: such runs execute as one-off cron runs, session
+ * `agent:<id>:cron:<job>:run:<id>` (measured on 2026.9.6), and their prompt starts with
+ * OpenClaw's `Job ID: <job>` line. A job someone scheduled runs the same way, but its
+ * prompt starts `[cron:<job> <name>] ` (so does a hook whose content is not wrapped,
+ * `allowUnsafeExternalContent`): its author writes only what follows. Chat sessions,
+ * sub-agents (`agent:<id>:subagent:…`) and the main session are not hook runs. */
+export function isWrappedHookRun(sessionKey: string | undefined, prompt: string): boolean {
+  const job = /(?:^|:)cron:([^:]+):run:/.exec(sessionKey ?? "")?.[1];
+  return job !== undefined && (prompt.startsWith(`Job ID: ${job} |`) || prompt.startsWith(`Job ID: ${job}\n`));
 }
 
 /** The trigger of a run, from its prompt and what OpenClaw says about its origin. Who sent
  * it is believed only from the origin that can say it: the signed envelope at the start of
  * a relayed message (once: `fresh` says whether its MAC was seen before), or OpenClaw's own
- * IMAP block in a hook run (inside one, OpenClaw neutralises markers in the content, so the
- * first block is its own). A chat message, a sub-agent's task or a mail quoting either is
+ * IMAP block in a hook run whose content OpenClaw wrapped (it neutralises markers inside,
+ * so the first block is its own). A chat message, a sub-agent's task or a mail quoting either is
  * written by whoever wrote it, and earns nothing by copying their format. */
 export function triggerFromPrompt(prompt: string, origin: RunOrigin, key: string, maxAgeSeconds: number,
   now?: number, imapSenderAuth: ImapSenderAuth = "unverified", fresh: (mac: string) => boolean = () => true): Trigger {
@@ -229,7 +232,7 @@ export function triggerFromPrompt(prompt: string, origin: RunOrigin, key: string
     if (fresh(read.mac)) return read.trigger;
     read = { problem: "an envelope another run already used (a replay)" };
   }
-  const imap = !read && !chat && isHookRun(origin.sessionKey) ? imapTrigger(prompt, imapSenderAuth) : undefined;
+  const imap = !read && !chat && isWrappedHookRun(origin.sessionKey, prompt) ? imapTrigger(prompt, imapSenderAuth) : undefined;
   if (imap) return imap;
   const meta: Record<string, string> = {};
   if (read && "problem" in read) meta.envelope_problem = read.problem;
