@@ -18,6 +18,8 @@ from plangate.labels import Label, join_all
 from plangate.resources import overlaps
 from plangate.storage import Storage
 
+from .test_suite import raw
+
 pytest.importorskip("psycopg", reason="the service extra is not installed")
 
 SECRET = Label(readers=frozenset({"owner"}), sources=frozenset({"payload"}), taint="high")
@@ -224,3 +226,21 @@ def test_a_lone_surrogate_fails_closed_with_a_storage_error(opener: Callable[[],
     with pytest.raises((AuditError, StorageUnavailable)):
         store.resources.record("ns:\ud800x", SECRET)
     assert store.audit.verify().ok
+
+
+def test_a_stored_pattern_refiled_as_a_concrete_name_fails_verify(opener: Callable[[], Storage]) -> None:
+    """Stored patterns (`memory:*`, an open argument's write) are compared on every lookup;
+    concrete names are read by index. Flipping the row's `wild` flag in the database hid
+    the pattern's label from `memory:tips` and verify did not notice."""
+    store = opener()
+    store.resources.record("memory:*", SECRET)
+    store.resources.record("memory:plain", OTHER)
+    assert store.resources.label_of("memory:tips") == SECRET
+    assert store.audit.verify().ok
+    flag = (0, 1) if store.kind == "sqlite" else (False, True)
+    raw(store, "UPDATE resource_labels SET wild = ? WHERE name = ?", (flag[0], "memory:*"))
+    found = store.audit.verify()
+    assert not found.ok and "filed as a concrete name" in found.problem, found
+    raw(store, "UPDATE resource_labels SET wild = ? WHERE name = ?", (flag[1], "memory:*"))
+    raw(store, "UPDATE resource_labels SET wild = ? WHERE name = ?", (flag[1], "memory:plain"))
+    assert not store.audit.verify().ok

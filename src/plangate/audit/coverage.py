@@ -182,6 +182,14 @@ def _same(label: Label) -> Any:
     return out
 
 
+def filing_problems(rows: Iterable[tuple[str, bool]]) -> list[str]:
+    """Stored labels (name, stored as a pattern?) filed as the other kind: lookups compare
+    every stored pattern and read concrete names by index, so a pattern filed as concrete
+    drops out of every lookup it should widen (edited outside plangate)."""
+    return [f"stored label of {name!r} is filed as a {'pattern' if wild else 'concrete name'} "
+            "(edited outside plangate)" for name, wild in rows if bool(wild) != has_wildcard(name)]
+
+
 def prefix_problems(prefixes: list[tuple[str, Any]], labels: list[tuple[str, Any]]) -> list[str]:
     """Prefix rows (prefix, label JSON or None) that differ from the join of the stored
     labels (name, label JSON) of the concrete names under them: edited outside plangate.
@@ -202,5 +210,5 @@ def prefix_problems(prefixes: list[tuple[str, Any]], labels: list[tuple[str, Any
     return out
 
 __all__ = ["APPROVAL_KINDS", "LABEL_KIND", "ApprovalTrail", "ChainState", "approval_digest",
-           "approval_problem", "canonical", "follow", "join_prefix", "prefix_problems",
+           "approval_problem", "canonical", "filing_problems", "follow", "join_prefix", "prefix_problems",
            "prefix_query", "trail_of", "under", "upper_bound"]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plangate.audit.coverage import APPROVAL_KINDS, ChainState, approval_digest, prefix_problems
+from plangate.audit.coverage import APPROVAL_KINDS, ChainState, approval_digest, filing_problems, prefix_problems
 from plangate.errors import AuditError, UserError
 
 GENESIS = "0" * 64
@@ -277,6 +277,8 @@ class AuditLog:
             return result
         labels = self._label_rows()
         problems = state.problems(self._approval_rows(), labels)
+        if labels and "wild" in {r[1] for r in self._db.execute("PRAGMA table_info(resource_labels)")}:
+            problems += filing_problems(self._db.execute("SELECT name, wild FROM resource_labels").fetchall())
         if self._table("resource_label_prefixes"):
             problems += prefix_problems(
                 [(p, json.loads(t) if t is not None else None) for p, t in self._db.execute(

@@ -37,6 +37,7 @@ from plangate.audit.coverage import (
     approval_digest,
     approval_problem,
     canonical,
+    filing_problems,
     join_prefix,
     prefix_problems,
     prefix_query,
@@ -232,6 +233,7 @@ class PostgresAuditLog:
                                             review=json.loads(r[7])), r[8]) for r in rows]
         labels = [(n, json.loads(t)) for n, t in self.sql.all("SELECT name, label FROM resource_labels")]
         problems = state.problems(approvals, labels)
+        problems += filing_problems(self.sql.all("SELECT name, wild FROM resource_labels"))
         problems += prefix_problems([(p, json.loads(t) if t is not None else None) for p, t in self.sql.all(
             "SELECT prefix, label FROM resource_label_prefixes")], labels)
         if problems:
