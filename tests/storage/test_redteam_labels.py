@@ -1,7 +1,8 @@
 """Red team: stored-label lookups must be at least as strict as a full scan of the stored
 labels at that moment, on every backend and across workers (a narrower answer is private
-data shown to someone who may not read it). Each test is a route that once gave a narrower
-answer; each names the mechanism it broke."""
+data shown to someone who may not read it). Each test is a route that gave a narrower answer
+(or an unclear error, or an edit verify missed) before its fix, and names the mechanism it
+broke; two pin routes that held (a rolled-back join, a fill racing a write)."""
 
 from __future__ import annotations
 
