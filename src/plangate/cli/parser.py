@@ -389,7 +389,7 @@ def build_parser(commands: dict[str, Command]) -> Parser:
     srv.add_argument("--new-token", metavar="ROLE:NAME",
                      help="print a new token and its [[credential]] entry, and exit")
 
-    d = _sub(sub, "demo", "the main job: the inbox assistant behind the gate over a day of mail",
+    d = _sub(sub, "demo", "the main job: the inbox assistant over a day of mail (or --deployment support|incident)",
              "  plangate demo --html report.html --json totals.json", c["demo"],
              parents=[par["config"]],
              more="Fifteen bundled emails, benign and malicious, on embedded defaults (temporary "
