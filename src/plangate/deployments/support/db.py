@@ -89,7 +89,22 @@ class SupportDB:
         self.dialect = dialect
         for statement in _SCHEMA:
             self._exec(statement, ())
+        self._migrate()
         self.conn.commit()
+
+    def _migrate(self) -> None:
+        """A desk database made before refunds recorded `attended` gets the column; its
+        old refunds count as unattended (0), so they count toward the cap on what a
+        customer collects without a human, never around it."""
+        if self.dialect == "sqlite":
+            columns = {row[1] for row in self._exec("PRAGMA table_info(refunds)", ()).fetchall()}
+        else:
+            columns = {row[0] for row in self._exec(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = 'refunds' AND table_schema = current_schema()",
+                ()).fetchall()}
+        if "attended" not in columns:
+            self._exec("ALTER TABLE refunds ADD COLUMN attended INTEGER NOT NULL DEFAULT 0", ())
 
     @classmethod
     def sqlite(cls, path: str = ":memory:") -> SupportDB:
