@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from plangate.cli.parser import reports, sub_command
+from plangate.cli.benchjobs import add_scenario_options
+from plangate.cli.parser import sub_command
 
 
 def add(*, top: Any, bench: Any, parents: dict[str, Any]) -> None:
@@ -22,24 +23,11 @@ def add(*, top: Any, bench: Any, parents: dict[str, Any]) -> None:
              "hijacked planner's worst case, not a model's plans; a baseline run with every call "
              "allowed is in the same report. Seconds. Exit 1 if an attack succeeds or a benign task "
              "is denied or not completed.")
-    reports(parser, "write the figures to FILE as JSON", "write a Markdown report to FILE")
-    parser.add_argument("--quick", action="store_true",
-                        help="every fourth scenario of each family (what CI runs)")
+    add_scenario_options(parser)
 
 
 def cmd_bench_incident(args: argparse.Namespace) -> int:
     from plangate.bench.incident import main
-    from plangate.cli.files import output_path
-    from plangate.cli.progress import Progress
+    from plangate.cli.benchjobs import run_scenario_bench
 
-    output_path(args.json, "--json")
-    output_path(getattr(args, "markdown", None), "--markdown")
-    bar = Progress("bench incident", unit="scenarios")
-
-    def tick(done: int, total: int) -> None:
-        bar.total = total
-        bar.step()
-
-    code = main(args, progress=tick, say=bar.echo)
-    bar.finish()
-    return code
+    return run_scenario_bench(args, "incident", main)
