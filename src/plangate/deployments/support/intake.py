@@ -21,7 +21,12 @@ from typing import Any, Literal
 from plangate.trigger import Evidence, Segment, Trigger
 
 MAX_TEXT = 20_000
-_QUOTE = re.compile(r"^(>|On .{0,300} wrote:\s*$|-{3,} ?(Forwarded|Original) message)", re.M)
+# Where someone else's words begin, as mail clients mark it: a `>` line (indented too), an
+# attribution ("On ... wrote:", wrapped or not), a forward or original-message banner in any
+# case (Gmail, Outlook, Apple Mail), Outlook's rule line, or a quoted header block ("From:").
+_QUOTE = re.compile(
+    r"^[ \t]*(>|.{0,300}\bwrote:\s*$|-{2,} ?(Forwarded|Original) message|Begin forwarded message"
+    r"|_{10,}\s*$|(From|Sent|De|Von|Van):[ \t])", re.M | re.I)
 
 AuthVerdict = Literal["pass", "fail", "none"]
 
