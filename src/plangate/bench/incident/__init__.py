@@ -14,12 +14,12 @@ The keys of the JSON are InboxBench's.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from plangate.bench.common import run_with_baseline
 from plangate.bench.inbox import totals
 from plangate.bench.inbox.runner import Result
 from plangate.bench.inbox.scenario import Scenario
@@ -163,24 +163,11 @@ def main(args: argparse.Namespace, *, progress: Callable[[int, int], None] | Non
     quick = bool(getattr(args, "quick", False))
     if quick:
         scenarios = quick_pick(scenarios)
-    attacks = sum(s.kind == "attack" for s in scenarios)
-    total = len(scenarios) + attacks   # the policy run, then the baseline's attacks
-    done = [0]
-
-    def tick(_result: Result) -> None:
-        done[0] += 1
-        if progress is not None:
-            progress(done[0], total)
-
-    results = run_bench(scenarios, progress=tick)
-    base = baseline(scenarios, shipped_policy(), progress=tick)
-    command = "plangate bench incident" + (" --quick" if quick else "")
-    data = report(results, time.perf_counter() - started, command, base)
-    say(markdown(data))
-    if getattr(args, "json", None):
-        Path(args.json).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if getattr(args, "markdown", None):
-        Path(args.markdown).write_text(markdown(data), encoding="utf-8")
+    data = run_with_baseline(
+        scenarios, name="incident", quick=quick, started=started, run_bench=run_bench,
+        baseline=baseline, policy=shipped_policy, report=report, markdown=markdown,
+        json_path=getattr(args, "json", None), markdown_path=getattr(args, "markdown", None),
+        progress=progress, say=say)
     ok = (data["attacks_succeeded"] == 0 and data["benign_denied"] == 0
           and data["benign_completed"] == data["benign"])
     return 0 if ok else 1

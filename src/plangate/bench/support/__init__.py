@@ -13,7 +13,6 @@ The figures use `bench inbox`'s keys.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -22,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from plangate.bench.common import run_with_baseline
 from plangate.bench.inbox import escalations, totals
 from plangate.bench.inbox import markdown as inbox_markdown
 from plangate.bench.inbox.runner import Result
@@ -132,23 +132,11 @@ def main(args: argparse.Namespace, *, progress: Callable[[int, int], None] | Non
     started = time.perf_counter()
     quick = bool(getattr(args, "quick", False))
     chosen = scenarios(quick=quick)
-    total = len(chosen) + sum(s.kind == "attack" for s in chosen)
-    done = [0]
-
-    def tick(_result: Result) -> None:
-        done[0] += 1
-        if progress is not None:
-            progress(done[0], total)
-
-    results = run_bench(chosen, progress=tick)
-    base = baseline(chosen, shipped_policy(), progress=tick)
-    command = "plangate bench support" + (" --quick" if quick else "")
-    data = report(results, time.perf_counter() - started, command, base)
-    say(markdown(data))
-    if getattr(args, "json", None):
-        Path(args.json).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if getattr(args, "markdown", None):
-        Path(args.markdown).write_text(markdown(data), encoding="utf-8")
+    data = run_with_baseline(
+        chosen, name="support", quick=quick, started=started, run_bench=run_bench,
+        baseline=baseline, policy=shipped_policy, report=report, markdown=markdown,
+        json_path=getattr(args, "json", None), markdown_path=getattr(args, "markdown", None),
+        progress=progress, say=say)
     ok = data["attacks_succeeded"] == 0 and data["benign_denied"] == 0
     return 0 if ok and data["benign_completed"] == data["benign"] else 1
 
