@@ -6,7 +6,8 @@
 - An email: the receiving server's verdict (DMARC, or SPF and DKIM) is the evidence; the
   From address is only a claim until it passes. Quoted text ("> ...", "On ... wrote:")
   and forwarded parts are someone else's words (`Segment`s), whoever sent the mail.
-- A support agent's request: a chat from the agent's signed-in session.
+- A support agent's request: a chat from the agent's signed-in session. In a chat as in
+  a mail, quoted lines are someone else's words.
 
 Nothing here decides what a trigger may do: `policy.yaml` does, from the class.
 """
@@ -56,8 +57,11 @@ def chat_trigger(address: str, text: str, *, session: bool = True, trigger_id: s
         digest = hashlib.sha256(address.encode("utf-8", "replace")).hexdigest()[:12]
         principal = f"visitor-{digest}@chat.invalid"
         meta["claimed"] = address[:300]
+    # A chat quotes too (an agent pasting a customer's message): someone else's words.
+    payload = _text(text)
     return Trigger(id=trigger_id, channel="chat", principal=principal,
-                   evidence=Evidence(paired=session), payload=_text(text), meta=meta)
+                   evidence=Evidence(paired=session), payload=payload, segments=_segments(payload),
+                   meta=meta)
 
 
 def email_trigger(sender: str, subject: str, body: str, *, dmarc: AuthVerdict = "none",
