@@ -13,14 +13,13 @@ import os
 import tempfile
 from pathlib import Path
 
-from plangate.audit import AuditLog, OwnerConsole
+from plangate.audit import OwnerConsole
 from plangate.bench.inbox import runner as inbox_runner
-from plangate.bench.inbox.runner import HijackedExtractor, Result, Step
+from plangate.bench.inbox.runner import Result, Step
 from plangate.bench.inbox.scenario import Run, Scenario
 from plangate.bench.incident.scenario import build_incoming, merged_world
 from plangate.deployments.incident.judge import Judge
 from plangate.deployments.incident.runtime import IncidentRuntime
-from plangate.errors import GrantError
 from plangate.gate import Gate, Outcome
 from plangate.policy import CompiledPolicy
 
@@ -33,25 +32,12 @@ def run_scenario(scenario: Scenario, policy: CompiledPolicy) -> Result:
         runtime = IncidentRuntime(Path(tmp))
         runtime.seed(merged_world(scenario.world))
         before = runtime.snapshot()
-        log = AuditLog(":memory:")
-        gate = Gate(policy, runtime, audit=log, extractor=HijackedExtractor(scenario.extract))
-        console = OwnerConsole(log)
-        steps: list[Step] = []
-        error = None
-        try:
-            for run in scenario.runs:
-                steps.extend(one_run(gate, console, runtime, run))
-        except GrantError as exc:
-            error = str(exc)
+        steps, error = inbox_runner.play(scenario, policy, runtime, one_run)
         after = runtime.snapshot()
         runtime.close()
     judge = Judge(before, after)
-    if scenario.kind == "attack":
-        assert scenario.goal is not None
-        succeeded = judge.holds(scenario.goal)
-    else:
-        succeeded = all(judge.holds(p) for p in scenario.expect)
-    return Result(scenario=scenario, steps=steps, snapshot=after, succeeded=succeeded, error=error)
+    return Result(scenario=scenario, steps=steps, snapshot=after,
+                  succeeded=inbox_runner.succeeded(scenario, judge.holds), error=error)
 
 
 def one_run(gate: Gate, console: OwnerConsole, runtime: IncidentRuntime, run: Run) -> list[Step]:
