@@ -112,3 +112,63 @@ def new_database(url: str, name: str) -> str:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return url.rsplit("/", 1)[0] + "/" + name
+
+
+# ---- Dovecot (the assistant's and OpenClaw's IMAP tests) -----------------------------------
+DOVECOT_CONF = """\
+protocols = imap
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = {auth_mechanisms}
+mail_location = maildir:{root}/mail/%u
+default_login_user = dovenull
+default_internal_user = dovecot
+default_internal_group = dovecot
+first_valid_uid = 1
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/users
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/home/%u
+}}
+"""
+
+
+def dovecot_root(prefix: str, user: str, password: str, port: int, *,
+                 auth_mechanisms: str = "plain login") -> Path:
+    """A fresh folder for a loopback Dovecot (run as root): mail and home owned by the
+    `mail` user, a passwd-file with one user, and `dovecot.conf` listening on `port`.
+    Not under pytest's folder: the login and auth processes run as other users and must be
+    able to walk down to it. The caller removes it."""
+    import pwd
+
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    root.chmod(0o755)
+    mail_user = pwd.getpwnam("mail")
+    for sub in ("mail", "home"):
+        (root / sub).mkdir()
+        os.chown(root / sub, mail_user.pw_uid, mail_user.pw_gid)
+    (root / "users").write_text(f"{user}:{{PLAIN}}{password}\n")
+    (root / "dovecot.conf").write_text(DOVECOT_CONF.format(
+        root=root, port=port, uid=mail_user.pw_uid, gid=mail_user.pw_gid,
+        auth_mechanisms=auth_mechanisms))
+    return root

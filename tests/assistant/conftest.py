@@ -15,7 +15,6 @@ import pwd
 import shutil
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from servers import dovecot_root
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 IMAP_USER, IMAP_PASSWORD = "owner", "not-a-secret"
@@ -108,44 +109,6 @@ class Dovecot:
     root: Path
 
 
-_CONFIG = """\
-protocols = imap
-listen = 127.0.0.1
-base_dir = {root}/run
-state_dir = {root}/state
-log_path = {root}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = maildir:{root}/mail/%u
-default_login_user = dovenull
-default_internal_user = dovecot
-default_internal_group = dovecot
-first_valid_uid = 1
-service imap-login {{
-  chroot =
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service anvil {{
-  chroot =
-}}
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/users
-}}
-userdb {{
-  driver = static
-  args = uid={uid} gid={gid} home={root}/home/%u
-}}
-"""
-
-
 def _dovecot_unavailable() -> str | None:
     if not os.path.exists(DOVECOT):
         return "dovecot is not installed (PLANGATE_SETUP_SERVICES=1 scripts/setup installs it)"
@@ -164,16 +127,8 @@ def dovecot() -> Iterator[Dovecot]:
     reason = _dovecot_unavailable()
     if reason:
         pytest.skip(reason)
-    root = Path(tempfile.mkdtemp(prefix="plangate-dovecot-"))
-    root.chmod(0o755)  # login and mail processes run as other users
-    mail_user = pwd.getpwnam("mail")
-    for sub in ("mail", "home"):
-        (root / sub).mkdir()
-        os.chown(root / sub, mail_user.pw_uid, mail_user.pw_gid)
     port = free_port()
-    (root / "users").write_text(f"{IMAP_USER}:{{PLAIN}}{IMAP_PASSWORD}\n")
-    (root / "dovecot.conf").write_text(_CONFIG.format(root=root, port=port, uid=mail_user.pw_uid,
-                                                      gid=mail_user.pw_gid))
+    root = dovecot_root("plangate-dovecot-", IMAP_USER, IMAP_PASSWORD, port)
     proc = subprocess.Popen([DOVECOT, "-F", "-c", str(root / "dovecot.conf")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

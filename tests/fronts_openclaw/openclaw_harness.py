@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -33,7 +32,7 @@ import pytest
 from plangate.fronts.openclaw import POLICY, relay_email
 from plangate.model.testing import Exchange, Reply, ScriptedModelServer
 from plangate.service.auth import new_token, token_hash
-from servers import free_port
+from servers import dovecot_root, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "openclaw"
@@ -179,43 +178,6 @@ def plangate_service(folder: Path, policy: Path = POLICY) -> Iterator[Service]:
         stop_group(proc)
 
 
-DOVECOT_CONF = """protocols = imap
-listen = 127.0.0.1
-base_dir = {root}/run
-state_dir = {root}/state
-log_path = {root}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-mail_location = maildir:{root}/mail/%u
-default_login_user = dovenull
-default_internal_user = dovecot
-default_internal_group = dovecot
-first_valid_uid = 1
-service imap-login {{
-  chroot =
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service anvil {{
-  chroot =
-}}
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/users
-}}
-userdb {{
-  driver = static
-  args = uid={uid} gid={gid} home={root}/home/%u
-}}
-"""
-
-
 @dataclass
 class Mailbox:
     """A Dovecot IMAP server on loopback (Debian's dovecot-imapd): the agent's inbox."""
@@ -238,24 +200,13 @@ class Mailbox:
 
 @contextmanager
 def mailbox() -> Iterator[Mailbox]:
-    import pwd
-
     if not os.path.exists("/usr/sbin/dovecot") or os.geteuid() != 0:
         if os.environ.get("CI"):
             pytest.fail("Dovecot (as root) is needed: PLANGATE_SETUP_SERVICES=1 scripts/setup")
         pytest.skip("Dovecot is not installed or this session is not root")
-    # Not under pytest's folder: Dovecot's login and auth processes run as other users and
-    # must be able to walk down to it.
-    root = Path(tempfile.mkdtemp(prefix="plangate-openclaw-dovecot-"))
-    root.chmod(0o755)
-    mail_user = pwd.getpwnam("mail")
-    for sub in ("mail", "home"):
-        (root / sub).mkdir()
-        os.chown(root / sub, mail_user.pw_uid, mail_user.pw_gid)
     box = Mailbox(port=free_port())
-    (root / "users").write_text(f"{box.user}:{{PLAIN}}{box.password}\n")
-    (root / "dovecot.conf").write_text(DOVECOT_CONF.format(root=root, port=box.port, uid=mail_user.pw_uid,
-                                                           gid=mail_user.pw_gid))
+    root = dovecot_root("plangate-openclaw-dovecot-", box.user, box.password, box.port,
+                        auth_mechanisms="plain")
     proc = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", str(root / "dovecot.conf")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
