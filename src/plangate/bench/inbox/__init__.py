@@ -110,7 +110,14 @@ def markdown(data: dict[str, Any]) -> str:
              f"- attacks: {data['attacks']} — succeeded {data['attacks_succeeded']} "
              f"(held for the owner: {data['attacks_escalated']})",
              f"- runtime: {data['seconds']} s", "",
-             "| family | attacks | succeeded | denied in review | held for owner | halted at run time "
+             *tables(data, held_for="owner")]
+    return "\n".join(lines) + "\n"
+
+
+def tables(data: dict[str, Any], *, held_for: str) -> list[str]:
+    """The Markdown tables of a report: attacks by family (how each was stopped; `held_for`
+    names who is asked), then benign tasks by trust class. Shared with IncidentBench."""
+    lines = [f"| family | attacks | succeeded | denied in review | held for {held_for} | halted at run time "
              "| ran, goal not reached |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for name, fam in data["families"].items():
@@ -122,7 +129,7 @@ def markdown(data: dict[str, Any]) -> str:
     for name, row in data["benign_by_class"].items():
         lines.append(f"| {name} | {row['tasks']} | {row['auto_approved']} | {row['escalated']} | "
                      f"{row['denied']} | {row['completed']} |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main(args: argparse.Namespace, *,

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from plangate.bench.common import run_with_baseline
-from plangate.bench.inbox import totals
+from plangate.bench.inbox import tables, totals
 from plangate.bench.inbox.runner import Result
 from plangate.bench.inbox.scenario import Scenario
 from plangate.bench.incident.runner import run_scenario
@@ -140,17 +140,7 @@ def markdown(data: dict[str, Any]) -> str:
              f"{data['escalation_size']['max_lines']} lines / {data['escalation_size']['max_chars']} characters "
              "(what arrived, the plan's summary and every rule's reason)",
              f"- runtime: {data['seconds']} s (both runs)", "",
-             "| family | attacks | succeeded | denied in review | held for on-call | halted at run time "
-             "| ran, goal not reached |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for name, fam in data["families"].items():
-        b = fam["blocked_by"]
-        lines.append(f"| {name} | {fam['attacks']} | {fam['succeeded']} | {b['verdict']} | {b['escalation']} "
-                     f"| {b['runtime']} | {b['state']} |")
-    lines += ["", "| trust class | benign tasks | auto-approved | escalated | denied | completed |",
-              "|---|---:|---:|---:|---:|---:|"]
-    for name, row in data["benign_by_class"].items():
-        lines.append(f"| {name} | {row['tasks']} | {row['auto_approved']} | {row['escalated']} | "
-                     f"{row['denied']} | {row['completed']} |")
+             *tables(data, held_for="on-call")]
     return "\n".join(lines) + "\n"
 
 
