@@ -21,7 +21,7 @@ from plangate.plan.codec import TRIGGER_REF
 from plangate.plan.model import Arg, Concat, ListOf, Lit, Ref
 from plangate.policy.facts import CallFacts, PlanBounds
 from plangate.resources import OPEN_VALUE
-from plangate.review.origins import occurs_in, own_words_text, text_occurs
+from plangate.review.origins import as_text, occurs_in, own_words_text, text_occurs
 from plangate.trigger import Classified, Deployment
 
 OPEN: Any = OPEN_VALUE  # re-exported: a value not known before the plan runs
@@ -338,12 +338,3 @@ def _normalise_text(kind: str, text: str) -> str:
     if not host or parts.scheme not in ("", "http", "https"):
         return INVALID + text
     return f"url:{host.casefold()}"
-
-
-def as_text(value: Any) -> str:
-    """How a value reads inside a concat."""
-    if isinstance(value, str):
-        return value
-    import json
-
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)

@@ -14,13 +14,15 @@ whose whole occurs only in someone else's part would pass as the sender's: it is
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from plangate.plan.model import Lit
+from plangate.plan.codec import CheckedPlan
+from plangate.plan.model import CallStep, Concat, ExtractStep, ListOf, Lit
 from plangate.trigger import Trigger
 
 
@@ -134,3 +136,68 @@ class ClaimTexts:
         if origin != "payload" or self.own is None or text_occurs(joined, self.own):
             return True
         return any(not occurs_in(lit, self.own) for lit in run)
+
+
+def as_text(value: Any) -> str:
+    """How a value reads inside a concat."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+class OriginProblem(NamedTuple):
+    """A literal (or a run of adjacent literals) whose claimed origin does not hold."""
+
+    step: str
+    tool: str
+    field: str
+    origin: str
+
+
+def origin_problems(checked: CheckedPlan, trigger: Trigger) -> list[OriginProblem]:
+    """Every origin claim in the plan that its text does not bear out."""
+    texts = ClaimTexts.of(trigger)
+    out: list[OriginProblem] = []
+    for scoped in checked.order:
+        step = scoped.step
+        fields: list[tuple[str, Any]]
+        if isinstance(step, CallStep):
+            fields = list(step.args.items())
+        elif isinstance(step, ExtractStep):
+            fields = [("from", step.source)]
+            if step.type.choices is not None:
+                fields.append(("type.choices", step.type.choices))
+        else:
+            fields = [("over", step.over)]
+        for name, arg in fields:
+            for origin, ok in _claims(arg, texts):
+                if not ok:
+                    out.append(OriginProblem(step.id, getattr(step, "tool", step.kind), name, origin))
+    return out
+
+
+def _claims(arg: Any, texts: ClaimTexts) -> Iterator[tuple[str, bool]]:
+    """(origin, verified) for every non-planner claim in an argument. Adjacent literals of
+    one origin inside a concat are one claim: pieces that each occur somewhere must not
+    spell a new string together ("ma" + "llory@" + "evil.example")."""
+    if isinstance(arg, Lit):
+        if arg.origin != "planner":
+            yield arg.origin, texts.holds(arg)
+    elif isinstance(arg, ListOf):
+        for item in arg.items:
+            yield from _claims(item, texts)
+    elif isinstance(arg, Concat):
+        run: list[Lit] = []
+        for part in [*arg.concat, None]:
+            if isinstance(part, Lit) and part.origin != "planner" and (
+                    not run or run[-1].origin == part.origin):
+                run.append(part)
+                continue
+            if len(run) == 1:
+                yield from _claims(run[0], texts)
+            elif run:
+                joined = "".join(as_text(lit.literal) for lit in run)
+                yield run[0].origin, texts.holds_run(run, joined)
+            run = [part] if isinstance(part, Lit) and part.origin != "planner" else []
+            if part is not None and not (isinstance(part, Lit) and part.origin != "planner"):
+                yield from _claims(part, texts)

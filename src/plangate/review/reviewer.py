@@ -8,7 +8,7 @@ executor decides them again at call time. No I/O, no clock, no randomness.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -21,7 +21,7 @@ from plangate.plan.codec import (
     parse_plan,
     plan_hash,
 )
-from plangate.plan.model import CallStep, Concat, ExtractStep, ForEachStep, ListOf, Lit, Plan, Step
+from plangate.plan.model import CallStep, ExtractStep, ForEachStep, Plan, Step
 from plangate.policy.engine import CompiledPolicy, VerdictKind
 from plangate.policy.facts import PlanBounds
 from plangate.resources import (
@@ -34,8 +34,8 @@ from plangate.resources import (
     stored_reads,
     written_label,
 )
-from plangate.review.flow import OPEN, FlowContext, Resolved, as_text
-from plangate.review.origins import ClaimTexts
+from plangate.review.flow import OPEN, FlowContext, Resolved
+from plangate.review.origins import origin_problems
 from plangate.review.summary import summarise
 from plangate.trigger import Classified, Deployment, Trigger, classify
 
@@ -148,8 +148,11 @@ def _review_checked(classified: Classified, checked: CheckedPlan, policy: Compil
                     planner_context: Label | None) -> Review:
     flow = FlowContext(classified, deployment, planner_context=planner_context)
     findings: list[Finding] = []
-    origin_findings = _verify_origins(checked, classified.trigger)
-    findings.extend(origin_findings)
+    findings.extend(
+        Finding(step=p.step, tool=p.tool, verdict="deny", rules=(ORIGIN_LIE,),
+                detail=f"field {p.field!r}: literal claims origin {p.origin!r} but does not "
+                       f"occur in that text")
+        for p in origin_problems(checked, classified.trigger))
     bounds = plan_bounds(checked, policy.catalog)
     walker = _StaticWalker(flow, policy, bounds, checked, resources or MemoryResourceLabels())
     walker.block("", {}, flow.plan_pc)
@@ -184,58 +187,6 @@ def plan_bounds(checked: CheckedPlan, catalog: Catalog) -> PlanBounds:
         elif isinstance(step, ForEachStep):
             loop = max(loop, step.max)
     return PlanBounds(calls=checked.max_calls, egress=egress, payments=payments, loop=loop)
-
-
-def _verify_origins(checked: CheckedPlan, trigger: Trigger) -> list[Finding]:
-    texts = ClaimTexts.of(trigger)
-    out: list[Finding] = []
-    for scoped in checked.order:
-        step = scoped.step
-        fields: list[tuple[str, Any]] = []
-        if isinstance(step, CallStep):
-            fields = list(step.args.items())
-        elif isinstance(step, ExtractStep):
-            fields = [("from", step.source)]
-            if step.type.choices is not None:
-                fields.append(("type.choices", step.type.choices))
-        else:
-            fields = [("over", step.over)]
-        for name, arg in fields:
-            for origin, ok in _claims(arg, texts):
-                if ok:
-                    continue
-                out.append(Finding(step=step.id, tool=getattr(step, "tool", step.kind),
-                                   verdict="deny", rules=(ORIGIN_LIE,),
-                                   detail=f"field {name!r}: literal claims origin "
-                                          f"{origin!r} but does not occur in that text"))
-    return out
-
-
-def _claims(arg: Any, texts: ClaimTexts) -> Iterator[tuple[str, bool]]:
-    """(origin, verified) for every non-planner claim in an argument. Adjacent literals of
-    one origin inside a concat are one claim: pieces that each occur somewhere must not
-    spell a new string together ("ma" + "llory@" + "evil.example")."""
-    if isinstance(arg, Lit):
-        if arg.origin != "planner":
-            yield arg.origin, texts.holds(arg)
-    elif isinstance(arg, ListOf):
-        for item in arg.items:
-            yield from _claims(item, texts)
-    elif isinstance(arg, Concat):
-        run: list[Lit] = []
-        for part in [*arg.concat, None]:
-            if isinstance(part, Lit) and part.origin != "planner" and (
-                    not run or run[-1].origin == part.origin):
-                run.append(part)
-                continue
-            if len(run) == 1:
-                yield from _claims(run[0], texts)
-            elif run:
-                joined = "".join(as_text(lit.literal) for lit in run)
-                yield run[0].origin, texts.holds_run(run, joined)
-            run = [part] if isinstance(part, Lit) and part.origin != "planner" else []
-            if part is not None and not (isinstance(part, Lit) and part.origin != "planner"):
-                yield from _claims(part, texts)
 
 
 class _ReadOnce:
