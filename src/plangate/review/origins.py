@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -57,7 +57,10 @@ def _leaves(value: Any) -> Iterator[Any]:
 
 def occurs_in(lit: Lit, normalised_text: str) -> bool:
     """Whether every leaf of the literal occurs in the (already normalised) text."""
-    for leaf in _leaves(lit.literal):
+    value = lit.literal
+    if type(value) is str:  # the common case, without walking leaves
+        return text_occurs(value, normalised_text)
+    for leaf in _leaves(value):
         if leaf is None or isinstance(leaf, bool):
             continue  # no room for a payload in a bool or null
         if isinstance(leaf, int | float):
@@ -73,20 +76,49 @@ def occurs_in(lit: Lit, normalised_text: str) -> bool:
 # occur in "bob@partner.example", nor "r.example", nor "invoice" in "invoices". On the
 # right a dot may follow (the text is case-folded, so "www.x.com.They" cannot be told
 # from a longer host name; a cut-off suffix names a parent domain at worst).
-_LEFT = r"(?<![\w@.+\-/])"
-_RIGHT = r"(?![\w@])"
+# As a regex: (?<![\w@.+\-/])needle(?![\w@]). The search below finds each occurrence with
+# str.find and looks at its neighbours: a regex whose first item is a lookbehind is
+# tried at every position of the text, some twenty times slower. A character is in \w
+# when it is alphanumeric (str.isalnum) or "_", as in `re`.
+_LEFT_STOPS = frozenset("_@.+-/")
+_RIGHT_STOPS = frozenset("_@")
 
 
 def text_occurs(value: str, normalised_text: str) -> bool:
     needle = normalise(value)
     if not needle:
         return True
-    return re.search(_LEFT + re.escape(needle) + _RIGHT, normalised_text) is not None
+    text = normalised_text
+    end = len(text)
+    size = len(needle)
+    at = text.find(needle)
+    while at >= 0:
+        if at == 0 or not ((c := text[at - 1]).isalnum() or c in _LEFT_STOPS):
+            after = at + size
+            if after == end or not ((c := text[after]).isalnum() or c in _RIGHT_STOPS):
+                return True
+        at = text.find(needle, at + 1)
+    return False
 
 
 def _bounded_number(form: str, text: str) -> bool:
-    # "10" must not be found inside "100", nor "500" inside "1,500" or "1.500".
-    return re.search(rf"(?<![\d.,]){re.escape(form)}(?!\d|[.,]\d)", text) is not None
+    r"""Whether `form` occurs in `text` as a whole number: "10" must not be found inside
+    "100", nor "500" inside "1,500" or "1.500". As a regex: (?<![\d.,])form(?!\d|[.,]\d),
+    where \d is str.isdecimal."""
+    end = len(text)
+    size = len(form)
+    at = text.find(form)
+    while at >= 0:
+        if at == 0 or not ((c := text[at - 1]).isdecimal() or c in ".,"):
+            after = at + size
+            if after == end:
+                return True
+            c = text[after]
+            if not (c.isdecimal() or (c in ".," and after + 1 < end
+                                      and text[after + 1].isdecimal())):
+                return True
+        at = text.find(form, at + 1)
+    return False
 
 
 _QUOTE_MARKS = re.compile(r"(?m)^[ \t]*(?:>[ \t]?)+")
@@ -158,11 +190,12 @@ def origin_problems(checked: CheckedPlan, trigger: Trigger) -> list[OriginProble
     """Every origin claim in the plan that its text does not bear out."""
     texts = ClaimTexts.of(trigger)
     out: list[OriginProblem] = []
+    failed: list[str] = []
     for scoped in checked.order:
         step = scoped.step
-        fields: list[tuple[str, Any]]
+        fields: Iterable[tuple[str, Any]]
         if isinstance(step, CallStep):
-            fields = list(step.args.items())
+            fields = step.args.items()
         elif isinstance(step, ExtractStep):
             fields = [("from", step.source)]
             if step.type.choices is not None:
@@ -170,34 +203,38 @@ def origin_problems(checked: CheckedPlan, trigger: Trigger) -> list[OriginProble
         else:
             fields = [("over", step.over)]
         for name, arg in fields:
-            for origin, ok in _claims(arg, texts):
-                if not ok:
-                    out.append(OriginProblem(step.id, getattr(step, "tool", step.kind), name, origin))
+            _failed_claims(arg, texts, failed)
+            if failed:
+                tool = getattr(step, "tool", step.kind)
+                out.extend(OriginProblem(step.id, tool, name, origin) for origin in failed)
+                failed.clear()
     return out
 
 
-def _claims(arg: Any, texts: ClaimTexts) -> Iterator[tuple[str, bool]]:
-    """(origin, verified) for every non-planner claim in an argument. Adjacent literals of
-    one origin inside a concat are one claim: pieces that each occur somewhere must not
-    spell a new string together ("ma" + "llory@" + "evil.example")."""
+def _failed_claims(arg: Any, texts: ClaimTexts, failed: list[str]) -> None:
+    """Append to `failed` the origin of every non-planner claim in an argument that does
+    not hold, in the argument's order. Adjacent literals of one origin inside a concat are
+    one claim: pieces that each occur somewhere must not spell a new string together
+    ("ma" + "llory@" + "evil.example")."""
     if isinstance(arg, Lit):
-        if arg.origin != "planner":
-            yield arg.origin, texts.holds(arg)
+        if arg.origin != "planner" and not texts.holds(arg):
+            failed.append(arg.origin)
     elif isinstance(arg, ListOf):
         for item in arg.items:
-            yield from _claims(item, texts)
+            _failed_claims(item, texts, failed)
     elif isinstance(arg, Concat):
         run: list[Lit] = []
         for part in [*arg.concat, None]:
-            if isinstance(part, Lit) and part.origin != "planner" and (
-                    not run or run[-1].origin == part.origin):
-                run.append(part)
+            claim = part if isinstance(part, Lit) and part.origin != "planner" else None
+            if claim is not None and (not run or run[-1].origin == claim.origin):
+                run.append(claim)
                 continue
             if len(run) == 1:
-                yield from _claims(run[0], texts)
+                _failed_claims(run[0], texts, failed)
             elif run:
                 joined = "".join(as_text(lit.literal) for lit in run)
-                yield run[0].origin, texts.holds_run(run, joined)
-            run = [part] if isinstance(part, Lit) and part.origin != "planner" else []
-            if part is not None and not (isinstance(part, Lit) and part.origin != "planner"):
-                yield from _claims(part, texts)
+                if not texts.holds_run(run, joined):
+                    failed.append(run[0].origin)
+            run = [claim] if claim is not None else []
+            if part is not None and claim is None:
+                _failed_claims(part, texts, failed)
