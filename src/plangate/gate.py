@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from plangate.audit import ApprovalQueue, AuditLog, SqliteResourceLabels
+from plangate.audit.log import append_all
 from plangate.audit.rate import RunCounter
 from plangate.errors import GrantError, PlanError
 from plangate.execute import Executor, Grant, RunResult
@@ -94,24 +95,31 @@ class Gate:
         label of everything the planner was shown (see `FlowContext`)."""
         run_id = run_id or new_run_id()
         classified = self.classify(trigger)
-        self.audit.append("trigger", run_id, {
+        # The review is pure: its three records (and a second opinion's) are written after
+        # it, in order, in one transaction.
+        events: list[tuple[str, str, Mapping[str, Any]]] = [("trigger", run_id, {
             "channel": classified.trigger.channel, "principal": classified.principal.canonical,
             "trust_class": classified.trust_class, "classification": list(classified.reasons),
-            "authenticated": classified.authenticated})
+            "authenticated": classified.authenticated})]
         result = review(classified, plan, self.policy, resources=self.resources,
                         planner_context=planner_context)
         if self.second_opinion is not None and result.verdict != "deny":
-            result = self._second_opinion(classified, plan, result, run_id)
-        self.audit.append("plan", run_id, {"plan_hash": result.plan_hash,
-                                           "plan": _plan_json(plan)})
-        self.audit.append("verdict", run_id, {"verdict": result.verdict,
-                                              "rules": list(result.rules),
-                                              "plan_hash": result.plan_hash,
-                                              "error": result.error})
+            # A second reviewer may be a model and take a while: the trigger is on record
+            # before it is asked.
+            append_all(self.audit, events)
+            events.clear()
+            result = self._second_opinion(classified, plan, result, run_id, events)
+        events.append(("plan", run_id, {"plan_hash": result.plan_hash, "plan": _plan_json(plan)}))
+        events.append(("verdict", run_id, {"verdict": result.verdict,
+                                           "rules": list(result.rules),
+                                           "plan_hash": result.plan_hash,
+                                           "error": result.error}))
+        append_all(self.audit, events)
         return result
 
     def _second_opinion(self, classified: Classified, plan: Plan | Mapping[str, Any] | str,
-                        result: Review, run_id: str) -> Review:
+                        result: Review, run_id: str,
+                        events: list[tuple[str, str, Mapping[str, Any]]]) -> Review:
         """Ask the second reviewer; it may turn approve into escalate or deny, or escalate
         into deny, never the reverse. A failure or an unknown answer escalates."""
         assert self.second_opinion is not None
@@ -121,12 +129,12 @@ class Gate:
             opinion = self.second_opinion.judge(classified, checked, result)
         except Exception as exc:  # a failing second reviewer asks the owner
             opinion = "escalate"
-            self.audit.append("second_opinion", run_id, {"opinion": opinion,
-                                                         "error": repr(exc)[:300]})
+            events.append(("second_opinion", run_id, {"opinion": opinion,
+                                                      "error": repr(exc)[:300]}))
         else:
             if opinion not in ("approve", "escalate", "deny"):
                 opinion = "escalate"
-            self.audit.append("second_opinion", run_id, {"opinion": opinion})
+            events.append(("second_opinion", run_id, {"opinion": opinion}))
         tightened = combine([result.verdict, opinion])  # type: ignore[list-item]
         if tightened == result.verdict:
             return result

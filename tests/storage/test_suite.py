@@ -63,6 +63,44 @@ def test_concurrent_appends_make_one_linear_chain(opener: Callable[[], Storage])
     assert check.audit.head()[0] == 200
 
 
+def test_batched_appends_interleave_into_one_linear_chain(opener: Callable[[], Storage]) -> None:
+    """A review's events go in one transaction (`append_all`): batches from four workers and
+    single appends from four more make one chain, each batch's events adjacent and in order,
+    and every event's hash is the chain's."""
+    from plangate.audit.log import append_all
+
+    workers = [opener() for _ in range(8)]
+
+    def work(store: Storage, w: int) -> None:
+        for i in range(15):
+            if w % 2:
+                store.audit.append("call", f"run{w}", {"i": i})
+            else:
+                seqs = append_all(store.audit, [(k, f"run{w}-{i}", {"i": i})
+                                                for k in ("trigger", "plan", "verdict")])
+                assert seqs == list(range(seqs[0], seqs[0] + 3)), seqs
+
+    threads = [threading.Thread(target=work, args=(s, w)) for w, s in enumerate(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check = opener()
+    result = check.audit.verify()
+    assert result.ok and result.events == 4 * 15 + 4 * 15 * 3, result
+    events = check.audit.tail(1000)
+    prev = GENESIS
+    for e in events:
+        assert e.hash == event_hash(prev, e.seq, e.ts, e.kind, e.run_id,
+                                    json.dumps(e.data, sort_keys=True, separators=(",", ":"),
+                                               ensure_ascii=False))
+        prev = e.hash
+    for n, e in enumerate(events):
+        if e.kind == "trigger":
+            assert [x.kind for x in events[n:n + 3]] == ["trigger", "plan", "verdict"]
+            assert {x.run_id for x in events[n:n + 3]} == {e.run_id}
+
+
 def test_pending_approvals_survive_a_restart_and_decisions_are_chained(opener: Callable[[], Storage]) -> None:
     """An approval made by one worker is read by another after the first is gone; deciding
     and using it are recorded; it is used once."""

@@ -23,7 +23,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,21 @@ def event_hash(prev: str, seq: int, ts: str, kind: str, run_id: str, data: str) 
     body = json.dumps([prev, seq, ts, kind, run_id, data], separators=(",", ":"),
                       ensure_ascii=False)
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def chain_rows(last_seq: int, last_hash: str, items: Iterable[tuple[str, str, str]],
+               clock: Callable[[], str]) -> list[tuple[int, str, str, str, str, str, str]]:
+    """The rows (seq, ts, kind, run id, data, previous hash, hash) that chain `items`
+    (kind, run id, data as its canonical text) after the event (last_seq, last_hash)."""
+    rows = []
+    seq, prev = last_seq, last_hash
+    for kind, run_id, text in items:
+        seq += 1
+        ts = clock()
+        digest = event_hash(prev, seq, ts, kind, run_id, text)
+        rows.append((seq, ts, kind, run_id, text, prev, digest))
+        prev = digest
+    return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,32 +210,17 @@ class AuditLog:
         self._db.close()
         self._lock.close()
 
-    def append(self, kind: str, run_id: str, data: Mapping[str, Any], *,
-               also: InTransaction | None = None,
-               prepare: Callable[[sqlite3.Connection], Mapping[str, Any]] | None = None) -> int:
-        """Append one event; `also(connection, seq)` runs in the same transaction (the
-        table change the event vouches for), so both land or neither does. `prepare`, if
-        given, computes the data inside the transaction (from rows it reads there)."""
-        text = "" if prepare is not None else _event_text(data)
-        durable = kind in DURABLE_KINDS
+    @contextlib.contextmanager
+    def _transaction(self, durable: bool) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the writer lock, fsynced on commit when `durable`;
+        any failure rolls back and is an `AuditError` (or the `UserError` raised inside)."""
         with self._lock:
             self.generation += 1
             try:
                 if durable:
                     self._db.execute("PRAGMA synchronous=FULL")
                 self._db.execute("BEGIN IMMEDIATE")
-                if prepare is not None:
-                    text = _event_text(prepare(self._db))
-                row = self._db.execute(
-                    "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
-                seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
-                ts = self._clock()
-                digest = event_hash(prev, seq, ts, kind, run_id, text)
-                self._db.execute(
-                    "INSERT INTO audit_events(seq, ts, kind, run_id, data, prev_hash, hash) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)", (seq, ts, kind, run_id, text, prev, digest))
-                if also is not None:
-                    also(self._db, seq)
+                yield self._db
                 self._db.execute("COMMIT")
             except Exception as exc:
                 with contextlib.suppress(sqlite3.Error):
@@ -233,7 +233,37 @@ class AuditLog:
                 if durable:
                     with contextlib.suppress(sqlite3.Error):
                         self._db.execute("PRAGMA synchronous=NORMAL")
-        return seq
+
+    def _last(self) -> tuple[int, str]:
+        row = self._db.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS)
+
+    def append(self, kind: str, run_id: str, data: Mapping[str, Any], *,
+               also: InTransaction | None = None,
+               prepare: Callable[[sqlite3.Connection], Mapping[str, Any]] | None = None) -> int:
+        """Append one event; `also(connection, seq)` runs in the same transaction (the
+        table change the event vouches for), so both land or neither does. `prepare`, if
+        given, computes the data inside the transaction (from rows it reads there)."""
+        text = "" if prepare is not None else _event_text(data)
+        with self._transaction(kind in DURABLE_KINDS) as db:
+            if prepare is not None:
+                text = _event_text(prepare(db))
+            [row] = chain_rows(*self._last(), [(kind, run_id, text)], self._clock)
+            db.execute("INSERT INTO audit_events(seq, ts, kind, run_id, data, prev_hash, hash) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+            if also is not None:
+                also(db, row[0])
+        return row[0]
+
+    def append_many(self, events: Iterable[tuple[str, str, Mapping[str, Any]]]) -> list[int]:
+        """Append several events (kind, run id, data) in order in one transaction: all land
+        or none does, and one commit instead of one each (a review writes three)."""
+        items = [(kind, run_id, _event_text(data)) for kind, run_id, data in events]
+        with self._transaction(any(kind in DURABLE_KINDS for kind, _r, _t in items)) as db:
+            rows = chain_rows(*self._last(), items, self._clock)
+            db.executemany("INSERT INTO audit_events(seq, ts, kind, run_id, data, prev_hash, hash) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        return [row[0] for row in rows]
 
     def approval_events(self, approval_id: str) -> list[tuple[str, dict[str, Any]]]:
         """(kind, data) of every event about one approval, in chain order (indexed)."""
@@ -349,3 +379,12 @@ def verify_rows(rows: Iterable[tuple[Any, ...]], state: ChainState | None = None
         prev = digest
         expected_seq += 1
     return Verification(True, count), prev
+
+
+def append_all(sink: Any, events: Iterable[tuple[str, str, Mapping[str, Any]]]) -> list[int]:
+    """Append events in order: in one transaction where the sink can (`append_many`),
+    else one by one."""
+    many = getattr(sink, "append_many", None)
+    if many is not None:
+        return list(many(events))
+    return [sink.append(kind, run_id, data) for kind, run_id, data in events]

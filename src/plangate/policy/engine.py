@@ -175,29 +175,49 @@ class CompiledPolicy:
 
     def decide(self, facts: CallFacts) -> Decision:
         """Decide one call. Pure: same facts, same decision (so decisions are memoised)."""
-        if facts.tool not in self.catalog.tools:
-            return Decision(verdict="deny", rules=(ENGINE_ERROR,),
-                            detail=f"unknown tool {facts.tool!r}")
-        piece = self._slice(facts.tool, facts.trust_class)
-        # The key holds exactly the facts this slice's rules read (see referenced_facts), so
-        # two calls with equal keys get equal Cedar requests and therefore equal decisions.
-        arg_names = piece.arg_names
-        key = (facts.tool, facts.trust_class, facts.request_type, piece.key_of(facts),
-               repr(sorted((k, v) for k, v in facts.args.items()
-                           if arg_names is None or k in arg_names))
-               if "args" in piece.attributes else None)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        try:
-            request = self.cedar_request(facts, piece)
-        except (FactEncodingError, TypeError, ValueError) as exc:
-            return Decision(verdict="deny", rules=(ENGINE_ERROR,), detail=str(exc))
-        decision = self._decide(request, piece)
-        if len(self._cache) > 4096:
-            self._cache.clear()
-        self._cache[key] = decision
-        return decision
+        return self.decide_many([facts])[0]
+
+    def decide_many(self, calls: Sequence[CallFacts]) -> list[Decision]:
+        """Decide several calls, each exactly as `decide` would: the calls that share a
+        slice of rules go to Cedar in one batch (each request is evaluated on its own), and
+        a batch that fails as a whole is decided again one call at a time, so one bad call
+        cannot change another's decision."""
+        out: list[Decision | None] = [None] * len(calls)
+        pending: dict[int, tuple[_Slice, list[tuple[int, Any, dict[str, Any]]]]] = {}
+        for i, facts in enumerate(calls):
+            if facts.tool not in self.catalog.tools:
+                out[i] = Decision(verdict="deny", rules=(ENGINE_ERROR,),
+                                  detail=f"unknown tool {facts.tool!r}")
+                continue
+            piece = self._slice(facts.tool, facts.trust_class)
+            # The key holds exactly the facts this slice's rules read (see referenced_facts),
+            # so two calls with equal keys get equal Cedar requests and equal decisions.
+            arg_names = piece.arg_names
+            key = (facts.tool, facts.trust_class, facts.request_type, piece.key_of(facts),
+                   repr(sorted((k, v) for k, v in facts.args.items()
+                               if arg_names is None or k in arg_names))
+                   if "args" in piece.attributes else None)
+            cached = self._cache.get(key)
+            if cached is not None:
+                out[i] = cached
+                continue
+            try:
+                request = self.cedar_request(facts, piece)
+                # Encoded here, once: cedarpy takes a context string as it is.
+                request["context"] = json.dumps(request["context"])
+            except (FactEncodingError, TypeError, ValueError) as exc:
+                out[i] = Decision(verdict="deny", rules=(ENGINE_ERROR,), detail=str(exc))
+                continue
+            pending.setdefault(id(piece), (piece, []))[1].append((i, key, request))
+        for piece, group in pending.values():
+            decisions = self._decide_batch([request for _i, _key, request in group], piece)
+            for (i, key, _request), decision in zip(group, decisions, strict=True):
+                out[i] = decision
+                if len(self._cache) > 4096:
+                    self._cache.clear()
+                self._cache[key] = decision
+        assert all(d is not None for d in out)
+        return out  # type: ignore[return-value]
 
     def clear_cache(self) -> None:
         self._cache.clear()
@@ -221,36 +241,61 @@ class CompiledPolicy:
             found = self._slices[key] = self._parsed[ids]
         return found
 
-    def _decide(self, request: dict[str, Any], piece: _Slice) -> Decision:
-        main, main_ids, ask, ask_ids = piece.main, piece.main_ids, piece.ask, piece.ask_ids
+    def _decide_batch(self, requests: list[dict[str, Any]], piece: _Slice) -> list[Decision]:
+        """Requests against one slice: the main set in one Cedar call, then the ask set in
+        one call for those that only escalations (or nothing) stopped."""
+        mains = self._authorize(requests, piece.main)
+        out: list[Decision | None] = [None] * len(requests)
+        asking: list[int] = []
+        for i, result in enumerate(mains):
+            if isinstance(result, Decision):
+                out[i] = result
+                continue
+            diag = result.diagnostics
+            fired = tuple(sorted(piece.main_ids[_index(r)] for r in diag.reasons))
+            if result.allowed:
+                out[i] = Decision(verdict="approve", rules=fired)
+                continue
+            hard = tuple(r for r in fired if self._kinds.get(r) != "escalate")
+            if hard:
+                out[i] = Decision(verdict="deny", rules=hard)
+            elif piece.ask_ids:
+                asking.append(i)
+            else:
+                out[i] = _NO_RULE
+        if asking:
+            asks = self._authorize([requests[i] for i in asking], piece.ask)
+            for i, asked in zip(asking, asks, strict=True):
+                if isinstance(asked, Decision):
+                    out[i] = asked
+                elif asked.allowed:
+                    ids = tuple(sorted(piece.ask_ids[_index(r)] for r in asked.diagnostics.reasons))
+                    out[i] = Decision(verdict="escalate", rules=ids)
+                else:
+                    out[i] = _NO_RULE
+        return out  # type: ignore[return-value]
+
+    def _authorize(self, requests: list[dict[str, Any]], policies: Any) -> list[Any]:
+        """Cedar's answer per request, or a deny `Decision` where the engine failed or
+        reported errors (Cedar skips a forbid whose evaluation errors: never read an error
+        as "nothing forbade this"). A batch that raises is retried one request at a time,
+        so each request gets exactly the answer it would get alone."""
         try:
             # No schema here: policies were validated against it at load time and the
             # context is built from typed facts; request validation would double the cost.
-            result = cedarpy.is_authorized(request, main, self._entities)
+            results = cedarpy.is_authorized_batch(requests, policies, self._entities)
+            if len(results) != len(requests):
+                raise RuntimeError("cedarpy answered a batch with the wrong number of results")
         except Exception as exc:  # any engine failure denies (fail closed)
-            return Decision(verdict="deny", rules=(ENGINE_ERROR,), detail=repr(exc)[:300])
-        diag = result.diagnostics
-        if diag.errors:
-            return Decision(verdict="deny", rules=(ENGINE_ERROR,),
-                            detail="; ".join(diag.errors)[:500])
-        fired = tuple(sorted(main_ids[_index(r)] for r in diag.reasons))
-        if result.allowed:
-            return Decision(verdict="approve", rules=fired)
-        hard = tuple(r for r in fired if self._kinds.get(r) != "escalate")
-        if hard:
-            return Decision(verdict="deny", rules=hard)
-        if ask_ids:
-            try:
-                asked = cedarpy.is_authorized(request, ask, self._entities)
-            except Exception as exc:  # fail closed
-                return Decision(verdict="deny", rules=(ENGINE_ERROR,), detail=repr(exc)[:300])
-            if asked.diagnostics.errors:
-                return Decision(verdict="deny", rules=(ENGINE_ERROR,),
-                                detail="; ".join(asked.diagnostics.errors)[:500])
-            if asked.allowed:
-                ids = tuple(sorted(ask_ids[_index(r)] for r in asked.diagnostics.reasons))
-                return Decision(verdict="escalate", rules=ids)
-        return Decision(verdict="deny", rules=(DEFAULT_DENY,), detail="no rule permits this call")
+            if len(requests) > 1:
+                return [self._authorize([r], policies)[0] for r in requests]
+            return [Decision(verdict="deny", rules=(ENGINE_ERROR,), detail=repr(exc)[:300])]
+        return [Decision(verdict="deny", rules=(ENGINE_ERROR,),
+                         detail="; ".join(r.diagnostics.errors)[:500])
+                if r.diagnostics.errors else r for r in results]
+
+
+_NO_RULE = Decision(verdict="deny", rules=(DEFAULT_DENY,), detail="no rule permits this call")
 
 
 _ATTRIBUTE = re.compile(r'\bcontext\s*(?:\.\s*(\w+)|has\s+"?(\w+))')

@@ -23,7 +23,7 @@ from plangate.plan.codec import (
 )
 from plangate.plan.model import CallStep, ExtractStep, ForEachStep, Plan, Step
 from plangate.policy.engine import CompiledPolicy, VerdictKind
-from plangate.policy.facts import PlanBounds
+from plangate.policy.facts import CallFacts, PlanBounds
 from plangate.resources import (
     MemoryResourceLabels,
     ResourceLabels,
@@ -156,6 +156,7 @@ def _review_checked(classified: Classified, checked: CheckedPlan, policy: Compil
     bounds = plan_bounds(checked, policy.catalog)
     walker = _StaticWalker(flow, policy, bounds, checked, resources or MemoryResourceLabels())
     walker.block("", {}, flow.plan_pc)
+    walker.decide()
     findings.extend(walker.findings)
     verdict = combine([f.verdict for f in findings])
     decisive = [f for f in findings if f.verdict == verdict]
@@ -223,6 +224,24 @@ class _StaticWalker:
         # The plan's own writes sit on top of what earlier runs stored; never persisted.
         self.storage = MemoryResourceLabels(base=_ReadOnce(resources), join_writes=True)
         self.findings: list[Finding] = []
+        #: Each call step with its facts, in walk order; `decide` turns them into findings.
+        self.calls: list[tuple[CallStep, CallFacts]] = []
+
+    def decide(self) -> None:
+        """Decide every call walked, in one batch per slice of the policy (the labels of
+        later steps never depend on a decision, only on the plan)."""
+        decisions = self.policy.decide_many([facts for _step, facts in self.calls])
+        for (step, facts), decision in zip(self.calls, decisions, strict=True):
+            open_facts: set[str] = set()
+            if decision.verdict == "escalate":  # only an escalation's approval needs them
+                open_facts.update(f"args.{a}" for a in facts.open_args)
+                if facts.destinations is None:
+                    open_facts.update(("readers_ok", "to_owner", "to_sender", "to_known",
+                                       "destinations"))
+            self.findings.append(Finding(step=step.id, tool=step.tool, verdict=decision.verdict,
+                                         rules=decision.rules, detail=decision.detail,
+                                         open_args=tuple(sorted(facts.open_args)),
+                                         open_facts=tuple(sorted(open_facts))))
 
     def block(self, block: str, env: dict[str, Resolved], pc: Label = TRUSTED) -> Resolved | None:
         last: Resolved | None = None
@@ -266,17 +285,7 @@ class _StaticWalker:
             spec=spec, args=args, request_type=self.request_type, bounds=self.bounds,
             executes_tainted=touches and executes_tainted(spec, known, self.storage),
             disclosed=disclosed_label(spec, known, self.storage), control=pc)
-        decision = self.policy.decide(facts)
-        open_facts: set[str] = set()
-        if decision.verdict == "escalate":  # only an escalation's approval needs them
-            open_facts.update(f"args.{a}" for a in facts.open_args)
-            if facts.destinations is None:
-                open_facts.update(("readers_ok", "to_owner", "to_sender", "to_known",
-                                   "destinations"))
-        self.findings.append(Finding(step=step.id, tool=step.tool, verdict=decision.verdict,
-                                     rules=decision.rules, detail=decision.detail,
-                                     open_args=tuple(sorted(facts.open_args)),
-                                     open_facts=tuple(sorted(open_facts))))
+        self.calls.append((step, facts))
         arg_labels = {n: r.label for n, r in args.items()}
         stored = stored_reads(spec, known, self.storage)
         if spec.writes:

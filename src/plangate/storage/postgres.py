@@ -44,7 +44,16 @@ from plangate.audit.coverage import (
     trail_of,
     upper_bound,
 )
-from plangate.audit.log import DURABLE_KINDS, GENESIS, Event, Verification, check_anchor, event_hash, verify_rows
+from plangate.audit.log import (
+    DURABLE_KINDS,
+    GENESIS,
+    Event,
+    Verification,
+    chain_rows,
+    check_anchor,
+    event_hash,
+    verify_rows,
+)
 from plangate.audit.resource_labels import MAX_PREFIXES
 from plangate.errors import AuditError, GrantError, UserError
 from plangate.labels import Label, join_all
@@ -191,6 +200,27 @@ class PostgresAuditLog:
             if also is not None:
                 also(cur, seq)
         return seq
+
+    def append_many(self, events: Iterable[tuple[str, str, Mapping[str, Any]]]) -> list[int]:
+        """Append several events in order in one transaction (one round trip for the head,
+        one for the rows, one for the new head): all land or none does."""
+        try:
+            items = [(kind, run_id, json.dumps(dict(data), sort_keys=True, separators=(",", ":"),
+                                               ensure_ascii=False, default=repr))
+                     for kind, run_id, data in events]
+        except (TypeError, ValueError) as exc:
+            raise AuditError(f"audit event is not serialisable: {exc}") from None
+        with self.sql.cursor() as cur, self.sql.connection.transaction():
+            if any(kind in WAITED_FOR for kind, _r, _t in items):
+                cur.execute("SET LOCAL synchronous_commit = on")
+            cur.execute("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+            last, prev = cur.fetchone()
+            rows = chain_rows(int(last), prev, items, self._clock)
+            if rows:
+                cur.executemany("INSERT INTO audit_events(seq, ts, kind, run_id, data, prev_hash, hash) "
+                                "VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
+                cur.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (rows[-1][0], rows[-1][6]))
+        return [row[0] for row in rows]
 
     def tail(self, n: int = 20, *, run_id: str | None = None) -> list[Event]:
         query = "SELECT seq, ts, kind, run_id, data, hash FROM audit_events"

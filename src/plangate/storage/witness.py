@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from plangate.audit.log import DURABLE_KINDS, Event, Verification
+from plangate.audit.log import DURABLE_KINDS, Event, Verification, append_all
 from plangate.storage.errors import StorageUnavailable
 
 
@@ -77,6 +77,14 @@ class WitnessedAudit:
         if kind in DURABLE_KINDS or seq % self.every == 0:
             self.ship()
         return seq
+
+    def append_many(self, events: Iterable[tuple[str, str, Mapping[str, Any]]]) -> list[int]:
+        events = list(events)
+        seqs = [int(seq) for seq in append_all(self.inner, events)]
+        if any(kind in DURABLE_KINDS for kind, _r, _d in events) or any(
+                seq % self.every == 0 for seq in seqs):
+            self.ship()
+        return seqs
 
     def ship(self) -> None:
         seq, digest = self.inner.head()
