@@ -12,7 +12,7 @@ import fnmatch
 import itertools
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from plangate.catalog import ToolSpec
@@ -42,11 +42,41 @@ MAX_NAMES = 100
 """More resource names than this from one pattern are treated as the wildcard."""
 
 
+_PLACEHOLDER = re.compile(r"\{([^}]*)\}")
+_AROUND = re.compile(r"\{[^}]*\}")
+_PARSED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+_PARSED_MAX = 4096
+
+
+def _parsed(pattern: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A pattern's placeholder names and the text around them. Patterns come from the
+    catalog (few, fixed), so each is parsed once; the bound only guards odd callers."""
+    found = _PARSED.get(pattern)
+    if found is None:
+        found = tuple(_PLACEHOLDER.findall(pattern)), tuple(_AROUND.split(pattern))
+        if len(_PARSED) < _PARSED_MAX:
+            _PARSED[pattern] = found
+    return found
+
+
 def resolve_patterns(pattern: str, args: Mapping[str, Any]) -> list[str]:
     """The resource names a pattern stands for with these arguments. An argument whose
     value is not known yet is `*`; an array argument names one resource per item; every
     value is canonicalised (`./a//b` and `a/b` are one file) and cannot smuggle wildcards."""
-    names = re.findall(r"\{([^}]*)\}", pattern)
+    names, pieces = _parsed(pattern)
+    if not names:
+        return [pattern]
+    if len(names) == 1:  # the common case, spelled out (the same names as the general path)
+        head, tail = pieces
+        value = args.get(names[0], OPEN_VALUE)
+        if value is OPEN_VALUE:
+            return [head + WILDCARD + tail]
+        if isinstance(value, list | tuple):
+            items = [_canonical(v) for v in value] or [""]
+            if len(items) > MAX_NAMES:
+                return [head + WILDCARD + tail]
+            return [head + item + tail for item in items]
+        return [head + _canonical(value) + tail]
     options: list[list[str]] = []
     total = 1
     for name in names:
@@ -60,7 +90,6 @@ def resolve_patterns(pattern: str, args: Mapping[str, Any]) -> list[str]:
         total *= len(options[-1])
     if total > MAX_NAMES:
         options = [[WILDCARD] for _ in names]
-    pieces = re.split(r"\{[^}]*\}", pattern)  # the text around the placeholders
     out = []
     for combo in itertools.product(*options):
         name = pieces[0]
@@ -152,22 +181,30 @@ class MemoryResourceLabels:
                 bisect.insort(self._sorted, name)
         self._labels[name] = label
 
-    def _candidates(self, pattern: str) -> list[str]:
-        if has_wildcard(pattern):
-            prefix = literal_prefix(pattern)
-            lo = bisect.bisect_left(self._sorted, prefix)
-            hi = bisect.bisect_left(self._sorted, prefix_bound(prefix), lo)
-            names = self._sorted[lo:hi]
-        else:
-            names = [pattern] if pattern in self._labels and pattern not in self._wild else []
-        return [*names, *self._wild]
-
     def label_of(self, pattern: str) -> Label | None:
-        hits = [self._labels[name] for name in self._candidates(pattern) if overlaps(name, pattern)]
+        labels = self._labels
+        found = _GLOB.search(pattern)
+        if found is None:  # a concrete name: itself (stored names that are patterns below)
+            hits = [labels[pattern]] if pattern in labels else []
+        else:
+            # Concrete names sharing the pattern's literal prefix, in sorted order (stored
+            # patterns below). Under `prefix*` every one of them matches.
+            prefix = pattern[:found.start()]
+            names = self._sorted
+            lo = bisect.bisect_left(names, prefix)
+            hi = bisect.bisect_left(names, prefix_bound(prefix), lo)
+            if len(pattern) == len(prefix) + 1 and pattern[-1] == WILDCARD:
+                hits = [labels[name] for name in names[lo:hi]]
+            else:
+                hits = [labels[name] for name in names[lo:hi] if fnmatch.fnmatchcase(name, pattern)]
+        if self._wild:
+            hits += [labels[name] for name in self._wild if overlaps(name, pattern)]
         below = self._base.label_of(pattern) if self._base is not None else None
         if below is not None:
             hits.append(below)
-        return join_all(hits) if hits else None
+        if not hits:
+            return None
+        return hits[0] if len(hits) == 1 else join_all(hits)
 
     def record(self, name: str, label: Label) -> None:
         old = self._labels.get(name)
@@ -177,21 +214,24 @@ class MemoryResourceLabels:
         return sorted(self._labels.items())
 
 
-def _lookups(resources: ResourceLabels, patterns: list[str], values: Mapping[str, Any]
+def _lookups(resources: ResourceLabels, patterns: Iterable[str], values: Mapping[str, Any]
              ) -> list[tuple[str, Label | None]]:
     """Each resource name the patterns stand for, with its stored label (None: none)."""
     return [(name, resources.label_of(name))
             for pattern in patterns for name in resolve_patterns(pattern, values)]
 
 
-def _stored(resources: ResourceLabels, patterns: list[str], values: Mapping[str, Any]) -> list[Label]:
-    return [label for _name, label in _lookups(resources, patterns, values) if label is not None]
+def _stored(resources: ResourceLabels, patterns: Iterable[str], values: Mapping[str, Any]
+            ) -> list[Label]:
+    return [label for pattern in patterns for name in resolve_patterns(pattern, values)
+            if (label := resources.label_of(name)) is not None]
 
 
 def stored_reads(spec: ToolSpec, values: Mapping[str, Any], resources: ResourceLabels) -> list[Label]:
     """Labels stored in what a call reads: computed once per call, shared by its output
     label and its written label (each lookup may scan every name under a prefix)."""
-    return _stored(resources, list(spec.effective_reads), values)
+    reads = spec.effective_reads
+    return _stored(resources, reads, values) if reads else []
 
 
 def call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping[str, Any],
@@ -224,9 +264,14 @@ def call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping
                      taint=base.join(reported).taint)
     if spec.output.readers == "stored":
         base = base.join(_unlabelled_reads(spec, values, resources))
-    content = [label for name, label in args.items() if name in spec.content_args]
-    selecting = [_selection(label) for name, label in args.items()
-                 if name not in spec.content_args]
+    content_args = spec.content_args
+    content: list[Label] = []
+    selecting: list[Label] = []
+    for name, label in args.items():
+        if name in content_args:
+            content.append(label)
+        else:
+            selecting.append(_selection(label))
     return join_all([base, *content, *stored, *selecting, control])
 
 
@@ -236,7 +281,7 @@ OWNER_ONLY = Label(readers=frozenset({"owner"}))  # `owner`: the deployment's ow
 def _unlabelled_reads(spec: ToolSpec, values: Mapping[str, Any], resources: ResourceLabels) -> Label:
     """For output `readers: stored`: owner-only when anything the call reads has no stored
     label, or is a pattern (which may also name unlabelled items); else nothing to add."""
-    found = _lookups(resources, list(spec.effective_reads), values)
+    found = _lookups(resources, spec.effective_reads, values)
     if not found or any(label is None or has_wildcard(name) for name, label in found):
         return OWNER_ONLY
     return TRUSTED
@@ -271,9 +316,9 @@ def written_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping[str
 def disclosed_label(spec: ToolSpec, values: Mapping[str, Any],
                     resources: ResourceLabels) -> Label | None:
     """Label of stored content the call sends out (None when it sends none)."""
-    patterns = list(spec.discloses)
+    patterns = spec.discloses
     if spec.unverifiable and "egress" in spec.effects:
-        patterns.append(WILDCARD)  # nobody checked what it sends: anything stored
+        patterns = [*patterns, WILDCARD]  # nobody checked what it sends: anything stored
     if not patterns:
         return None
     found = _lookups(resources, patterns, values)
@@ -287,7 +332,10 @@ def disclosed_label(spec: ToolSpec, values: Mapping[str, Any],
 
 def executes_tainted(spec: ToolSpec, values: Mapping[str, Any], resources: ResourceLabels) -> bool:
     """Whether the call runs or loads stored content written from tainted data."""
-    return any(label.untrusted for label in _stored(resources, [*spec.executes, *spec.loads], values))
+    if not spec.executes and not spec.loads:
+        return False
+    stored = _stored(resources, [*spec.executes, *spec.loads], values)  # every lookup, then any
+    return any(label.taint != "none" for label in stored)
 
 
 def record_writes(spec: ToolSpec, values: Mapping[str, Any], written: Label,

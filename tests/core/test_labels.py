@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -102,3 +104,83 @@ def test_join_never_widens_readers_or_lowers_taint(a: Label, b: Label, who: str)
         assert a.readable_by(who) and b.readable_by(who)
     order = {"none": 0, "low": 1, "high": 2}
     assert order[j.taint] >= max(order[a.taint], order[b.taint])
+
+
+# --- The fast `join` and `join_all` equal the plain fold they replaced -------------------------
+# Reference, verbatim as of commit 4fe0800 (tests/core/test_walker_speed.py says why).
+
+_TAINT_ORDER = {"none": 0, "low": 1, "high": 2}
+
+
+def ref_join(self: Label, other: Label) -> Label:
+    if other is self or other is TRUSTED:
+        return self
+    if self is TRUSTED:
+        return other
+    return Label(readers=_ref_meet(self.readers, other.readers), sources=self.sources | other.sources,
+                 taint=max(self.taint, other.taint, key=_TAINT_ORDER.__getitem__))
+
+
+def _ref_meet(a: frozenset[str], b: frozenset[str]) -> frozenset[str]:
+    if PUBLIC in a:
+        return b
+    if PUBLIC in b:
+        return a
+    return a & b
+
+
+def ref_join_all(labels: Iterable[Label]) -> Label:
+    out = TRUSTED
+    for label in labels:
+        out = ref_join(out, label)
+    return out
+
+
+READERS = ["owner", "bob@partner.example", "carol@x.example", PUBLIC]
+SOURCES = ["payload", "planner", "instruction", "tool:x", "store:y"]
+
+fresh_labels = st.builds(
+    Label,
+    readers=st.frozensets(st.sampled_from(READERS)),
+    sources=st.frozensets(st.sampled_from(SOURCES), max_size=3),
+    taint=st.sampled_from(["none", "low", "high"]),
+)
+# A pool, so that the same object recurs (the fast paths test identity) and TRUSTED and its
+# equal-but-distinct twin appear.
+label_pools = st.lists(fresh_labels, min_size=1, max_size=5).map(lambda pool: [TRUSTED, Label(), *pool])
+
+
+@st.composite
+def label_lists(draw: st.DrawFn, max_size: int = 8) -> list[Label]:
+    pool = draw(label_pools)
+    return draw(st.lists(st.sampled_from(pool), max_size=max_size))
+
+
+def same(a: Label | None, b: Label | None) -> bool:
+    """Equal in every field, the spelling of public readers included."""
+    if a is None or b is None:
+        return a is b
+    return (a.readers, a.sources, a.taint) == (b.readers, b.sources, b.taint)
+
+
+
+@given(label_pools, st.data())
+def test_join_equals_the_reference(pool: list[Label], data: st.DataObject) -> None:
+    """`Label.join` (reusing a side when the join equals it) gives the reference's fields."""
+    a, b = data.draw(st.sampled_from(pool)), data.draw(st.sampled_from(pool))
+    assert same(a.join(b), ref_join(a, b))
+
+
+@given(label_lists(max_size=10))
+def test_join_all_equals_the_fold(found: list[Label]) -> None:
+    """`join_all`, folded over the fields, is the fold of `join` from TRUSTED."""
+    assert same(join_all(found), ref_join_all(found))
+    assert same(join_all(iter(found)), ref_join_all(found))
+
+
+def test_join_all_keeps_order_sensitive_readers() -> None:
+    """Public reader sets with extra names meet order-sensitively; the fold keeps the order."""
+    a, b = Label(readers=frozenset({PUBLIC, "x"})), Label(readers=frozenset({PUBLIC, "y"}))
+    assert join_all([a, b]).readers == ref_join_all([a, b]).readers == frozenset({PUBLIC, "y"})
+    assert join_all([b, a]).readers == frozenset({PUBLIC, "x"})
+    assert join_all([a, TRUSTED]) is a and join_all([]) is TRUSTED

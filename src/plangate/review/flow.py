@@ -28,6 +28,15 @@ OPEN: Any = OPEN_VALUE  # re-exported: a value not known before the plan runs
 
 DESTINATION_SINKS = frozenset({"recipient", "account", "url"})
 OWNER = "owner"
+_NONE: frozenset[str] = frozenset()
+_FACT_FIELDS = (
+    "tool", "trust_class", "request_type", "channel", "principal", "authenticated", "args",
+    "open_args", "tainted_args", "influenced_args", "planner_args", "tainted_sinks",
+    "influenced_sinks", "private", "readers_ok", "to_owner", "to_sender", "to_known",
+    "destinations", "executes_tainted", "plan")
+if CallFacts._fields != _FACT_FIELDS:  # `call_facts` builds them positionally, in this order
+    raise ImportError("plangate.policy.facts.CallFacts changed its fields; update "
+                      "plangate.review.flow.call_facts and _FACT_FIELDS")
 
 
 class Resolved(NamedTuple):
@@ -127,6 +136,9 @@ class FlowContext:
         if planner_context is not None:
             self.planner_label = self.planner_label.join(planner_context)
             self.plan_pc = planner_context.readers_only()
+        # The labels of verified literals, joined once (every literal of a plan asks).
+        self._instruction_literal = self.instruction_label.join(self.steered)
+        self._payload_literal = self.payload_label.join(self.steered)
         # Who sent it is established by the channel, but a sender chooses their own address
         # (a quoted local part can hold any text): influenced, unless it is the owner.
         self.principal_label = Label(sources=frozenset({"trigger:principal"}),
@@ -151,16 +163,16 @@ class FlowContext:
 
     def literal_label(self, lit: Lit) -> Label:
         if lit.origin == "instruction":
-            return self.instruction_label.join(self.steered)
+            return self._instruction_literal
         if lit.origin == "payload":
             if self._own_words is None:
-                return self.payload_label.join(self.steered)
+                return self._payload_literal
             # Only a literal the sender's own words hold carries their label; one found
             # only in a quoted, forwarded or attached part is someone else's.
             key = repr(lit.literal)
             label = self._payload_literals.get(key)
             if label is None:
-                label = (self.payload_label.join(self.steered) if occurs_in(lit, self._own_words)
+                label = (self._payload_literal if occurs_in(lit, self._own_words)
                          else self.message_label)
                 self._payload_literals[key] = label
             return label
@@ -224,8 +236,8 @@ class FlowContext:
         for fixed in spec.sends_to:
             out.append(next(iter(sorted(self.owner_addresses))) if fixed == OWNER
                        else _normalise_destination("recipient", fixed))
-        if not out and "egress" in spec.effects:
-            return (PUBLIC,)  # egress with no named destination: treat as the world
+        if not out:
+            return (PUBLIC,) if "egress" in spec.effects else ()  # no named one: the world
         return tuple(sorted(set(out)))
 
     def call_facts(self, *, spec: ToolSpec, args: Mapping[str, Resolved], request_type: str,
@@ -235,61 +247,54 @@ class FlowContext:
         `control`: the pc label, readers of whatever decided that this call happens at
         all (the loops around it). Both count as data the call sends."""
         known_args: dict[str, Any] = {}
-        open_args: set[str] = set()
-        tainted: set[str] = set()
-        influenced: set[str] = set()
-        planner: set[str] = set()
-        private = (disclosed is not None and not disclosed.is_public) or not control.is_public
-        labels = [control]
+        # Lists, not sets: argument names are unique. (One pass over the arguments, inlined:
+        # this runs for every call of every review and every run-time check.)
+        open_args: list[str] = []
+        tainted: list[str] = []
+        influenced: list[str] = []
+        planner: list[str] = []
+        private = ((disclosed is not None and PUBLIC not in disclosed.readers)
+                   or PUBLIC not in control.readers)
         for name, r in args.items():
             label = r.label
-            labels.append(label)
             if r.known:
                 known_args[name] = r.value
             else:
-                open_args.add(name)
+                open_args.append(name)
             if label.taint != "none":
-                influenced.add(name)
+                influenced.append(name)
                 if label.taint == "high":
-                    tainted.add(name)
+                    tainted.append(name)
             if "planner" in label.sources:
-                planner.add(name)
-            if not private and not label.is_public:
+                planner.append(name)
+            if not private and PUBLIC not in label.readers:
                 private = True
         sinks = spec.sink_args
         dests = self.destinations(spec, args)
         readers_ok = to_owner = to_sender = to_known = None
         if dests:
-            data = join_all(labels)
+            data = join_all([control, *(r.label for r in args.values())])
             if disclosed is not None:
                 data = data.join(disclosed)
-            readers_ok = all(data.readable_by(self._reader_id(d)) for d in dests)
-            to_owner = all(d in self.owner_addresses for d in dests)
-            to_sender = all(d == self.sender for d in dests)
+            readers = data.readers
+            readers_ok = PUBLIC in readers or all(self._reader_id(d) in readers for d in dests)
+            to_owner = self.owner_addresses.issuperset(dests)
+            to_sender = dests == (self.sender,)  # sorted and unique: every one is the sender
             to_known = all(self._is_known(d) for d in dests)
+        classified = self.classified
+        # Positional (a third of the cost of keywords): the order is `_FACT_FIELDS`, which
+        # this module checks against `CallFacts` when it loads.
         return CallFacts(
-            tool=spec.name,
-            trust_class=self.classified.trust_class,
-            request_type=request_type,
-            channel=self.trigger.channel,
-            principal=self.sender,
-            authenticated=self.classified.authenticated,
-            args=known_args,
-            open_args=frozenset(open_args),
-            tainted_args=frozenset(tainted),
-            influenced_args=frozenset(influenced),
-            planner_args=frozenset(planner),
-            tainted_sinks=frozenset(sinks[n] for n in tainted if n in sinks),
-            influenced_sinks=frozenset(sinks[n] for n in influenced if n in sinks),
-            private=private,
-            readers_ok=readers_ok,
-            to_owner=to_owner,
-            to_sender=to_sender,
-            to_known=to_known,
-            destinations=dests,
-            executes_tainted=executes_tainted,
-            plan=bounds,
-        )
+            spec.name, classified.trust_class, request_type, self.trigger.channel, self.sender,
+            classified.authenticated, known_args,
+            frozenset(open_args) if open_args else _NONE,
+            frozenset(tainted) if tainted else _NONE,
+            frozenset(influenced) if influenced else _NONE,
+            frozenset(planner) if planner else _NONE,
+            frozenset([sinks[n] for n in tainted if n in sinks]) if tainted and sinks else _NONE,
+            (frozenset([sinks[n] for n in influenced if n in sinks])
+             if influenced and sinks else _NONE),
+            private, readers_ok, to_owner, to_sender, to_known, dests, executes_tainted, bounds)
 
     def _is_known(self, dest: str) -> bool:
         if dest.startswith(INVALID):
