@@ -93,39 +93,53 @@ class Gate:
                *, run_id: str | None = None, planner_context: Label | None = None) -> Review:
         """Review and audit (trigger, plan, verdict); runs nothing. `planner_context`: the
         label of everything the planner was shown (see `FlowContext`)."""
-        run_id = run_id or new_run_id()
-        classified = self.classify(trigger)
+        return self._review(self.classify(trigger), plan, run_id=run_id or new_run_id(),
+                            planner_context=planner_context)[0]
+
+    def _review(self, classified: Classified, plan: Plan | Mapping[str, Any] | str, *,
+                run_id: str, planner_context: Label | None) -> tuple[Review, CheckedPlan | None]:
+        """`review`, with the checked plan (None when it does not parse or check), so a
+        caller that goes on to run or queue it parses and checks it once."""
+        try:
+            checked: CheckedPlan | None = check_plan(
+                plan if isinstance(plan, Plan) else parse_plan(plan), self.policy.catalog)
+        except PlanError:
+            checked = None  # `review` below turns the same error into its deny
         # The review is pure: its three records (and a second opinion's) are written after
         # it, in order, in one transaction.
         events: list[tuple[str, str, Mapping[str, Any]]] = [("trigger", run_id, {
             "channel": classified.trigger.channel, "principal": classified.principal.canonical,
             "trust_class": classified.trust_class, "classification": list(classified.reasons),
             "authenticated": classified.authenticated})]
-        result = review(classified, plan, self.policy, resources=self.resources,
-                        planner_context=planner_context)
+        if checked is None:
+            result = review(classified, plan, self.policy, resources=self.resources,
+                            planner_context=planner_context)
+        else:
+            result = review_checked(classified, checked, self.policy, deployment_of(self.policy),
+                                    resources=self.resources, planner_context=planner_context)
         if self.second_opinion is not None and result.verdict != "deny":
             # A second reviewer may be a model and take a while: the trigger is on record
             # before it is asked.
             append_all(self.audit, events)
             events.clear()
-            result = self._second_opinion(classified, plan, result, run_id, events)
+            result = self._second_opinion(classified, checked, result, run_id, events)
         events.append(("plan", run_id, {"plan_hash": result.plan_hash, "plan": _plan_json(plan)}))
         events.append(("verdict", run_id, {"verdict": result.verdict,
                                            "rules": list(result.rules),
                                            "plan_hash": result.plan_hash,
                                            "error": result.error}))
         append_all(self.audit, events)
-        return result
+        return result, checked
 
-    def _second_opinion(self, classified: Classified, plan: Plan | Mapping[str, Any] | str,
+    def _second_opinion(self, classified: Classified, checked: CheckedPlan | None,
                         result: Review, run_id: str,
                         events: list[tuple[str, str, Mapping[str, Any]]]) -> Review:
         """Ask the second reviewer; it may turn approve into escalate or deny, or escalate
         into deny, never the reverse. A failure or an unknown answer escalates."""
         assert self.second_opinion is not None
         try:
-            checked = check_plan(plan if isinstance(plan, Plan) else parse_plan(plan),
-                                 self.policy.catalog)
+            if checked is None:
+                raise PlanError("the plan did not check")  # never here: such a plan is denied
             opinion = self.second_opinion.judge(classified, checked, result)
         except Exception as exc:  # a failing second reviewer asks the owner
             opinion = "escalate"
@@ -154,12 +168,11 @@ class Gate:
         limited = self._rate_limited(classified, run_id)
         if limited is not None:
             return Outcome(run_id=run_id, review=limited)
-        verdict = self.review(classified.trigger, plan, run_id=run_id,
-                              planner_context=planner_context)
-        if verdict.verdict == "deny":
+        verdict, reviewed = self._review(classified, plan, run_id=run_id,
+                                         planner_context=planner_context)
+        if verdict.verdict == "deny" or reviewed is None:  # a plan that does not check is denied
             return Outcome(run_id=run_id, review=verdict)
-        checked = check_plan(plan if isinstance(plan, Plan) else parse_plan(plan),
-                             self.policy.catalog)
+        checked = reviewed
         if verdict.verdict == "escalate" and self.approver is not None:
             question = OwnerQuestion(run_id=run_id, step=None, tool=None, args={},
                                      rules=verdict.rules, reasons=verdict.reasons,
