@@ -123,7 +123,8 @@ class Gate:
             append_all(self.audit, events)
             events.clear()
             result = self._second_opinion(classified, checked, result, run_id, events)
-        events.append(("plan", run_id, {"plan_hash": result.plan_hash, "plan": _plan_json(plan)}))
+        events.append(("plan", run_id, {"plan_hash": result.plan_hash,
+                                        "plan": _plan_json(plan, checked=checked is not None)}))
         events.append(("verdict", run_id, {"verdict": result.verdict,
                                            "rules": list(result.rules),
                                            "plan_hash": result.plan_hash,
@@ -357,13 +358,18 @@ def new_run_id() -> str:
     return "run_" + secrets.token_hex(6)
 
 
-def _plan_json(plan: Plan | Mapping[str, Any] | str) -> Any:
+def _plan_json(plan: Plan | Mapping[str, Any] | str, *, checked: bool = False) -> Any:
+    """The plan as the audit records it: as it came when it is JSON. `checked`: it parsed
+    and checked, so it is JSON already (finite literals, no cycles; anything else the
+    record's encoder writes as its repr) and is not encoded twice to find out."""
     if isinstance(plan, Plan):
         return plan.model_dump(mode="json", by_alias=True, exclude_none=True)
     if isinstance(plan, str):
         return plan[:100_000]
     if isinstance(plan, bytes):
         return plan[:100_000].decode("utf-8", "replace")
+    if isinstance(plan, Mapping) and checked:
+        return dict(plan)
     if isinstance(plan, Mapping):
         try:  # recorded as it came only when it is JSON (no NaN, no sets, not too deep)
             json.dumps(plan, allow_nan=False)

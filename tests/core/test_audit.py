@@ -91,3 +91,26 @@ def test_unserialisable_event_and_unwritable_log_raise_audit_error(tmp_path: Pat
     (tmp_path / "dir.db").mkdir()
     with pytest.raises(AuditError, match="cannot open"):
         AuditLog(tmp_path / "dir.db")
+
+
+def test_a_review_records_the_plan_as_it_came(tmp_path: Path) -> None:
+    """The plan event holds the plan exactly as submitted when it is JSON, in one
+    transaction with the trigger and the verdict; a plan that is not JSON (NaN) is denied
+    and recorded as its repr, and the log still verifies (no non-standard JSON in it)."""
+    import json
+
+    from .conftest import lit, make_gate, owner_trigger, plan
+
+    gate, _tools = make_gate(audit=str(tmp_path / "a.db"))
+    good = plan({"id": "n", "tool": "notify_owner", "args": {"text": lit("hi")}})
+    gate.review(owner_trigger(), good)
+    bad = plan({"id": "n", "tool": "notify_owner", "args": {"text": lit(float("nan"))}})
+    assert gate.review(owner_trigger(), bad).verdict == "deny"
+    events = gate.audit.tail(10)
+    assert [e.kind for e in events] == ["trigger", "plan", "verdict"] * 2
+    assert events[1].data["plan"] == good
+    assert isinstance(events[4].data["plan"], str) and "nan" in events[4].data["plan"]
+    rows = gate.audit.connection.execute("SELECT data FROM audit_events").fetchall()
+    for (text,) in rows:
+        json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON {c}"))
+    assert gate.audit.verify().ok
