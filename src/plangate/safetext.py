@@ -68,14 +68,22 @@ def _render(text: str, limit: int | None, *, ascii: bool, newlines: bool,
             specials: str = "") -> tuple[str, bool]:
     """The escaped text cut to at most `limit` characters (escapes are never split), and
     whether anything was cut."""
-    if text.isascii() and text.isprintable() and not (
-            any(ch in text for ch in specials) or ("'" in specials and "\\" in text)):
+    if text.isascii() and text.isprintable() and not _has_special(text, specials):
         # Printable ASCII with no special: every character shows as itself, one piece each
         # (what the loop below computes, without the loop; tests/core/test_perf_paths.py).
         if limit is None or len(text) <= max(limit, 0):
             return text, False
         return text[:max(limit, 0)], True
     return _render_each(text, limit, ascii=ascii, newlines=newlines, specials=specials)
+
+
+def _has_special(text: str, specials: str) -> bool:
+    """Whether an ASCII `text` holds a special (or a backslash, which `'` makes one)."""
+    if specials == "'«»":  # quote(): « and » are not ASCII
+        return "'" in text or "\\" in text
+    if not specials or specials == "«»":
+        return False
+    return any(ch in text for ch in specials) or ("'" in specials and "\\" in text)
 
 
 def _render_each(text: str, limit: int | None, *, ascii: bool, newlines: bool,
@@ -121,6 +129,12 @@ def quote(value: Any, limit: int | None = 60, *, ascii: bool = False) -> str:
             text = f"<{type(value).__name__}>"
         shown, cut = _render(text, limit, ascii=ascii, newlines=False, specials="«»")
         return f"{shown}{ELLIPSIS} ({len(text)} chars)" if cut else shown
+    if value.isascii() and value.isprintable() and "'" not in value and "\\" not in value:
+        # Shows as itself (`_render`'s fast path, inlined: the summary quotes every value;
+        # equal to the general loop, tests/core/test_summary_speed.py).
+        if limit is None or len(value) <= max(limit, 0):
+            return f"'{value}'"
+        return f"'{value[:max(limit, 0)]}'{ELLIPSIS} ({len(value)} chars)"
     shown, cut = _render(value, limit, ascii=ascii, newlines=False, specials="'«»")
     return f"'{shown}'{ELLIPSIS} ({len(value)} chars)" if cut else f"'{shown}'"
 

@@ -16,7 +16,7 @@ from plangate.catalog import Catalog
 from plangate.plan.codec import CheckedPlan, iter_refs
 from plangate.plan.model import Arg, CallStep, Concat, ExtractStep, ForEachStep, ListOf, Lit, Ref
 from plangate.review.origins import occurs_in, own_words_text
-from plangate.safetext import marked, quote, visible
+from plangate.safetext import quote, visible
 from plangate.trigger import Trigger
 
 #: How much of one argument of a call that sends, pays, keeps, runs, deletes or writes the
@@ -31,19 +31,90 @@ def short(value: Any, limit: int = 60) -> str:
     return quote(value, limit, ascii=True)
 
 
-def _source(lit: Lit, sender: str, own: str | None) -> str:
-    """Whose words a literal claims to be, as the approver reads it."""
-    if lit.origin == "payload":
-        if own is not None and not occurs_in(lit, own):
-            return f"quoted or forwarded in the message from {sender or 'the trigger'}, not their own words"
-        return f"payload from {sender or 'the trigger'}"
-    return {"instruction": "your instruction", "planner": "chosen by the agent"}[lit.origin]
+_NAMED_SOURCES = {"instruction": "your instruction", "planner": "chosen by the agent"}
 
 
-def _lit(value: Any, lit: Lit, source: str, limit: int) -> str:
-    if lit.origin == "payload":
-        return marked(short(value, limit), source)
-    return f"{short(value, limit)} ({source})"
+class _Words:
+    """How one summary renders arguments. The sender's mark is escaped once, and whether a
+    `payload` literal is in the sender's own words is asked once per literal; both memos
+    live as long as one summary (`describe_arg`: one call). Says exactly what the general
+    code said (tests/core/test_summary_speed.py keeps it as the reference)."""
+
+    __slots__ = ("foreign", "marks", "own", "quoted", "their_mark", "theirs")
+
+    def __init__(self, sender: str, own: str | None) -> None:
+        self.own = own
+        who = sender or "the trigger"
+        self.theirs = f"payload from {who}"
+        self.quoted = f"quoted or forwarded in the message from {who}, not their own words"
+        self.marks: dict[str, str] = {}  # source -> the opening of its `marked()` span
+        self.foreign: dict[int, bool] = {}  # id of a literal of the plan -> not in own words
+        self.their_mark = self.mark(self.theirs)
+
+    def source(self, lit: Lit) -> str:
+        """Whose words a literal claims to be, as the approver reads it."""
+        if lit.origin == "payload":
+            if self.own is not None:
+                foreign = self.foreign.get(id(lit))
+                if foreign is None:
+                    foreign = self.foreign[id(lit)] = not occurs_in(lit, self.own)
+                if foreign:
+                    return self.quoted
+            return self.theirs
+        return _NAMED_SOURCES[lit.origin]
+
+    def mark(self, source: str) -> str:
+        """The opening of `marked(text, source)`: `«source: `, the source escaped."""
+        mark = self.marks.get(source)
+        if mark is None:
+            mark = self.marks[source] = f"«{visible(source, 120)}: "
+        return mark
+
+    def lit(self, value: Any, lit: Lit, source: str, limit: int) -> str:
+        if lit.origin == "payload":
+            return f"{self.mark(source)}{quote(value, limit, ascii=True)}»"
+        return f"{quote(value, limit, ascii=True)} ({source})"
+
+    def describe(self, arg: Arg, limit: int) -> str:
+        if isinstance(arg, Lit):  # self.lit(arg.literal, arg, self.source(arg), limit), inlined
+            if arg.origin == "payload":
+                mark = self.their_mark if self.own is None else self.mark(self.source(arg))
+                return f"{mark}{quote(arg.literal, limit, ascii=True)}»"
+            source = _NAMED_SOURCES[arg.origin]
+            return f"{quote(arg.literal, limit, ascii=True)} ({source})"
+        if isinstance(arg, Ref):
+            # A path segment is any string a plan wrote: it is shown escaped like a value.
+            shown = visible(arg.shown, 120, ascii=True)
+            return f"<{shown}, known at run time>" if arg.ref != "trigger" else f"<{shown}>"
+        if isinstance(arg, Concat):
+            return " + ".join([self.describe(p, limit) for p in arg.concat])
+        assert isinstance(arg, ListOf)
+        return "[" + ", ".join([self.describe(i, limit) for i in arg.items]) + "]"
+
+    def whole(self, arg: Arg, one: str, pad: str) -> list[str]:
+        """An argument shown whole (`one` is it described at `WHOLE`), one line at most
+        `WRAP` characters of its value each: a long text in numbered parts, each marked
+        with whose words it is; concatenations and lists one part per line. Up to `WHOLE`
+        characters of one text; beyond, the cut is said."""
+        if len(one) <= WRAP:
+            return [pad + one]
+        if isinstance(arg, Lit) and isinstance(arg.literal, str):
+            text, source = arg.literal, self.source(arg)
+            shown = text[:WHOLE]
+            parts = range(0, len(shown), WRAP)
+            out = [f"{pad}{len(text)} characters in {len(parts)} parts:"]
+            out.extend(f"{pad}  {self.lit(shown[i:i + WRAP], arg, f'{source}, part {n}', WRAP)}"
+                       for n, i in enumerate(parts, 1))
+            if len(text) > WHOLE:
+                out.append(f"{pad}  ... and {len(text) - WHOLE} more characters, not shown")
+            return out
+        if isinstance(arg, Concat | ListOf):
+            pieces = arg.concat if isinstance(arg, Concat) else arg.items
+            out = [f"{pad}{'joined from' if isinstance(arg, Concat) else 'a list of'} {len(pieces)} parts:"]
+            for piece in pieces:
+                out.extend(self.whole(piece, self.describe(piece, WHOLE), pad + "  "))
+            return out
+        return [pad + one[:WRAP] + "..."]  # a Ref's shown path is already bounded
 
 
 def describe_arg(arg: Arg, sender: str = "", *, limit: int = 60, own: str | None = None) -> str:
@@ -51,42 +122,7 @@ def describe_arg(arg: Arg, sender: str = "", *, limit: int = 60, own: str | None
     `payload` literals came from, marked as theirs; `own` (normalised) is the sender's own
     words when the message also holds others' (quoted, forwarded, attached): a literal
     found only outside them is marked as someone else's words in that message."""
-    if isinstance(arg, Lit):
-        return _lit(arg.literal, arg, _source(arg, sender, own), limit)
-    if isinstance(arg, Ref):
-        # A path segment is any string a plan wrote: it is shown escaped like a value.
-        shown = visible(arg.shown, 120, ascii=True)
-        return f"<{shown}, known at run time>" if arg.ref != "trigger" else f"<{shown}>"
-    if isinstance(arg, Concat):
-        return " + ".join(describe_arg(p, sender, limit=limit, own=own) for p in arg.concat)
-    assert isinstance(arg, ListOf)
-    return "[" + ", ".join(describe_arg(i, sender, limit=limit, own=own) for i in arg.items) + "]"
-
-
-def _whole(arg: Arg, sender: str, own: str | None, pad: str) -> list[str]:
-    """An argument shown whole, one line at most `WRAP` characters of its value each:
-    a long text in numbered parts, each marked with whose words it is; concatenations and
-    lists one part per line. Up to `WHOLE` characters of one text; beyond, the cut is said."""
-    one = describe_arg(arg, sender, limit=WHOLE, own=own)
-    if len(one) <= WRAP:
-        return [pad + one]
-    if isinstance(arg, Lit) and isinstance(arg.literal, str):
-        text, source = arg.literal, _source(arg, sender, own)
-        shown = text[:WHOLE]
-        parts = range(0, len(shown), WRAP)
-        out = [f"{pad}{len(text)} characters in {len(parts)} parts:"]
-        out.extend(f"{pad}  {_lit(shown[i:i + WRAP], arg, f'{source}, part {n}', WRAP)}"
-                   for n, i in enumerate(parts, 1))
-        if len(text) > WHOLE:
-            out.append(f"{pad}  ... and {len(text) - WHOLE} more characters, not shown")
-        return out
-    if isinstance(arg, Concat | ListOf):
-        pieces = arg.concat if isinstance(arg, Concat) else arg.items
-        out = [f"{pad}{'joined from' if isinstance(arg, Concat) else 'a list of'} {len(pieces)} parts:"]
-        for piece in pieces:
-            out.extend(_whole(piece, sender, own, pad + "  "))
-        return out
-    return [pad + one[:WRAP] + "..."]  # a Ref's shown path is already bounded
+    return _Words(sender, own).describe(arg, limit)
 
 
 #: Calls whose every argument the approver sees: what they send, pay, keep, run, delete or
@@ -95,6 +131,10 @@ _OUTWARD = frozenset({"egress", "payment", "persist", "execute", "delete", "writ
 
 
 def _has_ref(arg: Arg) -> bool:
+    if isinstance(arg, Lit):  # a leaf is its own only leaf
+        return False
+    if isinstance(arg, Ref):
+        return arg.ref != "trigger"
     return any(ref.ref != "trigger" for ref in iter_refs(arg))
 
 
@@ -111,6 +151,7 @@ def summarise(checked: CheckedPlan, catalog: Catalog, *, trust_class: str, princ
     sender = visible(principal, 80, ascii=True)
     lines = [f"{_an(trust_class)} {short(trust_class, 40)} trigger from {short(principal, 80)} asks for "
              f"{_an(rtype).lower()} {short(rtype, 64)} request; verdict: {verdict}."]
+    words = _Words(sender, own)
     for scoped in checked.order:
         step = scoped.step
         indent = "  " * (len(scoped.loops) + 1)
@@ -121,28 +162,40 @@ def summarise(checked: CheckedPlan, catalog: Catalog, *, trust_class: str, princ
             # Sinks say where things go; arguments fed from earlier steps say what goes there.
             # A call that sends, pays, persists, runs, deletes or writes shows every argument:
             # a literal the planner wrote can carry what it saw, and the owner must see it.
-            everything = bool(_OUTWARD & set(spec.effects))
-            names = [n for n, a in step.args.items() if everything or n in spec.sink_args or _has_ref(a)]
-            shown = [f"{n}={describe_arg(step.args[n], sender, own=own)}" for n in names]
+            everything = not _OUTWARD.isdisjoint(spec.effects)
+            args = step.args
+            describe = words.describe
             head = f"{indent}- {step.id}: {step.tool} [{effects}]{loop}"
-            whole = [f"{n}={describe_arg(step.args[n], sender, limit=WHOLE, own=own)}" for n in names]
-            if not everything or len(head) + sum(len(w) + 2 for w in whole) <= WRAP:
-                # Short enough to read on one line (an outward call's values whole).
-                lines.append(head + (f" -> {'; '.join(whole if everything else shown)}" if shown else ""))
-            else:  # a call that sends, pays, keeps, runs, deletes or writes: every argument whole
-                lines.append(head + " ->")
-                for n in names:
-                    value = _whole(step.args[n], sender, own, indent + "      ")
-                    if len(value) == 1:
-                        lines.append(f"{indent}    {n} = {value[0].lstrip()}")
-                    else:
-                        lines.append(f"{indent}    {n} =")
-                        lines.extend(value)
+            if not everything:
+                sinks = spec.sink_args
+                shown = [f"{n}={describe(a, 60)}" for n, a in args.items()
+                         if n in sinks or (not isinstance(a, Lit) and _has_ref(a))]
+                lines.append(head + (f" -> {'; '.join(shown)}" if shown else ""))
+                continue
+            # Every argument whole: on one line when short enough to read there, else one
+            # argument (or one part of a long one) a line.
+            whole = []
+            width = len(head)
+            for n, a in args.items():
+                one = describe(a, WHOLE)
+                whole.append((n, a, one))
+                width += len(n) + len(one) + 3  # "; n=one"
+            if width <= WRAP:
+                lines.append(head + (f" -> {'; '.join([f'{n}={one}' for n, _, one in whole])}" if whole else ""))
+                continue
+            lines.append(head + " ->")
+            for n, a, one in whole:
+                value = words.whole(a, one, indent + "      ")
+                if len(value) == 1:
+                    lines.append(f"{indent}    {n} = {value[0].lstrip()}")
+                else:
+                    lines.append(f"{indent}    {n} =")
+                    lines.extend(value)
         elif isinstance(step, ExtractStep):
             lines.append(f"{indent}- {step.id}: extract a {step.type.kind} from "
-                         f"{describe_arg(step.source, sender, own=own)} (no tools)")
+                         f"{words.describe(step.source, 60)} (no tools)")
         else:
             assert isinstance(step, ForEachStep)
-            lines.append(f"{indent}- {step.id}: for each item of {describe_arg(step.over, sender, own=own)}, "
+            lines.append(f"{indent}- {step.id}: for each item of {words.describe(step.over, 60)}, "
                          f"at most {step.max}:")
     return "\n".join(lines)
