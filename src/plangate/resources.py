@@ -63,7 +63,8 @@ def resolve_patterns(pattern: str, args: Mapping[str, Any]) -> list[str]:
     """The resource names a pattern stands for with these arguments. An argument whose
     value is not known yet is `*`; an array argument names one resource per item; every
     value is canonicalised (`./a//b` and `a/b` are one file) and cannot smuggle wildcards."""
-    names, pieces = _parsed(pattern)
+    parsed = _PARSED.get(pattern)
+    names, pieces = parsed if parsed is not None else _parsed(pattern)
     if not names:
         return [pattern]
     if len(names) == 1:  # the common case, spelled out (the same names as the general path)
@@ -71,7 +72,7 @@ def resolve_patterns(pattern: str, args: Mapping[str, Any]) -> list[str]:
         value = args.get(names[0], OPEN_VALUE)
         if value is OPEN_VALUE:
             return [head + WILDCARD + tail]
-        if isinstance(value, list | tuple):
+        if isinstance(value, (list, tuple)):  # a tuple: `list | tuple` is built on every call
             items = [_canonical(v) for v in value] or [""]
             if len(items) > MAX_NAMES:
                 return [head + WILDCARD + tail]
@@ -168,6 +169,7 @@ class MemoryResourceLabels:
         # prefix), and the few stored names that are patterns themselves (always compared).
         self._sorted: list[str] = []
         self._wild: set[str] = set()
+        self._wild_prefix: dict[str, str] = {}  # the literal prefix of each
         self._base = base
         self._join_writes = join_writes
         for name, label in (initial or {}).items():
@@ -177,6 +179,7 @@ class MemoryResourceLabels:
         if name not in self._labels:
             if has_wildcard(name):
                 self._wild.add(name)
+                self._wild_prefix[name] = literal_prefix(name)
             else:
                 bisect.insort(self._sorted, name)
         self._labels[name] = label
@@ -198,7 +201,15 @@ class MemoryResourceLabels:
             else:
                 hits = [labels[name] for name in names[lo:hi] if fnmatch.fnmatchcase(name, pattern)]
         if self._wild:
-            hits += [labels[name] for name in self._wild if overlaps(name, pattern)]
+            # A name and a pattern that overlap both start with each one's literal prefix, so
+            # one prefix starts the other; the others are not compared.
+            # (In the set's order, as ever: the order of a join can matter for the spelling of
+            # public readers.)
+            here = pattern if found is None else pattern[:found.start()]
+            prefixes = self._wild_prefix
+            hits += [labels[name] for name in self._wild
+                     if (here.startswith(prefixes[name]) or prefixes[name].startswith(here))
+                     and overlaps(name, pattern)]
         below = self._base.label_of(pattern) if self._base is not None else None
         if below is not None:
             hits.append(below)

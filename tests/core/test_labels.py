@@ -160,7 +160,8 @@ def same(a: Label | None, b: Label | None) -> bool:
     """Equal in every field, the spelling of public readers included."""
     if a is None or b is None:
         return a is b
-    return (a.readers, a.sources, a.taint) == (b.readers, b.sources, b.taint)
+    return (type(a) is type(b) is Label and a == b and hash(a) == hash(b)
+            and (a.readers, a.sources, a.taint) == (b.readers, b.sources, b.taint))
 
 
 
@@ -168,13 +169,17 @@ def same(a: Label | None, b: Label | None) -> bool:
 def test_join_equals_the_reference(pool: list[Label], data: st.DataObject) -> None:
     """`Label.join` (reusing a side when the join equals it) gives the reference's fields."""
     a, b = data.draw(st.sampled_from(pool)), data.draw(st.sampled_from(pool))
-    assert same(a.join(b), ref_join(a, b))
+    joined = a.join(b)
+    assert same(joined, ref_join(a, b))
+    assert joined == ref_join(a, b) and hash(joined) == hash(ref_join(a, b))
+    assert type(joined) is Label and repr(joined) == repr(ref_join(a, b))
 
 
 @given(label_lists(max_size=10))
 def test_join_all_equals_the_fold(found: list[Label]) -> None:
     """`join_all`, folded over the fields, is the fold of `join` from TRUSTED."""
     assert same(join_all(found), ref_join_all(found))
+    assert join_all(found) == ref_join_all(found) and type(join_all(found)) is Label
     assert same(join_all(iter(found)), ref_join_all(found))
 
 

@@ -203,13 +203,20 @@ class FlowContext:
     def resolve(self, arg: Arg, env: Mapping[str, Resolved]) -> Resolved:
         """Value and label of an argument; step outputs come from `env`."""
         if isinstance(arg, Lit):
+            # `literal_label`, with its two most common answers taken here.
+            if arg.origin == "instruction":
+                return Resolved(arg.literal, self._instruction_literal)
+            if arg.origin == "payload" and self._own_words is None:
+                return Resolved(arg.literal, self._payload_literal)
             return Resolved(arg.literal, self.literal_label(arg))
         if isinstance(arg, Ref):
+            segments = arg.segments
             if arg.ref == TRIGGER_REF:
-                return Resolved(follow(self.trigger_value, arg.segments),
-                                self.trigger_label(arg.segments))
+                return Resolved(follow(self.trigger_value, segments), self.trigger_label(segments))
             base = env[arg.ref]
-            return Resolved(follow(base.value, arg.segments), base.label, base.known)
+            if not segments:  # the whole output: `follow` would give its value back
+                return base
+            return Resolved(follow(base.value, segments), base.label, base.known)
         if isinstance(arg, Concat):
             parts = [self.resolve(p, env) for p in arg.concat]
             label = join_all(p.label for p in parts)
@@ -255,8 +262,10 @@ class FlowContext:
         planner: list[str] = []
         private = ((disclosed is not None and PUBLIC not in disclosed.readers)
                    or PUBLIC not in control.readers)
+        labels = [control]
         for name, r in args.items():
             label = r.label
+            labels.append(label)
             if r.known:
                 known_args[name] = r.value
             else:
@@ -273,7 +282,7 @@ class FlowContext:
         dests = self.destinations(spec, args)
         readers_ok = to_owner = to_sender = to_known = None
         if dests:
-            data = join_all([control, *(r.label for r in args.values())])
+            data = join_all(labels)
             if disclosed is not None:
                 data = data.join(disclosed)
             readers = data.readers
