@@ -232,20 +232,24 @@ class FlowContext:
         """Normalised destinations of a call, `()` if it has none, None if not known yet."""
         out: list[str] = []
         for name, kind in spec.sink_args.items():
-            if kind not in DESTINATION_SINKS or name not in args:
+            if kind not in DESTINATION_SINKS:
                 continue
-            if not args[name].known:
+            arg = args.get(name)
+            if arg is None:
+                continue
+            if not arg.known:
                 return None
-            value = args[name].value
-            values = value if isinstance(value, list) else [value]
-            for v in values:
-                out.append(_normalise_destination(kind, v))
+            value = arg.value
+            if isinstance(value, list):
+                out += [_normalise_destination(kind, v) for v in value]
+            else:
+                out.append(_normalise_destination(kind, value))
         for fixed in spec.sends_to:
             out.append(next(iter(sorted(self.owner_addresses))) if fixed == OWNER
                        else _normalise_destination("recipient", fixed))
         if not out:
             return (PUBLIC,) if "egress" in spec.effects else ()  # no named one: the world
-        return tuple(sorted(set(out)))
+        return (out[0],) if len(out) == 1 else tuple(sorted(set(out)))
 
     def call_facts(self, *, spec: ToolSpec, args: Mapping[str, Resolved], request_type: str,
                    bounds: PlanBounds, executes_tainted: bool,
