@@ -438,3 +438,20 @@ def test_the_bench_plan_summarises_as_before() -> None:
         checked = check_plan(parse_plan(plan), policy.catalog)
         kwargs = {"trust_class": "owner", "principal": "owner@home.example", "verdict": "approve", "trigger": trigger}
         assert summary.summarise(checked, policy.catalog, **kwargs) == ref_summarise(checked, policy.catalog, **kwargs)
+
+
+def test_values_around_the_line_width_summarise_as_before() -> None:
+    """Arguments whose rendering is just under, at and just over `WRAP`: where a value moves
+    from one line to numbered parts (the widths generated values rarely hit exactly)."""
+    catalog = Catalog(tools={"send": ToolSpec(effects=["egress"], args={"to": ArgSpec(sink="recipient"),
+                                                                          "body": ArgSpec()})})
+    for size in range(150, WRAP + 8):
+        for value in ("x" * size, "é" * (size // 6), ["y" * size]):
+            for origin in ("payload", "planner"):
+                args = {"to": Lit(literal="bob@partner.example", origin="payload"),
+                        "body": Lit(literal=value, origin=origin)}
+                step = CallStep(id="s", tool="send", args=args)
+                checked = CheckedPlan(plan=Plan(steps=[step]), hash="", order=(Scoped(step=step, loops=(), repeat=1),),
+                                      max_calls=1, blocks={})
+                kwargs = {"trust_class": "owner", "principal": "owner@home.example", "verdict": "approve"}
+                assert summary.summarise(checked, catalog, **kwargs) == ref_summarise(checked, catalog, **kwargs)

@@ -185,6 +185,9 @@ def summarise(checked: CheckedPlan, catalog: Catalog, *, trust_class: str, princ
                 continue
             lines.append(head + " ->")
             for n, a, one in whole:
+                if len(one) <= WRAP:  # words.whole()'s first case, without the list
+                    lines.append(f"{indent}    {n} = {one.lstrip()}")
+                    continue
                 value = words.whole(a, one, indent + "      ")
                 if len(value) == 1:
                     lines.append(f"{indent}    {n} = {value[0].lstrip()}")
