@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _quote  # json.dumps of a str, ensure_ascii=False
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from plangate.plan.model import (
     Plan,
     Ref,
     Step,
+    plan_text,
 )
 
 TRIGGER_REF = "trigger"
@@ -76,8 +78,15 @@ def canonical_json(value: Any) -> str:
 
 def plan_hash(plan: Plan) -> str:
     """SHA-256 of the canonical JSON of the plan: binds an approval to this exact plan."""
-    dumped = plan.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return "sha256:" + hashlib.sha256(canonical_json(dumped).encode()).hexdigest()
+    try:
+        text = plan_text(plan)
+        data = None if text is None else text.encode()
+    except (ValueError, RecursionError):  # surrogates, huge numbers: the general path's error
+        data = None
+    if data is None:
+        dumped = plan.model_dump(mode="json", by_alias=True, exclude_none=True)
+        data = canonical_json(dumped).encode()
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,21 +135,22 @@ def _check_block(steps: list[Step], catalog: Catalog, seen: set[str], order: lis
         raise PlanError(f"loops nested deeper than {MAX_NESTING}", where=f"step {loops[-1]!r}")
     block_ids: set[str] = set()
     for step in steps:
-        if step.id in seen or step.id == TRIGGER_REF or step.id in loop_vars:
-            raise PlanError("duplicate step id", where=f"step {step.id!r}")
-        seen.add(step.id)
-        block_ids.add(step.id)
+        sid = step.id
+        if sid in seen or sid == TRIGGER_REF or sid in loop_vars:
+            raise PlanError("duplicate step id", where=f"step {sid!r}")
+        seen.add(sid)
+        block_ids.add(sid)
     if len(seen) > MAX_STEPS:
         raise PlanError(f"more than {MAX_STEPS} steps")
 
     deps = {s.id: step_refs(s) for s in steps}
     visible = outer_ids | frozenset(loop_vars) | {TRIGGER_REF}
-    # Steps nested in this block's loops exist but are out of scope here; say so by name.
-    nested = {s.id for s in _walk(steps)} - block_ids
     for step in steps:
         for field, ref in deps[step.id]:
             if ref.ref not in visible and ref.ref not in block_ids:
                 where = f"step {step.id!r} field {field!r}"
+                # Steps nested in this block's loops exist but are out of scope here.
+                nested = {s.id for s in _walk(steps)} - block_ids
                 if ref.ref in seen or ref.ref in nested:
                     raise PlanError(f"refers to {ref.ref!r}, which is inside a loop and not in "
                                     "scope here", where=where)
@@ -179,11 +189,17 @@ def _topological(steps: list[Step], deps: dict[str, list[tuple[str, Ref]]],
     each time, the first listed step whose inputs are ready. Side effects without a data
     dependency (write, then run the tests) therefore happen in the order written.
     A cycle is refused by name."""
+    if not any(r.ref in block_ids for refs in deps.values() for _f, r in refs):
+        return list(steps)  # nothing waits: the order written
     waiting = {sid: {r.ref for _f, r in refs if r.ref in block_ids} for sid, refs in deps.items()}
     done: list[Step] = []
     placed: set[str] = set()
+    first = 0  # every step before it is placed (ids in a block are distinct)
     while len(done) < len(steps):
-        nxt = next((s for s in steps if s.id not in placed and waiting[s.id] <= placed), None)
+        while steps[first].id in placed:
+            first += 1
+        nxt = next((s for s in steps[first:] if s.id not in placed and waiting[s.id] <= placed),
+                   None)
         if nxt is None:
             cycle = sorted(s.id for s in steps if s.id not in placed)
             raise PlanError(f"steps form a cycle: {', '.join(cycle)}", where=f"step {cycle[0]!r}")
@@ -196,13 +212,14 @@ def step_refs(step: Step) -> list[tuple[str, Ref]]:
     out: list[tuple[str, Ref]] = []
     if isinstance(step, CallStep):
         for name, arg in step.args.items():
-            out.extend((name, r) for r in iter_refs(arg))
+            if type(arg) is not Lit:
+                _field_refs(name, arg, 0, out)
     elif isinstance(step, ExtractStep):
-        out.extend(("from", r) for r in iter_refs(step.source))
+        _field_refs("from", step.source, 0, out)
         if step.type.choices is not None:
-            out.extend(("type.choices", r) for r in iter_refs(step.type.choices))
+            _field_refs("type.choices", step.type.choices, 0, out)
     else:
-        out.extend(("over", r) for r in iter_refs(step.over))
+        _field_refs("over", step.over, 0, out)
         # Inner steps may read outer steps: those are dependencies of the loop itself.
         inner_ids = {s.id for s in _walk(step.steps)} | {step.var}
         for inner in _walk(step.steps):
@@ -210,6 +227,17 @@ def step_refs(step: Step) -> list[tuple[str, Ref]]:
                 if ref.ref not in inner_ids:
                     out.append((f"{inner.id}.{field}", ref))
     return out
+
+
+def _field_refs(field: str, arg: Arg, depth: int, out: list[tuple[str, Ref]]) -> None:
+    """`out.extend((field, r) for r in iter_refs(arg))`, without a generator per node."""
+    if depth > MAX_ARG_DEPTH:
+        raise PlanError(f"argument nested deeper than {MAX_ARG_DEPTH}")
+    if isinstance(arg, Ref):
+        out.append((field, arg))
+    elif not isinstance(arg, Lit):
+        for part in arg.concat if isinstance(arg, Concat) else arg.items:
+            _field_refs(field, part, depth + 1, out)
 
 
 def _walk(steps: list[Step]) -> Iterator[Step]:
@@ -238,59 +266,88 @@ def iter_literals(arg: Arg) -> Iterator[Lit]:
     return (leaf for leaf in iter_leaves(arg) if isinstance(leaf, Lit))
 
 
-def _check_args(step_id: str, field: str, arg: Arg) -> None:
-    for lit in iter_literals(arg):
-        try:
-            size = len(canonical_json(lit.literal))
-        except (TypeError, ValueError):
-            raise PlanError("literal is not plain JSON", where=f"step {step_id!r} field {field!r}") from None
+def _check_args(step_id: str, field: str, arg: Arg, depth: int = 0) -> None:
+    """Every literal of the argument, in the order of `iter_literals`, is plain JSON and
+    not too long."""
+    if depth > MAX_ARG_DEPTH:
+        raise PlanError(f"argument nested deeper than {MAX_ARG_DEPTH}")
+    if isinstance(arg, Lit):
+        value = arg.literal
+        if type(value) is str:
+            size = len(_quote(value))  # what canonical_json writes for a string
+        else:
+            try:
+                size = len(canonical_json(value))
+            except (TypeError, ValueError):
+                raise PlanError("literal is not plain JSON",
+                                where=f"step {step_id!r} field {field!r}") from None
         if size > MAX_LITERAL_CHARS:
             raise PlanError(f"literal longer than {MAX_LITERAL_CHARS} characters",
                             where=f"step {step_id!r} field {field!r}")
+    elif not isinstance(arg, Ref):
+        for part in arg.concat if isinstance(arg, Concat) else arg.items:
+            _check_args(step_id, field, part, depth + 1)
 
 
 def _check_call(step: CallStep, catalog: Catalog) -> None:
     spec = catalog.get(step.tool)
     if spec is None:
         raise PlanError(f"unknown tool {step.tool!r}", where=f"step {step.id!r} field 'tool'")
-    for name, arg in step.args.items():
-        where = f"step {step.id!r} field {name!r}"
-        arg_spec = spec.args.get(name)
+    arg_specs = spec.args
+    args = step.args
+    for name, arg in args.items():
+        arg_spec = arg_specs.get(name)
         if arg_spec is None:
-            raise PlanError(f"tool {step.tool!r} has no argument {name!r}", where=where)
+            raise PlanError(f"tool {step.tool!r} has no argument {name!r}",
+                            where=f"step {step.id!r} field {name!r}")
+        if type(arg) is Lit:
+            value = arg.literal
+            if (type(value) is str and arg_spec.type == "string" and arg_spec.enum is None
+                    and arg_spec.max_length is None and len(value) <= _SURELY_SHORT):
+                continue  # what _check_args and _type_problem would find fine
         _check_args(step.id, name, arg)
-        _check_type(arg, arg_spec, where)
-    missing = sorted(spec.required_args - set(step.args))
-    if missing:
+        problem = _type_problem(arg, arg_spec)
+        if problem:
+            raise PlanError(problem, where=f"step {step.id!r} field {name!r}")
+    if not args.keys() >= spec.required_args:
+        missing = sorted(spec.required_args - args.keys())
         raise PlanError(f"missing required arguments {missing} of tool {step.tool!r}",
                         where=f"step {step.id!r}")
 
 
-def _check_type(arg: Arg, spec: ArgSpec, where: str) -> None:
+#: Strings no longer than this are within MAX_LITERAL_CHARS as JSON (an escape is at most
+#: six characters, the quotes two).
+_SURELY_SHORT = (MAX_LITERAL_CHARS - 2) // 6
+
+
+def _type_problem(arg: Arg, spec: ArgSpec) -> str | None:
     if isinstance(arg, Lit):
-        problem = literal_type_problem(arg.literal, spec)
-        if problem:
-            raise PlanError(problem, where=where)
-    elif isinstance(arg, Concat) and spec.type not in ("string",):
-        raise PlanError(f"concat makes a string; argument wants {spec.type}", where=where)
-    elif isinstance(arg, ListOf) and spec.type != "array":
-        raise PlanError(f"list makes an array; argument wants {spec.type}", where=where)
+        return literal_type_problem(arg.literal, spec)
+    if isinstance(arg, Concat) and spec.type not in ("string",):
+        return f"concat makes a string; argument wants {spec.type}"
+    if isinstance(arg, ListOf) and spec.type != "array":
+        return f"list makes an array; argument wants {spec.type}"
+    return None
 
 
 def literal_type_problem(value: Any, spec: ArgSpec) -> str | None:
     """Why `value` does not fit `spec`, or None. Shared by review and the runtime check."""
     expected = spec.type
-    ok = {
-        "string": isinstance(value, str),
-        "integer": isinstance(value, int) and not isinstance(value, bool),
-        "number": isinstance(value, int | float) and not isinstance(value, bool),
-        "boolean": isinstance(value, bool),
-        "array": isinstance(value, list),
-        "object": isinstance(value, dict),
-    }[expected]
-    if value is None and expected != "object":
-        ok = False
-    if not ok:
+    if expected == "string":
+        ok = isinstance(value, str)
+    elif expected == "integer":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif expected == "number":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif expected == "boolean":
+        ok = isinstance(value, bool)
+    elif expected == "array":
+        ok = isinstance(value, list)
+    elif expected == "object":
+        ok = isinstance(value, dict)
+    else:
+        raise KeyError(expected)
+    if not ok or (value is None and expected != "object"):
         return f"expected {expected}, got {type(value).__name__}"
     if spec.enum is not None and value not in spec.enum:
         return f"value not among {spec.enum}"

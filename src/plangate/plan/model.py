@@ -8,7 +8,9 @@ loops.
 
 from __future__ import annotations
 
+import json
 import math
+from json.encoder import encode_basestring as _quote  # json.dumps of a str, ensure_ascii=False
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
@@ -191,3 +193,158 @@ class Plan(BaseModel):
 
 for _model in (Concat, ListOf, ExtractType, ForEachStep, Plan):
     _model.model_rebuild()
+
+
+# ---- the canonical JSON text of a plan -------------------------------------------------------
+# What `plan_hash` (plan/codec.py) hashes: the same text as `canonical_json` of the plan's
+# JSON dump (keys sorted, fields by alias, None fields left out), written directly instead
+# of building the dump through pydantic and re-encoding it, which cost a review more than
+# the rest of the check. Anything unexpected (a value pydantic's JSON mode would change: a
+# tuple, a key that is not a string, a subclass, a non-finite float) returns None and takes
+# the general path. Stored hashes and approvals depend on this text byte for byte
+# (tests/core/test_check_speed.py).
+
+_ORIGIN_TEXT = {origin: _quote(origin) for origin in ("instruction", "payload", "planner")}
+_LITERAL_TAIL = {origin: ',"origin":' + text + "}" for origin, text in _ORIGIN_TEXT.items()}
+
+
+def plan_text(plan: Plan) -> str | None:
+    """The canonical JSON of the plan, or None when it takes the general path."""
+    if type(plan.version) is not int:
+        return None
+    steps = _steps_text(plan.steps)
+    if steps is None:
+        return None
+    return (f'{{"request_type":{_quote(plan.request_type)},"steps":{steps},'
+            f'"version":{int.__repr__(plan.version)}}}')
+
+
+def _steps_text(steps: list[Step]) -> str | None:
+    parts: list[str] = []
+    for step in steps:
+        if type(step) is CallStep:
+            args = step.args
+            fields: list[str] = []
+            for name in sorted(args) if len(args) > 1 else args:
+                arg = args[name]
+                # The common argument, a string literal, without a call.
+                if (type(arg) is Lit and type(literal := arg.literal) is str
+                        and (tail := _LITERAL_TAIL.get(arg.origin))):
+                    fields.append(f'{_quote(name)}:{{"literal":{_quote(literal)}{tail}')
+                    continue
+                value = _arg_text(arg)
+                if value is None:
+                    return None
+                fields.append(f"{_quote(name)}:{value}")
+            parts.append(f'{{"args":{{{",".join(fields)}}},"id":{_quote(step.id)},'
+                         f'"kind":{_quote(step.kind)},"tool":{_quote(step.tool)}}}')
+        elif type(step) is ExtractStep:
+            source = _arg_text(step.source)
+            wanted = _extract_type_text(step.type)
+            if source is None or wanted is None:
+                return None
+            parts.append(f'{{"from":{source},"id":{_quote(step.id)},"kind":{_quote(step.kind)},'
+                         f'"question":{_quote(step.question)},"type":{wanted}}}')
+        elif type(step) is ForEachStep:
+            over = _arg_text(step.over)
+            inner = _steps_text(step.steps)
+            if over is None or inner is None or type(step.max) is not int:
+                return None
+            parts.append(f'{{"as":{_quote(step.var)},"id":{_quote(step.id)},'
+                         f'"kind":{_quote(step.kind)},"max":{int.__repr__(step.max)},'
+                         f'"over":{over},"steps":{inner}}}')
+        else:
+            return None
+    return "[" + ",".join(parts) + "]"
+
+
+def _extract_type_text(wanted: ExtractType) -> str | None:
+    fields: list[str] = []
+    if wanted.choices is not None:
+        choices = _arg_text(wanted.choices)
+        if choices is None:
+            return None
+        fields.append('"choices":' + choices)
+    fields.append('"kind":' + _quote(wanted.kind))
+    for key, bound in (("max", wanted.max), ("min", wanted.min)):
+        if bound is not None:
+            if type(bound) is not float or not math.isfinite(bound):
+                return None
+            fields.append(f'"{key}":{float.__repr__(bound)}')
+    if wanted.values is not None:
+        values = wanted.values
+        if any(type(v) is not str for v in values):
+            return None
+        fields.append('"values":[' + ",".join(map(_quote, values)) + "]")
+    return "{" + ",".join(fields) + "}"
+
+
+def _arg_text(arg: Arg) -> str | None:
+    if type(arg) is Lit:
+        value = arg.literal
+        origin = _ORIGIN_TEXT.get(arg.origin) or _quote(arg.origin)
+        if type(value) is str:
+            return f'{{"literal":{_quote(value)},"origin":{origin}}}'
+        if value is None:
+            return f'{{"origin":{origin}}}'  # a None field is left out
+        text = _literal_text(value)
+        return None if text is None else f'{{"literal":{text},"origin":{origin}}}'
+    if type(arg) is Ref:
+        path = arg.path
+        if type(path) is str:
+            shown = _quote(path)
+        else:
+            segments: list[str] = []
+            for seg in path:
+                if type(seg) is str:
+                    segments.append(_quote(seg))
+                elif type(seg) is int:
+                    segments.append(int.__repr__(seg))
+                else:
+                    return None
+            shown = "[" + ",".join(segments) + "]"
+        return f'{{"path":{shown},"ref":{_quote(arg.ref)}}}'
+    if type(arg) is Concat:
+        return _args_text('{"concat":[', arg.concat)
+    if type(arg) is ListOf:
+        return _args_text('{"list":[', arg.items)
+    return None
+
+
+def _args_text(head: str, items: list[Arg]) -> str | None:
+    parts: list[str] = []
+    for item in items:
+        text = _arg_text(item)
+        if text is None:
+            return None
+        parts.append(text)
+    return head + ",".join(parts) + "]}"
+
+
+def _literal_text(value: Any) -> str | None:
+    """canonical_json(value) when value is plain JSON data, which pydantic's JSON mode
+    leaves as it is: exact str, int, float (finite), bool, None, list and dict with str
+    keys. None otherwise."""
+    kind = type(value)
+    if kind is str:
+        return _quote(value)
+    if kind is int:
+        return int.__repr__(value)
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            for key in item:
+                if type(key) is not str:
+                    return None
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind is float:
+            if not math.isfinite(item):
+                return None
+        elif not (kind is str or kind is int or kind is bool or item is None):
+            return None
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)  # codec.canonical_json
