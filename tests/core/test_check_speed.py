@@ -11,6 +11,7 @@ values pydantic's JSON mode rewrites).
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings
@@ -492,6 +493,29 @@ def test_one_argument_is_checked_as_before(arg: tuple[str, str], value: Any, in_
            if n != name}}}]})
     if plan is not None:
         assert outcome(check_plan, plan, CATALOG) == outcome(ref_check_plan, plan, CATALOG)
+
+
+def ref_finite(value: Any) -> Any:
+    """Lit's finite-number validator as it was."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("a literal number must be finite (not NaN or infinity)")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return value
+
+
+@SETTINGS
+@given(st.one_of(literal_values, st.recursive(st.sampled_from([float("nan"), float("inf"), 1.5, "x"]),
+                                              lambda inner: st.lists(inner, max_size=3) | st.tuples(inner)
+                                              | st.dictionaries(st.text(max_size=2), inner, max_size=2))))
+def test_finite_literals_are_refused_as_before(value: Any) -> None:
+    """The parse-time check of literals, with its fast path for strings."""
+    assert outcome(Lit._finite, value) == outcome(ref_finite, value)
 
 
 def test_plan_text_is_written_for_json_plans() -> None:

@@ -42,6 +42,8 @@ class Lit(BaseModel):
     @classmethod
     def _finite(cls, value: Any) -> Any:
         """NaN and infinities are not JSON: no tool, cap or audit record can take them."""
+        if type(value) is str:
+            return value  # the common literal: nothing to look into
         stack = [value]
         while stack:
             item = stack.pop()
