@@ -141,10 +141,13 @@ def literal_prefix(pattern: str) -> str:
     return pattern if found is None else pattern[:found.start()]
 
 
+_TOP = "\U0010ffff"
+
+
 def prefix_bound(prefix: str) -> str:
     """An upper bound for a range scan: every string starting with `prefix` sorts below it
     (by code point, as SQLite, PostgreSQL with C collation and Python compare them)."""
-    return prefix + "\U0010ffff"
+    return prefix + _TOP
 
 
 class ResourceLabels(Protocol):
@@ -187,32 +190,37 @@ class MemoryResourceLabels:
     def label_of(self, pattern: str) -> Label | None:
         labels = self._labels
         found = _GLOB.search(pattern)
+        hits: list[Label] = []
         if found is None:  # a concrete name: itself (stored names that are patterns below)
-            hits = [labels[pattern]] if pattern in labels else []
+            here = pattern
+            if pattern in labels:
+                hits.append(labels[pattern])
         else:
             # Concrete names sharing the pattern's literal prefix, in sorted order (stored
             # patterns below). Under `prefix*` every one of them matches.
-            prefix = pattern[:found.start()]
+            here = pattern[:found.start()]
             names = self._sorted
-            lo = bisect.bisect_left(names, prefix)
-            hi = bisect.bisect_left(names, prefix_bound(prefix), lo)
-            if len(pattern) == len(prefix) + 1 and pattern[-1] == WILDCARD:
+            lo = bisect.bisect_left(names, here)
+            hi = bisect.bisect_left(names, here + _TOP, lo)
+            if lo == hi:
+                pass
+            elif len(pattern) == len(here) + 1 and pattern[-1] == WILDCARD:
                 hits = [labels[name] for name in names[lo:hi]]
             else:
                 hits = [labels[name] for name in names[lo:hi] if fnmatch.fnmatchcase(name, pattern)]
         if self._wild:
             # A name and a pattern that overlap both start with each one's literal prefix, so
-            # one prefix starts the other; the others are not compared.
-            # (In the set's order, as ever: the order of a join can matter for the spelling of
-            # public readers.)
-            here = pattern if found is None else pattern[:found.start()]
+            # one prefix starts the other; the others are not compared. (In the set's order,
+            # as ever: the order of a join can matter for the spelling of public readers.)
             prefixes = self._wild_prefix
-            hits += [labels[name] for name in self._wild
-                     if (here.startswith(prefixes[name]) or prefixes[name].startswith(here))
-                     and overlaps(name, pattern)]
-        below = self._base.label_of(pattern) if self._base is not None else None
-        if below is not None:
-            hits.append(below)
+            for name in self._wild:
+                there = prefixes[name]
+                if (here.startswith(there) or there.startswith(here)) and overlaps(name, pattern):
+                    hits.append(labels[name])
+        if self._base is not None:
+            below = self._base.label_of(pattern)
+            if below is not None:
+                hits.append(below)
         if not hits:
             return None
         return hits[0] if len(hits) == 1 else join_all(hits)
@@ -276,14 +284,17 @@ def call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping
     if spec.output.readers == "stored":
         base = base.join(_unlabelled_reads(spec, values, resources))
     content_args = spec.content_args
-    content: list[Label] = []
+    parts = [base]  # then the content, what is stored, the selecting arguments, the control
     selecting: list[Label] = []
     for name, label in args.items():
         if name in content_args:
-            content.append(label)
+            parts.append(label)
         else:
             selecting.append(_selection(label))
-    return join_all([base, *content, *stored, *selecting, control])
+    parts += stored
+    parts += selecting
+    parts.append(control)
+    return join_all(parts)
 
 
 OWNER_ONLY = Label(readers=frozenset({"owner"}))  # `owner`: the deployment's owner (labels.py)
@@ -332,11 +343,19 @@ def disclosed_label(spec: ToolSpec, values: Mapping[str, Any],
         patterns = [*patterns, WILDCARD]  # nobody checked what it sends: anything stored
     if not patterns:
         return None
-    found = _lookups(resources, patterns, values)
-    labels = [label for _name, label in found if label is not None]
+    labels: list[Label] = []
+    unlabelled = False
+    for pattern in patterns:
+        for name in resolve_patterns(pattern, values):
+            label = resources.label_of(name)
+            if label is None:
+                unlabelled = True
+            else:
+                labels.append(label)
+                unlabelled = unlabelled or _GLOB.search(name) is not None
     # Content the store has no label for (or, behind a wildcard, may have none for): the
     # catalog's default for disclosed content stands in for it.
-    if any(label is None or has_wildcard(name) for name, label in found):
+    if unlabelled:
         labels.append(spec.disclosed_label)
     return join_all(labels)
 

@@ -172,7 +172,9 @@ def test_join_equals_the_reference(pool: list[Label], data: st.DataObject) -> No
     joined = a.join(b)
     assert same(joined, ref_join(a, b))
     assert joined == ref_join(a, b) and hash(joined) == hash(ref_join(a, b))
-    assert type(joined) is Label and repr(joined) == repr(ref_join(a, b))
+    # (Not `repr`: the iteration order of equal frozensets depends on how they were built and
+    # on the hash seed; nothing reads a label's sets unsorted.)
+    assert type(joined) is Label
 
 
 @given(label_lists(max_size=10))
