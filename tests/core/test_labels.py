@@ -191,3 +191,15 @@ def test_join_all_keeps_order_sensitive_readers() -> None:
     assert join_all([a, b]).readers == ref_join_all([a, b]).readers == frozenset({PUBLIC, "y"})
     assert join_all([b, a]).readers == frozenset({PUBLIC, "x"})
     assert join_all([a, TRUSTED]) is a and join_all([]) is TRUSTED
+
+
+def test_joins_build_labels_as_init_does() -> None:
+    """`join` and `join_all` set the three fields of a new label directly (half the cost of the
+    keyword `__init__`); that equals `Label(...)` only while `__init__` does nothing else."""
+    import dataclasses
+
+    assert not hasattr(Label, "__post_init__")
+    assert [f.name for f in dataclasses.fields(Label)] == ["readers", "sources", "taint"]
+    joined = Label(readers=frozenset({"a", "b"})).join(Label(readers=frozenset({"b"}), taint="low"))
+    assert joined == Label(readers=frozenset({"b"}), taint="low") and joined.untrusted
+    assert dataclasses.replace(joined, taint="high").taint == "high"
