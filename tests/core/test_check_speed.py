@@ -495,6 +495,18 @@ def test_one_argument_is_checked_as_before(arg: tuple[str, str], value: Any, in_
         assert outcome(check_plan, plan, CATALOG) == outcome(ref_check_plan, plan, CATALOG)
 
 
+def test_numbers_too_long_to_write_are_refused_as_before() -> None:
+    """Python will not write an int of more than 4300 digits: not plain JSON, as before."""
+    for digits in (4298, 4299, 4300):
+        for value in (10 ** digits, -(10 ** digits), [10 ** digits]):
+            for tool, name in (("numbers", "n"), ("text", "s"), ("lists", "x")):
+                required = {n: {"literal": "x", "origin": "planner"}
+                            for n in CATALOG.tools[tool].required_args if n != name}
+                plan = parse_plan({"version": 1, "steps": [{"id": "a", "tool": tool, "args": {
+                    name: {"literal": value, "origin": "payload"}, **required}}]})
+                assert outcome(check_plan, plan, CATALOG) == outcome(ref_check_plan, plan, CATALOG)
+
+
 def ref_finite(value: Any) -> Any:
     """Lit's finite-number validator as it was."""
     stack = [value]

@@ -273,14 +273,16 @@ def _check_args(step_id: str, field: str, arg: Arg, depth: int = 0) -> None:
         raise PlanError(f"argument nested deeper than {MAX_ARG_DEPTH}")
     if isinstance(arg, Lit):
         value = arg.literal
-        if type(value) is str:
-            size = len(_quote(value))  # what canonical_json writes for a string
-        else:
-            try:
+        try:
+            if type(value) is str:
+                size = len(_quote(value))  # what canonical_json writes for a string
+            elif type(value) is int:
+                size = len(int.__repr__(value))  # its ValueError when too long, too
+            else:
                 size = len(canonical_json(value))
-            except (TypeError, ValueError):
-                raise PlanError("literal is not plain JSON",
-                                where=f"step {step_id!r} field {field!r}") from None
+        except (TypeError, ValueError):
+            raise PlanError("literal is not plain JSON",
+                            where=f"step {step_id!r} field {field!r}") from None
         if size > MAX_LITERAL_CHARS:
             raise PlanError(f"literal longer than {MAX_LITERAL_CHARS} characters",
                             where=f"step {step_id!r} field {field!r}")
