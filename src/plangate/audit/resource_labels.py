@@ -110,10 +110,24 @@ class SqliteResourceLabels:
         except (sqlite3.Error, UnicodeError) as exc:  # a lone surrogate cannot be encoded
             raise AuditError(f"cannot look up the stored label of {pattern!r}: {exc}") from None
 
-    def _label_of(self, pattern: str) -> Label | None:
+    def moment(self) -> _Moment:
+        """A reader for one review: whether the kept answers still hold is asked once, now,
+        instead of at every lookup (a review reads about a dozen patterns). Lookups that miss
+        read the database then; an append through the log meanwhile sends every lookup back
+        to `label_of`. As with `label_of`, another process's commit after a lookup is as if
+        it came just after it: the run decides every call again with the labels of its
+        moment."""
+        try:
+            (version,) = self._db.execute("PRAGMA data_version").fetchone()
+        except sqlite3.Error as exc:
+            raise AuditError(f"cannot read the stored labels: {exc}") from None
+        return _Moment(self, (version, self._log.generation))
+
+    def _label_of(self, pattern: str, key: tuple[int, int] | None = None) -> Label | None:
         generation = self._log.generation
-        (version,) = self._db.execute("PRAGMA data_version").fetchone()
-        key = (version, generation)
+        if key is None or key[1] != generation:
+            (version,) = self._db.execute("PRAGMA data_version").fetchone()
+            key = (version, generation)
         cache = self._answers
         if cache[0] != key:
             cache = self._answers = (key, {})
@@ -231,3 +245,20 @@ class SqliteResourceLabels:
         except AuditError as exc:
             raise AuditError(f"cannot record the label of {name!r}: {exc}") from None
 
+
+
+class _Moment:
+    """`SqliteResourceLabels.moment()`: label lookups for one review."""
+
+    def __init__(self, store: SqliteResourceLabels, key: tuple[int, int]) -> None:
+        self._store = store
+        self._key = key
+
+    def label_of(self, pattern: str) -> Label | None:
+        try:
+            return self._store._label_of(pattern, self._key)
+        except (sqlite3.Error, UnicodeError) as exc:  # a lone surrogate cannot be encoded
+            raise AuditError(f"cannot look up the stored label of {pattern!r}: {exc}") from None
+
+    def record(self, name: str, label: Label) -> None:
+        self._store.record(name, label)

@@ -198,7 +198,9 @@ class _ReadOnce:
     `mail:*` three times and one name up to four times."""
 
     def __init__(self, base: ResourceLabels) -> None:
-        self._base = base
+        # A store that can check its freshness once per review (`moment()`) does so.
+        moment = getattr(base, "moment", None)
+        self._base: ResourceLabels = moment() if moment is not None else base
         self._seen: dict[str, Label | None] = {}
 
     def label_of(self, pattern: str) -> Label | None:

@@ -1,0 +1,51 @@
+"""`SqliteResourceLabels.moment()`: one review's lookups check the store's freshness once.
+Its answers are `label_of`'s, a label another connection stores is seen by the next moment,
+and an append through the log during a moment sends lookups back to the full check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from plangate.audit import AuditLog, SqliteResourceLabels
+from plangate.labels import Label
+
+TAINTED = Label(sources=frozenset({"payload"}), taint="high")
+CLEAN = Label(sources=frozenset({"instruction"}))
+PATTERNS = ["mail:*", "mail:m1", "workspace:docs/*", "workspace:docs/a.md", "workspace:none", "cal:*"]
+
+
+def _stores(tmp_path: Path) -> tuple[SqliteResourceLabels, SqliteResourceLabels]:
+    path = tmp_path / "a.db"
+    mine, other = SqliteResourceLabels(AuditLog(path)), SqliteResourceLabels(AuditLog(path))
+    mine.record("mail:m1", CLEAN)
+    mine.record("workspace:docs/a.md", CLEAN)
+    return mine, other
+
+
+def test_a_moment_answers_as_label_of(tmp_path: Path) -> None:
+    mine, _other = _stores(tmp_path)
+    moment = mine.moment()
+    assert [moment.label_of(p) for p in PATTERNS] == [mine.label_of(p) for p in PATTERNS]
+    assert moment.label_of("mail:*") == CLEAN and moment.label_of("cal:*") is None
+
+
+def test_the_next_moment_sees_another_workers_label(tmp_path: Path) -> None:
+    """Kept answers are dropped when another connection commits: the next review's moment
+    reads the new label (a moment that kept answers past the commit would wash it off)."""
+    mine, other = _stores(tmp_path)
+    first = mine.moment()
+    assert first.label_of("mail:*") == CLEAN and first.label_of("mail:m1") == CLEAN
+    other.record("mail:m1", TAINTED)
+    later = mine.moment()
+    assert later.label_of("mail:m1").untrusted  # type: ignore[union-attr]
+    assert later.label_of("mail:*").untrusted  # type: ignore[union-attr]
+
+
+def test_an_append_during_a_moment_sends_lookups_to_the_full_check(tmp_path: Path) -> None:
+    """A label stored through this very connection during a moment (no `data_version`
+    change) is seen by the moment's later lookups."""
+    mine, _other = _stores(tmp_path)
+    moment = mine.moment()
+    assert moment.label_of("workspace:docs/*") == CLEAN
+    mine.record("workspace:docs/b.md", TAINTED)
+    assert moment.label_of("workspace:docs/*").untrusted  # type: ignore[union-attr]
