@@ -49,3 +49,17 @@ def test_an_append_during_a_moment_sends_lookups_to_the_full_check(tmp_path: Pat
     assert moment.label_of("workspace:docs/*") == CLEAN
     mine.record("workspace:docs/b.md", TAINTED)
     assert moment.label_of("workspace:docs/*").untrusted  # type: ignore[union-attr]
+
+
+def test_stored_patterns_are_read_once_per_moment_and_seen_by_the_next(tmp_path: Path) -> None:
+    """Stored names that are patterns (a write to an open path) overlap every lookup they
+    may name: a moment reads them once, and the next moment sees another worker's new one."""
+    mine, other = _stores(tmp_path)
+    mine.record("cal:*", TAINTED)
+    moment = mine.moment()
+    assert moment.label_of("cal:2026-12-02").untrusted  # type: ignore[union-attr]
+    assert moment.label_of("cal:*").untrusted  # type: ignore[union-attr]
+    assert moment.label_of("mail:m1") == CLEAN
+    other.record("mail:*", TAINTED)
+    assert mine.moment().label_of("mail:m1").untrusted  # type: ignore[union-attr]
+    assert mine.moment().label_of("mail:m9").untrusted  # type: ignore[union-attr]

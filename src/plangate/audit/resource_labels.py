@@ -64,8 +64,8 @@ def _glob_reads_alike(pattern: str) -> bool:
 
 
 _WILD = "SELECT name, label, seq FROM resource_labels WHERE wild = 1"
-_EXACT_OR_WILD = ("SELECT name, label, seq FROM resource_labels WHERE name = ?1 AND wild = 0 "
-                  "UNION ALL " + _WILD)
+_EXACT = "SELECT name, label, seq FROM resource_labels WHERE name = ?1 AND wild = 0"
+_EXACT_OR_WILD = _EXACT + " UNION ALL " + _WILD
 
 MAX_PREFIXES = 10_000
 """Prefix rows kept at most; a prefix asked for beyond them is answered by the scan."""
@@ -123,9 +123,12 @@ class SqliteResourceLabels:
             raise AuditError(f"cannot read the stored labels: {exc}") from None
         return _Moment(self, (version, self._log.generation))
 
-    def _label_of(self, pattern: str, key: tuple[int, int] | None = None) -> Label | None:
+    def _label_of(self, pattern: str, moment: _Moment | None = None) -> Label | None:
         generation = self._log.generation
-        if key is None or key[1] != generation:
+        if moment is not None and moment.key[1] == generation:
+            key = moment.key
+        else:
+            moment = None
             (version,) = self._db.execute("PRAGMA data_version").fetchone()
             key = (version, generation)
         cache = self._answers
@@ -134,23 +137,27 @@ class SqliteResourceLabels:
         answers = cache[1]
         if pattern in answers:
             return answers[pattern]
-        answer = self._lookup(pattern)
+        answer = self._lookup(pattern, moment.wild() if moment is not None else None)
         # Kept in the dict of its own moment (a newer one may have replaced it meanwhile).
         if generation % 2 == 0 and self._log.generation == generation and len(answers) < 4096:
             answers[pattern] = answer
         return answer
 
-    def _lookup(self, pattern: str) -> Label | None:
+    def _lookup(self, pattern: str, wild: list[tuple[str, str, int | None]] | None = None) -> Label | None:
+        """The join of every stored label the pattern may name. `wild`: the stored patterns'
+        rows, when the caller read them already at this moment."""
         hits: list[Label] = []
         prefix = prefix_query(pattern)
         if prefix is not None:
             joined = self._prefix_label(prefix)
             if joined is not None:
                 hits.append(joined)
-            rows = self._db.execute(_WILD).fetchall()
+            rows = wild if wild is not None else self._db.execute(_WILD).fetchall()
         elif has_wildcard(pattern):
             hits += self._scan(self._db, pattern)
-            rows = self._db.execute(_WILD).fetchall()
+            rows = wild if wild is not None else self._db.execute(_WILD).fetchall()
+        elif wild is not None:
+            rows = [*self._db.execute(_EXACT, (pattern,)).fetchall(), *wild]
         else:  # the name itself and the stored patterns, in one statement
             rows = self._db.execute(_EXACT_OR_WILD, (pattern,)).fetchall()
         hits += [self._checked(name, label, seq) for name, label, seq in rows if overlaps(name, pattern)]
@@ -248,15 +255,22 @@ class SqliteResourceLabels:
 
 
 class _Moment:
-    """`SqliteResourceLabels.moment()`: label lookups for one review."""
+    """`SqliteResourceLabels.moment()`: label lookups for one review. The stored patterns
+    (usually none or a few) are read once for it, with the first lookup that needs them."""
 
     def __init__(self, store: SqliteResourceLabels, key: tuple[int, int]) -> None:
         self._store = store
-        self._key = key
+        self.key = key
+        self._wild: list[tuple[str, str, int | None]] | None = None
+
+    def wild(self) -> list[tuple[str, str, int | None]]:
+        if self._wild is None:
+            self._wild = self._store._db.execute(_WILD).fetchall()
+        return self._wild
 
     def label_of(self, pattern: str) -> Label | None:
         try:
-            return self._store._label_of(pattern, self._key)
+            return self._store._label_of(pattern, self)
         except (sqlite3.Error, UnicodeError) as exc:  # a lone surrogate cannot be encoded
             raise AuditError(f"cannot look up the stored label of {pattern!r}: {exc}") from None
 
