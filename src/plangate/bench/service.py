@@ -325,6 +325,11 @@ def run(*, seconds: float = 5.0, soak_seconds: float = 60.0, workers: int = 2, b
                    rss_growth_mb=round(rss_end - rss_start, 1), worker_pids=len(workers_only), errors=errors)
         say(f"soak {soak_seconds:g} s at 16: {out['soak_reviews_per_s']} reviews/s, {errs} errors; "
             f"workers' RSS {rss_start:.1f} -> {rss_end:.1f} MB ({out['rss_growth_mb']:+} MB)")
+        if backend == "sqlite":  # the write-ahead log must stay bounded under load
+            wal = Path(db + "-wal")
+            out["wal_mb"] = round(wal.stat().st_size / 1e6, 1) if wal.exists() else 0.0
+            out["db_mb"] = round(Path(db).stat().st_size / 1e6, 1)
+            say(f"SQLite after the run: database {out['db_mb']} MB, write-ahead log {out['wal_mb']} MB")
         return out
 
 

@@ -123,7 +123,8 @@ class RedisWitness(_Redis):
         super().__init__(client, prefix)
         self.key = f"{prefix}witness"
 
-    def record(self, seq: int, digest: str) -> None:
+    def record(self, seq: int, digest: str, *, durable: bool = True) -> None:
+        """Keep a head (Redis's own persistence settings decide when it reaches the disk)."""
         def ship() -> None:
             pipe = self.client.pipeline()
             pipe.zadd(self.key, {f"{seq}:{digest}": seq})
