@@ -46,8 +46,9 @@ call_facts = st.builds(
 
 
 def alone(policy: CompiledPolicy, f: Any) -> Decision:
-    """The reference: one call decided with one `cedarpy.is_authorized` per set, as the
-    engine did before it batched."""
+    """The reference: one call decided as the engine did before it batched: one
+    `cedarpy.is_authorized` on the slice, then, when only escalations (or nothing) stopped
+    it, one on the escalations compiled as permits."""
     if f.tool not in policy.catalog.tools:
         return Decision(verdict="deny", rules=(ENGINE_ERROR,), detail=f"unknown tool {f.tool!r}")
     piece = policy._slice(f.tool, f.trust_class)
@@ -68,9 +69,13 @@ def alone(policy: CompiledPolicy, f: Any) -> Decision:
     hard = tuple(r for r in fired if policy.rule(r).kind != "escalate")  # type: ignore[union-attr]
     if hard:
         return Decision(verdict="deny", rules=hard)
-    if piece.ask_ids:
+    escalations = [policy.rule(i) for i in piece.main_ids if policy.rule(i).kind == "escalate"]  # type: ignore[union-attr]
+    ask_ids = tuple(r.id for r in escalations)  # type: ignore[union-attr]
+    if ask_ids:
+        ask = cedarpy.PolicySet.from_str("\n".join(
+            r.cedar.replace("forbid(", "permit(", 1) for r in escalations))  # type: ignore[union-attr]
         try:
-            asked = cedarpy.is_authorized(request, piece.ask, policy._entities)
+            asked = cedarpy.is_authorized(request, ask, policy._entities)
         except Exception as exc:
             return Decision(verdict="deny", rules=(ENGINE_ERROR,), detail=repr(exc)[:300])
         if asked.diagnostics.errors:
@@ -78,7 +83,7 @@ def alone(policy: CompiledPolicy, f: Any) -> Decision:
                             detail="; ".join(asked.diagnostics.errors)[:500])
         if asked.allowed:
             return Decision(verdict="escalate", rules=tuple(sorted(
-                piece.ask_ids[int(r.removeprefix("policy"))] for r in asked.diagnostics.reasons)))
+                ask_ids[int(r.removeprefix("policy"))] for r in asked.diagnostics.reasons)))
     return Decision(verdict="deny", rules=(DEFAULT_DENY,), detail="no rule permits this call")
 
 

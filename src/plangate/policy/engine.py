@@ -2,11 +2,11 @@
 
 Three Cedar policy sets are built from one policy document:
 
-* `main`: permits, forbids, and escalations compiled as forbids. `Allow` here means some
+* one set: permits, forbids, and escalations compiled as forbids. `Allow` means some
   permit matched and nothing forbade or asked: approve.
-* a `Deny` whose reasons include a hard forbid is a deny, naming those forbids.
-* otherwise (only escalations fired, or no permit matched) the `ask` set, the escalations
-  compiled as permits, says whether the owner should be asked; if not, default deny.
+* a `Deny`'s reasons are every forbid that held: if one is a hard forbid, deny, naming
+  those; if all are escalations, ask the owner about them; if there are none (no permit
+  matched, nothing forbade or asked), default deny.
 
 Every engine error is a deny (`plangate:engine-error`): Cedar skips a forbid whose
 evaluation errors, so an error must never be read as "nothing forbade this".
@@ -87,16 +87,15 @@ class _Slice:
 
     main: Any
     main_ids: tuple[str, ...]
-    ask: Any
-    ask_ids: tuple[str, ...]
     attributes: frozenset[str]
     arg_names: frozenset[str] | None
     key_of: Any
+    #: Cedar's answers (allowed, reasons) already turned into decisions.
+    answers: dict[tuple[bool, tuple[str, ...]], Decision]
 
     @classmethod
     def build(cls, rules: list[CompiledRule]) -> _Slice:
-        main, main_ids = _policy_set(rules, as_kind=None)
-        ask, ask_ids = _policy_set([r for r in rules if r.kind == "escalate"], as_kind="permit")
+        main, main_ids = _policy_set(rules)
         attributes, arg_names = referenced_facts(r.cedar for r in rules)
         fields: list[str] = []
         for attr in sorted(attributes - {"args"}):
@@ -108,7 +107,7 @@ class _Slice:
                 return ()
             return getter(facts) if len(fields) > 1 else (getter(facts),)
 
-        return cls(main, main_ids, ask, ask_ids, attributes, arg_names, key_of)
+        return cls(main, main_ids, attributes, arg_names, key_of, {})
 
 
 @dataclass(kw_only=True)
@@ -119,7 +118,7 @@ class CompiledPolicy:
     catalog: Catalog
     rules: tuple[CompiledRule, ...]
     source: str
-    #: Per tool: (main set, its rule ids, ask set, its rule ids), holding only the rules
+    #: Per (tool, class): the parsed set and its rule ids, holding only the rules
     #: whose action scope can match that tool (Cedar then evaluates fewer policies).
     _slices: dict[tuple[str, str], _Slice] = field(default_factory=dict)
     _entities: Any = None
@@ -184,20 +183,24 @@ class CompiledPolicy:
         cannot change another's decision."""
         out: list[Decision | None] = [None] * len(calls)
         pending: dict[int, tuple[_Slice, list[tuple[int, Any, dict[str, Any]]]]] = {}
+        tools, slices, cache = self.catalog.tools, self._slices, self._cache
         for i, facts in enumerate(calls):
-            if facts.tool not in self.catalog.tools:
+            tool = facts.tool
+            if tool not in tools:
                 out[i] = Decision(verdict="deny", rules=(ENGINE_ERROR,),
-                                  detail=f"unknown tool {facts.tool!r}")
+                                  detail=f"unknown tool {tool!r}")
                 continue
-            piece = self._slice(facts.tool, facts.trust_class)
+            piece = slices.get((tool, facts.trust_class)) or self._slice(tool, facts.trust_class)
             # The key holds exactly the facts this slice's rules read (see referenced_facts),
             # so two calls with equal keys get equal Cedar requests and equal decisions.
-            arg_names = piece.arg_names
-            key = (facts.tool, facts.trust_class, facts.request_type, piece.key_of(facts),
-                   repr(sorted((k, v) for k, v in facts.args.items()
-                               if arg_names is None or k in arg_names))
-                   if "args" in piece.attributes else None)
-            cached = self._cache.get(key)
+            if "args" in piece.attributes:
+                arg_names = piece.arg_names
+                key: Any = (tool, facts.trust_class, facts.request_type, piece.key_of(facts),
+                            repr(sorted((k, v) for k, v in facts.args.items()
+                                        if arg_names is None or k in arg_names)))
+            else:
+                key = (tool, facts.trust_class, facts.request_type, piece.key_of(facts), None)
+            cached = cache.get(key)
             if cached is not None:
                 out[i] = cached
                 continue
@@ -208,15 +211,17 @@ class CompiledPolicy:
             except (FactEncodingError, TypeError, ValueError) as exc:
                 out[i] = Decision(verdict="deny", rules=(ENGINE_ERROR,), detail=str(exc))
                 continue
-            pending.setdefault(id(piece), (piece, []))[1].append((i, key, request))
-        for piece, group in pending.values():
-            decisions = self._decide_batch([request for _i, _key, request in group], piece)
-            for (i, key, _request), decision in zip(group, decisions, strict=True):
+            waiting = pending.get(id(piece))
+            if waiting is None:
+                waiting = pending[id(piece)] = (piece, [])
+            waiting[1].append((i, key, request))
+        for piece, batch in pending.values():
+            decisions = self._decide_batch([request for _i, _key, request in batch], piece)
+            if len(cache) > 4096:
+                cache.clear()
+            for (i, key, _request), decision in zip(batch, decisions, strict=True):
                 out[i] = decision
-                if len(self._cache) > 4096:
-                    self._cache.clear()
-                self._cache[key] = decision
-        assert all(d is not None for d in out)
+                cache[key] = decision
         return out  # type: ignore[return-value]
 
     def clear_cache(self) -> None:
@@ -225,7 +230,7 @@ class CompiledPolicy:
     def bare_decision(self, request: dict[str, Any]) -> Any:
         """One raw Cedar call on the whole main policy set (the benchmark's baseline)."""
         if self._whole is None:
-            self._whole = _policy_set(list(self.rules), as_kind=None)[0]
+            self._whole = _policy_set(list(self.rules))[0]
         return cedarpy.is_authorized(request, self._whole, self._entities)
 
     def _slice(self, tool: str, trust_class: str) -> _Slice:
@@ -242,38 +247,36 @@ class CompiledPolicy:
         return found
 
     def _decide_batch(self, requests: list[dict[str, Any]], piece: _Slice) -> list[Decision]:
-        """Requests against one slice: the main set in one Cedar call, then the ask set in
-        one call for those that only escalations (or nothing) stopped."""
-        mains = self._authorize(requests, piece.main)
-        out: list[Decision | None] = [None] * len(requests)
-        asking: list[int] = []
-        for i, result in enumerate(mains):
+        """Requests against one slice, in one Cedar call. Escalations are compiled as
+        forbids, and a Deny's reasons are every forbid that held: a Deny whose reasons are
+        all escalations asks the owner about exactly those; a Deny with no reason is the
+        default deny (no permit held, and no escalation either)."""
+        out: list[Decision] = []
+        answers = piece.answers
+        for result in self._authorize(requests, piece.main):
             if isinstance(result, Decision):
-                out[i] = result
+                out.append(result)
                 continue
-            diag = result.diagnostics
-            fired = tuple(sorted(piece.main_ids[_index(r)] for r in diag.reasons))
-            if result.allowed:
-                out[i] = Decision(verdict="approve", rules=fired)
-                continue
-            hard = tuple(r for r in fired if self._kinds.get(r) != "escalate")
-            if hard:
-                out[i] = Decision(verdict="deny", rules=hard)
-            elif piece.ask_ids:
-                asking.append(i)
-            else:
-                out[i] = _NO_RULE
-        if asking:
-            asks = self._authorize([requests[i] for i in asking], piece.ask)
-            for i, asked in zip(asking, asks, strict=True):
-                if isinstance(asked, Decision):
-                    out[i] = asked
-                elif asked.allowed:
-                    ids = tuple(sorted(piece.ask_ids[_index(r)] for r in asked.diagnostics.reasons))
-                    out[i] = Decision(verdict="escalate", rules=ids)
-                else:
-                    out[i] = _NO_RULE
-        return out  # type: ignore[return-value]
+            allowed, reasons = result.allowed, tuple(result.diagnostics.reasons)
+            decision = answers.get((allowed, reasons))
+            if decision is None:
+                decision = self._answer(allowed, reasons, piece)
+                if len(answers) < 1024:
+                    answers[(allowed, reasons)] = decision
+            out.append(decision)
+        return out
+
+    def _answer(self, allowed: bool, reasons: tuple[str, ...], piece: _Slice) -> Decision:
+        """What Cedar's answer on a slice means (a pure function of the answer: kept per slice)."""
+        fired = tuple(sorted(piece.main_ids[_index(r)] for r in reasons))
+        if allowed:
+            return Decision(verdict="approve", rules=fired)
+        hard = tuple(r for r in fired if self._kinds.get(r) != "escalate")
+        if hard:
+            return Decision(verdict="deny", rules=hard)
+        if fired:
+            return Decision(verdict="escalate", rules=fired)
+        return _NO_RULE
 
     def _authorize(self, requests: list[dict[str, Any]], policies: Any) -> list[Any]:
         """Cedar's answer per request, or a deny `Decision` where the engine failed or
@@ -331,12 +334,6 @@ def _index(policy_id: str) -> int:
     return int(policy_id.removeprefix("policy"))
 
 
-def _policy_set(rules: list[CompiledRule], *, as_kind: str | None) -> tuple[Any, tuple[str, ...]]:
-    texts = []
-    for rule in rules:
-        text = rule.cedar
-        if as_kind == "permit":
-            text = text.replace("forbid(", "permit(", 1)
-        texts.append(text)
-    policy_set = cedarpy.PolicySet.from_str("\n".join(texts)) if texts else cedarpy.PolicySet.from_str("")
-    return policy_set, tuple(r.id for r in rules)
+def _policy_set(rules: list[CompiledRule]) -> tuple[Any, tuple[str, ...]]:
+    text = "\n".join(rule.cedar for rule in rules)
+    return cedarpy.PolicySet.from_str(text), tuple(r.id for r in rules)
