@@ -239,13 +239,16 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
 
     # -- idempotency -------------------------------------------------------------------
 
-    def idempotent(request: Request, cred: Credential, body: Any, work: Callable[[], JSONResponse]) -> JSONResponse:
+    def idempotent(request: Request, cred: Credential, body: Callable[[], Any],
+                   work: Callable[[], JSONResponse]) -> JSONResponse:
+        """`work()` once per Idempotency-Key; `body()`: what the key must always come with
+        (only computed when there is a key)."""
         key = request.headers.get("idempotency-key")
         if key is None:
             return work()
         if not 1 <= len(key) <= 200:
             raise ApiError(400, "Idempotency-Key must be 1 to 200 characters")
-        digest = hashlib.sha256(json.dumps([request.url.path, body], sort_keys=True,
+        digest = hashlib.sha256(json.dumps([request.url.path, body()], sort_keys=True,
                                            default=str).encode()).hexdigest()
         with storage.lock:
             claim = storage.keys.claim(key, cred.name, digest)
@@ -302,7 +305,7 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
             return JSONResponse(PlanResponse(run_id=outcome.run_id, verdict=review.verdict, rules=list(review.rules),
                                              summary=review.summary, grant=grant_id, approval=outcome.approval,
                                              review=review.to_json()).model_dump())
-        return idempotent(request, cred, body.model_dump(), work)
+        return idempotent(request, cred, body.model_dump, work)
 
     @app.get("/v1/grants/{grant_id}", tags=["agent"], responses=ERRORS)
     def grant_state(grant_id: str, cred: Credential = Depends(agent)) -> dict[str, Any]:
@@ -327,7 +330,7 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
                     raise problem(exc) from None
             metrics.check("allowed" if answer.status == 200 else "blocked")
             return JSONResponse(answer.body, status_code=answer.status)
-        return idempotent(request, cred, {"grant": grant_id, **body.model_dump()}, work)
+        return idempotent(request, cred, lambda: {"grant": grant_id, **body.model_dump()}, work)
 
     @app.post("/v1/grants/{grant_id}/results", response_model=ResultResponse, tags=["agent"], responses=ERRORS)
     def report(grant_id: str, body: ResultRequest, request: Request, cred: Credential = Depends(agent)) -> JSONResponse:
@@ -342,7 +345,7 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
                 except RunProblem as exc:
                     raise problem(exc) from None
             return JSONResponse(answer.body, status_code=answer.status)
-        return idempotent(request, cred, {"grant": grant_id, **body.model_dump()}, work)
+        return idempotent(request, cred, lambda: {"grant": grant_id, **body.model_dump()}, work)
 
     @app.get("/v1/approvals/{approval_id}/status", tags=["agent"], responses=ERRORS)
     def approval_status(approval_id: str, cred: Credential = Depends(agent)) -> dict[str, Any]:
@@ -372,7 +375,7 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
             return JSONResponse(PlanResponse(run_id=outcome.run_id, verdict=review.verdict, rules=list(review.rules),
                                              summary=review.summary, grant=grant_id, approval=approval_id,
                                              review=review.to_json()).model_dump())
-        return idempotent(request, cred, {"approval": approval_id}, work)
+        return idempotent(request, cred, lambda: {"approval": approval_id}, work)
 
     # -- approver ----------------------------------------------------------------------
 
