@@ -389,3 +389,15 @@ def test_call_label_rules_equal_the_reference(spec: ToolSpec, pool: list[Label],
                                           stored=None if given_stored is None else ref_stored))
     assert new_log == ref_log
     assert new.items() == sorted(ref._labels.items())
+
+
+@settings(max_examples=400, deadline=None)
+@given(a=st.text(alphabet="ab*?[]!-/:\\x", max_size=8), b=st.text(alphabet="ab*?[]!-/:\\x", max_size=8))
+def test_overlaps_compiles_only_patterns_and_answers_as_fnmatch(a: str, b: str) -> None:
+    """A side without `*`, `?` or `[` is compared as itself, not compiled: the same answer
+    as fnmatch both ways."""
+    import fnmatch
+
+    from plangate.resources import overlaps
+
+    assert overlaps(a, b) == (a == b or fnmatch.fnmatchcase(a, b) or fnmatch.fnmatchcase(b, a))
