@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from plangate.audit import ApprovalQueue, AuditLog, SqliteResourceLabels
 from plangate.audit.log import append_all
 from plangate.audit.rate import RunCounter
-from plangate.errors import GrantError, PlanError
+from plangate.errors import AuditError, GrantError, PlanError
 from plangate.execute import Executor, Grant, RunResult
 from plangate.labels import Label
 from plangate.plan.codec import CheckedPlan, check_plan, parse_plan
@@ -100,17 +100,20 @@ class Gate:
                 run_id: str, planner_context: Label | None) -> tuple[Review, CheckedPlan | None]:
         """`review`, with the checked plan (None when it does not parse or check), so a
         caller that goes on to run or queue it parses and checks it once."""
-        try:
-            checked: CheckedPlan | None = check_plan(
-                plan if isinstance(plan, Plan) else parse_plan(plan), self.policy.catalog)
-        except PlanError:
-            checked = None  # `review` below turns the same error into its deny
         # The review is pure: its three records (and a second opinion's) are written after
         # it, in order, in one transaction.
         events: list[tuple[str, str, Mapping[str, Any]]] = [("trigger", run_id, {
             "channel": classified.trigger.channel, "principal": classified.principal.canonical,
             "trust_class": classified.trust_class, "classification": list(classified.reasons),
             "authenticated": classified.authenticated})]
+        try:
+            checked: CheckedPlan | None = check_plan(
+                plan if isinstance(plan, Plan) else parse_plan(plan), self.policy.catalog)
+        except PlanError:
+            checked = None  # `review` below turns the same error into its deny
+        except Exception:
+            append_all(self.audit, events)  # whatever broke, the trigger is on record
+            raise
         if checked is None:
             result = review(classified, plan, self.policy, resources=self.resources,
                             planner_context=planner_context)
@@ -123,13 +126,19 @@ class Gate:
             append_all(self.audit, events)
             events.clear()
             result = self._second_opinion(classified, checked, result, run_id, events)
-        events.append(("plan", run_id, {"plan_hash": result.plan_hash,
-                                        "plan": _plan_json(plan, checked=checked is not None)}))
-        events.append(("verdict", run_id, {"verdict": result.verdict,
-                                           "rules": list(result.rules),
-                                           "plan_hash": result.plan_hash,
-                                           "error": result.error}))
-        append_all(self.audit, events)
+        verdict = ("verdict", run_id, {"verdict": result.verdict, "rules": list(result.rules),
+                                       "plan_hash": result.plan_hash, "error": result.error})
+        recorded = ("plan", run_id, {"plan_hash": result.plan_hash,
+                                     "plan": _plan_json(plan, checked=checked is not None)})
+        try:
+            append_all(self.audit, [*events, recorded, verdict])
+        except AuditError:
+            if checked is None:
+                raise
+            # A plan that checked yet is not JSON as it came (pydantic's lax mode took a
+            # Python value for a JSON one): recorded as the unchecked are (as its repr).
+            append_all(self.audit, [*events, ("plan", run_id, {
+                "plan_hash": result.plan_hash, "plan": _plan_json(plan)}), verdict])
         return result, checked
 
     def _second_opinion(self, classified: Classified, checked: CheckedPlan | None,

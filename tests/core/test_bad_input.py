@@ -156,3 +156,19 @@ def test_bad_policy_files(tmp_path: Path) -> None:
     path.write_text("#" * (5 * 1024 * 1024))
     with pytest.raises(PolicyError, match="larger than"):
         load_policy(path)
+
+
+def test_a_plan_with_a_lone_surrogate_is_denied_and_recorded(tmp_path: Any) -> None:
+    """`"\\ud800"` is valid JSON but has no UTF-8 form: such a plan cannot be hashed (bound
+    to an approval) nor stored as text. It is denied as malformed, not an exception, and
+    its records are written (escaped) so the log still verifies."""
+    import json as _json
+
+    gate, _tools = make_gate(audit=str(tmp_path / "a.db"))
+    plan_text = ('{"version": 1, "steps": [{"id": "n", "tool": "notify_owner", "args": '
+                 '{"text": {"literal": "hi \\ud800", "origin": "planner"}}}]}')
+    for plan in (plan_text, _json.loads(plan_text)):
+        review = gate.review(owner_trigger("hi"), plan, run_id="run_s")
+        assert review.verdict == "deny" and "canonical JSON" in (review.error or "")
+    assert event_kinds(gate)[-3:] == ["trigger", "plan", "verdict"]
+    assert gate.audit.verify().ok

@@ -63,8 +63,14 @@ def _utcnow() -> str:
 
 def _event_text(data: Mapping[str, Any]) -> str:
     try:
-        return json.dumps(dict(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+        text = json.dumps(dict(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                           default=repr)
+        if not text.isascii():
+            try:
+                text.encode()
+            except UnicodeEncodeError:  # a lone surrogate (valid JSON input): written escaped
+                text = json.dumps(dict(data), sort_keys=True, separators=(",", ":"), default=repr)
+        return text
     except (TypeError, ValueError) as exc:
         raise AuditError(f"audit event is not serialisable: {exc}") from None
 

@@ -124,7 +124,12 @@ def check_plan(plan: Plan, catalog: Catalog) -> CheckedPlan:
     blocks: dict[str, list[Step]] = {}
     for scoped in order:
         blocks.setdefault(scoped.loops[-1] if scoped.loops else "", []).append(scoped.step)
-    return CheckedPlan(plan=plan, hash=plan_hash(plan), order=tuple(order), max_calls=calls,
+    try:
+        digest = plan_hash(plan)
+    except (ValueError, RecursionError) as exc:  # a lone surrogate, a NaN bound: no canonical form
+        raise PlanError(f"plan has no canonical JSON form ({type(exc).__name__}): it cannot be "
+                        "bound to an approval") from None
+    return CheckedPlan(plan=plan, hash=digest, order=tuple(order), max_calls=calls,
                        blocks={k: tuple(v) for k, v in blocks.items()})
 
 
