@@ -52,6 +52,8 @@ def parse_address(raw: str) -> Address:
     """Parse `Name <local@domain>` or a bare address into its canonical identity.
     Pure, so memoised: reviews parse the same deployment addresses again and again."""
     text = raw.translate(_INVISIBLE).strip()
+    if simple_address(text):  # nothing for the mail parser to read: it returns the text
+        return _address(raw, "", text, False)
     # Mail delivers to the address in the (last) angle brackets, whatever stands before
     # it; read it that way, not as Python's lenient parser might.
     bracketed = re.fullmatch(r"(.*)<([^<>]*)>", text, flags=re.S)
@@ -65,6 +67,20 @@ def parse_address(raw: str) -> Address:
     ambiguous = addr.startswith("@") or "," in addr or text.count("<") > 1 or (
         not bracketed and len(getaddresses([text])) > 1)
     addr = addr.rpartition(":")[2] if addr.startswith("@") else addr
+    return _address(raw, name, addr, ambiguous)
+
+
+_SIMPLE = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+def simple_address(text: str) -> bool:
+    """A bare `local@domain` of letters, digits and `_+-` in dot-separated runs: the mail
+    parser reads such a text as exactly one address, the text itself (tested against
+    `email.utils` in tests/core/test_identity.py), so it need not run."""
+    return _SIMPLE.fullmatch(text) is not None
+
+
+def _address(raw: str, name: str, addr: str, ambiguous: bool) -> Address:
     canonical = canonical_address(addr)
     shown = canonical_address(name) if "@" in name else ""
     return Address(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plangate.identity import canonical_address, lookalike_of, parse_address, same_principal, skeleton
 
@@ -117,3 +119,35 @@ def test_domains_keep_sharp_s_and_final_sigma_distinct() -> None:
 
     assert canonical_address("X@STRASSE.example") == "x@strasse.example"
     assert canonical_address("x@straße.example") != canonical_address("x@strasse.example")
+
+
+_PARTS = "abAZ09_+-.@"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(text=st.text(alphabet=_PARTS, min_size=3, max_size=14)
+       | st.builds(lambda a, b: f"{a}@{b}", st.text(alphabet=_PARTS, min_size=1, max_size=6),
+                   st.text(alphabet=_PARTS, min_size=1, max_size=8)))
+def test_a_simple_address_is_what_the_mail_parser_reads(text: str) -> None:
+    """The fast path (`simple_address`: no mail parser run) covers only texts the parser
+    reads as exactly that one address; for them the parsed identity and the recipient
+    facts are those of the full path."""
+    from email.utils import getaddresses, parseaddr
+
+    from plangate.identity import _address, simple_address
+
+    if not simple_address(text):
+        return
+    assert parseaddr(text) == ("", text)
+    assert getaddresses([text]) == [("", text)]
+    full = _address(text, *parseaddr(text), False)
+    assert parse_address.__wrapped__(text) == full
+
+
+def test_the_fast_path_is_taken_and_odd_addresses_are_not() -> None:
+    from plangate.identity import simple_address
+
+    assert simple_address("bob.smith+tag@partner.example")
+    for odd in ("bob@partner", "bob..x@a.example", ".bob@a.example", "bob@a..example", "Bob <b@a.example>",
+                "b@a.example, c@d.example", "\"b\"@a.example", "b@a.example.", "@relay:b@a.example", "b@@a.example"):
+        assert not simple_address(odd), odd

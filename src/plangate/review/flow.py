@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from plangate.catalog import ToolSpec
-from plangate.identity import parse_address
+from plangate.identity import parse_address, simple_address
 from plangate.labels import PUBLIC, TRUSTED, Label, Taint, join_all
 from plangate.plan.codec import TRIGGER_REF
 from plangate.plan.model import Arg, Concat, ListOf, Lit, Ref
@@ -336,6 +336,8 @@ def _normalise_text(kind: str, text: str) -> str:
             # A handle, not a mail address (a chat user, a channel): one plain token.
             if any(c in text for c in ",<>\"") or len(text.split()) != 1:
                 return INVALID + text
+            return parse_address(text).canonical
+        if simple_address(text):  # one bare address, as the mail parser would find
             return parse_address(text).canonical
         # Exactly one address: "a@x, b@y" or a group must not pass as its first member.
         found = getaddresses([text])
