@@ -70,13 +70,14 @@ def parse_address(raw: str) -> Address:
     return _address(raw, name, addr, ambiguous)
 
 
-_SIMPLE = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_SIMPLE = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*(?:@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)?")
 
 
 def simple_address(text: str) -> bool:
-    """A bare `local@domain` of letters, digits and `_+-` in dot-separated runs: the mail
-    parser reads such a text as exactly one address, the text itself (tested against
-    `email.utils` in tests/core/test_identity.py), so it need not run."""
+    """A bare `local@domain`, or a bare handle, of letters, digits and `_+-` in
+    dot-separated runs: the mail parser reads such a text as exactly one address, the text
+    itself (tested against `email.utils` in tests/core/test_identity.py), so it need not
+    run."""
     return _SIMPLE.fullmatch(text) is not None
 
 
