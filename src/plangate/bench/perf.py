@@ -100,27 +100,30 @@ the public review and the public check."""
 STORED_NAMES = 10_000
 
 
-def distinct_plan(policy: CompiledPolicy, steps: int = 20) -> tuple[dict[str, Any], str]:
+def distinct_plan(policy: CompiledPolicy, steps: int = 20, salt: int = 0) -> tuple[dict[str, Any], str]:
     """A plan of `steps` calls to distinct tools, every literal a word of the owner's
-    message (origin `payload`, verified), and that message."""
+    message (origin `payload`, verified), and that message. Each `salt` gives other words
+    and another address, so no memo keyed on values (parsed addresses, compiled patterns,
+    label answers) is hit by an earlier iteration's plan."""
     words: list[str] = []
     out: list[dict[str, Any]] = []
+    address = f"bob{salt}@partner.example" if salt else "bob@partner.example"
     for n, (name, spec) in enumerate(sorted(policy.catalog.tools.items())[:steps]):
         args: dict[str, Any] = {}
         for arg, arg_spec in spec.args.items():
             if arg_spec.type == "array":
-                args[arg] = {"list": [{"literal": "bob@partner.example", "origin": "payload"}]}
+                args[arg] = {"list": [{"literal": address, "origin": "payload"}]}
             elif arg_spec.type in ("integer", "number"):
-                args[arg] = {"literal": 3 + n, "origin": "payload"}
-                words.append(str(3 + n))
+                args[arg] = {"literal": 3 + n + salt, "origin": "payload"}
+                words.append(str(3 + n + salt))
             elif arg_spec.type == "boolean":
                 args[arg] = {"literal": True, "origin": "planner"}
             else:
-                word = f"{arg}{n}x{len(words)}"
+                word = f"{arg}{n}x{len(words)}" + (f"s{salt}" if salt else "")
                 words.append(word)
                 args[arg] = {"literal": word, "origin": "payload"}
         out.append({"id": f"s{n}", "tool": name, "args": args})
-    return {"version": 1, "steps": out}, "please handle: " + " ".join(words) + " bob@partner.example"
+    return {"version": 1, "steps": out}, "please handle: " + " ".join(words) + " " + address
 
 
 def seeded_log(folder: Path, names: int) -> Path:
@@ -251,13 +254,25 @@ def public(policy: CompiledPolicy, classified: Any, iterations: int, figures: di
         gate = Gate(policy, FixtureTools(), audit=seeded_log(Path(tmp), STORED_NAMES))
         verdict = gate.review(trigger, plan).verdict
         its = max(100, iterations // 4)
+        # Every timed review is of a fresh plan and message (see `distinct_plan`): what a
+        # deployment sees. (The same plan again and again was ~10-15 % faster: memos of
+        # parsed addresses and compiled patterns answered from the previous iteration.)
+        fresh = iter([(p, {**OWNER_TRIGGER, "payload": m})
+                      for p, m in (distinct_plan(policy, salt=i) for i in range(1, 2 * its + 102))])
+
+        def one() -> None:
+            p, t = next(fresh)
+            gate.review(t, p)
+
         figures["review_public_p50_us"], figures["review_public_p99_us"] = (
-            round(x, 1) for x in _time(lambda: gate.review(trigger, plan), its, before=policy.clear_cache))
+            round(x, 1) for x in _time(one, its, before=policy.clear_cache))
         # The same, as CPU time of this thread: on a shared machine other processes' load
         # stretches the wall clock (waits for a core, for the disk) far more than this.
         figures["review_public_cpu_p50_us"], figures["review_public_cpu_p99_us"] = (
-            round(x, 1) for x in _time(lambda: gate.review(trigger, plan), its, before=policy.clear_cache,
-                                       clock=time.thread_time_ns))
+            round(x, 1) for x in _time(one, its, before=policy.clear_cache, clock=time.thread_time_ns))
+        # The same plan every time, for comparison with earlier figures.
+        figures["review_public_same_plan_p50_us"] = round(_time(
+            lambda: gate.review(trigger, plan), its, before=policy.clear_cache)[0], 1)
         figures["review_public_verdict"] = verdict
         figures["review_public_distinct_tools"] = len({s["tool"] for s in plan["steps"]})
         done("public review (Gate.review, 20 distinct calls, audited)")
@@ -268,13 +283,15 @@ def public(policy: CompiledPolicy, classified: Any, iterations: int, figures: di
         checked = check_plan(parse_plan(make_plan(5)), policy.catalog)
         bounds = plan_bounds(checked, policy.catalog)
         spec = policy.catalog.tools["file_share"]
-        parsed = parse_plan({"steps": [{"id": "x", "tool": "file_share", "args": {
-            "path": {"literal": "docs/f4999.md", "origin": "planner"},
-            "with": {"list": [{"literal": "bob@partner.example", "origin": "planner"}]}}}]}
-                            ).steps[0].args  # type: ignore[union-attr]
+        # A different stored file and recipient each time (no memo of the last one).
+        calls = iter([parse_plan({"steps": [{"id": "x", "tool": "file_share", "args": {
+            "path": {"literal": f"docs/f{2 * (i % (STORED_NAMES // 2)) + 1}.md", "origin": "planner"},
+            "with": {"list": [{"literal": f"bob{i}@partner.example", "origin": "planner"}]}}}]}
+                                 ).steps[0].args for i in range(2 * iterations + 100)])  # type: ignore[union-attr]
         resources = gate.resources
 
         def check() -> None:
+            parsed = next(calls)
             args = {name: flow.resolve(arg, {}) for name, arg in parsed.items()}
             values = {n: r.value for n, r in args.items()}
             facts = flow.call_facts(spec=spec, args=args, request_type="any", bounds=bounds,
@@ -296,6 +313,9 @@ def report(figures: dict[str, Any]) -> list[str]:
     for _, label, key in _ROWS:
         lines.append(f"{label:<{width}}  {figures[key + '_p50_us']:>9.1f}  {figures[key + '_p99_us']:>9.1f}")
     verdicts = ", ".join(f"{n} steps {v}" for n, v in figures["review_verdicts"].items())
+    if "review_public_same_plan_p50_us" in figures:
+        lines.append(f"{'the same, one plan again and again':<{width}}  "
+                     f"{figures['review_public_same_plan_p50_us']:>9.1f}")
     lines += ["",
               f"verdicts of the timed plans: {verdicts}",
               f"per-call check / bare Cedar decision: {figures['ratio_check_to_baseline']}x; "
