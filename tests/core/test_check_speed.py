@@ -43,6 +43,7 @@ from plangate.plan.model import (
     CallStep,
     Concat,
     ExtractStep,
+    ForEachStep,
     ListOf,
     Lit,
     Plan,
@@ -461,6 +462,18 @@ def test_check_plan_equals_the_old_check(data: dict[str, Any]) -> None:
                 and new[:2] == ("raised", "PlanError"):
             assert "no canonical JSON form" in new[2]
             return
+        steps = list(_walk(plan.steps))
+        loop_vars = {s.var for s in steps if isinstance(s, ForEachStep)}
+        if new[:2] == ("raised", "PlanError") and "has the name of a step" in new[2]:
+            # On purpose: a loop variable named like a step is refused.
+            assert loop_vars & {s.id for s in steps}
+            return
+        if old[:2] == ("raised", "PlanError") and "refers to unknown step" in old[2] and any(
+                f"unknown step {v!r}" in old[2] for v in loop_vars):
+            # On purpose: a nested loop's steps may read its variable (the old check refused
+            # it); everything else about the plan is checked as before.
+            assert new[0] == "value" or new[1] == "PlanError"
+            return
         assert new == old
 
 
@@ -569,7 +582,14 @@ def test_literal_type_problem_equals_the_old_one(value: Any) -> None:
 @SETTINGS
 @given(plans())
 def test_step_refs_equal_the_old_ones(data: dict[str, Any]) -> None:
+    """The same references, but for one change on purpose: a loop no longer reports, as its
+    own dependency, a read of a loop variable declared inside it (a nested loop's), which
+    made a nested loop unable to read its own variable."""
     plan = parsed(data)
     if plan is not None:
         for step in _walk(plan.steps):
-            assert outcome(step_refs, step) == outcome(ref_step_refs, step)
+            old = outcome(ref_step_refs, step)
+            if old[0] == "value" and isinstance(step, ForEachStep):
+                nested_vars = {s.var for s in _walk(step.steps) if isinstance(s, ForEachStep)}
+                old = ("value", [(f, r) for f, r in old[1] if f == "over" or r.ref not in nested_vars])
+            assert outcome(step_refs, step) == old

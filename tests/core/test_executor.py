@@ -282,3 +282,35 @@ def test_runtime_deny_is_never_put_to_the_owner(policy: CompiledPolicy) -> None:
     out = gate.submit(contact_trigger(), data)
     assert out.run and out.run.status == "halted"
     assert owner.questions == [] and "send_email" not in [t for t, _ in tools.calls]
+
+
+def test_a_loop_inside_a_loop_reads_its_own_variable(policy: CompiledPolicy) -> None:
+    """A nested loop's steps read the nested loop's variable (and the outer one's); a step
+    outside the nested loop cannot read it."""
+    events = [{"day": f"2026-01-0{i}"} for i in range(1, 3)]
+    nested = plan(call("c", "search_calendar", day=lit("d")),
+                  {"id": "outer", "kind": "for_each", "over": ref("c"), "as": "ev", "max": 2,
+                   "steps": [call("s", "search_calendar", day=ref("ev", "day")),
+                             {"id": "inner", "kind": "for_each", "over": ref("s"), "as": "hit", "max": 2,
+                              "steps": [call("h", "create_hold", day=ref("hit", "day"),
+                                             title=lit("t"))]}]})
+    gate, tools = make_gate({"search_calendar": events})
+    out = gate.submit(owner_trigger(), nested)
+    assert out.run and out.run.status == "completed", out.review
+    assert [a["day"] for t, a in tools.calls if t == "create_hold"] == [e["day"] for e in events] * 2
+    outside = plan(call("c", "search_calendar", day=lit("d")),
+                   {"id": "outer", "kind": "for_each", "over": ref("c"), "as": "ev", "max": 2,
+                    "steps": [{"id": "inner", "kind": "for_each", "over": ref("c"), "as": "hit", "max": 2,
+                               "steps": [call("n", "notify_owner", text=lit("x"))]},
+                              call("h", "create_hold", day=ref("hit", "day"), title=lit("t"))]})
+    refused = make_gate({"search_calendar": events})[0].review(owner_trigger(), outside)
+    assert refused.verdict == "deny" and "hit" in (refused.error or "")
+
+
+def test_a_loop_variable_named_like_a_step_is_refused(policy: CompiledPolicy) -> None:
+    """`ref x` must mean one thing: a loop variable may not take a step's name."""
+    clash = plan(call("c", "search_calendar", day=lit("d")),
+                 {"id": "each", "kind": "for_each", "over": ref("c"), "as": "c", "max": 2,
+                  "steps": [call("h", "create_hold", day=ref("c", "day"), title=lit("t"))]})
+    review = make_gate({"search_calendar": []})[0].review(owner_trigger(), clash)
+    assert review.verdict == "deny" and "has the name of a step" in (review.error or "")

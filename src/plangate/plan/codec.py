@@ -117,6 +117,12 @@ def check_plan(plan: Plan, catalog: Catalog) -> CheckedPlan:
     """Check structure against the catalog; raise PlanError naming step and field."""
     seen: set[str] = set()
     order: list[Scoped] = []
+    # A loop variable named like a step would make a read of that name mean either: refused.
+    steps = list(_walk(plan.steps))
+    ids = {s.id for s in steps}
+    for s in steps:
+        if isinstance(s, ForEachStep) and (s.var in ids or s.var == TRIGGER_REF):
+            raise PlanError(f"loop variable {s.var!r} has the name of a step", where=f"step {s.id!r}")
     calls = _check_block(plan.steps, catalog, seen, order, loops=(), loop_vars=(), repeat=1,
                          outer_ids=frozenset())
     if calls > MAX_CALLS:
@@ -225,12 +231,16 @@ def step_refs(step: Step) -> list[tuple[str, Ref]]:
             _field_refs("type.choices", step.type.choices, 0, out)
     else:
         _field_refs("over", step.over, 0, out)
-        # Inner steps may read outer steps: those are dependencies of the loop itself.
-        inner_ids = {s.id for s in _walk(step.steps)} | {step.var}
-        for inner in _walk(step.steps):
-            for field, ref in step_refs(inner):
+        # Inner steps may read outer steps: those are dependencies of the loop itself. What
+        # they read inside the loop (its steps, its variable, a nested loop's variable) is
+        # not; whether each such read is in scope where it stands is checked block by block.
+        inner = list(_walk(step.steps))
+        inner_ids = ({s.id for s in inner} | {step.var}
+                     | {s.var for s in inner if isinstance(s, ForEachStep)})
+        for nested in inner:
+            for field, ref in step_refs(nested):
                 if ref.ref not in inner_ids:
-                    out.append((f"{inner.id}.{field}", ref))
+                    out.append((f"{nested.id}.{field}", ref))
     return out
 
 
