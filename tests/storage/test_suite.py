@@ -44,19 +44,33 @@ def raw(store: Storage, sql: str, params: tuple[Any, ...] = ()) -> None:
             cur.execute(sql.replace("?", "%s"), params)
 
 
-def test_concurrent_appends_make_one_linear_chain(opener: Callable[[], Storage]) -> None:
-    """Eight workers (own connections) append at once: no gap, no fork, it verifies."""
-    workers = [opener() for _ in range(8)]
+def in_threads(workers: list[Storage], work: Callable[[Storage, int], None]) -> None:
+    """`work(store, n)` for every worker at once, each in a thread; a failure in any thread
+    fails the test (an exception in a thread alone would only be printed)."""
+    failures: list[BaseException] = []
 
-    def work(store: Storage, w: int) -> None:
-        for i in range(25):
-            store.audit.append("call", f"run{w}", {"i": i})
+    def run(store: Storage, n: int) -> None:
+        try:
+            work(store, n)
+        except BaseException as exc:  # handed to the test's thread
+            failures.append(exc)
 
-    threads = [threading.Thread(target=work, args=(s, w)) for w, s in enumerate(workers)]
+    threads = [threading.Thread(target=run, args=(s, n)) for n, s in enumerate(workers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if failures:
+        raise failures[0]
+
+
+def test_concurrent_appends_make_one_linear_chain(opener: Callable[[], Storage]) -> None:
+    """Eight workers (own connections) append at once: no gap, no fork, it verifies."""
+    def work(store: Storage, w: int) -> None:
+        for i in range(25):
+            store.audit.append("call", f"run{w}", {"i": i})
+
+    in_threads([opener() for _ in range(8)], work)
     check = opener()
     result = check.audit.verify()
     assert result.ok and result.events == 200, result
@@ -69,22 +83,19 @@ def test_batched_appends_interleave_into_one_linear_chain(opener: Callable[[], S
     and every event's hash is the chain's."""
     from plangate.audit.log import append_all
 
-    workers = [opener() for _ in range(8)]
+    batches: list[list[int]] = []
 
     def work(store: Storage, w: int) -> None:
         for i in range(15):
             if w % 2:
                 store.audit.append("call", f"run{w}", {"i": i})
             else:
-                seqs = append_all(store.audit, [(k, f"run{w}-{i}", {"i": i})
-                                                for k in ("trigger", "plan", "verdict")])
-                assert seqs == list(range(seqs[0], seqs[0] + 3)), seqs
+                batches.append(append_all(store.audit, [(k, f"run{w}-{i}", {"i": i})
+                                                        for k in ("trigger", "plan", "verdict")]))
 
-    threads = [threading.Thread(target=work, args=(s, w)) for w, s in enumerate(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads([opener() for _ in range(8)], work)
+    assert len(batches) == 4 * 15
+    assert all(seqs == list(range(seqs[0], seqs[0] + 3)) for seqs in batches), batches
     check = opener()
     result = check.audit.verify()
     assert result.ok and result.events == 4 * 15 + 4 * 15 * 3, result
