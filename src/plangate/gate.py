@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from plangate.audit import ApprovalQueue, AuditLog, SqliteResourceLabels
 from plangate.audit.log import append_all
 from plangate.audit.rate import RunCounter
-from plangate.errors import AuditError, GrantError, PlanError
+from plangate.errors import GrantError, PlanError
 from plangate.execute import Executor, Grant, RunResult
 from plangate.labels import Label
 from plangate.plan.codec import CheckedPlan, check_plan, parse_plan
@@ -126,19 +126,10 @@ class Gate:
             append_all(self.audit, events)
             events.clear()
             result = self._second_opinion(classified, checked, result, run_id, events)
-        verdict = ("verdict", run_id, {"verdict": result.verdict, "rules": list(result.rules),
-                                       "plan_hash": result.plan_hash, "error": result.error})
-        recorded = ("plan", run_id, {"plan_hash": result.plan_hash,
-                                     "plan": _plan_json(plan, checked=checked is not None)})
-        try:
-            append_all(self.audit, [*events, recorded, verdict])
-        except AuditError:
-            if checked is None:
-                raise
-            # A plan that checked yet is not JSON as it came (pydantic's lax mode took a
-            # Python value for a JSON one): recorded as the unchecked are (as its repr).
-            append_all(self.audit, [*events, ("plan", run_id, {
-                "plan_hash": result.plan_hash, "plan": _plan_json(plan)}), verdict])
+        events.append(("plan", run_id, {"plan_hash": result.plan_hash, "plan": _plan_json(plan)}))
+        events.append(("verdict", run_id, {"verdict": result.verdict, "rules": list(result.rules),
+                                           "plan_hash": result.plan_hash, "error": result.error}))
+        append_all(self.audit, events)
         return result, checked
 
     def _second_opinion(self, classified: Classified, checked: CheckedPlan | None,
@@ -178,11 +169,10 @@ class Gate:
         limited = self._rate_limited(classified, run_id)
         if limited is not None:
             return Outcome(run_id=run_id, review=limited)
-        verdict, reviewed = self._review(classified, plan, run_id=run_id,
-                                         planner_context=planner_context)
-        if verdict.verdict == "deny" or reviewed is None:  # a plan that does not check is denied
+        verdict, checked = self._review(classified, plan, run_id=run_id,
+                                        planner_context=planner_context)
+        if verdict.verdict == "deny" or checked is None:  # a plan that does not check is denied
             return Outcome(run_id=run_id, review=verdict)
-        checked = reviewed
         if verdict.verdict == "escalate" and self.approver is not None:
             question = OwnerQuestion(run_id=run_id, step=None, tool=None, args={},
                                      rules=verdict.rules, reasons=verdict.reasons,
@@ -367,18 +357,16 @@ def new_run_id() -> str:
     return "run_" + secrets.token_hex(6)
 
 
-def _plan_json(plan: Plan | Mapping[str, Any] | str, *, checked: bool = False) -> Any:
-    """The plan as the audit records it: as it came when it is JSON. `checked`: it parsed
-    and checked, so it is JSON already (finite literals, no cycles; anything else the
-    record's encoder writes as its repr) and is not encoded twice to find out."""
+def _plan_json(plan: Plan | Mapping[str, Any] | str) -> Any:
+    """The plan as the audit records it: as it came when it is JSON, else its repr. (A plan
+    that checked need not be JSON as it came: pydantic's lax mode reads a bytes key as a
+    str, which the record's encoder refuses.)"""
     if isinstance(plan, Plan):
         return plan.model_dump(mode="json", by_alias=True, exclude_none=True)
     if isinstance(plan, str):
         return plan[:100_000]
     if isinstance(plan, bytes):
         return plan[:100_000].decode("utf-8", "replace")
-    if isinstance(plan, Mapping) and checked:
-        return dict(plan)
     if isinstance(plan, Mapping):
         try:  # recorded as it came only when it is JSON (no NaN, no sets, not too deep)
             json.dumps(plan, allow_nan=False)
