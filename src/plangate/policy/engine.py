@@ -1,8 +1,8 @@
 """Deciding one call with Cedar: approve, deny or escalate, naming the rules.
 
-Three Cedar policy sets are built from one policy document:
+Each (tool, trust class) is decided by one Cedar policy set, the rules that can match it:
 
-* one set: permits, forbids, and escalations compiled as forbids. `Allow` means some
+* the set holds permits, forbids, and escalations compiled as forbids. `Allow` means some
   permit matched and nothing forbade or asked: approve.
 * a `Deny`'s reasons are every forbid that held: if one is a hard forbid, deny, naming
   those; if all are escalations, ask the owner about them; if there are none (no permit
@@ -90,7 +90,8 @@ class _Slice:
     attributes: frozenset[str]
     arg_names: frozenset[str] | None
     key_of: Any
-    #: Cedar's answers (allowed, reasons) already turned into decisions.
+    #: Cedar's answers (allowed, reasons) already turned into decisions: a pure function of
+    #: the answer, kept (it was ~30 us of a 20-call review's ~410 us of decisions).
     answers: dict[tuple[bool, tuple[str, ...]], Decision]
 
     @classmethod
@@ -183,14 +184,14 @@ class CompiledPolicy:
         cannot change another's decision."""
         out: list[Decision | None] = [None] * len(calls)
         pending: dict[int, tuple[_Slice, list[tuple[int, Any, dict[str, Any]]]]] = {}
-        tools, slices, cache = self.catalog.tools, self._slices, self._cache
+        tools, cache = self.catalog.tools, self._cache
         for i, facts in enumerate(calls):
             tool = facts.tool
             if tool not in tools:
                 out[i] = Decision(verdict="deny", rules=(ENGINE_ERROR,),
                                   detail=f"unknown tool {tool!r}")
                 continue
-            piece = slices.get((tool, facts.trust_class)) or self._slice(tool, facts.trust_class)
+            piece = self._slice(tool, facts.trust_class)
             # The key holds exactly the facts this slice's rules read (see referenced_facts),
             # so two calls with equal keys get equal Cedar requests and equal decisions.
             if "args" in piece.attributes:
