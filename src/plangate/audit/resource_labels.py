@@ -104,9 +104,10 @@ class SqliteResourceLabels:
             self._log.append(LABEL_KIND, "-", {"name": name, "label": json.loads(text),
                                                "adopted": True}, also=adopt)
 
-    def label_of(self, pattern: str) -> Label | None:
+    def label_of(self, pattern: str, moment: _Moment | None = None) -> Label | None:
+        """The join of the stored labels the pattern may name (`moment`: see `moment()`)."""
         try:
-            return self._label_of(pattern)
+            return self._label_of(pattern, moment)
         except (sqlite3.Error, UnicodeError) as exc:  # a lone surrogate cannot be encoded
             raise AuditError(f"cannot look up the stored label of {pattern!r}: {exc}") from None
 
@@ -253,7 +254,6 @@ class SqliteResourceLabels:
             raise AuditError(f"cannot record the label of {name!r}: {exc}") from None
 
 
-
 class _Moment:
     """`SqliteResourceLabels.moment()`: label lookups for one review. The stored patterns
     (usually none or a few) are read once for it, with the first lookup that needs them."""
@@ -269,10 +269,7 @@ class _Moment:
         return self._wild
 
     def label_of(self, pattern: str) -> Label | None:
-        try:
-            return self._store._label_of(pattern, self)
-        except (sqlite3.Error, UnicodeError) as exc:  # a lone surrogate cannot be encoded
-            raise AuditError(f"cannot look up the stored label of {pattern!r}: {exc}") from None
+        return self._store.label_of(pattern, self)
 
     def record(self, name: str, label: Label) -> None:
         self._store.record(name, label)
