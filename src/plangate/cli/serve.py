@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import socket
 
 from plangate.cli.files import InputError
 from plangate.cli.output import Exit, say
@@ -42,33 +41,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from plangate.service.worker import app
 
-    if args.workers == 1:
-        app()  # fail here, with one line, on a bad policy, credentials file or database
+    # Fail here, with one line, on a bad policy, credentials file or database (and migrate
+    # the database once, before the workers start).
+    preflight = app()
+    if args.workers > 1:
+        preflight.state.storage.close()
     say(f"plangate serve: http://{args.host}:{args.port} ({args.workers} worker(s), {settings.db.split('://')[0]}"
         f"{', redis' if settings.redis else ''}{', witness' if settings.witness else ''}); OpenAPI at /docs")
     if args.workers == 1:
         uvicorn.run("plangate.service.worker:app", factory=True, host=args.host, port=args.port,
                     log_level="warning", access_log=False)
         return Exit.OK
-    # Several workers share one listening socket. uvicorn binds it without naming TCP, so
-    # asyncio leaves Nagle on for each connection and every response (headers and body are
-    # two writes) waits ~40 ms for the client's delayed ACK. The socket is bound here with
-    # TCP_NODELAY, which accepted connections inherit, and handed over by descriptor.
-    sock = _listen(args.host, args.port)
-    uvicorn.run("plangate.service.worker:app", factory=True, fd=sock.fileno(), workers=args.workers,
-                log_level="warning", access_log=False)
-    return Exit.OK
+    # Several workers: each listens on a socket of its own (service/workers.py says why).
+    from plangate.service.workers import ListenError, Supervisor
 
-
-def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sock.set_inheritable(True)
-    return sock
+        return Exit.OK if Supervisor(args.host, args.port, args.workers, say=say).run() == 0 else Exit.FAILED
+    except ListenError as exc:
+        raise InputError(exc.strerror or str(exc)) from None
