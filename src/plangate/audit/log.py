@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from plangate.audit.checkpoint import BACKSTOP_FRAMES, Checkpointer
 from plangate.audit.coverage import APPROVAL_KINDS, ChainState, approval_digest, filing_problems, prefix_problems
 from plangate.errors import AuditError, UserError
 
@@ -183,8 +184,13 @@ class WriterLock:
 class AuditLog:
     """A SQLite-backed `AuditSink`. Safe to share between threads of one process."""
 
-    def __init__(self, path: str | Path, *, clock: Callable[[], str] = _utcnow) -> None:
+    def __init__(self, path: str | Path, *, clock: Callable[[], str] = _utcnow,
+                 checkpoint_in_thread: bool = False) -> None:
+        """`checkpoint_in_thread`: copy the write-ahead log into the database from a thread
+        (see `plangate.audit.checkpoint`), not in whichever commit passes 1,000 pages: for
+        a long-running writer under load (the service)."""
         self.path = str(path)
+        self._checkpointer: Checkpointer | None = None
         self._clock = clock
         # Moves by one when an append starts and by one when it ends (appends on this
         # connection are serialised by `lock`): odd while one is open. Answers kept from
@@ -199,6 +205,9 @@ class AuditLog:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            if checkpoint_in_thread and self.path != ":memory:" and not self.path.startswith("file:"):
+                self._db.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_FRAMES}")
+                self._checkpointer = Checkpointer(self.path, self._lock)
         except sqlite3.Error as exc:
             raise AuditError(f"cannot open audit log {self.path}: {exc}") from None
 
@@ -213,6 +222,8 @@ class AuditLog:
         return self._lock
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._db.close()
         self._lock.close()
 

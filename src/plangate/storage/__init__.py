@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,8 @@ class Storage:
     witness: Witness | None = None
     redis: Any = None
     lock: threading.RLock = field(default_factory=threading.RLock)
+    #: Called by `close` before the connection closes (SQLite: the audit log, its thread).
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def ping(self) -> None:
         """Raise `StorageUnavailable` unless every backend answers."""
@@ -60,7 +63,10 @@ class Storage:
             self.witness.ping()
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):  # closing what is already gone
+        for close in self.closers:
+            with contextlib.suppress(Exception):  # closing what is already gone
+                close()
+        with contextlib.suppress(Exception):
             self.sql.connection.close()
 
 
@@ -104,7 +110,7 @@ def open_witness(url: str, *, client: Any = None) -> Witness:
 def _sqlite(path: str) -> Storage:
     from plangate.audit import AuditLog, OwnerConsole, SqliteResourceLabels
 
-    log = AuditLog(path)
+    log = AuditLog(path, checkpoint_in_thread=True)  # a long-running writer
     sql = Sql(log.connection, log.lock, dialect="sqlite")
     with log.lock:
         log.connection.execute("PRAGMA busy_timeout = 10000")
@@ -115,7 +121,7 @@ def _sqlite(path: str) -> Storage:
         log.connection.execute(GRANT_RUNS)
     return Storage(kind="sqlite", audit=log, approvals=OwnerConsole(log), resources=SqliteResourceLabels(log),
                    runs=SqlRunCounter(sql), grants=SqlGrants(sql), keys=SqlIdempotency(sql),
-                   limiter=SqlLimiter(sql), sql=sql)
+                   limiter=SqlLimiter(sql), sql=sql, closers=[log.close])
 
 
 def _postgres(url: str, *, migrate: bool) -> Storage:
