@@ -5,7 +5,9 @@ idempotency keys and counters, shared by any number of stateless workers.
   UPDATE`), writes the event chained to it and moves the head, in one transaction:
   concurrent appends from every worker queue on that row, so sequence numbers have no
   gaps and every event links to the one before (tests/storage/test_suite.py appends from
-  many threads and processes and verifies).
+  many threads and processes and verifies). A review's records (`append_many`) go in by
+  compare and swap on that row instead: one statement moves the head only if no one else
+  did since it was read, so no lock is held across round trips.
 * **Append-only.** A trigger refuses UPDATE and DELETE on `audit_events`.
 * **Durable.** Records written before a side effect (`DURABLE_KINDS`) and escalations commit
   with `synchronous_commit=on` (`WAITED_FOR`): the WAL is on disk before `append` returns, so
@@ -166,6 +168,17 @@ def _utcnow() -> str:
 
 InTransaction = Callable[[Any, int], None]
 
+SWAP_TRIES = 20
+"""Compare-and-swap appends tried before `append_many` takes the head's lock instead."""
+
+# The head moves from the one read to the last new row's, or nothing happens; the rows go in
+# only if it moved (a data-modifying WITH: the INSERT sees the UPDATE's RETURNING rows). Under
+# READ COMMITTED an UPDATE that waited for another writer re-reads the row and misses.
+_SWAP = ("WITH moved AS (UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1 AND seq = ? AND hash = ? "
+         "RETURNING 1) INSERT INTO audit_events(seq, ts, kind, run_id, data, prev_hash, hash) "
+         "SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) "
+         "WHERE EXISTS (SELECT 1 FROM moved)")
+
 
 class PostgresAuditLog:
     """The hash-chained audit log on PostgreSQL; the same chain format as SQLite's."""
@@ -202,24 +215,39 @@ class PostgresAuditLog:
         return seq
 
     def append_many(self, events: Iterable[tuple[str, str, Mapping[str, Any]]]) -> list[int]:
-        """Append several events in order in one transaction (one round trip for the head,
-        one for the rows, one for the new head): all land or none does."""
+        """Append several events in order, all or none. Two round trips, and no lock held
+        across them: read the head, then one statement that moves the head only if it is
+        still the one read (compare and swap) and inserts the rows only if it moved. Another
+        worker's append in between makes the swap miss; then the head is read again (after
+        `SWAP_TRIES` misses, or for a record that must be on disk, the locking transaction
+        of `_append_locked`)."""
         try:
             items = [(kind, run_id, json.dumps(dict(data), sort_keys=True, separators=(",", ":"),
                                                ensure_ascii=False, default=repr))
                      for kind, run_id, data in events]
         except (TypeError, ValueError) as exc:
             raise AuditError(f"audit event is not serialisable: {exc}") from None
+        if not items:
+            return []
+        if not any(kind in WAITED_FOR for kind, _r, _t in items):
+            for _ in range(SWAP_TRIES):
+                last, prev = self.head()
+                rows = chain_rows(last, prev, items, self._clock)
+                columns = [list(c) for c in zip(*rows, strict=True)]
+                if self.sql.run(_SWAP, (rows[-1][0], rows[-1][6], last, prev, *columns)) == len(rows):
+                    return [row[0] for row in rows]
+        return self._append_locked(items)
+
+    def _append_locked(self, items: list[tuple[str, str, str]]) -> list[int]:
         with self.sql.cursor() as cur, self.sql.connection.transaction():
             if any(kind in WAITED_FOR for kind, _r, _t in items):
                 cur.execute("SET LOCAL synchronous_commit = on")
             cur.execute("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
             last, prev = cur.fetchone()
             rows = chain_rows(int(last), prev, items, self._clock)
-            if rows:
-                cur.executemany("INSERT INTO audit_events(seq, ts, kind, run_id, data, prev_hash, hash) "
-                                "VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
-                cur.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (rows[-1][0], rows[-1][6]))
+            cur.executemany("INSERT INTO audit_events(seq, ts, kind, run_id, data, prev_hash, hash) "
+                            "VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
+            cur.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (rows[-1][0], rows[-1][6]))
         return [row[0] for row in rows]
 
     def tail(self, n: int = 20, *, run_id: str | None = None) -> list[Event]:

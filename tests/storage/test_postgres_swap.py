@@ -1,0 +1,101 @@
+"""PostgreSQL: a review's records go in by compare and swap on the chain's head row
+(`PostgresAuditLog.append_many`). A swap against a head that moved inserts nothing; under
+contention the swaps that miss are tried again and the chain stays one line; a record that
+must be on disk takes the locking transaction."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import plangate.storage.postgres as pg
+from plangate.audit.log import chain_rows
+from plangate.storage import Storage, open_storage
+
+from .test_suite import in_threads
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def stores(pg_server: str, tmp_path: Path) -> Iterator[list[Storage]]:
+    from servers import new_database
+
+    url = new_database(pg_server, f"swap{next(_names)}_{id(tmp_path)}")
+    opened = [open_storage(url) for _ in range(6)]
+    yield opened
+    for store in opened:
+        store.close()
+
+
+def _clock() -> str:
+    return "2026-11-27T00:00:00+00:00"
+
+
+def test_a_swap_against_a_head_that_moved_inserts_nothing(stores: list[Storage]) -> None:
+    a, b = stores[0], stores[1]
+    a.audit.append_many([("trigger", "r1", {})])
+    last, prev = a.audit.head()
+    b.audit.append_many([("trigger", "r2", {})])  # another worker moves the head
+    rows = chain_rows(last, prev, [("verdict", "r1", "{}")], _clock)
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    assert a.sql.run(pg._SWAP, (rows[-1][0], rows[-1][6], last, prev, *columns)) == 0
+    assert a.audit.head()[0] == 2 and len(a.audit.tail(10)) == 2
+    assert a.audit.verify().ok
+
+
+def test_contended_swaps_are_tried_again_and_make_one_chain(stores: list[Storage],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    tries = {"swap": 0, "locked": 0}
+    run = pg.Sql.run
+    locked = pg.PostgresAuditLog._append_locked
+
+    def counting_run(self: pg.Sql, sql: str, params: tuple[object, ...] = ()) -> int:
+        if sql == pg._SWAP:
+            tries["swap"] += 1
+        return run(self, sql, params)
+
+    def counting_locked(self: pg.PostgresAuditLog, items: list[tuple[str, str, str]]) -> list[int]:
+        tries["locked"] += 1
+        return locked(self, items)
+
+    monkeypatch.setattr(pg.Sql, "run", counting_run)
+    monkeypatch.setattr(pg.PostgresAuditLog, "_append_locked", counting_locked)
+    batches: list[list[int]] = []
+
+    def work(store: Storage, w: int) -> None:
+        for i in range(25):
+            batches.append(store.audit.append_many([(k, f"run{w}-{i}", {"i": i})
+                                                    for k in ("trigger", "plan", "verdict")]))
+
+    in_threads(stores, work)
+    assert all(seqs == list(range(seqs[0], seqs[0] + 3)) for seqs in batches), batches
+    assert sorted(s for seqs in batches for s in seqs) == list(range(1, 6 * 25 * 3 + 1))
+    result = stores[0].audit.verify()
+    assert result.ok and result.events == 6 * 25 * 3, result
+    # Swaps did the work, some missed and were tried again (six writers on one row).
+    assert tries["swap"] > 6 * 25 > tries["locked"], tries
+
+
+def test_after_too_many_misses_the_lock_is_taken(stores: list[Storage],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pg, "_SWAP", pg._SWAP.replace("WHERE id = 1 AND", "WHERE id = 1 AND false AND"))
+    seqs = stores[0].audit.append_many([("trigger", "r", {}), ("plan", "r", {})])
+    assert seqs == [1, 2] and stores[0].audit.verify().ok
+
+
+def test_a_record_that_must_be_on_disk_takes_the_lock(stores: list[Storage],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    taken: list[list[str]] = []
+    locked = pg.PostgresAuditLog._append_locked
+
+    def spy(self: pg.PostgresAuditLog, items: list[tuple[str, str, str]]) -> list[int]:
+        taken.append([kind for kind, _r, _t in items])
+        return locked(self, items)
+
+    monkeypatch.setattr(pg.PostgresAuditLog, "_append_locked", spy)
+    stores[0].audit.append_many([("trigger", "r", {}), ("call", "r", {"tool": "t"})])
+    assert taken == [["trigger", "call"]]
