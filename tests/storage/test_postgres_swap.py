@@ -41,8 +41,8 @@ def test_a_swap_against_a_head_that_moved_inserts_nothing(stores: list[Storage])
     last, prev = a.audit.head()
     b.audit.append_many([("trigger", "r2", {})])  # another worker moves the head
     rows = chain_rows(last, prev, [("verdict", "r1", "{}")], _clock)
-    columns = [list(c) for c in zip(*rows, strict=True)]
-    assert a.sql.run(pg._SWAP, (rows[-1][0], rows[-1][6], last, prev, *columns)) == 0
+    flat = [value for row in rows for value in row]
+    assert a.sql.run(pg._swap_sql(1), (rows[-1][0], rows[-1][6], last, prev, *flat)) == 0
     assert a.audit.head()[0] == 2 and len(a.audit.tail(10)) == 2
     assert a.audit.verify().ok
 
@@ -54,7 +54,7 @@ def test_contended_swaps_are_tried_again_and_make_one_chain(stores: list[Storage
     locked = pg.PostgresAuditLog._append_locked
 
     def counting_run(self: pg.Sql, sql: str, params: tuple[object, ...] = ()) -> int:
-        if sql == pg._SWAP:
+        if sql.startswith("WITH moved AS"):
             tries["swap"] += 1
         return run(self, sql, params)
 
@@ -82,7 +82,8 @@ def test_contended_swaps_are_tried_again_and_make_one_chain(stores: list[Storage
 
 def test_after_too_many_misses_the_lock_is_taken(stores: list[Storage],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pg, "_SWAP", pg._SWAP.replace("WHERE id = 1 AND", "WHERE id = 1 AND false AND"))
+    swap = pg._swap_sql
+    monkeypatch.setattr(pg, "_swap_sql", lambda n: swap(n).replace("WHERE id = 1 AND", "WHERE id = 1 AND false AND"))
     seqs = stores[0].audit.append_many([("trigger", "r", {}), ("plan", "r", {})])
     assert seqs == [1, 2] and stores[0].audit.verify().ok
 

@@ -173,11 +173,14 @@ SWAP_TRIES = 20
 
 # The head moves from the one read to the last new row's, or nothing happens; the rows go in
 # only if it moved (a data-modifying WITH: the INSERT sees the UPDATE's RETURNING rows). Under
-# READ COMMITTED an UPDATE that waited for another writer re-reads the row and misses.
-_SWAP = ("WITH moved AS (UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1 AND seq = ? AND hash = ? "
-         "RETURNING 1) INSERT INTO audit_events(seq, ts, kind, run_id, data, prev_hash, hash) "
-         "SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) "
-         "WHERE EXISTS (SELECT 1 FROM moved)")
+# READ COMMITTED an UPDATE that waited for another writer re-reads the row and misses. The
+# rows are parameters of a VALUES list, one statement text per row count (psycopg prepares
+# each): as text[] arrays, quoting a plan's JSON into an array literal cost ~100 us a review.
+def _swap_sql(rows: int) -> str:
+    values = ", ".join(["(?::bigint, ?, ?, ?, ?, ?, ?)"] * rows)
+    return ("WITH moved AS (UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1 AND seq = ? AND hash = ? "
+            "RETURNING 1) INSERT INTO audit_events(seq, ts, kind, run_id, data, prev_hash, hash) "
+            f"SELECT * FROM (VALUES {values}) AS v WHERE EXISTS (SELECT 1 FROM moved)")
 
 
 class PostgresAuditLog:
@@ -233,8 +236,8 @@ class PostgresAuditLog:
             for _ in range(SWAP_TRIES):
                 last, prev = self.head()
                 rows = chain_rows(last, prev, items, self._clock)
-                columns = [list(c) for c in zip(*rows, strict=True)]
-                if self.sql.run(_SWAP, (rows[-1][0], rows[-1][6], last, prev, *columns)) == len(rows):
+                flat = [value for row in rows for value in row]
+                if self.sql.run(_swap_sql(len(rows)), (rows[-1][0], rows[-1][6], last, prev, *flat)) == len(rows):
                     return [row[0] for row in rows]
         return self._append_locked(items)
 
