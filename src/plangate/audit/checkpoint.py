@@ -41,7 +41,10 @@ class Checkpointer:
     def __init__(self, path: str, lock: Any, *, every: float = 0.05, restart_frames: int = 4000) -> None:
         self.every, self.restart_frames = every, restart_frames
         self._lock = lock
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        # No busy timeout: step 2 runs under the writer lock, and a RESTART would wait (up to
+        # the timeout, every round) for any reader still in the log - a long `audit verify`
+        # or a backup would stall every writer. Busy, it copies what it can and says so.
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=0)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._stop = threading.Event()
         #: Checkpoints that failed (the thread goes on; SQLite's own backstop still holds).

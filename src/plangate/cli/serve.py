@@ -43,9 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     # Fail here, with one line, on a bad policy, credentials file or database (and migrate
     # the database once, before the workers start).
-    preflight = app()
-    if args.workers > 1:
-        preflight.state.storage.close()
+    app().state.storage.close()
     say(f"plangate serve: http://{args.host}:{args.port} ({args.workers} worker(s), {settings.db.split('://')[0]}"
         f"{', redis' if settings.redis else ''}{', witness' if settings.witness else ''}); OpenAPI at /docs")
     if args.workers == 1:

@@ -10,19 +10,23 @@ kernel spreads new connections over the sockets by a hash of their addresses, at
 time, whichever worker happens to be awake.
 
 A worker that dies takes its socket with it: the kernel sends new connections to the others
-until this process starts a replacement. A worker that fails before it serves (a bad policy
-file, an unreachable database: uvicorn's exit code 3) stops the whole server, since every
-replacement would fail the same way.
+until this process starts a replacement (connections still waiting in the dead worker's
+queue are reset). A worker that cannot start for a reason a restart would not change (a bad
+policy or credentials file: exit code 3) stops the whole server; one that meets an
+unreachable database is started again, a second later. Workers stop when this process dies,
+however it dies.
 
 `SO_REUSEPORT` lets another process of the same user bind the same port and receive a share
-of the connections (a process of another user cannot). This process keeps the port bound,
-without listening, for as long as it runs, so that no other user can take it between a
-worker's death and its replacement.
+of the connections (a process of another user cannot): run the service as a user of its own.
+This process keeps the port bound, without listening, for as long as it runs, so that no
+other user can take it between a worker's death and its replacement.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
+import os
 import signal
 import socket
 import threading
@@ -44,11 +48,14 @@ class ListenError(OSError):
 def listening_socket(host: str, port: int, *, listen: bool = True) -> socket.socket:
     """A TCP socket bound to (host, port) with SO_REUSEPORT and TCP_NODELAY (which accepted
     connections inherit: asyncio would otherwise leave Nagle on for them, and every response,
-    written as headers then body, would wait ~40 ms for the client's delayed ACK)."""
+    written as headers then body, would wait ~40 ms for the client's delayed ACK).
+
+    Never SO_REUSEADDR: on Linux it lets a socket of any user that sets it too bind beside
+    sockets that do not listen, so while no worker listened (workers starting, or all dead)
+    another user could have taken the port from the supervisor's bound socket."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
@@ -60,21 +67,42 @@ def listening_socket(host: str, port: int, *, listen: bool = True) -> socket.soc
     return sock
 
 
+def _exit_with_parent() -> None:
+    """Stop this worker (SIGTERM: uvicorn finishes the requests in hand) when the supervisor
+    dies, even by SIGKILL: an orphan would go on serving with the old policy and credentials,
+    and a `plangate serve` started again (same user) would share the port with it."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="plangate-parent-watch", daemon=True).start()
+
+
 def _worker(host: str, port: int) -> None:
     """One worker process: the app, its own socket, then uvicorn serving the app on it. A
-    worker that cannot build the app or bind says why in one line and exits with
-    STARTUP_FAILURE (the supervisor then stops: a replacement would fail the same way)."""
+    worker that cannot start for a reason a restart would not change (a bad policy or
+    credentials file, an address it cannot bind) says why in one line and exits with
+    STARTUP_FAILURE: the supervisor then stops. Any other failure (a database restarting)
+    exits with 1, and the supervisor starts it again."""
     import uvicorn
 
-    from plangate.errors import PlangateError
+    from plangate.errors import PlangateError, UserError
     from plangate.service.worker import app
 
+    _exit_with_parent()
     try:
         application = app()
         sock = listening_socket(host, port)
-    except (PlangateError, ListenError) as exc:
+    except (UserError, ListenError) as exc:
         print(f"plangate serve: {exc.strerror if isinstance(exc, ListenError) else exc}", flush=True)
         raise SystemExit(STARTUP_FAILURE) from None
+    except PlangateError as exc:
+        print(f"plangate serve: {exc}", flush=True)
+        raise SystemExit(1) from None
     config = uvicorn.Config(application, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
 
