@@ -12,35 +12,17 @@ Checks (real PostgreSQL, the `pg_server` fixture):
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from plangate.labels import Label
-from plangate.storage import Storage, open_storage
-
-_names = itertools.count()
+from plangate.storage import Storage
 
 NASTY = ["NULL", "null", "", " ", "{a,b}", "{", "}", '"', '\\', "a,b", "x\"y\\z", "é✓", "\t\n", "()", "?"]
 
 
-@pytest.fixture
-def stores(pg_server: str, tmp_path: Path) -> Iterator[list[Storage]]:
-    from servers import new_database
-
-    url = new_database(pg_server, f"r16swap{next(_names)}_{id(tmp_path)}")
-    opened = [open_storage(url) for _ in range(3)]
-    yield opened
-    for store in opened:
-        store.close()
-
-
-def test_agent_controlled_strings_land_as_written(stores: list[Storage]) -> None:
-    audit = stores[0].audit
+def test_agent_controlled_strings_land_as_written(pg_stores: list[Storage]) -> None:
+    audit = pg_stores[0].audit
     for value in NASTY:
         audit.append_many([("trigger", value, {"v": value, value: [value]}), ("plan", value, {"p": value})])
     events = audit.tail(1000)
@@ -50,8 +32,8 @@ def test_agent_controlled_strings_land_as_written(stores: list[Storage]) -> None
     assert result.ok and result.events == 2 * len(NASTY), result
 
 
-def test_a_head_lock_holder_makes_the_swap_wait_not_fork(stores: list[Storage]) -> None:
-    a, b = stores[0], stores[1]
+def test_a_head_lock_holder_makes_the_swap_wait_not_fork(pg_stores: list[Storage]) -> None:
+    a, b = pg_stores[0], pg_stores[1]
     a.audit.append_many([("trigger", "r0", {})])
     done: list[list[int]] = []
     with a.sql.cursor() as cur, a.sql.connection.transaction():
@@ -68,7 +50,7 @@ def test_a_head_lock_holder_makes_the_swap_wait_not_fork(stores: list[Storage]) 
     assert a.audit.verify().ok
 
 
-def test_label_writes_racing_swaps_keep_one_chain(stores: list[Storage]) -> None:
+def test_label_writes_racing_swaps_keep_one_chain(pg_stores: list[Storage]) -> None:
     errors: list[BaseException] = []
 
     def swaps(store: Storage, w: int) -> None:
@@ -87,13 +69,14 @@ def test_label_writes_racing_swaps_keep_one_chain(stores: list[Storage]) -> None
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=swaps, args=(stores[0], 0)), threading.Thread(target=swaps, args=(stores[1], 1)),
-               threading.Thread(target=labels, args=(stores[2],))]
+    threads = [threading.Thread(target=swaps, args=(pg_stores[0], 0)),
+               threading.Thread(target=swaps, args=(pg_stores[1], 1)),
+               threading.Thread(target=labels, args=(pg_stores[2],))]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
     assert not errors, errors
-    result = stores[0].audit.verify()
+    result = pg_stores[0].audit.verify()
     assert result.ok and result.events == 2 * 40 * 3 + 40, result
 

@@ -94,6 +94,7 @@ def test_another_user_cannot_take_the_port_while_no_worker_listens() -> None:
 
 def test_workers_do_not_outlive_a_killed_supervisor(tmp_path: Path) -> None:
     from service.test_faults import serve
+    from service.test_workers import _is_worker
 
     with serve(tmp_path, str(tmp_path / "plangate.db")) as (client, proc):
         port = int(str(client.base_url).rsplit(":", 1)[1].rstrip("/"))
@@ -116,14 +117,6 @@ def test_workers_do_not_outlive_a_killed_supervisor(tmp_path: Path) -> None:
                     os.kill(pid, signal.SIGKILL)
         assert not alive, (f"workers {alive} still serve port {port} 5 s after their supervisor died; "
                            f"a new server on the port: {second}")
-
-
-def _is_worker(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return b"spawn_main" in f.read()
-    except OSError:
-        return False
 
 
 def _alive(pid: int) -> bool:

@@ -6,37 +6,24 @@ must be on disk takes the locking transaction."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 import plangate.storage.postgres as pg
 from plangate.audit.log import chain_rows
-from plangate.storage import Storage, open_storage
+from plangate.storage import Storage
 
 from .test_suite import in_threads
 
 _names = itertools.count()
 
 
-@pytest.fixture
-def stores(pg_server: str, tmp_path: Path) -> Iterator[list[Storage]]:
-    from servers import new_database
-
-    url = new_database(pg_server, f"swap{next(_names)}_{id(tmp_path)}")
-    opened = [open_storage(url) for _ in range(6)]
-    yield opened
-    for store in opened:
-        store.close()
-
-
 def _clock() -> str:
     return "2026-11-27T00:00:00+00:00"
 
 
-def test_a_swap_against_a_head_that_moved_inserts_nothing(stores: list[Storage]) -> None:
-    a, b = stores[0], stores[1]
+def test_a_swap_against_a_head_that_moved_inserts_nothing(pg_stores: list[Storage]) -> None:
+    a, b = pg_stores[0], pg_stores[1]
     a.audit.append_many([("trigger", "r1", {})])
     last, prev = a.audit.head()
     b.audit.append_many([("trigger", "r2", {})])  # another worker moves the head
@@ -47,7 +34,7 @@ def test_a_swap_against_a_head_that_moved_inserts_nothing(stores: list[Storage])
     assert a.audit.verify().ok
 
 
-def test_contended_swaps_are_tried_again_and_make_one_chain(stores: list[Storage],
+def test_contended_swaps_are_tried_again_and_make_one_chain(pg_stores: list[Storage],
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     tries = {"swap": 0, "locked": 0}
     run = pg.Sql.run
@@ -71,24 +58,24 @@ def test_contended_swaps_are_tried_again_and_make_one_chain(stores: list[Storage
             batches.append(store.audit.append_many([(k, f"run{w}-{i}", {"i": i})
                                                     for k in ("trigger", "plan", "verdict")]))
 
-    in_threads(stores, work)
+    in_threads(pg_stores, work)
     assert all(seqs == list(range(seqs[0], seqs[0] + 3)) for seqs in batches), batches
     assert sorted(s for seqs in batches for s in seqs) == list(range(1, 6 * 25 * 3 + 1))
-    result = stores[0].audit.verify()
+    result = pg_stores[0].audit.verify()
     assert result.ok and result.events == 6 * 25 * 3, result
     # Swaps did the work, some missed and were tried again (six writers on one row).
     assert tries["swap"] > 6 * 25 > tries["locked"], tries
 
 
-def test_after_too_many_misses_the_lock_is_taken(stores: list[Storage],
+def test_after_too_many_misses_the_lock_is_taken(pg_stores: list[Storage],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     swap = pg._swap_sql
     monkeypatch.setattr(pg, "_swap_sql", lambda n: swap(n).replace("WHERE id = 1 AND", "WHERE id = 1 AND false AND"))
-    seqs = stores[0].audit.append_many([("trigger", "r", {}), ("plan", "r", {})])
-    assert seqs == [1, 2] and stores[0].audit.verify().ok
+    seqs = pg_stores[0].audit.append_many([("trigger", "r", {}), ("plan", "r", {})])
+    assert seqs == [1, 2] and pg_stores[0].audit.verify().ok
 
 
-def test_a_record_that_must_be_on_disk_takes_the_lock(stores: list[Storage],
+def test_a_record_that_must_be_on_disk_takes_the_lock(pg_stores: list[Storage],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     taken: list[list[str]] = []
     locked = pg.PostgresAuditLog._append_locked
@@ -98,5 +85,5 @@ def test_a_record_that_must_be_on_disk_takes_the_lock(stores: list[Storage],
         return locked(self, items)
 
     monkeypatch.setattr(pg.PostgresAuditLog, "_append_locked", spy)
-    stores[0].audit.append_many([("trigger", "r", {}), ("call", "r", {"tool": "t"})])
+    pg_stores[0].audit.append_many([("trigger", "r", {}), ("call", "r", {"tool": "t"})])
     assert taken == [["trigger", "call"]]
