@@ -1,6 +1,7 @@
 """`plangate bench service` end to end, short: the server in its own process with two
-workers, every level answered without errors, the figures the issue names present. (Also
-the only test of `plangate serve --workers 2`, and of its TCP_NODELAY listening socket.)"""
+workers, every level answered without errors, the figures the issue names present. (With
+tests/service/test_workers.py, the test of `plangate serve --workers 2`; the only one of its
+TCP_NODELAY listening sockets.)"""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def test_bench_service_reports_every_level_without_errors(tmp_path: Path) -> Non
     for level in (1, 16, 64):
         assert figures[f"reviews_per_s_c{level}"] > 0
         assert 0 < figures[f"p50_ms_c{level}"] <= figures[f"p99_ms_c{level}"]
-    # No ~40 ms delayed-ACK stall per response (Nagle on the shared socket): at concurrency 1
+    # No ~40 ms delayed-ACK stall per response (Nagle on the listening sockets): at concurrency 1
     # a review takes a few milliseconds; 30 ms leaves room for a loaded CI machine.
     assert figures["p50_ms_c1"] < 30, figures
     assert "rss_growth_mb" in figures and figures["rss_start_mb"] > 0
