@@ -51,8 +51,8 @@ def _connections_per_worker(pids: list[int], port: int) -> dict[int, int]:
 def test_connections_opened_together_reach_every_worker(tmp_path: Path) -> None:
     """Eight times: 16 keep-alive connections opened at once, each answered once; both
     workers must hold some each time. (On one socket shared by the workers, the first to
-    wake took all 16 in some rounds: this test failed 2 of 3 runs.) With the kernel's hash,
-    all 16 on one worker has a chance of 2 in 65,536 per round."""
+    wake took all 16 in some rounds: with 5 rounds, this test failed 2 of 3 runs.) With the
+    kernel's hash, all 16 on one worker has a chance of 2 in 65,536 per round."""
     with serve(tmp_path, str(tmp_path / "plangate.db")) as (client, proc):
         port = int(str(client.base_url).rsplit(":", 1)[1].rstrip("/"))
         workers = [p for p in _children(proc.pid) if _is_worker(p)]
