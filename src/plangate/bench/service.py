@@ -14,7 +14,9 @@ answer but 200, or a broken connection, over the whole run), `soak_seconds`,
 machine with the server: on a small machine its own CPU time is part of what is measured.
 `server_cpu_ms_per_review_cN` is the CPU time the server's processes spent per review (from
 /proc) and `client_cpu_ms_per_review_cN` this load generator's: other load on a shared
-machine disturbs them far less than the rates.
+machine disturbs them far less than the rates. `database_cpu_ms_per_review_cN` is PostgreSQL's
+and Redis's, `kernel_cpu_ms_per_review_cN` the kernel threads' (writing files back and the like):
+what else a review costs the machine.
 
 Backends: SQLite (the default), or `backend="postgres"`: PostgreSQL for everything and Redis
 for limits and run counts, at `db` / `redis` when given, else started here from the Debian
@@ -89,6 +91,28 @@ def _cpu_seconds(pids: list[int]) -> float:
             continue
         total += int(fields[11]) + int(fields[12])
     return total / ticks
+
+
+def _machine_cpu() -> dict[str, float]:
+    """CPU seconds so far of the machine's databases (PostgreSQL's and Redis's processes) and
+    of its kernel threads (`kworker` and the like, whatever their names: a kernel worker's
+    name changes with its work). On a shared machine other work shows up here too."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = {"database": 0.0, "kernel": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat.rpartition(")")[2].split()
+        group = ("database" if name.startswith(("postgres", "redis")) else
+                 "kernel" if int(fields[1]) == 2 else None)  # a kernel thread's parent is kthreadd
+        if group is not None:
+            out[group] += (int(fields[11]) + int(fields[12])) / ticks
+    return out
 
 
 def _rss_mb(pids: list[int]) -> float:
@@ -259,11 +283,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(5)
 
 
-def _level(port: int, level: float, seconds: float, pids: list[int]) -> tuple[list[float], int, float, float]:
-    """Latencies, errors, and the server's and this client's CPU seconds of one load level."""
-    cpu, mine = _cpu_seconds(pids), time.process_time()
+def _level(port: int, level: float, seconds: float, pids: list[int]
+           ) -> tuple[list[float], int, float, float, dict[str, float]]:
+    """Latencies, errors, the server's and this client's CPU seconds of one load level, and
+    the databases' and kernel threads' (`_machine_cpu`)."""
+    cpu, mine, machine = _cpu_seconds(pids), time.process_time(), _machine_cpu()
     lat, errs = asyncio.run(_load(port, int(level), seconds))
-    return lat, errs, _cpu_seconds(pids) - cpu, time.process_time() - mine
+    after = _machine_cpu()
+    return (lat, errs, _cpu_seconds(pids) - cpu, time.process_time() - mine,
+            {k: after[k] - machine[k] for k in after})
 
 
 def run(*, seconds: float = 5.0, soak_seconds: float = 60.0, workers: int = 2, backend: str = "sqlite",
@@ -304,7 +332,7 @@ def run(*, seconds: float = 5.0, soak_seconds: float = 60.0, workers: int = 2, b
                                "cpus": os.cpu_count()}
         errors = 0
         for level in LEVELS:
-            lat, errs, cpu, client_cpu = _level(port, level, seconds, pids)
+            lat, errs, cpu, client_cpu, machine = _level(port, level, seconds, pids)
             errors += errs
             ordered = sorted(lat) or [0.0]
             out[f"reviews_per_s_c{level}"] = round(len(lat) / seconds, 1)
@@ -312,9 +340,13 @@ def run(*, seconds: float = 5.0, soak_seconds: float = 60.0, workers: int = 2, b
             out[f"p99_ms_c{level}"] = round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2)
             out[f"server_cpu_ms_per_review_c{level}"] = round(cpu * 1000 / max(len(lat), 1), 2)
             out[f"client_cpu_ms_per_review_c{level}"] = round(client_cpu * 1000 / max(len(lat), 1), 2)
+            for group, spent in machine.items():  # database_cpu_..., kernel_cpu_...
+                out[f"{group}_cpu_ms_per_review_c{level}"] = round(spent * 1000 / max(len(lat), 1), 2)
             say(f"concurrency {level:>2}: {out[f'reviews_per_s_c{level}']:>7} reviews/s, "
                 f"p50 {out[f'p50_ms_c{level}']} ms, p99 {out[f'p99_ms_c{level}']} ms, {errs} errors, "
-                f"server CPU {out[f'server_cpu_ms_per_review_c{level}']} ms/review")
+                f"server CPU {out[f'server_cpu_ms_per_review_c{level}']} ms/review (databases "
+                f"{out[f'database_cpu_ms_per_review_c{level}']}, "
+                f"kernel threads {out[f'kernel_cpu_ms_per_review_c{level}']})")
         workers_only = _children(proc.pid) or [proc.pid]
         rss_start = _rss_mb(workers_only)
         lat, errs = asyncio.run(_load(port, 16, soak_seconds))
