@@ -3,9 +3,10 @@ listening socket of its own.
 
 Why not one socket shared by every worker (what uvicorn's own `workers=` does): a worker
 woken for new connections accepts every connection that is waiting. An agent that opens its
-keep-alive connections together (a pool of 16 at start) got all 16 on one of two workers,
-in 10 of 10 trials, and the other worker idled; under load that worker's queue was twice as
-long and the p99 doubled. With `SO_REUSEPORT` each worker listens on its own socket and the
+keep-alive connections together (a pool of 16 at start) got all 16 on one of two workers
+in 15 of 18 trials, and the other worker idled: `bench service` at concurrency 16 measured
+one worker (~1,270 reviews/s; ~1,650-1,800 with the connections spread). With
+`SO_REUSEPORT` each worker listens on its own socket and the
 kernel spreads new connections over the sockets by a hash of their addresses, at connect
 time, whichever worker happens to be awake.
 
