@@ -6,9 +6,8 @@ woken for new connections accepts every connection that is waiting. An agent tha
 keep-alive connections together (a pool of 16 at start) got all 16 on one of two workers
 in 15 of 18 trials, and the other worker idled: `bench service` at concurrency 16 measured
 one worker (~1,270 reviews/s; ~1,650-1,800 with the connections spread). With
-`SO_REUSEPORT` each worker listens on its own socket and the
-kernel spreads new connections over the sockets by a hash of their addresses, at connect
-time, whichever worker happens to be awake.
+`SO_REUSEPORT` each worker listens on its own socket, and the kernel spreads new connections
+over the sockets by a hash of their addresses, at connect time, whichever worker is awake.
 
 A worker that dies takes its socket with it: the kernel sends new connections to the others
 until this process starts a replacement (connections still waiting in the dead worker's
