@@ -1,9 +1,11 @@
 """The HTTP API on SQLite: the agent's round trip, roles, bad input, limits, idempotency,
-faults. (Every storage backend runs tests/storage/test_suite.py; test_backends.py runs the
-API itself on PostgreSQL + Redis.)"""
+faults. (Every storage backend runs tests/storage/test_suite.py; test_faults.py and
+test_bench_service.py run the API itself on PostgreSQL + Redis, and so does the lone
+surrogate test below.)"""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -194,3 +196,30 @@ def test_a_worker_freezes_what_it_built_at_start(storage: Storage) -> None:
         assert started.get("/healthz").status_code == 200
         assert gc.get_freeze_count() > 0
     gc.unfreeze()
+
+
+def test_a_lone_surrogate_in_a_body_is_a_clear_422_on_every_backend(storage: Storage, pg_stores: list[Storage]) -> None:
+    """`"\\ud800"` is valid JSON but has no UTF-8 form: on PostgreSQL the review's records then
+    could not be written (a 500, then a 503). Every body that carries one is refused at the
+    edge, naming where, on both backends, and nothing is recorded."""
+    plan = example("meeting-reply")
+    step = plan["plan"]["steps"][0]
+    text = json.dumps(plan).replace(json.dumps(step["id"]), '"hold\\ud800"', 1)
+    assert "\\ud800" in text
+    for store in (storage, pg_stores[0]):
+        client = make_client(store)
+        before = store.audit.head()
+        cases = [
+            client.post("/v1/plans", content=text.encode(),
+                        headers={**auth("agent"), "content-type": "application/json"}),
+            client.post("/v1/grants/gr_x/check", content=b'{"step": "s", "tool": "t", "args": {"\\udfff": 1}}',
+                        headers={**auth("agent"), "content-type": "application/json"}),
+            client.post("/v1/approvals/ap_x/decision", content=b'{"decision": "deny", "reason": "no \\ud83d"}',
+                        headers={**auth("approver"), "content-type": "application/json"}),
+        ]
+        # (A field typed `str` pydantic refuses itself: "unable to parse raw data as a unicode string".)
+        for response, where in zip(cases, ("plan.steps.0.id", "args", "reason"), strict=True):
+            assert response.status_code == 422, (response.status_code, response.text)
+            error = response.json()["error"]
+            assert where in error and ("lone surrogate" in error or "unicode string" in error), response.text
+        assert store.audit.head() == before

@@ -333,3 +333,27 @@ def test_a_worker_sees_labels_another_worker_stored_after_it_looked(opener: Call
     assert two.resources.label_of("mail:*") == CLEAN.join(TAINTED)
     two.resources.record("mail:m3", CLEAN)  # its own write, then its own read
     assert two.resources.label_of("mail:m3") == CLEAN
+
+
+def test_a_lone_surrogate_is_recorded_escaped_or_refused_whole(opener: Callable[[], Storage]) -> None:
+    """`"\ud800"` is valid JSON, so a plan can carry one; it has no UTF-8 form. SQLite records
+    it escaped (and it reads back as sent); PostgreSQL's JSON refuses even the escaped form, so
+    there the append is refused whole, as an AuditError, and nothing lands. (Its hash raised a
+    bare UnicodeEncodeError before: a 500. The service refuses such bodies at the edge.)"""
+    from plangate.errors import AuditError
+
+    store = opener()
+    odd = {"plan": {"steps": [{"literal": "hi \ud800 there", "é": "\udfff"}]}}
+    store.audit.append("trigger", "run_odd", {"channel": "email"})
+    if store.kind == "sqlite":
+        store.audit.append_many([("plan", "run_odd", odd), ("verdict", "run_odd", {"note": "\ud83d"})])
+        events = store.audit.tail(10, run_id="run_odd")
+        assert [e.kind for e in events] == ["trigger", "plan", "verdict"]
+        assert events[1].data == odd and events[2].data == {"note": "\ud83d"}
+    else:
+        with pytest.raises(AuditError):
+            store.audit.append_many([("plan", "run_odd", odd), ("verdict", "run_odd", {})])
+        with pytest.raises(AuditError):
+            store.audit.append("verdict", "run_odd", {"note": "\ud83d"})
+        assert [e.kind for e in store.audit.tail(10, run_id="run_odd")] == ["trigger"]
+    assert store.audit.verify().ok

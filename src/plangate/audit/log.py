@@ -62,7 +62,10 @@ def _utcnow() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
-def _event_text(data: Mapping[str, Any]) -> str:
+def event_text(data: Mapping[str, Any]) -> str:
+    """An event's data as the chain hashes and stores it, on every backend: canonical JSON
+    (sorted keys, no spaces, UTF-8), a lone surrogate written escaped (it has no UTF-8 form).
+    AuditError if it cannot be written (keys that do not sort, a circular reference)."""
     try:
         text = json.dumps(dict(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                           default=repr)
@@ -261,10 +264,10 @@ class AuditLog:
         """Append one event; `also(connection, seq)` runs in the same transaction (the
         table change the event vouches for), so both land or neither does. `prepare`, if
         given, computes the data inside the transaction (from rows it reads there)."""
-        text = "" if prepare is not None else _event_text(data)
+        text = "" if prepare is not None else event_text(data)
         with self._transaction(kind in DURABLE_KINDS) as db:
             if prepare is not None:
-                text = _event_text(prepare(db))
+                text = event_text(prepare(db))
             [row] = chain_rows(*self._last(), [(kind, run_id, text)], self._clock)
             db.execute("INSERT INTO audit_events(seq, ts, kind, run_id, data, prev_hash, hash) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?)", row)
@@ -275,7 +278,7 @@ class AuditLog:
     def append_many(self, events: Iterable[tuple[str, str, Mapping[str, Any]]]) -> list[int]:
         """Append several events (kind, run id, data) in order in one transaction: all land
         or none does, and one commit instead of one each (a review writes three)."""
-        items = [(kind, run_id, _event_text(data)) for kind, run_id, data in events]
+        items = [(kind, run_id, event_text(data)) for kind, run_id, data in events]
         with self._transaction(any(kind in DURABLE_KINDS for kind, _r, _t in items)) as db:
             rows = chain_rows(*self._last(), items, self._clock)
             db.executemany("INSERT INTO audit_events(seq, ts, kind, run_id, data, prev_hash, hash) "

@@ -8,13 +8,51 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _STRICT = ConfigDict(extra="forbid")
 
 
-class PlanRequest(BaseModel):
+def _surrogate_at(value: Any, where: str) -> str | None:
+    """Where a string (a key or a value) holds a lone surrogate, or None. JSON lets a body
+    spell one (`"\\ud800"`), but it has no UTF-8 form: no database would store the records
+    it ends up in (PostgreSQL's JSON refuses even the escaped form)."""
+    if isinstance(value, str):
+        if value.isascii():
+            return None
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return where or "the body"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _surrogate_at(key, where) or _surrogate_at(item, f"{where}.{key}" if where else str(key))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            found = _surrogate_at(item, f"{where}.{n}")
+            if found:
+                return found
+    return None
+
+
+class _Request(BaseModel):
+    """A request body: no unknown fields, and text that has a UTF-8 form."""
+
     model_config = _STRICT
+
+    @model_validator(mode="after")
+    def _utf8(self) -> _Request:
+        for name in type(self).model_fields:
+            found = _surrogate_at(getattr(self, name), name)
+            if found:
+                raise ValueError(f"{found} holds a lone surrogate (\\ud800-\\udfff), which has no UTF-8 form")
+        return self
+
+
+class PlanRequest(_Request):
     trigger: dict[str, Any] = Field(description="the trigger: channel, principal, evidence, payload")
     plan: dict[str, Any] = Field(description="the plan (see `plangate schema plan`)")
     run_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
@@ -31,8 +69,7 @@ class PlanResponse(BaseModel):
     review: dict[str, Any]
 
 
-class CheckRequest(BaseModel):
-    model_config = _STRICT
+class CheckRequest(_Request):
     step: str = Field(max_length=200)
     tool: str = Field(max_length=200)
     args: dict[str, Any] = Field(description="the concrete arguments the agent is about to use")
@@ -47,8 +84,7 @@ class CheckResponse(BaseModel):
     repeated: bool = False
 
 
-class ResultRequest(BaseModel):
-    model_config = _STRICT
+class ResultRequest(_Request):
     call: int | None = Field(None, ge=0, description="the number `check` returned")
     ok: bool = True
     value: Any = None
@@ -67,8 +103,7 @@ class ResultResponse(BaseModel):
     needs_extraction: bool = False
 
 
-class Decision(BaseModel):
-    model_config = _STRICT
+class Decision(_Request):
     decision: Literal["approve", "deny"]
     reason: str = Field("", max_length=2000)
 

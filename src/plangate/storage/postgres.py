@@ -54,6 +54,7 @@ from plangate.audit.log import (
     chain_rows,
     check_anchor,
     event_hash,
+    event_text,
     verify_rows,
 )
 from plangate.audit.resource_labels import MAX_PREFIXES
@@ -200,11 +201,7 @@ class PostgresAuditLog:
                 cur.execute("SET LOCAL synchronous_commit = on")
             if prepare is not None:
                 data = prepare(cur)
-            try:
-                text = json.dumps(dict(data), sort_keys=True, separators=(",", ":"),
-                                  ensure_ascii=False, default=repr)
-            except (TypeError, ValueError) as exc:
-                raise AuditError(f"audit event is not serialisable: {exc}") from None
+            text = event_text(data)
             cur.execute("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
             last, prev = cur.fetchone()
             seq = int(last) + 1
@@ -224,12 +221,7 @@ class PostgresAuditLog:
         worker's append in between makes the swap miss; then the head is read again (after
         `SWAP_TRIES` misses, or for a record that must be on disk, the locking transaction
         of `_append_locked`)."""
-        try:
-            items = [(kind, run_id, json.dumps(dict(data), sort_keys=True, separators=(",", ":"),
-                                               ensure_ascii=False, default=repr))
-                     for kind, run_id, data in events]
-        except (TypeError, ValueError) as exc:
-            raise AuditError(f"audit event is not serialisable: {exc}") from None
+        items = [(kind, run_id, event_text(data)) for kind, run_id, data in events]
         if not items:
             return []
         if not any(kind in WAITED_FOR for kind, _r, _t in items):
