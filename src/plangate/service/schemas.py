@@ -13,42 +13,48 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 _STRICT = ConfigDict(extra="forbid")
 
 
-def _surrogate_at(value: Any, where: str) -> str | None:
-    """Where a string (a key or a value) holds a lone surrogate, or None. JSON lets a body
-    spell one (`"\\ud800"`), but it has no UTF-8 form: no database would store the records
-    it ends up in (PostgreSQL's JSON refuses even the escaped form)."""
+_NUL = "a NUL character (\\u0000), which PostgreSQL cannot store in text"
+_SURROGATE = "a lone surrogate (\\ud800-\\udfff), which has no UTF-8 form"
+
+
+def _unstorable(value: Any, where: str) -> tuple[str, str] | None:
+    """(where, what) of the first string (a key or a value) no database could store, or None.
+    JSON lets a body spell both: a lone surrogate (`"\\ud800"`) has no UTF-8 form, and
+    PostgreSQL keeps neither a NUL in text nor either of them in its JSON (the audit's records
+    are indexed as JSON), so such a request failed there as "storage unavailable"."""
     if isinstance(value, str):
-        if value.isascii():
-            return None
-        try:
-            value.encode()
-        except UnicodeEncodeError:
-            return where or "the body"
+        if "\x00" in value:
+            return where or "the body", _NUL
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                return where or "the body", _SURROGATE
         return None
     if isinstance(value, dict):
         for key, item in value.items():
-            found = _surrogate_at(key, where) or _surrogate_at(item, f"{where}.{key}" if where else str(key))
+            found = _unstorable(key, where) or _unstorable(item, f"{where}.{key}" if where else str(key))
             if found:
                 return found
     elif isinstance(value, list):
         for n, item in enumerate(value):
-            found = _surrogate_at(item, f"{where}.{n}")
+            found = _unstorable(item, f"{where}.{n}")
             if found:
                 return found
     return None
 
 
 class _Request(BaseModel):
-    """A request body: no unknown fields, and text that has a UTF-8 form."""
+    """A request body: no unknown fields, and only text a database can store."""
 
     model_config = _STRICT
 
     @model_validator(mode="after")
-    def _utf8(self) -> _Request:
+    def _storable(self) -> _Request:
         for name in type(self).model_fields:
-            found = _surrogate_at(getattr(self, name), name)
+            found = _unstorable(getattr(self, name), name)
             if found:
-                raise ValueError(f"{found} holds a lone surrogate (\\ud800-\\udfff), which has no UTF-8 form")
+                raise ValueError(f"{found[0]} holds {found[1]}")
         return self
 
 
