@@ -144,8 +144,14 @@ def test_a_worker_that_meets_an_unreachable_database_is_started_again(
     for other in ("PLANGATE_REDIS", "PLANGATE_WITNESS", "PLANGATE_CATALOG", "PLANGATE_CONFIG"):
         monkeypatch.delenv(other, raising=False)
     said: list[str] = []
-    supervisor = Supervisor("127.0.0.1", free_port(), 1, say=said.append)
-    timer = threading.Timer(5.0, supervisor.stop.set)
+
+    def say(line: str) -> None:  # stop once the worker was started again (or it stopped)
+        said.append(line)
+        if "starting another" in line:
+            supervisor.stop.set()
+
+    supervisor = Supervisor("127.0.0.1", free_port(), 1, say=say)
+    timer = threading.Timer(60.0, supervisor.stop.set)  # a slow machine's worst case
     timer.start()
     try:
         code = supervisor.run()
