@@ -49,7 +49,8 @@ class Checkpointer:
         self._stop = threading.Event()
         #: Checkpoints that failed (the thread goes on; SQLite's own backstop still holds).
         self.failures = 0
-        #: Step 2s taken: the log was copied under the writer lock and could start over.
+        #: Step 2s that copied the whole log with no reader left in it: the next writer starts
+        #: the log over.
         self.restarts = 0
         self._thread = threading.Thread(target=self._run, name="plangate-wal-checkpoint", daemon=True)
         self._thread.start()
@@ -67,8 +68,8 @@ class Checkpointer:
         _busy, frames, copied = self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         if frames >= self.restart_frames:
             with self._lock:
-                _busy, frames, copied = self._db.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-            self.restarts += 1
+                busy, frames, copied = self._db.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            self.restarts += busy == 0  # a reader still in the log: not this time
         return frames, copied
 
     def close(self) -> None:

@@ -42,14 +42,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from plangate.service.worker import app
 
     # Fail here, with one line, on a bad policy, credentials file or database (and migrate
-    # the database once, before the workers start).
-    app().state.storage.close()
+    # the database once, before any worker starts). One worker serves this very app.
+    application = app()
     say(f"plangate serve: http://{args.host}:{args.port} ({args.workers} worker(s), {settings.db.split('://')[0]}"
         f"{', redis' if settings.redis else ''}{', witness' if settings.witness else ''}); OpenAPI at /docs")
     if args.workers == 1:
-        uvicorn.run("plangate.service.worker:app", factory=True, host=args.host, port=args.port,
-                    log_level="warning", access_log=False)
+        uvicorn.run(application, host=args.host, port=args.port, log_level="warning", access_log=False)
         return Exit.OK
+    application.state.storage.close()  # the workers build their own
     # Several workers: each listens on a socket of its own (service/workers.py says why).
     from plangate.service.workers import ListenError, Supervisor
 
