@@ -230,6 +230,11 @@ class AuditLog:
         self._db.close()
         self._lock.close()
 
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """A write transaction under the writer lock, with no event: for a table a store
+        keeps beside the log that no event vouches for (an index it derives)."""
+        return self._transaction(False)
+
     @contextlib.contextmanager
     def _transaction(self, durable: bool) -> Iterator[sqlite3.Connection]:
         """One write transaction under the writer lock, fsynced on commit when `durable`;

@@ -23,7 +23,6 @@ compares every row with the chain (`plangate.audit.coverage`).
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import json
 import re
@@ -49,6 +48,20 @@ CREATE TABLE IF NOT EXISTS resource_label_prefixes (
     label TEXT
 );
 """
+# A number that moves whenever either table changes, by whichever connection or program
+# (SQLite triggers, so also an older plangate or a hand edit): answers kept by a process
+# stay valid while it stands still, across the audit writes that change nothing here.
+_VERSION_SCHEMA = """
+CREATE TABLE IF NOT EXISTS resource_label_version (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    version INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO resource_label_version(id, version) VALUES (0, 0);
+""" + "".join(
+    f"CREATE TRIGGER IF NOT EXISTS {table}_{event.lower()}_moves_version AFTER {event} ON {table} "
+    "BEGIN UPDATE resource_label_version SET version = version + 1 WHERE id = 0; END;\n"
+    for table in ("resource_labels", "resource_label_prefixes") for event in ("INSERT", "UPDATE", "DELETE"))
+_VERSION = "SELECT version FROM resource_label_version WHERE id = 0"
 # The prefix rows a record updates: one primary-key probe per prefix of the name.
 _PREFIXES_OF = ("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < length(?1)) "
                 "SELECT prefix, label FROM n JOIN resource_label_prefixes ON prefix = substr(?1, 1, i)")
@@ -85,12 +98,14 @@ class SqliteResourceLabels:
                 self._db.execute(f"ALTER TABLE resource_labels ADD COLUMN {column} {decl}")
         self._db.execute(_INDEX)
         self._db.executescript(_PREFIX_SCHEMA)
+        with log.lock:  # two processes opening a new file at once: one creates, one finds
+            self._db.executescript(_VERSION_SCHEMA)
         self._lock = log.lock
-        # Answers already given, valid while nothing has committed since: SQLite's
-        # `data_version` moves on every other connection's commit, the log's `generation`
-        # on every append through this connection (by any store sharing it). An answer read
-        # while an append was open, or across one, is not kept.
-        self._answers: tuple[tuple[int, int], dict[str, Label | None]] = ((-1, -1), {})
+        # Answers already given, valid while the tables stand still: `resource_label_version`
+        # moves with every change to them, by any connection. An answer read while an append
+        # through this connection was open, or across one (the log's `generation` is odd, or
+        # moved), is not kept: it may have read a change that is then rolled back.
+        self._answers: tuple[int, dict[str, Label | None]] = (-1, {})
         self._adopt_legacy_rows()
 
     def _adopt_legacy_rows(self) -> None:
@@ -115,26 +130,28 @@ class SqliteResourceLabels:
         """A reader for one review: whether the kept answers still hold is asked once, now,
         instead of at every lookup (a review reads about a dozen patterns). Lookups that miss
         read the database then; an append through the log meanwhile sends every lookup back
-        to `label_of`. As with `label_of`, another process's commit after a lookup is as if
+        to `label_of`. Answers are kept from one review to the next until a label changes
+        (`resource_label_version`), so a review asks the database only for names it has
+        not seen. As with `label_of`, another process's commit after a lookup is as if
         it came just after it: the run decides every call again with the labels of its
         moment."""
+        generation = self._log.generation
         try:
-            (version,) = self._db.execute("PRAGMA data_version").fetchone()
+            (version,) = self._db.execute(_VERSION).fetchone()
         except sqlite3.Error as exc:
             raise AuditError(f"cannot read the stored labels: {exc}") from None
-        return _Moment(self, (version, self._log.generation))
+        return _Moment(self, (version, generation))
 
     def _label_of(self, pattern: str, moment: _Moment | None = None) -> Label | None:
         generation = self._log.generation
         if moment is not None and moment.key[1] == generation:
-            key = moment.key
+            version = moment.key[0]
         else:
             moment = None
-            (version,) = self._db.execute("PRAGMA data_version").fetchone()
-            key = (version, generation)
+            (version,) = self._db.execute(_VERSION).fetchone()
         cache = self._answers
-        if cache[0] != key:
-            cache = self._answers = (key, {})
+        if cache[0] != version:
+            cache = self._answers = (version, {})
         answers = cache[1]
         if pattern in answers:
             return answers[pattern]
@@ -190,23 +207,20 @@ class SqliteResourceLabels:
                                (prefix,)).fetchone()
         if row is not None:
             return Label.from_json(json.loads(row[0])) if row[0] is not None else None
-        with self._lock:
-            try:
-                # The write lock first: a label written after the scan and before the row
-                # exists would not be joined into it.
-                self._db.execute("BEGIN IMMEDIATE")
-                hits = self._scan(self._db, prefix + WILDCARD)
+        try:
+            # The write lock first: a label written after the scan and before the row exists
+            # would not be joined into it. (The log's transaction: while it is open, the
+            # log's `generation` is odd, so no other thread keeps what it reads meanwhile.)
+            with self._log.transaction() as db:
+                hits = self._scan(db, prefix + WILDCARD)
                 joined = join_all(hits) if hits else None
-                (count,) = self._db.execute("SELECT count(*) FROM resource_label_prefixes").fetchone()
+                (count,) = db.execute("SELECT count(*) FROM resource_label_prefixes").fetchone()
                 if count < MAX_PREFIXES:
-                    self._db.execute(
+                    db.execute(
                         "INSERT OR IGNORE INTO resource_label_prefixes(prefix, label) VALUES (?, ?)",
                         (prefix, json.dumps(joined.to_json()) if joined is not None else None))
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-                raise AuditError(f"cannot read the stored labels under {prefix!r}: {exc}") from None
+        except AuditError as exc:
+            raise AuditError(f"cannot read the stored labels under {prefix!r}: {exc}") from None
         return joined
 
     def _checked(self, name: str, text: str, seq: int | None) -> Label:
