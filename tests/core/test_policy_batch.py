@@ -5,6 +5,7 @@ batch the engine refuses as a whole."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import cedarpy
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from plangate.catalog import Catalog
-from plangate.policy import CompiledPolicy
+from plangate.policy import CompiledPolicy, engine
 from plangate.policy.engine import DEFAULT_DENY, ENGINE_ERROR, Decision
 from plangate.policy.facts import FactEncodingError
 
@@ -91,9 +92,20 @@ def one_by_one(policy: CompiledPolicy, calls: list[Any]) -> list[Decision]:
     return [alone(policy, c) for c in calls]
 
 
+@pytest.fixture(params=["raw", "public"])
+def engine_call(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways the engine is called: cedarpy's engine call with its answers read as text
+    (the default, when cedarpy has it) and cedarpy's public call."""
+    if request.param == "public":
+        monkeypatch.setattr(engine, "_engine_batch", engine._public_batch)
+    else:
+        assert engine._engine_batch is not engine._public_batch, "cedarpy's engine call is used"
+    return str(request.param)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(calls=st.lists(call_facts, min_size=1, max_size=12))
-def test_a_batch_decides_each_call_as_alone(catalog: Catalog, calls: list[Any]) -> None:
+def test_a_batch_decides_each_call_as_alone(catalog: Catalog, calls: list[Any], engine_call: str) -> None:
     policy = compile_rules(catalog, RULES)
     expected = one_by_one(policy, calls)
     policy.clear_cache()
@@ -104,7 +116,7 @@ def test_a_batch_decides_each_call_as_alone(catalog: Catalog, calls: list[Any]) 
     assert [policy.decide(c) for c in calls] == expected
 
 
-def test_every_kind_of_answer_comes_out_of_one_batch(catalog: Catalog) -> None:
+def test_every_kind_of_answer_comes_out_of_one_batch(catalog: Catalog, engine_call: str) -> None:
     """The fixed batch covers approve, deny by forbid, escalate, default deny, engine error
     by evaluation, by encoding and by unknown tool: the property above is not vacuous."""
     policy = compile_rules(catalog, RULES)
@@ -127,7 +139,7 @@ def test_a_batch_the_engine_refuses_is_decided_call_by_call(catalog: Catalog,
              facts("send_email", private=True), facts("notify_owner"),
              facts("notify_owner", private=True), facts("notify_owner", tainted_args=frozenset({"to"}))]
     expected = one_by_one(policy, calls)
-    real = cedarpy.is_authorized_batch
+    real = engine._engine_batch
     sizes: list[int] = []
 
     def flaky(requests: list[Any], *a: Any, **k: Any) -> Any:
@@ -136,7 +148,7 @@ def test_a_batch_the_engine_refuses_is_decided_call_by_call(catalog: Catalog,
             raise RuntimeError("batch refused")
         return real(requests, *a, **k)
 
-    monkeypatch.setattr(cedarpy, "is_authorized_batch", flaky)
+    monkeypatch.setattr(engine, "_engine_batch", flaky)
     policy.clear_cache()
     assert policy.decide_many(calls) == expected
     assert max(sizes) > 1  # a batch was tried
@@ -144,6 +156,41 @@ def test_a_batch_the_engine_refuses_is_decided_call_by_call(catalog: Catalog,
     def broken(requests: list[Any], *a: Any, **k: Any) -> Any:
         raise RuntimeError("engine down")
 
-    monkeypatch.setattr(cedarpy, "is_authorized_batch", broken)
+    monkeypatch.setattr(engine, "_engine_batch", broken)
     policy.clear_cache()
     assert {(d.verdict, d.rules) for d in policy.decide_many(calls)} == {("deny", (ENGINE_ERROR,))}
+
+
+def _text(decision: str, reasons: list[str], timing: int, tail: str = "") -> str:
+    diagnostics = {"reason": reasons, "id_annotations_by_reason": {}, "errors": []}
+    head = json.dumps({"decision": decision, "correlation_id": None, "diagnostics": diagnostics},
+                      separators=(",", ":"))[:-1]
+    return head + f',"metrics":{{"authz_duration_micros":{timing},"build_request_duration_micros":3}}{tail}}}'
+
+
+def test_an_answer_is_read_from_its_text_and_a_tail_that_is_not_timings_is_read_whole(
+        catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Answers that differ only in their timings are one answer (kept by their head); an
+    answer whose text goes on after its timings (a later key would override the decision) is
+    never answered from what was kept, but read whole."""
+    policy = compile_rules(catalog, RULES)
+    piece = policy._slice("notify_owner", "owner")
+    permit = piece.main_ids.index("permit-owner")
+    texts = iter([_text("Allow", [f"policy{permit}"], 5), _text("Allow", [f"policy{permit}"], 90),
+                  _text("Allow", [f"policy{permit}"], 7, tail=',"decision":"Deny"')])
+    monkeypatch.setattr(engine, "_engine_batch", lambda requests, *_a: [next(texts) for _ in requests])
+    calls = [facts("notify_owner", trust_class="owner", private=p) for p in (False, True)]
+    assert [(d.verdict, d.rules) for d in policy.decide_many(calls)] == [("approve", ("permit-owner",))] * 2
+    assert len(piece.texts) == 1  # the second answer was the first one, timings aside
+    policy.clear_cache()
+    [late] = policy.decide_many([facts("notify_owner", trust_class="owner", tainted_args=frozenset({"x"}))])
+    assert late.verdict == "deny"  # read whole: the later key wins, as in any JSON reader
+
+
+def test_an_unreadable_answer_denies(catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
+    policy = compile_rules(catalog, RULES)
+    for bad in ("not json", '{"decision":"Allow"}', '{"decision":"Allow","diagnostics":{"reason":[1],"errors":[]}}'):
+        monkeypatch.setattr(engine, "_engine_batch", lambda requests, *_a, bad=bad: [bad for _ in requests])
+        policy.clear_cache()
+        [d] = policy.decide_many([facts("notify_owner", trust_class="owner")])
+        assert (d.verdict, d.rules) == ("deny", (ENGINE_ERROR,)), bad
