@@ -1,6 +1,7 @@
-"""`plangate serve --workers N`: each worker accepts on a socket of its own (SO_REUSEPORT),
-so connections an agent opens together are spread over the workers; a dead worker is
-replaced; a worker that cannot start stops the server. Real processes on loopback."""
+"""`plangate serve --workers N`: the workers share one socket and each takes a new connection
+only when no other live worker holds fewer, so connections an agent opens together are
+spread evenly; a stopped worker does not hold up new connections; a dead worker is replaced;
+a worker that cannot start stops the server. Real processes on loopback."""
 
 from __future__ import annotations
 
@@ -48,11 +49,11 @@ def _connections_per_worker(pids: list[int], port: int) -> dict[int, int]:
     return counts
 
 
-def test_connections_opened_together_reach_every_worker(tmp_path: Path) -> None:
-    """Eight times: 16 keep-alive connections opened at once, each answered once; both
-    workers must hold some each time. (On one socket shared by the workers, the first to
-    wake took all 16 in some rounds: with 5 rounds, this test failed 2 of 3 runs.) With the
-    kernel's hash, all 16 on one worker has a chance of 2 in 65,536 per round."""
+def test_connections_opened_together_are_spread_evenly(tmp_path: Path) -> None:
+    """Eight times: 16 keep-alive connections opened at once, each answered once; the two
+    workers must hold 8 each, give or take one. (On one socket with asyncio's own accepting,
+    the first worker to wake took all 16 in most rounds; with a socket per worker and the
+    kernel's hash, 11/5 and 10/6 splits were common.)"""
     with serve(tmp_path, str(tmp_path / "plangate.db")) as (client, proc):
         port = int(str(client.base_url).rsplit(":", 1)[1].rstrip("/"))
         workers = [p for p in _children(proc.pid) if _is_worker(p)]
@@ -71,7 +72,33 @@ def test_connections_opened_together_reach_every_worker(tmp_path: Path) -> None:
                     c.close()
             time.sleep(0.2)
         assert all(sum(r.values()) == 16 for r in rounds), rounds
-        assert all(all(n > 0 for n in r.values()) for r in rounds), rounds
+        assert all(max(r.values()) - min(r.values()) <= 2 for r in rounds), rounds
+
+
+def test_a_stopped_worker_does_not_hold_up_new_connections(tmp_path: Path) -> None:
+    """A worker that holds the fewest connections but does not take any (stopped, or its
+    loop stuck) leaves them to the others after `HANDOFF`: each new connection is answered
+    at once."""
+    with serve(tmp_path, str(tmp_path / "plangate.db")) as (client, proc):
+        port = int(str(client.base_url).rsplit(":", 1)[1].rstrip("/"))
+        busy = _burst(port, 6)  # held open: both workers now hold some
+        workers = [p for p in _children(proc.pid) if _is_worker(p)]
+        time.sleep(0.3)
+        held = _connections_per_worker(workers, port)
+        stopped = min(held, key=lambda pid: held[pid])
+        os.kill(stopped, signal.SIGSTOP)
+        try:
+            for _ in range(10):  # kept open: the other worker is soon the busier one
+                started = time.monotonic()
+                c = socket.create_connection(("127.0.0.1", port), timeout=10)
+                busy.append(c)
+                c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert c.recv(4096).startswith(b"HTTP/1.1 200")
+                assert time.monotonic() - started < 2.0
+        finally:
+            os.kill(stopped, signal.SIGCONT)
+            for c in busy:
+                c.close()
 
 
 def _burst(port: int, n: int) -> list[socket.socket]:

@@ -1,32 +1,41 @@
-"""`plangate serve --workers N`: N worker processes behind one port, each accepting on a
-listening socket of its own.
+"""`plangate serve --workers N`: N worker processes behind one port, sharing one listening
+socket that this process opens, each taking a new connection only when it holds no more
+open connections than the least busy worker.
 
-Why not one socket shared by every worker (what uvicorn's own `workers=` does): a worker
-woken for new connections accepts every connection that is waiting. An agent that opens its
-keep-alive connections together (a pool of 16 at start) got all 16 on one of two workers
-in 15 of 18 trials, and the other worker idled: `bench service` at concurrency 16 measured
-one worker (~1,270 reviews/s; ~1,650-1,800 with the connections spread). With
-`SO_REUSEPORT` each worker listens on its own socket, and the kernel spreads new connections
-over the sockets by a hash of their addresses, at connect time, whichever worker is awake.
+An agent keeps its connections open and sends request after request on each, so how the
+connections are spread over the workers is how the load is. Two ways that spread it badly:
 
-A worker that dies takes its socket with it: the kernel sends new connections to the others
-until this process starts a replacement (connections still waiting in the dead worker's
-queue are reset). A worker that cannot start for a reason a restart would not change (a bad
-policy or credentials file: exit code 3) stops the whole server; one that meets an
+- One socket, and asyncio accepting as usual: a worker woken for new connections accepts
+  every connection that is waiting. An agent that opened its pool of 16 at once got all 16
+  on one of two workers in 15 of 18 trials, and the other worker idled.
+- A socket per worker (`SO_REUSEPORT`, the previous design): the kernel picks a socket by a
+  hash of the connection's addresses, so 16 connections split 11/5 or 10/6 as often as
+  8/8, and the connections on the busier worker waited longer (`bench service` at
+  concurrency 16 on SQLite: p99 21.0 ms with an 11/5 split, 18.7 ms with 8/8).
+
+Here each worker has a thread that waits for the socket to become readable and takes the
+connection only if its own count of open connections is not above the lowest count among
+the live workers (counts in shared memory, written by each worker); a busier worker leaves
+it to the others for `HANDOFF` seconds, then takes it anyway (a less busy worker may be
+stuck). The connection is then handed to the worker's event loop, which serves it as
+uvicorn serves the connections it accepts.
+
+The socket stays open in this process for as long as it runs: a worker that dies loses only
+the connections it had accepted; new ones wait in the socket's queue for the other workers
+or the replacement. A worker that cannot start for a reason a restart would not change (a
+bad policy or credentials file: exit code 3) stops the whole server; one that meets an
 unreachable database is started again, a second later. Workers stop when this process dies,
-however it dies.
-
-`SO_REUSEPORT` lets another process of the same user bind the same port and receive a share
-of the connections (a process of another user cannot): run the service as a user of its own.
-This process keeps the port bound, without listening, for as long as it runs, so that no
-other user can take it between a worker's death and its replacement.
+however it dies. The socket listens from the moment it is bound, so no other process, of
+this user or another, can bind the port while the server runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import multiprocessing.connection
 import os
+import select
 import signal
 import socket
 import threading
@@ -34,6 +43,8 @@ import time
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import Any
+
+import uvicorn
 
 #: uvicorn's exit code for a worker that could not start serving.
 STARTUP_FAILURE = 3
@@ -45,22 +56,22 @@ class ListenError(OSError):
     """The address cannot be bound (in use, not local, not permitted)."""
 
 
-def listening_socket(host: str, port: int, *, listen: bool = True) -> socket.socket:
-    """A TCP socket bound to (host, port) with SO_REUSEPORT and TCP_NODELAY (which accepted
-    connections inherit: asyncio would otherwise leave Nagle on for them, and every response,
-    written as headers then body, would wait ~40 ms for the client's delayed ACK).
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket listening on (host, port), with TCP_NODELAY (which accepted connections
+    inherit: asyncio would otherwise leave Nagle on for them, and every response, written as
+    headers then body, would wait ~40 ms for the client's delayed ACK).
 
-    Never SO_REUSEADDR: on Linux it lets a socket of any user that sets it too bind beside
-    sockets that do not listen, so while no worker listened (workers starting, or all dead)
-    another user could have taken the port from the supervisor's bound socket."""
+    SO_REUSEADDR lets a server started again bind while connections of the last one are in
+    TIME_WAIT. It lets another socket bind beside this one only while this one does not
+    listen, and this one listens at once (between the two calls, a socket that bound first
+    makes `listen` fail here)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
-        if listen:
-            sock.listen(2048)
+        sock.listen(2048)
     except OSError as exc:
         sock.close()
         raise ListenError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
@@ -82,29 +93,101 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="plangate-parent-watch", daemon=True).start()
 
 
-def _worker(host: str, port: int) -> None:
-    """One worker process: the app, its own socket, then uvicorn serving the app on it. A
-    worker that cannot start for a reason a restart would not change (a bad policy or
-    credentials file, an address it cannot bind) says why in one line and exits with
-    STARTUP_FAILURE: the supervisor then stops. Any other failure (a database restarting)
-    exits with 1, and the supervisor starts it again."""
-    import uvicorn
+HANDOFF = 0.02
+"""Seconds a worker with more open connections than another leaves a new one to it."""
+IDLE_POLL_MS = 50
+"""How often an idle worker's accepting thread looks at its stop flag and its count."""
 
+
+def _worker(sock: socket.socket, counts: Any, slot: int) -> None:
+    """One worker process: the app, then uvicorn serving it on connections this worker takes
+    from the shared socket (`BalancedServer`). A worker that cannot start for a reason a
+    restart would not change (a bad policy or credentials file) says why in one line and
+    exits with STARTUP_FAILURE: the supervisor then stops. Any other failure (a database
+    restarting) exits with 1, and the supervisor starts it again."""
     from plangate.errors import PlangateError, UserError
     from plangate.service.worker import app
 
     _exit_with_parent()
     try:
         application = app()
-        sock = listening_socket(host, port)
-    except (UserError, ListenError) as exc:
-        print(f"plangate serve: {exc.strerror if isinstance(exc, ListenError) else exc}", flush=True)
+    except UserError as exc:
+        print(f"plangate serve: {exc}", flush=True)
         raise SystemExit(STARTUP_FAILURE) from None
     except PlangateError as exc:
         print(f"plangate serve: {exc}", flush=True)
         raise SystemExit(1) from None
     config = uvicorn.Config(application, log_level="warning", access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    BalancedServer(config, sock, counts, slot).run()
+
+
+class BalancedServer(uvicorn.Server):
+    """uvicorn's server with no listening socket of its own: a thread takes connections
+    from the shared socket when this worker is among the least busy, and the event loop
+    serves each as uvicorn serves a connection it accepted itself."""
+
+    def __init__(self, config: Any, sock: socket.socket, counts: Any, slot: int) -> None:
+        super().__init__(config)
+        self._sock, self._counts, self._slot = sock, counts, slot
+        self._handed = 0  # taken by the thread, not yet a connection of the loop's
+        self._handed_lock = threading.Lock()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=[])
+        if not self.started or self.should_exit:
+            return
+        loop = asyncio.get_running_loop()
+        config, state = self.config, self.server_state
+
+        def protocol() -> asyncio.Protocol:
+            return config.http_protocol_class(config=config, server_state=state,  # type: ignore[call-arg]
+                                              app_state=self.lifespan.state, _loop=loop)
+
+        def serve(conn: socket.socket) -> None:
+            conn.setblocking(False)
+            task = loop.create_task(loop.connect_accepted_socket(protocol, conn))
+            task.add_done_callback(lambda t: self._made(t, conn))
+
+        self._sock.setblocking(False)
+        threading.Thread(target=self._accept, args=(loop, serve), name="plangate-accept",
+                         daemon=True).start()
+
+    def _made(self, task: asyncio.Task[Any], conn: socket.socket) -> None:
+        with self._handed_lock:
+            self._handed -= 1
+        if task.cancelled() or task.exception() is not None:
+            conn.close()
+
+    def _accept(self, loop: asyncio.AbstractEventLoop, serve: Callable[[socket.socket], None]) -> None:
+        poller = select.poll()
+        poller.register(self._sock.fileno(), select.POLLIN)
+        counts, slot = self._counts, self._slot
+        waiting_since: float | None = None
+        while not self.should_exit:
+            mine = len(self.server_state.connections) + self._handed
+            counts[slot] = mine
+            if not poller.poll(IDLE_POLL_MS):
+                waiting_since = None
+                continue
+            now = time.monotonic()
+            waiting_since = waiting_since or now
+            others = [n for i, n in enumerate(counts) if i != slot and n >= 0]
+            if others and mine > min(others) and now - waiting_since < HANDOFF:
+                time.sleep(0.001)  # a less busy worker takes it
+                continue
+            try:
+                conn, _addr = self._sock.accept()
+            except (BlockingIOError, InterruptedError):  # another worker took it
+                waiting_since = None
+                continue
+            except OSError:  # out of file descriptors, say: the connection waits
+                time.sleep(0.05)
+                continue
+            waiting_since = None
+            with self._handed_lock:
+                self._handed += 1
+            counts[slot] = mine + 1
+            loop.call_soon_threadsafe(serve, conn)
 
 
 class Supervisor:
@@ -115,31 +198,35 @@ class Supervisor:
                  target_args: tuple[Any, ...] | None = None) -> None:
         self.host, self.port, self.count = host, port, workers
         self.say, self.target = say, target
-        self.target_args = (host, port) if target_args is None else target_args
+        self._fixed_args = target_args
         self.stop = threading.Event()
         self.procs: list[BaseProcess] = []
         self.started: list[float] = []
         self.failed = False
         self._context = multiprocessing.get_context("spawn")
+        #: Open connections per worker slot (-1: no worker there now), in shared memory.
+        self.counts: Any = self._context.Array("i", [-1] * workers, lock=False)
+        self._sock: socket.socket | None = None
 
-    def _start(self) -> BaseProcess:
-        proc = self._context.Process(target=self.target, args=self.target_args, daemon=False)
+    def _start(self, slot: int) -> BaseProcess:
+        args = self._fixed_args if self._fixed_args is not None else (self._sock, self.counts, slot)
+        proc = self._context.Process(target=self.target, args=args, daemon=False)
         proc.start()
         return proc
 
     def run(self) -> int:
         """Serve until told to stop. 0 after a stop, 1 if a worker could not start."""
-        reserve = listening_socket(self.host, self.port, listen=False)
+        self._sock = listening_socket(self.host, self.port)
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            for _ in range(self.count):
-                self.procs.append(self._start())
+            for slot in range(self.count):
+                self.procs.append(self._start(slot))
                 self.started.append(time.monotonic())
             while not self.stop.wait(0.2):
                 self._watch()
         finally:
             self._stop_all()
-            reserve.close()
+            self._sock.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return 1 if self.failed else 0
@@ -152,6 +239,7 @@ class Supervisor:
             if proc.is_alive():
                 continue
             proc.join()
+            self.counts[slot] = -1  # the others stop leaving new connections to it
             if proc.exitcode == STARTUP_FAILURE:
                 self.say(f"plangate serve: worker {proc.pid} could not start (see above); stopping")
                 self.failed = True
@@ -161,7 +249,7 @@ class Supervisor:
             if wait > 0 and self.stop.wait(wait):
                 return
             self.say(f"plangate serve: worker {proc.pid} exited ({proc.exitcode}); starting another")
-            self.procs[slot] = self._start()
+            self.procs[slot] = self._start(slot)
             self.started[slot] = time.monotonic()
 
     def _stop_all(self) -> None:
