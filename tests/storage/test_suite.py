@@ -357,3 +357,41 @@ def test_a_lone_surrogate_is_recorded_escaped_or_refused_whole(opener: Callable[
             store.audit.append("verdict", "run_odd", {"note": "\ud83d"})
         assert [e.kind for e in store.audit.tail(10, run_id="run_odd")] == ["trigger"]
     assert store.audit.verify().ok
+
+
+def test_a_reviews_lookups_are_kept_until_any_worker_changes_a_label(opener: Callable[[], Storage]) -> None:
+    """`resources.moment()` (one review's lookups) answers a pattern read at the same
+    version of the label tables by an earlier review from memory, across the audit writes
+    that change no label; a label another worker stores, and an edit behind plangate's back,
+    are seen by the next moment (the kept answers are dropped, and the edit is refused)."""
+    from plangate.errors import AuditError
+
+    one, two = opener(), opener()
+    one.resources.record("mail:m1", CLEAN)
+    for _ in range(2):  # the first moment also fills the prefix's row, which moves the version
+        first = two.resources.moment()
+        assert first.label_of("mail:*") == CLEAN and first.label_of("mail:m1") == CLEAN
+    two.audit.append("verdict", "run_1", {"verdict": "approve"})
+    one.audit.append("verdict", "run_2", {"verdict": "approve"})
+    statements: list[str] = []
+    if two.kind == "sqlite":
+        two.sql.connection.set_trace_callback(statements.append)
+        kept = two.resources.moment()
+        assert kept.label_of("mail:*") == CLEAN and kept.label_of("mail:m1") == CLEAN
+        two.sql.connection.set_trace_callback(None)
+        assert not [s for s in statements if "resource_labels " in s or "resource_label_prefixes " in s], statements
+    else:
+        real = two.resources.label_of
+        two.resources.label_of = lambda p: statements.append(p) or real(p)  # type: ignore[method-assign]
+        kept = two.resources.moment()
+        assert kept.label_of("mail:*") == CLEAN and kept.label_of("mail:m1") == CLEAN
+        assert statements == []
+        two.resources.label_of = real  # type: ignore[method-assign]
+    one.resources.record("mail:m2", TAINTED)  # another worker
+    later = two.resources.moment()
+    assert later.label_of("mail:*") == CLEAN.join(TAINTED)
+    assert later.label_of("mail:m2") == TAINTED
+    raw(one, "UPDATE resource_labels SET label = ? WHERE name = ?",
+        (json.dumps(Label().to_json()), "mail:m2"))
+    with pytest.raises(AuditError, match="edited outside plangate"):
+        two.resources.moment().label_of("mail:m2")

@@ -198,19 +198,24 @@ class _ReadOnce:
     `mail:*` three times and one name up to four times."""
 
     def __init__(self, base: ResourceLabels) -> None:
-        # A store that can check its freshness once per review (`moment()`) does so.
-        moment = getattr(base, "moment", None)
-        self._base: ResourceLabels = moment() if moment is not None else base
+        # A store that can check its freshness once per review (`moment()`) does so, at the
+        # first lookup (a plan that reads no stored resource asks the database nothing).
+        self._store = base
+        self._base: ResourceLabels | None = None
         self._seen: dict[str, Label | None] = {}
 
     def label_of(self, pattern: str) -> Label | None:
         if pattern not in self._seen:
+            if self._base is None:
+                moment = getattr(self._store, "moment", None)
+                self._base = moment() if moment is not None else self._store
             self._seen[pattern] = self._base.label_of(pattern)
         return self._seen[pattern]
 
     def record(self, name: str, label: Label) -> None:
         self._seen.clear()
-        self._base.record(name, label)
+        self._store.record(name, label)
+        self._base = None  # a new moment for the lookups after the write
 
 
 class _StaticWalker:

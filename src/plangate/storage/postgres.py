@@ -119,6 +119,24 @@ ALTER TABLE grants ADD COLUMN IF NOT EXISTS deadline DOUBLE PRECISION;
 {GRANT_DEADLINES};
 """),
     (4, f"{GRANT_RUNS};"),
+    # A number every change to the label tables moves (statement triggers: any writer, this
+    # code or not), so a review's lookups can be answered from what earlier reviews read.
+    (5, """
+CREATE TABLE resource_label_version (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    version BIGINT NOT NULL
+);
+INSERT INTO resource_label_version(id, version) VALUES (0, 0);
+CREATE FUNCTION plangate_label_version_moves() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE resource_label_version SET version = version + 1 WHERE id = 0;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER resource_labels_moves_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON resource_labels FOR EACH STATEMENT EXECUTE FUNCTION plangate_label_version_moves();
+CREATE TRIGGER resource_label_prefixes_moves_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON resource_label_prefixes FOR EACH STATEMENT EXECUTE FUNCTION plangate_label_version_moves();
+"""),
 )
 
 
@@ -382,6 +400,22 @@ class PostgresResourceLabels:
     def __init__(self, log: PostgresAuditLog) -> None:
         self._log = log
         self.sql = log.sql
+        # Answers of the lookups made at `version` of the label tables (see `moment`).
+        self._answers: tuple[int, dict[str, Label | None]] = (-1, {})
+
+    def moment(self) -> _PostgresMoment:
+        """Lookups for one review: the version of the label tables is read once, now, and a
+        pattern asked for at that version before (by an earlier review) is answered from
+        memory; the others are read. Another worker's write after this read is as if it came
+        just after the lookups: the run checks every call again with the labels of its
+        moment (`label_of` reads the database every time)."""
+        row = self.sql.one("SELECT version FROM resource_label_version WHERE id = 0")
+        if row is None:
+            raise AuditError("the stored labels' version row is missing (edited outside plangate)")
+        version = int(row[0])
+        if self._answers[0] != version:
+            self._answers = (version, {})
+        return _PostgresMoment(self, version, self._answers[1])
 
     def label_of(self, pattern: str) -> Label | None:
         prefix = prefix_query(pattern)
@@ -468,6 +502,27 @@ class PostgresResourceLabels:
                 or canonical(json.loads(row[1]).get("label")) != canonical(data)):
             raise AuditError(f"stored label of {name!r} does not match the audit log (edited outside plangate)")
         return Label.from_json(data)
+
+
+class _PostgresMoment:
+    """`PostgresResourceLabels.moment()`. An answer read now is kept for the version read at
+    the moment's start: it may be newer than that version (another worker wrote meanwhile),
+    never older, and the next moment that reads a newer version drops every kept answer."""
+
+    def __init__(self, store: PostgresResourceLabels, version: int, answers: dict[str, Label | None]) -> None:
+        self._store, self._version, self._answers = store, version, answers
+
+    def label_of(self, pattern: str) -> Label | None:
+        if pattern in self._answers:
+            return self._answers[pattern]
+        answer = self._store.label_of(pattern)
+        if len(self._answers) < 4096:
+            self._answers[pattern] = answer
+        return answer
+
+    def record(self, name: str, label: Label) -> None:
+        self._answers.clear()  # and the version moves: the next moment reads everything again
+        self._store.record(name, label)
 
 
 def postgres_sql(url: str) -> Sql:
