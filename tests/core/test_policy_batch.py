@@ -194,3 +194,24 @@ def test_an_unreadable_answer_denies(catalog: Catalog, monkeypatch: pytest.Monke
         policy.clear_cache()
         [d] = policy.decide_many([facts("notify_owner", trust_class="owner")])
         assert (d.verdict, d.rules) == ("deny", (ENGINE_ERROR,)), bad
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(calls=st.lists(call_facts, min_size=1, max_size=12))
+def test_a_kept_context_is_the_context_the_call_encodes_to(catalog: Catalog, calls: list[Any]) -> None:
+    """A slice whose rules read no argument keeps each encoded context by the facts it
+    reads: every kept text is exactly what the call it is used for encodes to."""
+    from plangate.policy.facts import cedar_context
+
+    policy = compile_rules(catalog, RULES)
+    policy.decide_many(calls)
+    for f in calls:
+        if f.tool not in policy.catalog.tools:
+            continue
+        piece = policy._slice(f.tool, f.trust_class)
+        kept = piece.contexts.get(piece.key_of(f))
+        if "args" in piece.attributes:
+            assert not piece.contexts
+            continue
+        assert kept == json.dumps(cedar_context(f, policy.catalog, attributes=piece.attributes,
+                                                arg_names=piece.arg_names))

@@ -95,6 +95,10 @@ class _Slice:
     answers: dict[tuple[bool, tuple[str, ...]], Decision]
     #: The same, keyed by the text of Cedar's answer up to its timings (see `_text_head`).
     texts: dict[str, Decision]
+    #: Encoded contexts, for a slice whose rules read no argument: then the context is a
+    #: pure function of `key_of(facts)` (an encoding kept, not a decision: every call is
+    #: still decided by Cedar).
+    contexts: dict[Any, str]
 
     @classmethod
     def build(cls, rules: list[CompiledRule]) -> _Slice:
@@ -110,7 +114,7 @@ class _Slice:
                 return ()
             return getter(facts) if len(fields) > 1 else (getter(facts),)
 
-        return cls(main, main_ids, attributes, arg_names, key_of, {}, {})
+        return cls(main, main_ids, attributes, arg_names, key_of, {}, {}, {})
 
 
 @dataclass(kw_only=True)
@@ -196,24 +200,33 @@ class CompiledPolicy:
             piece = self._slice(tool, facts.trust_class)
             # The key holds exactly the facts this slice's rules read (see referenced_facts),
             # so two calls with equal keys get equal Cedar requests and equal decisions.
+            facts_key = piece.key_of(facts)
             if "args" in piece.attributes:
                 arg_names = piece.arg_names
-                key: Any = (tool, facts.trust_class, facts.request_type, piece.key_of(facts),
+                key: Any = (tool, facts.trust_class, facts.request_type, facts_key,
                             repr(sorted((k, v) for k, v in facts.args.items()
                                         if arg_names is None or k in arg_names)))
             else:
-                key = (tool, facts.trust_class, facts.request_type, piece.key_of(facts), None)
+                key = (tool, facts.trust_class, facts.request_type, facts_key, None)
             cached = cache.get(key)
             if cached is not None:
                 out[i] = cached
                 continue
             try:
-                request = self.cedar_request(facts, piece)
-                # Encoded here, once: cedarpy takes a context string as it is.
-                request["context"] = json.dumps(request["context"])
+                context = piece.contexts.get(facts_key) if key[4] is None else None
+                if context is None:
+                    # Encoded here, once: cedarpy takes a context string as it is.
+                    context = json.dumps(cedar_context(facts, self.catalog, attributes=piece.attributes,
+                                                       arg_names=piece.arg_names))
+                    if key[4] is None and len(piece.contexts) < 4096:
+                        piece.contexts[facts_key] = context
             except (FactEncodingError, TypeError, ValueError) as exc:
                 out[i] = Decision(verdict="deny", rules=(ENGINE_ERROR,), detail=str(exc))
                 continue
+            request = {"principal": {"type": "TrustClass", "id": facts.trust_class},
+                       "action": {"type": "Action", "id": tool},
+                       "resource": {"type": "RequestType", "id": facts.request_type},
+                       "context": context}
             waiting = pending.get(id(piece))
             if waiting is None:
                 waiting = pending[id(piece)] = (piece, [])
