@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from plangate.audit import ApprovalQueue, AuditLog, SqliteResourceLabels
-from plangate.audit.log import append_all
+from plangate.audit.log import append_all, encoded_event
 from plangate.audit.rate import RunCounter
 from plangate.errors import GrantError, PlanError
 from plangate.execute import Executor, Grant, RunResult
@@ -126,7 +126,7 @@ class Gate:
             append_all(self.audit, events)
             events.clear()
             result = self._second_opinion(classified, checked, result, run_id, events)
-        events.append(("plan", run_id, {"plan_hash": result.plan_hash, "plan": _plan_json(plan)}))
+        events.append(("plan", run_id, _plan_event(result.plan_hash, plan)))
         events.append(("verdict", run_id, {"verdict": result.verdict, "rules": list(result.rules),
                                            "plan_hash": result.plan_hash, "error": result.error}))
         append_all(self.audit, events)
@@ -355,6 +355,17 @@ def _steps_by_id(steps: list[Any], loops: tuple[str, ...]
 
 def new_run_id() -> str:
     return "run_" + secrets.token_hex(6)
+
+
+def _plan_event(plan_hash: str | None, plan: Plan | Mapping[str, Any] | str) -> Mapping[str, Any]:
+    """The plan's record: the plan as it came when it is JSON (encoded once, here, for the
+    test and the record both), else its repr (see `_plan_json`)."""
+    if isinstance(plan, Mapping):
+        try:
+            return encoded_event({"plan_hash": plan_hash, "plan": dict(plan)})
+        except (TypeError, ValueError, RecursionError):
+            return {"plan_hash": plan_hash, "plan": repr(plan)[:100_000]}
+    return {"plan_hash": plan_hash, "plan": _plan_json(plan)}
 
 
 def _plan_json(plan: Plan | Mapping[str, Any] | str) -> Any:

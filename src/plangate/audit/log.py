@@ -62,19 +62,48 @@ def _utcnow() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
+class EncodedEvent(dict[str, Any]):
+    """An event's data with its `event_text` made already (`encoded_event`): a sink that
+    writes `event_text` takes it from here instead of encoding the data a second time. (A
+    plan is the biggest record, and the gate encodes it anyway to learn whether it is JSON.)
+    Any other sink sees a plain dict."""
+
+    __slots__ = ("text",)
+    text: str
+
+
+def _canonical(data: dict[str, Any], *, strict: bool) -> str:
+    """Sorted keys, no spaces, UTF-8; a lone surrogate (valid JSON input, no UTF-8 form)
+    written escaped. `strict`: plain JSON only (TypeError or ValueError otherwise), else
+    what JSON lacks is written as its repr."""
+    default = None if strict else repr
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=not strict, default=default)
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            text = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=not strict,
+                              default=default)
+    return text
+
+
+def encoded_event(data: Mapping[str, Any]) -> EncodedEvent:
+    """`data`, with its text, when it is plain JSON (no NaN, no type JSON lacks, keys that
+    sort): TypeError, ValueError or RecursionError otherwise."""
+    event = EncodedEvent(data)
+    event.text = _canonical(event, strict=True)
+    return event
+
+
 def event_text(data: Mapping[str, Any]) -> str:
     """An event's data as the chain hashes and stores it, on every backend: canonical JSON
     (sorted keys, no spaces, UTF-8), a lone surrogate written escaped (it has no UTF-8 form).
     AuditError if it cannot be written (keys that do not sort, a circular reference)."""
+    if type(data) is EncodedEvent:
+        return data.text
     try:
-        text = json.dumps(dict(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                          default=repr)
-        if not text.isascii():
-            try:
-                text.encode()
-            except UnicodeEncodeError:  # a lone surrogate (valid JSON input): written escaped
-                text = json.dumps(dict(data), sort_keys=True, separators=(",", ":"), default=repr)
-        return text
+        return _canonical(dict(data), strict=False)
     except (TypeError, ValueError) as exc:
         raise AuditError(f"audit event is not serialisable: {exc}") from None
 
