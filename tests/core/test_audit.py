@@ -110,6 +110,12 @@ def test_a_review_records_the_plan_as_it_came(tmp_path: Path) -> None:
     assert [e.kind for e in events] == ["trigger", "plan", "verdict"] * 2
     assert events[1].data["plan"] == good
     assert isinstance(events[4].data["plan"], str) and "nan" in events[4].data["plan"]
+    # Keys that do not sort (a number beside a word): the canonical text cannot be made, so
+    # the plan is recorded as its repr (it failed the whole audit write before).
+    odd = {**good, 7: "seven"}
+    assert gate.review(owner_trigger(), odd).verdict == "deny"
+    recorded = gate.audit.tail(2)[0]
+    assert recorded.kind == "plan" and isinstance(recorded.data["plan"], str) and "seven" in recorded.data["plan"]
     rows = gate.audit.connection.execute("SELECT data FROM audit_events").fetchall()
     for (text,) in rows:
         json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON {c}"))
