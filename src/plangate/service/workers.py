@@ -20,6 +20,14 @@ it to the others for `HANDOFF` seconds, then takes it anyway (a less busy worker
 stuck). The connection is then handed to the worker's event loop, which serves it as
 uvicorn serves the connections it accepts.
 
+At the server's start, connections wait (up to `START_WAIT`) until every worker has started,
+so that a pool opened at once is spread over all of them. When the server stops, every copy
+of the socket is closed first (this process's, and each worker's as it begins to stop), so a
+new connection is refused at once while the requests in hand are finished (up to
+`STOP_WAIT`); a worker whose supervisor died stops the same way, within that time, and frees
+the port for a server started again. The workers' copies are not inherited by programs
+they start.
+
 The socket stays open in this process for as long as it runs: a worker that dies loses only
 the connections it had accepted; new ones wait in the socket's queue for the other workers
 or the replacement. A worker that cannot start for a reason a restart would not change (a
@@ -50,6 +58,13 @@ import uvicorn
 STARTUP_FAILURE = 3
 #: Seconds between two starts of the same worker slot (a crash loop must not spin).
 RESTART_PAUSE = 1.0
+#: Seconds the supervisor gives its workers to finish the requests in hand when it stops.
+STOP_WAIT = 15.0
+#: A slot's count while its first worker is starting, and while no worker is there.
+STARTING, ABSENT = -2, -1
+#: Seconds a worker waits, at the server's start, for the other workers to start too (so the
+#: connections an agent opens at once are spread over all of them).
+START_WAIT = 10.0
 
 
 class ListenError(OSError):
@@ -108,6 +123,7 @@ def _worker(sock: socket.socket, counts: Any, slot: int) -> None:
     from plangate.errors import PlangateError, UserError
     from plangate.service.worker import app
 
+    os.set_inheritable(sock.fileno(), False)  # passed down as inheritable: no program this starts keeps it
     _exit_with_parent()
     try:
         application = app()
@@ -117,7 +133,10 @@ def _worker(sock: socket.socket, counts: Any, slot: int) -> None:
     except PlangateError as exc:
         print(f"plangate serve: {exc}", flush=True)
         raise SystemExit(1) from None
-    config = uvicorn.Config(application, log_level="warning", access_log=False)
+    # The requests in hand get as long to finish as the supervisor waits before killing; an
+    # orphan (its supervisor gone) then stops too.
+    config = uvicorn.Config(application, log_level="warning", access_log=False,
+                            timeout_graceful_shutdown=int(STOP_WAIT) - 3)
     BalancedServer(config, sock, counts, slot).run()
 
 
@@ -131,6 +150,8 @@ class BalancedServer(uvicorn.Server):
         self._sock, self._counts, self._slot = sock, counts, slot
         self._handed = 0  # taken by the thread, not yet a connection of the loop's
         self._handed_lock = threading.Lock()
+        self._closed = False  # this worker's copy of the socket, closed when it stops
+        self._accept_lock = threading.Lock()  # held while the thread takes a connection
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=[])
@@ -144,6 +165,11 @@ class BalancedServer(uvicorn.Server):
                                               app_state=self.lifespan.state, _loop=loop)
 
         def serve(conn: socket.socket) -> None:
+            if self._closed:  # taken just as the worker began to stop: not served (see shutdown)
+                conn.close()
+                with self._handed_lock:
+                    self._handed -= 1
+                return
             conn.setblocking(False)
             task = loop.create_task(loop.connect_accepted_socket(protocol, conn))
             task.add_done_callback(lambda t: self._made(t, conn))
@@ -151,6 +177,17 @@ class BalancedServer(uvicorn.Server):
         self._sock.setblocking(False)
         threading.Thread(target=self._accept, args=(loop, serve), name="plangate-accept",
                          daemon=True).start()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Stop listening first: this worker's copy of the socket is closed (the port stops
+        listening once every copy is, the supervisor's included), so a new connection is
+        refused rather than left waiting for a worker that will not take it. Then uvicorn's
+        own shutdown: the requests in hand are finished."""
+        self._closed = True
+        with self._accept_lock:
+            self._sock.close()
+        self._counts[self._slot] = ABSENT
+        await super().shutdown(sockets=sockets)
 
     def _made(self, task: asyncio.Task[Any], conn: socket.socket) -> None:
         with self._handed_lock:
@@ -163,7 +200,8 @@ class BalancedServer(uvicorn.Server):
         poller.register(self._sock.fileno(), select.POLLIN)
         counts, slot = self._counts, self._slot
         waiting_since: float | None = None
-        while not self.should_exit:
+        began = time.monotonic()
+        while not self.should_exit and not self._closed:
             mine = len(self.server_state.connections) + self._handed
             counts[slot] = mine
             if not poller.poll(IDLE_POLL_MS):
@@ -171,18 +209,24 @@ class BalancedServer(uvicorn.Server):
                 continue
             now = time.monotonic()
             waiting_since = waiting_since or now
+            if STARTING in counts[:] and now - began < START_WAIT:
+                time.sleep(0.01)  # the server is starting: every worker takes its share
+                continue
             others = [n for i, n in enumerate(counts) if i != slot and n >= 0]
             if others and mine > min(others) and now - waiting_since < HANDOFF:
                 time.sleep(0.001)  # a less busy worker takes it
                 continue
-            try:
-                conn, _addr = self._sock.accept()
-            except (BlockingIOError, InterruptedError):  # another worker took it
-                waiting_since = None
-                continue
-            except OSError:  # out of file descriptors, say: the connection waits
-                time.sleep(0.05)
-                continue
+            with self._accept_lock:
+                if self._closed:
+                    return
+                try:
+                    conn, _addr = self._sock.accept()
+                except (BlockingIOError, InterruptedError):  # another worker took it
+                    waiting_since = None
+                    continue
+                except OSError:  # out of file descriptors, say: the connection waits
+                    time.sleep(0.05)
+                    continue
             waiting_since = None
             with self._handed_lock:
                 self._handed += 1
@@ -204,8 +248,8 @@ class Supervisor:
         self.started: list[float] = []
         self.failed = False
         self._context = multiprocessing.get_context("spawn")
-        #: Open connections per worker slot (-1: no worker there now), in shared memory.
-        self.counts: Any = self._context.Array("i", [-1] * workers, lock=False)
+        #: Open connections per worker slot (STARTING, ABSENT), in shared memory.
+        self.counts: Any = self._context.Array("i", [STARTING] * workers, lock=False)
         self._sock: socket.socket | None = None
 
     def _start(self, slot: int) -> BaseProcess:
@@ -225,8 +269,8 @@ class Supervisor:
             while not self.stop.wait(0.2):
                 self._watch()
         finally:
+            self._sock.close()  # first: new connections are refused while the workers finish
             self._stop_all()
-            self._sock.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return 1 if self.failed else 0
@@ -239,7 +283,7 @@ class Supervisor:
             if proc.is_alive():
                 continue
             proc.join()
-            self.counts[slot] = -1  # the others stop leaving new connections to it
+            self.counts[slot] = ABSENT  # the others stop leaving new connections to it
             if proc.exitcode == STARTUP_FAILURE:
                 self.say(f"plangate serve: worker {proc.pid} could not start (see above); stopping")
                 self.failed = True
@@ -256,7 +300,7 @@ class Supervisor:
         for proc in self.procs:
             if proc.is_alive():
                 proc.terminate()  # SIGTERM: uvicorn finishes the requests in hand
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + STOP_WAIT
         for proc in self.procs:
             proc.join(max(0.0, deadline - time.monotonic()))
             if proc.is_alive():
