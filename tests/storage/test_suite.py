@@ -395,3 +395,23 @@ def test_a_reviews_lookups_are_kept_until_any_worker_changes_a_label(opener: Cal
         (json.dumps(Label().to_json()), "mail:m2"))
     with pytest.raises(AuditError, match="edited outside plangate"):
         two.resources.moment().label_of("mail:m2")
+
+
+def test_setting_the_label_version_back_does_not_bring_kept_answers_back(opener: Callable[[], Storage]) -> None:
+    """The version row only goes up (a hand edit setting it back is refused), and kept
+    answers are keyed on the version with the newest chained label write: with the guard
+    dropped and the version set back by hand, a label written since is still seen."""
+    one, two = opener(), opener()
+    one.resources.record("mail:m1", CLEAN)
+    assert two.resources.moment().label_of("workspace:skills/hook.md") is None
+    before = one.sql.one("SELECT version FROM resource_label_version WHERE id = 0")[0]
+    one.resources.record("workspace:skills/hook.md", TAINTED)
+    with pytest.raises(Exception, match="only goes up"):
+        raw(one, "UPDATE resource_label_version SET version = ? WHERE id = 0", (before,))
+    if one.kind == "sqlite":
+        raw(one, "DROP TRIGGER resource_label_version_only_up")
+    else:
+        raw(one, "ALTER TABLE resource_label_version DISABLE TRIGGER USER")
+    raw(one, "UPDATE resource_label_version SET version = ? WHERE id = 0", (before,))
+    assert two.resources.moment().label_of("workspace:skills/hook.md") == TAINTED
+    assert two.resources.label_of("workspace:skills/hook.md") == TAINTED

@@ -57,11 +57,22 @@ CREATE TABLE IF NOT EXISTS resource_label_version (
     version INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO resource_label_version(id, version) VALUES (0, 0);
+CREATE TRIGGER IF NOT EXISTS resource_label_version_only_up BEFORE UPDATE ON resource_label_version
+    WHEN NEW.version <= OLD.version OR NEW.id IS NOT OLD.id
+BEGIN SELECT RAISE(ABORT, 'the stored labels'' version only goes up'); END;
+CREATE TRIGGER IF NOT EXISTS resource_label_version_stays BEFORE DELETE ON resource_label_version
+BEGIN SELECT RAISE(ABORT, 'the stored labels'' version row stays'); END;
+CREATE INDEX IF NOT EXISTS resource_labels_seq ON resource_labels(seq);
 """ + "".join(
     f"CREATE TRIGGER IF NOT EXISTS {table}_{event.lower()}_moves_version AFTER {event} ON {table} "
     "BEGIN UPDATE resource_label_version SET version = version + 1 WHERE id = 0; END;\n"
     for table in ("resource_labels", "resource_label_prefixes") for event in ("INSERT", "UPDATE", "DELETE"))
-_VERSION = "SELECT version FROM resource_label_version WHERE id = 0"
+# The key kept answers hold for: the version, and the newest chained label write (each row
+# keeps its `label_stored` event's number). A hand edit that set the version back (its
+# triggers dropped first) does not bring kept answers back: a label written since moved the
+# second number, which only an edit of a label row could set back, and that `verify()` finds.
+_VERSION = ("SELECT (SELECT version FROM resource_label_version WHERE id = 0), "
+            "(SELECT max(seq) FROM resource_labels)")
 # The prefix rows a record updates: one primary-key probe per prefix of the name.
 _PREFIXES_OF = ("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < length(?1)) "
                 "SELECT prefix, label FROM n JOIN resource_label_prefixes ON prefix = substr(?1, 1, i)")
@@ -105,7 +116,7 @@ class SqliteResourceLabels:
         # moves with every change to them, by any connection. An answer read while an append
         # through this connection was open, or across one (the log's `generation` is odd, or
         # moved), is not kept: it may have read a change that is then rolled back.
-        self._answers: tuple[int, dict[str, Label | None]] = (-1, {})
+        self._answers: tuple[Any, dict[str, Label | None]] = (None, {})
         self._adopt_legacy_rows()
 
     def _adopt_legacy_rows(self) -> None:
@@ -137,18 +148,25 @@ class SqliteResourceLabels:
         moment."""
         generation = self._log.generation
         try:
-            (version,) = self._db.execute(_VERSION).fetchone()
+            version = self._version()
         except sqlite3.Error as exc:
             raise AuditError(f"cannot read the stored labels: {exc}") from None
         return _Moment(self, (version, generation))
 
+    def _version(self) -> tuple[int, int | None]:
+        version, newest = self._db.execute(_VERSION).fetchone()
+        if version is None:
+            raise AuditError("the stored labels' version row is missing (edited outside plangate)")
+        return version, newest
+
     def _label_of(self, pattern: str, moment: _Moment | None = None) -> Label | None:
         generation = self._log.generation
+        version: tuple[int, int | None]
         if moment is not None and moment.key[1] == generation:
             version = moment.key[0]
         else:
             moment = None
-            (version,) = self._db.execute(_VERSION).fetchone()
+            version = self._version()
         cache = self._answers
         if cache[0] != version:
             cache = self._answers = (version, {})
@@ -272,7 +290,7 @@ class _Moment:
     """`SqliteResourceLabels.moment()`: label lookups for one review. The stored patterns
     (usually none or a few) are read once for it, with the first lookup that needs them."""
 
-    def __init__(self, store: SqliteResourceLabels, key: tuple[int, int]) -> None:
+    def __init__(self, store: SqliteResourceLabels, key: tuple[tuple[int, int | None], int]) -> None:
         self._store = store
         self.key = key
         self._wild: list[tuple[str, str, int | None]] | None = None

@@ -136,6 +136,18 @@ CREATE TRIGGER resource_labels_moves_version AFTER INSERT OR UPDATE OR DELETE OR
     ON resource_labels FOR EACH STATEMENT EXECUTE FUNCTION plangate_label_version_moves();
 CREATE TRIGGER resource_label_prefixes_moves_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON resource_label_prefixes FOR EACH STATEMENT EXECUTE FUNCTION plangate_label_version_moves();
+CREATE FUNCTION plangate_label_version_only_up() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'UPDATE' OR NEW.version <= OLD.version OR NEW.id <> OLD.id THEN
+        RAISE EXCEPTION 'the stored labels'' version only goes up, and its row stays';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER resource_label_version_only_up BEFORE UPDATE OR DELETE ON resource_label_version
+    FOR EACH ROW EXECUTE FUNCTION plangate_label_version_only_up();
+CREATE TRIGGER resource_label_version_stays BEFORE TRUNCATE ON resource_label_version
+    FOR EACH STATEMENT EXECUTE FUNCTION plangate_label_version_only_up();
+CREATE INDEX resource_labels_seq ON resource_labels(seq);
 """),
 )
 
@@ -401,7 +413,7 @@ class PostgresResourceLabels:
         self._log = log
         self.sql = log.sql
         # Answers of the lookups made at `version` of the label tables (see `moment`).
-        self._answers: tuple[int, dict[str, Label | None]] = (-1, {})
+        self._answers: tuple[Any, dict[str, Label | None]] = (None, {})
 
     def moment(self) -> _PostgresMoment:
         """Lookups for one review: the version of the label tables is read once, now, and a
@@ -409,10 +421,12 @@ class PostgresResourceLabels:
         memory; the others are read. Another worker's write after this read is as if it came
         just after the lookups: the run checks every call again with the labels of its
         moment (`label_of` reads the database every time)."""
-        row = self.sql.one("SELECT version FROM resource_label_version WHERE id = 0")
+        # With the newest chained label write (see plangate.audit.resource_labels._VERSION).
+        row = self.sql.one("SELECT v.version, (SELECT max(seq) FROM resource_labels) "
+                           "FROM resource_label_version v WHERE v.id = 0")
         if row is None:
             raise AuditError("the stored labels' version row is missing (edited outside plangate)")
-        version = int(row[0])
+        version = (int(row[0]), row[1])
         if self._answers[0] != version:
             self._answers = (version, {})
         return _PostgresMoment(self, version, self._answers[1])
@@ -509,7 +523,7 @@ class _PostgresMoment:
     the moment's start: it may be newer than that version (another worker wrote meanwhile),
     never older, and the next moment that reads a newer version drops every kept answer."""
 
-    def __init__(self, store: PostgresResourceLabels, version: int, answers: dict[str, Label | None]) -> None:
+    def __init__(self, store: PostgresResourceLabels, version: Any, answers: dict[str, Label | None]) -> None:
         self._store, self._version, self._answers = store, version, answers
 
     def label_of(self, pattern: str) -> Label | None:
