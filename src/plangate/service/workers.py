@@ -161,8 +161,19 @@ class BalancedServer(uvicorn.Server):
         config, state = self.config, self.server_state
 
         def protocol() -> asyncio.Protocol:
-            return config.http_protocol_class(config=config, server_state=state,  # type: ignore[call-arg]
-                                              app_state=self.lifespan.state, _loop=loop)
+            made: Any = config.http_protocol_class(config=config, server_state=state,  # type: ignore[call-arg]
+                                                   app_state=self.lifespan.state, _loop=loop)
+            lost = made.connection_lost
+
+            def connection_lost(exc: Exception | None) -> None:
+                lost(exc)
+                # At once, not at the accepting thread's next look: a pool closed and opened
+                # again (an agent restarting) would all go to the other workers meanwhile.
+                if not self._closed:
+                    self._counts[self._slot] = len(state.connections) + self._handed
+
+            made.connection_lost = connection_lost
+            return made  # type: ignore[no-any-return]
 
         def serve(conn: socket.socket) -> None:
             if self._closed:  # taken just as the worker began to stop: not served (see shutdown)
@@ -202,11 +213,11 @@ class BalancedServer(uvicorn.Server):
         waiting_since: float | None = None
         began = time.monotonic()
         while not self.should_exit and not self._closed:
-            mine = len(self.server_state.connections) + self._handed
-            counts[slot] = mine
+            counts[slot] = len(self.server_state.connections) + self._handed
             if not poller.poll(IDLE_POLL_MS):
                 waiting_since = None
                 continue
+            mine = counts[slot] = len(self.server_state.connections) + self._handed
             now = time.monotonic()
             waiting_since = waiting_since or now
             if STARTING in counts[:] and now - began < START_WAIT:
