@@ -169,8 +169,7 @@ class BalancedServer(uvicorn.Server):
                 lost(exc)
                 # At once, not at the accepting thread's next look: a pool closed and opened
                 # again (an agent restarting) would all go to the other workers meanwhile.
-                if not self._closed:
-                    self._counts[self._slot] = len(state.connections) + self._handed
+                self._publish()
 
             made.connection_lost = connection_lost
             return made  # type: ignore[no-any-return]
@@ -213,11 +212,11 @@ class BalancedServer(uvicorn.Server):
         waiting_since: float | None = None
         began = time.monotonic()
         while not self.should_exit and not self._closed:
-            counts[slot] = len(self.server_state.connections) + self._handed
+            self._publish()
             if not poller.poll(IDLE_POLL_MS):
                 waiting_since = None
                 continue
-            mine = counts[slot] = len(self.server_state.connections) + self._handed
+            mine = self._publish()
             now = time.monotonic()
             waiting_since = waiting_since or now
             if STARTING in counts[:] and now - began < START_WAIT:
@@ -241,8 +240,16 @@ class BalancedServer(uvicorn.Server):
             waiting_since = None
             with self._handed_lock:
                 self._handed += 1
-            counts[slot] = mine + 1
+            self._publish()
             loop.call_soon_threadsafe(serve, conn)
+
+    def _publish(self) -> int:
+        """Write this worker's count of open connections (those taken and not yet served
+        included) where the others read it; a stopping worker's slot stays ABSENT."""
+        mine = len(self.server_state.connections) + self._handed
+        if not self._closed:
+            self._counts[self._slot] = mine
+        return mine
 
 
 class Supervisor:
