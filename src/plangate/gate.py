@@ -364,8 +364,17 @@ def _plan_event(plan_hash: str | None, plan: Plan | Mapping[str, Any] | str) -> 
         try:
             return encoded_event({"plan_hash": plan_hash, "plan": dict(plan)})
         except (TypeError, ValueError, RecursionError):
-            return {"plan_hash": plan_hash, "plan": repr(plan)[:100_000]}
+            return {"plan_hash": plan_hash, "plan": _repr(plan)}
     return {"plan_hash": plan_hash, "plan": _plan_json(plan)}
+
+
+def _repr(plan: Any) -> str:
+    """The plan's repr, cut; or, where even that fails (an int too long to print, nesting
+    too deep), a line saying so: the review's records are written whatever the plan."""
+    try:
+        return repr(plan)[:100_000]
+    except Exception as exc:  # the record must not be lost to the plan's shape
+        return f"<a plan that cannot be written out: {type(exc).__name__}>"
 
 
 def _plan_json(plan: Plan | Mapping[str, Any] | str) -> Any:
@@ -383,9 +392,9 @@ def _plan_json(plan: Plan | Mapping[str, Any] | str) -> Any:
             json.dumps(plan, allow_nan=False)
             return dict(plan)
         except (TypeError, ValueError, RecursionError):
-            return repr(plan)[:100_000]
+            return _repr(plan)
     # Anything else (a list, a number) is malformed; record it without failing the audit.
-    return repr(plan)[:100_000]
+    return _repr(plan)
 
 
 __all__ = ["MALFORMED", "SECOND_OPINION", "CheckedPlan", "Gate", "Outcome", "PlanError", "SecondOpinion",

@@ -25,6 +25,8 @@ MAX_LOOP = 1000
 MAX_CALLS = 10_000
 MAX_ARG_DEPTH = 16
 MAX_LITERAL_CHARS = 100_000
+MAX_LITERAL_VALUES = 1_000_000
+"""Values one literal may hold, nested ones included (a JSON body cannot come near it)."""
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -45,7 +47,11 @@ class Lit(BaseModel):
         if type(value) is str:
             return value  # the common literal: nothing to look into
         stack = [value]
+        budget = MAX_LITERAL_VALUES
         while stack:
+            budget -= 1
+            if budget < 0:  # a literal that holds itself (only a library caller can build one)
+                raise ValueError(f"a literal holds more than {MAX_LITERAL_VALUES} values, or itself")
             item = stack.pop()
             if isinstance(item, float) and not math.isfinite(item):
                 raise ValueError("a literal number must be finite (not NaN or infinity)")
