@@ -378,7 +378,7 @@ def build_parser(commands: dict[str, Command]) -> Parser:
     srv.add_argument("--host", default="127.0.0.1", metavar="ADDR", help="address to bind [default: 127.0.0.1]")
     srv.add_argument("--port", type=_positive, default=8750, metavar="PORT", help="port [default: 8750]")
     srv.add_argument("--workers", type=_positive, default=1, metavar="N",
-                     help="worker processes, each listening on the port itself (SO_REUSEPORT) [default: 1]")
+                     help="worker processes sharing the port, each taking new connections when least busy [default: 1]")
     srv.add_argument("--redis", metavar="URL", help="redis://HOST:PORT/N for limits and run counts [$PLANGATE_REDIS]")
     srv.add_argument("--witness", metavar="PATH|URL",
                      help="where the audit chain's heads are shipped: a SQLite path or redis:// [$PLANGATE_WITNESS]")

@@ -50,7 +50,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         uvicorn.run(application, host=args.host, port=args.port, log_level="warning", access_log=False)
         return Exit.OK
     application.state.storage.close()  # the workers build their own
-    # Several workers: each listens on a socket of its own (service/workers.py says why).
+    # Several workers: one socket, held here and shared (service/workers.py says how).
     from plangate.service.workers import ListenError, Supervisor
 
     try:
