@@ -24,7 +24,7 @@ from servers import free_port
 from .test_faults import auth, serve
 
 
-def _connections_per_worker(pids: list[int], port: int) -> dict[int, int]:
+def _connections_per_worker(pids: list[int], port: int, states: tuple[str, ...] = ("01",)) -> dict[int, int]:
     """How many established connections to `port` each process holds (from /proc)."""
     inodes: dict[str, int] = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -33,7 +33,7 @@ def _connections_per_worker(pids: list[int], port: int) -> dict[int, int]:
             for line in f:
                 fields = line.split()
                 local, state, inode = fields[1], fields[3], fields[9]
-                if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
+                if state in states and int(local.rsplit(":", 1)[1], 16) == port:
                     inodes[inode] = 0
     counts = {}
     for pid in pids:
@@ -70,9 +70,10 @@ def test_connections_opened_together_are_spread_evenly(tmp_path: Path) -> None:
             finally:
                 for c in conns:
                     c.close()
-            # The next pool at once, as an agent that restarts opens it: the counts of the
-            # connections just closed must not send it all to one worker.
-            time.sleep(0.02)
+            # The next pool as soon as the workers have closed their ends, as an agent that
+            # restarts opens it. (A fixed pause here made the test depend on how fast a
+            # loaded machine lets the workers see the closes.)
+            _until_closed(workers, port)
         assert all(sum(r.values()) == 16 for r in rounds), rounds
         assert all(max(r.values()) - min(r.values()) <= 2 for r in rounds), rounds
 
@@ -101,6 +102,19 @@ def test_a_stopped_worker_does_not_hold_up_new_connections(tmp_path: Path) -> No
             os.kill(stopped, signal.SIGCONT)
             for c in busy:
                 c.close()
+
+
+def _until_closed(pids: list[int], port: int, seconds: float = 5.0) -> None:
+    """Until no process in `pids` holds a connection on `port` open (its end closed too)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(_open_ends(pids, port).values()):
+        time.sleep(0.002)
+
+
+def _open_ends(pids: list[int], port: int) -> dict[int, int]:
+    """Like `_connections_per_worker`, counting connections the client closed but the
+    server has not yet (CLOSE_WAIT) as well."""
+    return _connections_per_worker(pids, port, states=("01", "08"))
 
 
 def _burst(port: int, n: int) -> list[socket.socket]:

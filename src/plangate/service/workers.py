@@ -108,7 +108,7 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="plangate-parent-watch", daemon=True).start()
 
 
-HANDOFF = 0.02
+HANDOFF = 0.1
 """Seconds a worker with more open connections than another leaves a new one to it."""
 IDLE_POLL_MS = 50
 """How often an idle worker's accepting thread looks at its stop flag and its count."""
