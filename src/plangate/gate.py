@@ -339,7 +339,6 @@ def _steps_by_id(steps: list[Any], loops: tuple[str, ...]
                  ) -> dict[str, tuple[str, int, tuple[str, ...], int]]:
     """Each step (nested ones too) as canonical JSON without its loop bound or body, with
     its bound, the loops around it (outermost first) and its position in its block."""
-    import json
 
     out: dict[str, tuple[str, int, tuple[str, ...], int]] = {}
     for position, step in enumerate(steps):
@@ -359,13 +358,22 @@ def new_run_id() -> str:
 
 def _plan_event(plan_hash: str | None, plan: Plan | Mapping[str, Any] | str) -> Mapping[str, Any]:
     """The plan's record: the plan as it came when it is JSON (encoded once, here, for the
-    test and the record both), else its repr (see `_plan_json`)."""
+    test and the record both), else its repr. (A plan that checked need not be JSON as it
+    came: pydantic's lax mode reads a bytes key as a str, which the record's encoder refuses.)"""
     if isinstance(plan, Mapping):
         try:
             return encoded_event({"plan_hash": plan_hash, "plan": dict(plan)})
         except (TypeError, ValueError, RecursionError):
-            return {"plan_hash": plan_hash, "plan": _repr(plan)}
-    return {"plan_hash": plan_hash, "plan": _plan_json(plan)}
+            recorded: Any = _repr(plan)
+    elif isinstance(plan, Plan):
+        recorded = plan.model_dump(mode="json", by_alias=True, exclude_none=True)
+    elif isinstance(plan, str):
+        recorded = plan[:100_000]
+    elif isinstance(plan, bytes):
+        recorded = plan[:100_000].decode("utf-8", "replace")
+    else:  # anything else (a list, a number) is malformed; recorded without failing the audit
+        recorded = _repr(plan)
+    return {"plan_hash": plan_hash, "plan": recorded}
 
 
 def _repr(plan: Any) -> str:
@@ -375,26 +383,6 @@ def _repr(plan: Any) -> str:
         return repr(plan)[:100_000]
     except Exception as exc:  # the record must not be lost to the plan's shape
         return f"<a plan that cannot be written out: {type(exc).__name__}>"
-
-
-def _plan_json(plan: Plan | Mapping[str, Any] | str) -> Any:
-    """The plan as the audit records it: as it came when it is JSON, else its repr. (A plan
-    that checked need not be JSON as it came: pydantic's lax mode reads a bytes key as a
-    str, which the record's encoder refuses.)"""
-    if isinstance(plan, Plan):
-        return plan.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if isinstance(plan, str):
-        return plan[:100_000]
-    if isinstance(plan, bytes):
-        return plan[:100_000].decode("utf-8", "replace")
-    if isinstance(plan, Mapping):
-        try:  # recorded as it came only when it is JSON (no NaN, no sets, not too deep)
-            json.dumps(plan, allow_nan=False)
-            return dict(plan)
-        except (TypeError, ValueError, RecursionError):
-            return _repr(plan)
-    # Anything else (a list, a number) is malformed; record it without failing the audit.
-    return _repr(plan)
 
 
 __all__ = ["MALFORMED", "SECOND_OPINION", "CheckedPlan", "Gate", "Outcome", "PlanError", "SecondOpinion",

@@ -408,6 +408,8 @@ def test_setting_the_label_version_back_does_not_bring_kept_answers_back(opener:
     one.resources.record("workspace:skills/hook.md", TAINTED)
     with pytest.raises(Exception, match="only goes up"):
         raw(one, "UPDATE resource_label_version SET version = ? WHERE id = 0", (before,))
+    with pytest.raises(Exception, match="stays"):
+        raw(one, "DELETE FROM resource_label_version")
     if one.kind == "sqlite":
         raw(one, "DROP TRIGGER resource_label_version_only_up")
     else:

@@ -171,13 +171,8 @@ class CompiledPolicy:
         it) reads. Raises FactEncodingError on unencodable values."""
         attributes, arg_names = ((piece.attributes, piece.arg_names) if piece is not None
                                  else (self._attributes, self._arg_names))
-        return {
-            "principal": {"type": "TrustClass", "id": facts.trust_class},
-            "action": {"type": "Action", "id": facts.tool},
-            "resource": {"type": "RequestType", "id": facts.request_type},
-            "context": cedar_context(facts, self.catalog, attributes=attributes,
-                                     arg_names=arg_names),
-        }
+        return _request(facts, cedar_context(facts, self.catalog, attributes=attributes,
+                                             arg_names=arg_names))
 
     def decide(self, facts: CallFacts) -> Decision:
         """Decide one call. Pure: same facts, same decision (so decisions are memoised)."""
@@ -223,10 +218,7 @@ class CompiledPolicy:
             except (FactEncodingError, TypeError, ValueError) as exc:
                 out[i] = Decision(verdict="deny", rules=(ENGINE_ERROR,), detail=str(exc))
                 continue
-            request = {"principal": {"type": "TrustClass", "id": facts.trust_class},
-                       "action": {"type": "Action", "id": tool},
-                       "resource": {"type": "RequestType", "id": facts.request_type},
-                       "context": context}
+            request = _request(facts, context)
             waiting = pending.get(id(piece))
             if waiting is None:
                 waiting = pending[id(piece)] = (piece, [])
@@ -235,7 +227,7 @@ class CompiledPolicy:
             decisions = self._decide_batch([request for _i, _key, request in batch], piece)
             if len(cache) > 4096:
                 cache.clear()
-            for (i, key, _request), decision in zip(batch, decisions, strict=True):
+            for (i, key, _sent), decision in zip(batch, decisions, strict=True):
                 out[i] = decision
                 cache[key] = decision
         return out  # type: ignore[return-value]
@@ -336,6 +328,15 @@ class CompiledPolicy:
                 return [self._authorize([r], policies)[0] for r in requests]
             return [Decision(verdict="deny", rules=(ENGINE_ERROR,), detail=repr(exc)[:300])]
         return list(results)
+
+
+def _request(facts: CallFacts, context: Any) -> dict[str, Any]:
+    """The Cedar request for a call: who (trust class), what (tool), which request type, and
+    the context (encoded, or as a dict for cedarpy's public call to encode)."""
+    return {"principal": {"type": "TrustClass", "id": facts.trust_class},
+            "action": {"type": "Action", "id": facts.tool},
+            "resource": {"type": "RequestType", "id": facts.request_type},
+            "context": context}
 
 
 def _answer_fields(data: Any) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:

@@ -25,6 +25,7 @@ idempotency keys and counters, shared by any number of stateless workers.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import secrets
 import threading
@@ -207,6 +208,7 @@ SWAP_TRIES = 20
 # READ COMMITTED an UPDATE that waited for another writer re-reads the row and misses. The
 # rows are parameters of a VALUES list, one statement text per row count (psycopg prepares
 # each): as text[] arrays, quoting a plan's JSON into an array literal cost ~100 us a review.
+@functools.cache
 def _swap_sql(rows: int) -> str:
     values = ", ".join(["(?::bigint, ?, ?, ?, ?, ?, ?)"] * rows)
     return ("WITH moved AS (UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1 AND seq = ? AND hash = ? "
