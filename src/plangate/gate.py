@@ -129,8 +129,14 @@ class Gate:
         events.append(("plan", run_id, _plan_event(result.plan_hash, plan)))
         events.append(("verdict", run_id, {"verdict": result.verdict, "rules": list(result.rules),
                                            "plan_hash": result.plan_hash, "error": result.error}))
-        append_all(self.audit, events)
+        self._record(events, result, checked, classified, run_id)
         return result, checked
+
+    def _record(self, events: list[tuple[str, str, Mapping[str, Any]]], result: Review,
+                checked: CheckedPlan | None, classified: Classified, run_id: str) -> None:
+        """Write a review's records, in one transaction where the sink can. (The service
+        writes an approved plan's grant in that transaction too.)"""
+        append_all(self.audit, events)
 
     def _second_opinion(self, classified: Classified, checked: CheckedPlan | None,
                         result: Review, run_id: str,

@@ -173,6 +173,30 @@ def test_storage_down_fails_closed_with_503(client: TestClient, storage: Storage
     assert client.get("/healthz").status_code == 503
 
 
+def test_an_approved_plans_grant_is_written_with_its_review_records(
+        client: TestClient, storage: Storage, monkeypatch: Any) -> None:
+    """One transaction: the grant exists exactly when the review's records do. A grant
+    that cannot be written (here its id is taken) fails the submit with nothing recorded;
+    a later submit is unaffected."""
+    import plangate.service.runs as runs
+
+    out = submit(client)
+    row = storage.grants.get(out["grant"])
+    assert row is not None and row.run_id == out["run_id"] and row.credential == "agent"
+    assert row.review["verdict"] == "approve" and row.plan["steps"][0]["tool"] == "create_hold"
+    kinds = [e.kind for e in storage.audit.tail(3)]
+    assert kinds == ["trigger", "plan", "verdict"]
+    head = storage.audit.head()
+    monkeypatch.setattr(runs.secrets, "token_hex", lambda _n: out["grant"][3:])
+    with TestClient(client.app, raise_server_exceptions=False) as again:
+        r = again.post("/v1/plans", json=example("meeting-reply"), headers=auth("agent"))
+    assert r.status_code in (500, 503), r.text
+    assert storage.audit.head() == head  # neither the review's records nor a grant
+    monkeypatch.undo()
+    assert submit(client)["grant"] != out["grant"]
+    assert storage.audit.verify().ok
+
+
 def test_health_metrics_and_openapi(client: TestClient) -> None:
     assert client.get("/healthz").json()["ok"]
     submit(client)

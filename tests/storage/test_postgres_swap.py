@@ -1,7 +1,8 @@
-"""PostgreSQL: a review's records go in by compare and swap on the chain's head row
-(`PostgresAuditLog.append_many`). A swap against a head that moved inserts nothing; under
-contention the swaps that miss are tried again and the chain stays one line; a record that
-must be on disk takes the locking transaction."""
+"""PostgreSQL, where the database does not chain events itself (`pg_chain`; see
+test_postgres_chain.py): a review's records go in by compare and swap on the chain's head
+row (`PostgresAuditLog.append_many`). A swap against a head that moved inserts nothing;
+under contention the swaps that miss are tried again and the chain stays one line; a
+record that must be on disk takes the locking transaction."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ _names = itertools.count()
 
 def _clock() -> str:
     return "2026-11-27T00:00:00+00:00"
+
+
+@pytest.fixture(autouse=True)
+def _swapping(pg_stores: list[Storage]) -> None:
+    for store in pg_stores:
+        store.audit.chains = False  # as after a failed probe
 
 
 def test_a_swap_against_a_head_that_moved_inserts_nothing(pg_stores: list[Storage]) -> None:
@@ -45,9 +52,10 @@ def test_contended_swaps_are_tried_again_and_make_one_chain(pg_stores: list[Stor
             tries["swap"] += 1
         return run(self, sql, params)
 
-    def counting_locked(self: pg.PostgresAuditLog, items: list[tuple[str, str, str]]) -> list[int]:
+    def counting_locked(self: pg.PostgresAuditLog, items: list[tuple[str, str, str]],
+                        also: object = None) -> list[int]:
         tries["locked"] += 1
-        return locked(self, items)
+        return locked(self, items, also)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pg.Sql, "run", counting_run)
     monkeypatch.setattr(pg.PostgresAuditLog, "_append_locked", counting_locked)
@@ -80,9 +88,9 @@ def test_a_record_that_must_be_on_disk_takes_the_lock(pg_stores: list[Storage],
     taken: list[list[str]] = []
     locked = pg.PostgresAuditLog._append_locked
 
-    def spy(self: pg.PostgresAuditLog, items: list[tuple[str, str, str]]) -> list[int]:
+    def spy(self: pg.PostgresAuditLog, items: list[tuple[str, str, str]], also: object = None) -> list[int]:
         taken.append([kind for kind, _r, _t in items])
-        return locked(self, items)
+        return locked(self, items, also)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pg.PostgresAuditLog, "_append_locked", spy)
     pg_stores[0].audit.append_many([("trigger", "r", {}), ("call", "r", {"tool": "t"})])

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from plangate.audit.log import GENESIS, event_hash
-from plangate.errors import GrantError
+from plangate.errors import AuditError, GrantError
 from plangate.labels import Label, join_all
 from plangate.policy.model import RateLimit
 from plangate.resources import MemoryResourceLabels, overlaps
@@ -271,6 +271,27 @@ def test_grant_leases_are_atomic_across_workers(opener: Callable[[], Storage]) -
     a.grants.save("gr_1", "one", results={"results": [1]}, status="open")
     assert b.grants.lease("gr_1", "two", 30)
     assert b.grants.get("gr_1").results == {"results": [1]}  # type: ignore[union-attr]
+
+
+def test_a_grant_written_with_a_reviews_records_lands_with_them_or_not_at_all(
+        opener: Callable[[], Storage]) -> None:
+    a, b = opener(), opener()
+
+    def grant(grant_id: str) -> tuple[str, tuple[object, ...]]:
+        return a.grants.insert(grant_id=grant_id, run_id="r", approval=None, credential="c",
+                               trigger={}, plan={"steps": []}, review={"verdict": "approve"})
+
+    assert a.audit.append_many([("plan", "r", {}), ("verdict", "r", {})], also=grant("gr_1")) == [1, 2]
+    row = b.grants.get("gr_1")
+    assert row is not None and row.plan == {"steps": []} and row.status == "open"
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):  # the grant cannot go in: nor can the records
+        b.audit.append_many([("plan", "r2", {}), ("verdict", "r2", {})], also=grant("gr_1"))
+    with pytest.raises(AuditError):  # the records cannot go in: nor can the grant
+        b.audit.append_many([("plan", "r3", {1: "x", "y": 2})], also=grant("gr_2"))
+    with pytest.raises(ValueError, match="needs an event"):
+        b.audit.append_many([], also=grant("gr_3"))
+    assert b.grants.get("gr_2") is None and b.grants.get("gr_3") is None
+    assert a.audit.head()[0] == 2 and a.audit.verify().ok
 
 
 def test_idempotency_keys(opener: Callable[[], Storage]) -> None:

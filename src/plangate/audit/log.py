@@ -23,7 +23,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -309,14 +309,20 @@ class AuditLog:
                 also(db, row[0])
         return row[0]
 
-    def append_many(self, events: Iterable[tuple[str, str, Mapping[str, Any]]]) -> list[int]:
+    def append_many(self, events: Iterable[tuple[str, str, Mapping[str, Any]]], *,
+                    also: tuple[str, Sequence[Any]] | None = None) -> list[int]:
         """Append several events (kind, run id, data) in order in one transaction: all land
-        or none does, and one commit instead of one each (a review writes three)."""
+        or none does, and one commit instead of one each (a review writes three). `also`:
+        one more statement (SQL, parameters) in that transaction (the service's grant)."""
         items = [(kind, run_id, event_text(data)) for kind, run_id, data in events]
+        if not items and also is not None:
+            raise ValueError("append_many: `also` needs an event to vouch for it")
         with self._transaction(any(kind in DURABLE_KINDS for kind, _r, _t in items)) as db:
             rows = chain_rows(*self._last(), items, self._clock)
             db.executemany("INSERT INTO audit_events(seq, ts, kind, run_id, data, prev_hash, hash) "
                            "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            if also is not None:
+                db.execute(also[0], also[1])
         return [row[0] for row in rows]
 
     def approval_events(self, approval_id: str) -> list[tuple[str, dict[str, Any]]]:

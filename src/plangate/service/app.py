@@ -293,10 +293,12 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
                 if body.run_id is not None:
                     run_id_free(body.run_id, cred)
                 try:
-                    outcome, grant = gate.submit_for_grant(body.trigger, body.plan, run_id=body.run_id)
+                    outcome, grant, grant_id = gate.submit_for_grant(body.trigger, body.plan, run_id=body.run_id,
+                                                                     credential=cred.name)
                 except TriggerError as exc:
                     raise ApiError(400, f"trigger: {exc}"[:1000]) from None
-                grant_id = runner.create(grant, outcome.run_id, cred.name) if grant is not None else None
+                if grant is not None and grant_id is None:
+                    grant_id = runner.create(grant, outcome.run_id, cred.name)
                 if outcome.approval is not None:  # whose approval it is: see `_own_approval`
                     storage.audit.append(HOLDER_KIND, outcome.run_id, {"approval": outcome.approval,
                                                                        "credential": cred.name})

@@ -15,9 +15,13 @@ from typing import Any
 
 from plangate.execute import Grant, RunResult
 from plangate.gate import Gate, Outcome
+from plangate.plan.codec import CheckedPlan
 from plangate.policy import CompiledPolicy
 from plangate.protocols import ToolResult
+from plangate.review.reviewer import Review
+from plangate.service.runs import grant_insert
 from plangate.storage import Storage
+from plangate.trigger import Classified
 
 
 class _NoTools:
@@ -52,12 +56,35 @@ class ServiceGate(Gate):
         self.runs = storage.runs
         self.granting = GrantingExecutor()
         self.executor = self.granting  # type: ignore[assignment]
+        self._for = threading.local()  # the credential a submit is for, and its grant's id
 
-    def submit_for_grant(self, trigger: Any, plan: Any, *, run_id: str | None = None
-                         ) -> tuple[Outcome, Grant | None]:
+    def submit_for_grant(self, trigger: Any, plan: Any, *, credential: str, run_id: str | None = None
+                         ) -> tuple[Outcome, Grant | None, str | None]:
+        """`submit`; an approved plan's grant is stored, for `credential`, in the
+        transaction of the review's records (so it exists only if they do, in one round
+        trip): (outcome, grant, its id). A grant without an id is not stored yet."""
         self.granting.take()
-        outcome = self.submit(trigger, plan, run_id=run_id)
-        return outcome, self.granting.take() if outcome.run is not None else None
+        local = self._for
+        local.credential, local.grant_id = credential, None
+        try:
+            outcome = self.submit(trigger, plan, run_id=run_id)
+        finally:
+            local.credential, grant_id = None, local.grant_id
+            local.grant_id = None
+        grant = self.granting.take() if outcome.run is not None else None
+        return outcome, grant, grant_id if grant is not None else None
+
+    def _record(self, events: list[tuple[str, str, Mapping[str, Any]]], result: Review,
+                checked: CheckedPlan | None, classified: Classified, run_id: str) -> None:
+        credential = getattr(self._for, "credential", None)
+        if credential is None or result.verdict != "approve" or checked is None:
+            super()._record(events, result, checked, classified, run_id)
+            return
+        # `submit` runs an approved, checked plan (`GrantingExecutor`): its grant.
+        grant_id, statement = grant_insert(Grant(classified=classified, checked=checked, review=result),
+                                           run_id, credential)
+        self.audit.append_many(events, also=statement)
+        self._for.grant_id = grant_id
 
     def grant_approved(self, approval_id: str) -> tuple[Outcome, Grant | None]:
         self.granting.take()

@@ -39,7 +39,7 @@ from plangate.protocols import ToolResult
 from plangate.resources import ResourceLabels
 from plangate.review.reviewer import Finding, Review
 from plangate.storage import Storage
-from plangate.storage.sql import GrantRow
+from plangate.storage.sql import GrantRow, SqlGrants
 
 EXECUTOR_KINDS = frozenset({"call", "block", "result", "skip", "halt", "truncated", "extract",
                             "owner_answer"})
@@ -71,6 +71,16 @@ def review_from_json(data: Mapping[str, Any]) -> Review:
         classification=tuple(data.get("classification", ())), error=data.get("error"),
         reasons=dict(data.get("reasons") or {}),
         planner_context=Label.from_json(context) if isinstance(context, dict) else None)
+
+
+def grant_insert(grant: Grant, run_id: str, credential: str) -> tuple[str, tuple[str, tuple[Any, ...]]]:
+    """A new grant's id and the statement that stores it."""
+    grant_id = "gr_" + secrets.token_hex(8)
+    return grant_id, SqlGrants.insert(
+        grant_id=grant_id, run_id=run_id, approval=grant.approval, credential=credential,
+        trigger=grant.classified.trigger.model_dump(mode="json"),
+        plan=grant.checked.plan.model_dump(mode="json", by_alias=True, exclude_none=True),
+        review=grant.review.to_json())
 
 
 class _Stop(Exception):
@@ -233,12 +243,8 @@ class GrantRunner:
         self.call_timeout = call_timeout
 
     def create(self, grant: Grant, run_id: str, credential: str) -> str:
-        grant_id = "gr_" + secrets.token_hex(8)
-        self.storage.grants.create(
-            grant_id=grant_id, run_id=run_id, approval=grant.approval, credential=credential,
-            trigger=grant.classified.trigger.model_dump(mode="json"),
-            plan=grant.checked.plan.model_dump(mode="json", by_alias=True, exclude_none=True),
-            review=grant.review.to_json())
+        grant_id, statement = grant_insert(grant, run_id, credential)
+        self.storage.sql.run(*statement)
         return grant_id
 
     def row(self, grant_id: str, credential: str | None = None) -> GrantRow:

@@ -5,8 +5,9 @@ idempotency keys and counters, shared by any number of stateless workers.
   UPDATE`), writes the event chained to it and moves the head, in one transaction:
   concurrent appends from every worker queue on that row, so sequence numbers have no
   gaps and every event links to the one before (tests/storage/test_suite.py appends from
-  many threads and processes and verifies). A review's records (`append_many`) go in by
-  compare and swap on that row instead: one statement moves the head only if no one else
+  many threads and processes and verifies). A review's records (`append_many`) are chained
+  by the database in one statement (`plangate.storage.pg_chain`, checked here); where it
+  cannot, by compare and swap on that row: one statement moves the head only if no one else
   did since it was read, so no lock is held across round trips.
 * **Append-only.** A trigger refuses UPDATE and DELETE on `audit_events`.
 * **Durable.** Records written before a side effect (`DURABLE_KINDS`) and escalations commit
@@ -62,6 +63,7 @@ from plangate.audit.resource_labels import MAX_PREFIXES
 from plangate.errors import AuditError, GrantError, UserError
 from plangate.labels import Label, join_all
 from plangate.resources import has_wildcard, literal_prefix, overlaps
+from plangate.storage import pg_chain
 from plangate.storage.errors import StorageUnavailable
 from plangate.storage.sql import GRANT_DEADLINES, GRANT_RUNS, Sql
 from plangate.storage.sql import SCHEMA as SHARED_SCHEMA
@@ -150,6 +152,8 @@ CREATE TRIGGER resource_label_version_stays BEFORE TRUNCATE ON resource_label_ve
     FOR EACH STATEMENT EXECUTE FUNCTION plangate_label_version_only_up();
 CREATE INDEX resource_labels_seq ON resource_labels(seq);
 """),
+    # The database chains a review's records itself, in the statement that sends them.
+    (6, pg_chain.MIGRATION),
 )
 
 
@@ -222,6 +226,9 @@ class PostgresAuditLog:
     def __init__(self, sql: Sql, *, clock: Callable[[], str] = _utcnow) -> None:
         self.sql = sql
         self._clock = clock
+        # Whether the database chains events as plangate does (`pg_chain.probe`, asked at
+        # the first append); False after any chained row fails its check.
+        self.chains: bool | None = None
 
     def append(self, kind: str, run_id: str, data: Mapping[str, Any], *,
                also: InTransaction | None = None,
@@ -246,26 +253,42 @@ class PostgresAuditLog:
                 also(cur, seq)
         return seq
 
-    def append_many(self, events: Iterable[tuple[str, str, Mapping[str, Any]]]) -> list[int]:
-        """Append several events in order, all or none. Two round trips, and no lock held
-        across them: read the head, then one statement that moves the head only if it is
-        still the one read (compare and swap) and inserts the rows only if it moved. Another
-        worker's append in between makes the swap miss; then the head is read again (after
-        `SWAP_TRIES` misses, or for a record that must be on disk, the locking transaction
-        of `_append_locked`)."""
+    def append_many(self, events: Iterable[tuple[str, str, Mapping[str, Any]]], *,
+                    also: pg_chain.Also | None = None) -> list[int]:
+        """Append several events in order, all or none, with `also` (one more statement,
+        `?` placeholders) in the same transaction. One round trip: the database chains them
+        (`pg_chain`). Where it cannot, two, and no lock held across them: read the head,
+        then one statement that moves the head only if it is still the one read (compare
+        and swap) and inserts the rows only if it moved; another worker's append in between
+        makes the swap miss, and the head is read again. A record that must be on disk,
+        `also` without the database's chaining, or `SWAP_TRIES` misses take the locking
+        transaction of `_append_locked`."""
         items = [(kind, run_id, event_text(data)) for kind, run_id, data in events]
         if not items:
+            if also is not None:
+                raise ValueError("append_many: `also` needs an event to vouch for it")
             return []
         if not any(kind in WAITED_FOR for kind, _r, _t in items):
-            for _ in range(SWAP_TRIES):
-                last, prev = self.head()
-                rows = chain_rows(last, prev, items, self._clock)
-                flat = [value for row in rows for value in row]
-                if self.sql.run(_swap_sql(len(rows)), (rows[-1][0], rows[-1][6], last, prev, *flat)) == len(rows):
-                    return [row[0] for row in rows]
-        return self._append_locked(items)
+            if self.chains is None:
+                with self.sql.cursor() as cur:
+                    self.chains = pg_chain.probe(cur)
+            if self.chains:
+                try:
+                    with self.sql.cursor() as cur:
+                        return pg_chain.chain(cur, items, self._clock, also)
+                except AuditError:
+                    self.chains = False
+                    raise
+            if also is None:
+                for _ in range(SWAP_TRIES):
+                    last, prev = self.head()
+                    rows = chain_rows(last, prev, items, self._clock)
+                    flat = [value for row in rows for value in row]
+                    if self.sql.run(_swap_sql(len(rows)), (rows[-1][0], rows[-1][6], last, prev, *flat)) == len(rows):
+                        return [row[0] for row in rows]
+        return self._append_locked(items, also)
 
-    def _append_locked(self, items: list[tuple[str, str, str]]) -> list[int]:
+    def _append_locked(self, items: list[tuple[str, str, str]], also: pg_chain.Also | None = None) -> list[int]:
         with self.sql.cursor() as cur, self.sql.connection.transaction():
             if any(kind in WAITED_FOR for kind, _r, _t in items):
                 cur.execute("SET LOCAL synchronous_commit = on")
@@ -275,6 +298,8 @@ class PostgresAuditLog:
             cur.executemany("INSERT INTO audit_events(seq, ts, kind, run_id, data, prev_hash, hash) "
                             "VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
             cur.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (rows[-1][0], rows[-1][6]))
+            if also is not None:
+                cur.execute(also[0].replace("?", "%s"), also[1])
         return [row[0] for row in rows]
 
     def tail(self, n: int = 20, *, run_id: str | None = None) -> list[Event]:

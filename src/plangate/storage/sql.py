@@ -150,10 +150,18 @@ class SqlGrants:
 
     def create(self, *, grant_id: str, run_id: str, approval: str | None, credential: str,
                trigger: Any, plan: Any, review: Any) -> None:
-        self.sql.run("INSERT INTO grants(id, created, run_id, approval, credential, trigger_json, "
-                     "plan_json, review_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     (grant_id, time.time(), run_id, approval, credential, json.dumps(trigger),
-                      json.dumps(plan), json.dumps(review)))
+        self.sql.run(*self.insert(grant_id=grant_id, run_id=run_id, approval=approval,
+                                  credential=credential, trigger=trigger, plan=plan, review=review))
+
+    @staticmethod
+    def insert(*, grant_id: str, run_id: str, approval: str | None, credential: str,
+               trigger: Any, plan: Any, review: Any) -> tuple[str, tuple[Any, ...]]:
+        """The statement that creates a grant (`?` placeholders), for `create` or for the
+        transaction of the audit records that vouch for it (`append_many(also=...)`)."""
+        return ("INSERT INTO grants(id, created, run_id, approval, credential, trigger_json, "
+                "plan_json, review_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (grant_id, time.time(), run_id, approval, credential, json.dumps(trigger),
+                 json.dumps(plan), json.dumps(review)))
 
     def get(self, grant_id: str) -> GrantRow | None:
         row = self.sql.one("SELECT id, run_id, approval, credential, trigger_json, plan_json, "

@@ -84,9 +84,9 @@ class WitnessedAudit:
             self.ship(durable=kind in DURABLE_KINDS)
         return seq
 
-    def append_many(self, events: Iterable[tuple[str, str, Mapping[str, Any]]]) -> list[int]:
+    def append_many(self, events: Iterable[tuple[str, str, Mapping[str, Any]]], **kw: Any) -> list[int]:
         events = list(events)
-        seqs = [int(seq) for seq in append_all(self.inner, events)]
+        seqs = [int(seq) for seq in (self.inner.append_many(events, **kw) if kw else append_all(self.inner, events))]
         durable = any(kind in DURABLE_KINDS for kind, _r, _d in events)
         if durable or any(seq % self.every == 0 for seq in seqs):
             self.ship(durable=durable)
