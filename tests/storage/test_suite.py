@@ -357,26 +357,28 @@ def test_a_worker_sees_labels_another_worker_stored_after_it_looked(opener: Call
 
 
 def test_a_lone_surrogate_is_recorded_escaped_or_refused_whole(opener: Callable[[], Storage]) -> None:
-    """`"\ud800"` is valid JSON, so a plan can carry one; it has no UTF-8 form. SQLite records
-    it escaped (and it reads back as sent); PostgreSQL's JSON refuses even the escaped form, so
-    there the append is refused whole, as an AuditError, and nothing lands. (Its hash raised a
-    bare UnicodeEncodeError before: a 500. The service refuses such bodies at the edge.)"""
+    """`"\ud800"` is valid JSON, so a plan can carry one; it has no UTF-8 form. Every backend
+    records it escaped, and it reads back as sent. PostgreSQL's JSON refuses even the escaped
+    form, so an event it must read as JSON (an approval's, for its index) is refused whole,
+    as an AuditError, and nothing lands; nor does reading approvals trip over the others.
+    (Its hash raised a bare UnicodeEncodeError before: a 500. The service refuses such
+    bodies at the edge.)"""
     from plangate.errors import AuditError
 
     store = opener()
     odd = {"plan": {"steps": [{"literal": "hi \ud800 there", "é": "\udfff"}]}}
     store.audit.append("trigger", "run_odd", {"channel": "email"})
-    if store.kind == "sqlite":
-        store.audit.append_many([("plan", "run_odd", odd), ("verdict", "run_odd", {"note": "\ud83d"})])
-        events = store.audit.tail(10, run_id="run_odd")
-        assert [e.kind for e in events] == ["trigger", "plan", "verdict"]
-        assert events[1].data == odd and events[2].data == {"note": "\ud83d"}
-    else:
+    store.audit.append_many([("plan", "run_odd", odd), ("verdict", "run_odd", {"note": "\ud83d"})])
+    events = store.audit.tail(10, run_id="run_odd")
+    assert [e.kind for e in events] == ["trigger", "plan", "verdict"]
+    assert events[1].data == odd and events[2].data == {"note": "\ud83d"}
+    if store.kind != "sqlite":
         with pytest.raises(AuditError):
-            store.audit.append_many([("plan", "run_odd", odd), ("verdict", "run_odd", {})])
-        with pytest.raises(AuditError):
-            store.audit.append("verdict", "run_odd", {"note": "\ud83d"})
-        assert [e.kind for e in store.audit.tail(10, run_id="run_odd")] == ["trigger"]
+            store.audit.append("approval_requested", "run_odd", {"approval": "ap_1", "note": "\ud83d"})
+        assert len(store.audit.tail(10, run_id="run_odd")) == 3
+        store.sql.run("SET enable_indexscan = off")  # read by scanning every event
+        store.sql.run("SET enable_bitmapscan = off")
+    assert store.audit.approval_events("ap_1") == []
     assert store.audit.verify().ok
 
 

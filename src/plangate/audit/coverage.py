@@ -31,6 +31,9 @@ from plangate.labels import PUBLIC, Label, join_all
 from plangate.resources import WILDCARD, has_wildcard
 
 APPROVAL_KINDS = ("approval_requested", "approval_decided", "approval_used")
+APPROVAL_IN = "(" + ", ".join(f"'{kind}'" for kind in APPROVAL_KINDS) + ")"
+"""`APPROVAL_KINDS` as SQL: the approval index covers these events only (the others, a
+plan's above all, are not parsed as JSON again when they go in)."""
 LABEL_KIND = "label_stored"
 
 

@@ -29,7 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from plangate.audit.checkpoint import BACKSTOP_FRAMES, Checkpointer
-from plangate.audit.coverage import APPROVAL_KINDS, ChainState, approval_digest, filing_problems, prefix_problems
+from plangate.audit.coverage import (
+    APPROVAL_IN,
+    APPROVAL_KINDS,
+    ChainState,
+    approval_digest,
+    filing_problems,
+    prefix_problems,
+)
 from plangate.errors import AuditError, UserError
 
 GENESIS = "0" * 64
@@ -39,7 +46,7 @@ DURABLE_KINDS = frozenset({"call", "approval_decided", "approval_used", "label_s
 
 InTransaction = Callable[[sqlite3.Connection, int], None]
 
-_SCHEMA = """
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS audit_events (
     seq INTEGER PRIMARY KEY,
     ts TEXT NOT NULL,
@@ -50,7 +57,9 @@ CREATE TABLE IF NOT EXISTS audit_events (
     hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_events_run ON audit_events(run_id);
-CREATE INDEX IF NOT EXISTS audit_events_approval ON audit_events(json_extract(data, '$.approval'));
+DROP INDEX IF EXISTS audit_events_approval;
+CREATE INDEX IF NOT EXISTS audit_events_approval_kinds ON audit_events(json_extract(data, '$.approval'))
+    WHERE kind IN {APPROVAL_IN};
 CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events
@@ -328,7 +337,7 @@ class AuditLog:
     def approval_events(self, approval_id: str) -> list[tuple[str, dict[str, Any]]]:
         """(kind, data) of every event about one approval, in chain order (indexed)."""
         rows = self._db.execute(
-            "SELECT kind, data FROM audit_events WHERE json_extract(data, '$.approval') = ? "
+            f"SELECT kind, data FROM audit_events WHERE kind IN {APPROVAL_IN} AND json_extract(data, '$.approval') = ? "
             "ORDER BY seq", (approval_id,)).fetchall()
         return [(k, json.loads(d)) for k, d in rows if k in APPROVAL_KINDS]
 

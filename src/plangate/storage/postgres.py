@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 from plangate.audit.approvals import Approval
 from plangate.audit.coverage import (
+    APPROVAL_IN,
     APPROVAL_KINDS,
     LABEL_KIND,
     ChainState,
@@ -67,6 +68,11 @@ from plangate.storage import pg_chain
 from plangate.storage.errors import StorageUnavailable
 from plangate.storage.sql import GRANT_DEADLINES, GRANT_RUNS, Sql
 from plangate.storage.sql import SCHEMA as SHARED_SCHEMA
+
+# An approval event's approval. The CASE keeps PostgreSQL from parsing any other event's
+# data as JSON (it may hold what jsonb refuses: a lone surrogate's escape) in a query that
+# scans the table instead of the index.
+_APPROVAL_OF = f"(CASE WHEN kind IN {APPROVAL_IN} THEN (data::jsonb) ->> 'approval' END)"
 
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (1, f"""
@@ -154,6 +160,12 @@ CREATE INDEX resource_labels_seq ON resource_labels(seq);
 """),
     # The database chains a review's records itself, in the statement that sends them.
     (6, pg_chain.MIGRATION),
+    # Only approval events are indexed by their approval: no other event's data (a plan's
+    # above all) is parsed as JSON again when it goes in.
+    (7, f"""
+CREATE INDEX audit_events_approval_kinds ON audit_events(({_APPROVAL_OF})) WHERE kind IN {APPROVAL_IN};
+DROP INDEX audit_events_approval;
+"""),
 )
 
 
@@ -320,7 +332,8 @@ class PostgresAuditLog:
         return Event(int(r[0]), r[1], r[2], r[3], json.loads(r[4]), r[5]) if r else None
 
     def approval_events(self, approval_id: str) -> list[tuple[str, dict[str, Any]]]:
-        rows = self.sql.all("SELECT kind, data FROM audit_events WHERE (data::jsonb) ->> 'approval' = ? "
+        rows = self.sql.all(f"SELECT kind, data FROM audit_events WHERE kind IN {APPROVAL_IN} "
+                            f"AND {_APPROVAL_OF} = ? "
                             "ORDER BY seq", (approval_id,))
         return [(k, json.loads(d)) for k, d in rows if k in APPROVAL_KINDS]
 
