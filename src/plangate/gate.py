@@ -30,6 +30,7 @@ from plangate.labels import Label
 from plangate.plan.codec import CheckedPlan, check_plan, parse_plan
 from plangate.plan.model import ForEachStep, Plan
 from plangate.policy.engine import CompiledPolicy
+from plangate.policy.model import RateLimit
 from plangate.protocols import Extractor, OwnerApprover, OwnerQuestion, ToolRuntime
 from plangate.review.reviewer import (
     MALFORMED,
@@ -208,19 +209,25 @@ class Gate:
     def _rate_limited(self, classified: Classified, run_id: str) -> Review | None:
         cls = self.policy.doc.classes.get(classified.trust_class)
         principal = classified.principal.canonical
-        if cls is not None:
-            hit = self.runs.exceeded(cls.rate, principal=principal,
-                                     trust_class=classified.trust_class)
+        hit = self._count_run(cls.rate if cls is not None else None, principal, classified.trust_class)
+        if hit is None:
+            return None
+        rule = f"class:{classified.trust_class}:rate.{hit}"
+        self.audit.append("rate_limited", run_id, {"principal": principal,
+                                                   "trust_class": classified.trust_class, "rule": rule})
+        return Review(verdict="deny", rules=(rule,), trust_class=classified.trust_class,
+                      summary=f"Refused before review: {principal!r} is over the "
+                              f"{hit.replace('_', ' ')} limit of its class.",
+                      plan_hash=None, classification=classified.reasons)
+
+    def _count_run(self, limit: RateLimit | None, principal: str, trust_class: str) -> str | None:
+        """Count a run start unless it is over `limit` (its class's): the limit it is over,
+        or None (counted)."""
+        if limit is not None:
+            hit = self.runs.exceeded(limit, principal=principal, trust_class=trust_class)
             if hit is not None:
-                rule = f"class:{classified.trust_class}:rate.{hit}"
-                self.audit.append("rate_limited", run_id, {"principal": principal,
-                                                           "trust_class": classified.trust_class,
-                                                           "rule": rule})
-                return Review(verdict="deny", rules=(rule,), trust_class=classified.trust_class,
-                              summary=f"Refused before review: {principal!r} is over the "
-                                      f"{hit.replace('_', ' ')} limit of its class.",
-                              plan_hash=None, classification=classified.reasons)
-        self.runs.record(principal=principal, trust_class=classified.trust_class)
+                return hit
+        self.runs.record(principal=principal, trust_class=trust_class)
         return None
 
     def run_approved(self, approval_id: str) -> Outcome:

@@ -43,7 +43,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from plangate.errors import AuditError, GrantError, TriggerError, UserError
 from plangate.policy import CompiledPolicy
 from plangate.service.auth import Credential, Credentials, Role
-from plangate.service.gateway import ServiceGate
+from plangate.service.gateway import Meter, OverRate, ServiceGate
 from plangate.service.metrics import Metrics
 from plangate.service.runs import GrantRunner, RunProblem
 from plangate.service.schemas import (
@@ -191,8 +191,18 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
     async def _api_error(_r: Request, exc: ApiError) -> JSONResponse:
         return error(exc.status, exc.message, exc.headers, **exc.detail)
 
+    @app.exception_handler(OverRate)
+    async def _over_rate(_r: Request, exc: OverRate) -> JSONResponse:
+        return error(429, str(exc), {"Retry-After": str(max(1, math.ceil(exc.wait)))})
+
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_r: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        meter = getattr(request.state, "meter", None)
+        if meter is not None:  # a submit's request, counted here as it ends
+            try:
+                settle(meter)
+            except OverRate as over:
+                return await _over_rate(request, over)
         problems = []
         for e in exc.errors()[:5]:
             where = ".".join(str(p) for p in e.get("loc", ()))
@@ -211,8 +221,7 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
 
     # -- credentials -------------------------------------------------------------------
 
-    # Dependencies are coroutines: FastAPI runs a plain function in a thread per request.
-    async def authenticated(request: Request) -> Credential:
+    def identified(request: Request) -> Credential:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -221,21 +230,42 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
         cred = credentials.find(token.strip())
         if cred is None:
             raise ApiError(401, "unknown credential", headers={"WWW-Authenticate": "Bearer"})
-        with storage.lock:
-            wait = storage.limiter.hit(f"cred:{cred.name}", cred.rate, 1.0)
-        if wait is not None:
-            raise ApiError(429, f"credential {cred.name!r} is over its rate of {cred.rate} requests per second",
-                           headers={"Retry-After": str(max(1, math.ceil(wait)))})
         return cred
+
+    def settle(meter: Meter) -> None:
+        """Count a request against its credential's rate, if not counted yet (429 if over)."""
+        if not meter.counted:
+            with storage.lock:
+                gate.settle(meter)
+
+    # Dependencies are coroutines: FastAPI runs a plain function in a thread per request.
+    async def authenticated(request: Request) -> Credential:
+        cred = identified(request)
+        settle(Meter(cred.name, cred.rate))
+        return cred
+
+    def refuse_role(cred: Credential, allowed: tuple[Role, ...]) -> None:
+        if cred.role not in allowed:
+            raise ApiError(403, f"a {cred.role} credential cannot do this (needs: {', '.join(allowed)})")
 
     def role(*allowed: Role) -> Callable[[Credential], Awaitable[Credential]]:
         async def check(cred: Credential = Depends(authenticated)) -> Credential:
-            if cred.role not in allowed:
-                raise ApiError(403, f"a {cred.role} credential cannot do this (needs: {', '.join(allowed)})")
+            refuse_role(cred, allowed)
             return cred
         return check
 
     agent, approver, admin = role("agent"), role("approver"), role("admin")
+
+    async def agent_submitting(request: Request) -> Credential:
+        """An agent whose request is counted with the run it starts (one round trip on
+        Redis: `ServiceGate.submit_for_grant`), or, if it ends before that, as it ends
+        (`settle`, in `submit` and in the 422 handler): once either way."""
+        cred = identified(request)
+        request.state.meter = meter = Meter(cred.name, cred.rate)
+        if cred.role != "agent":
+            settle(meter)
+            refuse_role(cred, ("agent",))
+        return cred
 
     # -- idempotency -------------------------------------------------------------------
 
@@ -285,16 +315,19 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
     # worker's storage takes `storage.lock` anyway (one connection), so a thread hop would
     # add its cost (about a third of a review's) and no parallelism. Workers scale out.
     @app.post("/v1/plans", response_model=PlanResponse, tags=["agent"], responses=ERRORS)
-    async def submit(body: PlanRequest, request: Request, cred: Credential = Depends(agent)) -> JSONResponse:
+    async def submit(body: PlanRequest, request: Request,
+                     cred: Credential = Depends(agent_submitting)) -> JSONResponse:
         """Review a plan for a trigger. Approved: a grant to check each call against.
         Escalated: an approval for the owner. Denied: the rules that decided it."""
+        meter: Meter = request.state.meter
+
         def work() -> JSONResponse:
             with storage.lock:
                 if body.run_id is not None:
                     run_id_free(body.run_id, cred)
                 try:
-                    outcome, grant, grant_id = gate.submit_for_grant(body.trigger, body.plan, run_id=body.run_id,
-                                                                     credential=cred.name)
+                    outcome, grant, grant_id = gate.submit_for_grant(
+                        body.trigger, body.plan, run_id=body.run_id, credential=cred.name, meter=meter)
                 except TriggerError as exc:
                     raise ApiError(400, f"trigger: {exc}"[:1000]) from None
                 if grant is not None and grant_id is None:
@@ -307,7 +340,10 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
             return JSONResponse(PlanResponse(run_id=outcome.run_id, verdict=review.verdict, rules=list(review.rules),
                                              summary=review.summary, grant=grant_id, approval=outcome.approval,
                                              review=review.to_json()).model_dump())
-        return idempotent(request, cred, body.model_dump, work)
+        try:
+            return idempotent(request, cred, body.model_dump, work)
+        finally:
+            settle(meter)  # a submit that ended before its run was counted (a 4xx, a replay)
 
     @app.get("/v1/grants/{grant_id}", tags=["agent"], responses=ERRORS)
     def grant_state(grant_id: str, cred: Credential = Depends(agent)) -> dict[str, Any]:

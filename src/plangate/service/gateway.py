@@ -17,10 +17,12 @@ from plangate.execute import Grant, RunResult
 from plangate.gate import Gate, Outcome
 from plangate.plan.codec import CheckedPlan
 from plangate.policy import CompiledPolicy
+from plangate.policy.model import RateLimit
 from plangate.protocols import ToolResult
 from plangate.review.reviewer import Review
 from plangate.service.runs import grant_insert
 from plangate.storage import Storage
+from plangate.storage.redis_limits import RedisLimiter
 from plangate.trigger import Classified
 
 
@@ -45,6 +47,30 @@ class GrantingExecutor:
         return grant
 
 
+class Meter:
+    """A request to count against its credential's rate (`limit` requests per `per`
+    seconds), once: with the run it starts where the storage can (`RedisRunCounter.admit`),
+    else on its own."""
+
+    __slots__ = ("counted", "credential", "limit", "per")
+
+    def __init__(self, credential: str, limit: int, per: float = 1.0) -> None:
+        self.credential, self.limit, self.per, self.counted = credential, limit, per, False
+
+    @property
+    def key(self) -> str:
+        return f"cred:{self.credential}"
+
+
+class OverRate(Exception):
+    """The credential is over its request rate: nothing was reviewed or run (429)."""
+
+    def __init__(self, meter: Meter, wait: float) -> None:
+        super().__init__(f"credential {meter.credential!r} is over its rate of {meter.limit} "
+                         f"requests per second")
+        self.wait = wait
+
+
 class ServiceGate(Gate):
     def __init__(self, policy: CompiledPolicy, storage: Storage) -> None:
         super().__init__(policy, _NoTools(), audit=":memory:")
@@ -54,25 +80,53 @@ class ServiceGate(Gate):
         self.approvals = storage.approvals
         self.resources = storage.resources
         self.runs = storage.runs
+        self.limiter = storage.limiter
         self.granting = GrantingExecutor()
         self.executor = self.granting  # type: ignore[assignment]
         self._for = threading.local()  # the credential a submit is for, and its grant's id
 
-    def submit_for_grant(self, trigger: Any, plan: Any, *, credential: str, run_id: str | None = None
-                         ) -> tuple[Outcome, Grant | None, str | None]:
+    def submit_for_grant(self, trigger: Any, plan: Any, *, credential: str, meter: Meter | None = None,
+                         run_id: str | None = None) -> tuple[Outcome, Grant | None, str | None]:
         """`submit`; an approved plan's grant is stored, for `credential`, in the
         transaction of the review's records (so it exists only if they do, in one round
-        trip): (outcome, grant, its id). A grant without an id is not stored yet."""
+        trip): (outcome, grant, its id). A grant without an id is not stored yet. `meter`:
+        the request, counted with the run it starts (`OverRate` if over: nothing counted,
+        reviewed or run); a submit that ends before that leaves it to `settle`."""
         self.granting.take()
         local = self._for
-        local.credential, local.grant_id = credential, None
+        local.credential, local.meter, local.grant_id = credential, meter, None
         try:
             outcome = self.submit(trigger, plan, run_id=run_id)
         finally:
-            local.credential, grant_id = None, local.grant_id
+            local.credential, local.meter, grant_id = None, None, local.grant_id
             local.grant_id = None
         grant = self.granting.take() if outcome.run is not None else None
         return outcome, grant, grant_id if grant is not None else None
+
+    def settle(self, meter: Meter) -> None:
+        """Count a request not counted yet (one that ended before its run was counted);
+        `OverRate` if it is over its credential's rate."""
+        if meter.counted:
+            return
+        meter.counted = True
+        wait = self.limiter.hit(meter.key, meter.limit, meter.per)
+        if wait is not None:
+            raise OverRate(meter, wait)
+
+    def _count_run(self, limit: RateLimit | None, principal: str, trust_class: str) -> str | None:
+        meter: Meter | None = getattr(self._for, "meter", None)
+        if meter is None or meter.counted:
+            return super()._count_run(limit, principal, trust_class)
+        admit = getattr(self.runs, "admit", None)
+        if limit is None or admit is None or not isinstance(self.limiter, RedisLimiter):
+            self.settle(meter)
+            return super()._count_run(limit, principal, trust_class)
+        meter.counted = True  # one script: the request, then the run within its limit
+        wait, hit = admit(self.limiter, (meter.key, meter.limit, meter.per), limit,
+                          principal=principal, trust_class=trust_class)
+        if wait is not None:
+            raise OverRate(meter, wait)
+        return hit  # type: ignore[no-any-return]
 
     def _record(self, events: list[tuple[str, str, Mapping[str, Any]]], result: Review,
                 checked: CheckedPlan | None, classified: Classified, run_id: str) -> None:
@@ -92,4 +146,4 @@ class ServiceGate(Gate):
         return outcome, self.granting.take()
 
 
-__all__ = ["GrantingExecutor", "ServiceGate"]
+__all__ = ["GrantingExecutor", "Meter", "OverRate", "ServiceGate"]

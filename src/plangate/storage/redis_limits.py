@@ -7,6 +7,8 @@ Each check-and-count is one Lua script, so two workers cannot both take the last
 * `RedisRunCounter.exceeded`: the policy's per-principal / per-class run limits over sliding
   windows (sorted sets); it counts the run in the same script when it is allowed, so
   `record` is a no-op (the gate calls it only after an allowed check);
+* `RedisRunCounter.admit`: the two above in one script, one round trip (the service's
+  plan submissions: the credential's request, then the run);
 * `RedisWitness`: the audit chain's heads kept off the database (see `witness.py`).
 
 A Redis that does not answer raises `StorageUnavailable`: nothing is approved or run.
@@ -30,15 +32,15 @@ return n
 """
 
 # KEYS: principal key, class key. ARGV: now, member, then (limit, window) x 3 (-1 = none):
-# principal/hour, principal/day, class/hour. Returns 0 (counted) or the index of the limit hit.
-_RUNS = """
+# principal/hour, principal/day, class/hour. Answers 0 (counted) or the index of the limit hit.
+_RUNS_BODY = """
 local now = tonumber(ARGV[1])
 local checks = {{KEYS[1], 3, 3600}, {KEYS[1], 5, 86400}, {KEYS[2], 7, 3600}}
 for i, c in ipairs(checks) do
   local limit = tonumber(ARGV[c[2]])
   if limit >= 0 then
     local n = redis.call('ZCOUNT', c[1], '(' .. (now - c[3]), '+inf')
-    if n >= limit then return i end
+    if n >= limit then return answer(i) end
   end
 end
 redis.call('ZADD', KEYS[1], now, ARGV[2])
@@ -47,8 +49,18 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 86400)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 86400)
 redis.call('EXPIRE', KEYS[1], 90000)
 redis.call('EXPIRE', KEYS[2], 90000)
-return 0
+return answer(0)
 """
+_RUNS = "local function answer(i) return i end\n" + _RUNS_BODY
+
+# `_WINDOW` on KEYS[3] (ARGV[8]: its expiry, ARGV[9]: its limit), then, within it, `_RUNS`:
+# {requests in the window, -1 (over it: no run counted) or `_RUNS`' answer}.
+_ADMIT = """
+local n = redis.call('INCR', KEYS[3])
+if n == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[8]) end
+local function answer(i) return {n, i} end
+if n > tonumber(ARGV[9]) then return answer(-1) end
+""" + _RUNS_BODY
 
 _NAMES = ("", "per_principal_per_hour", "per_principal_per_day", "per_class_per_hour")
 
@@ -81,14 +93,22 @@ class RedisLimiter(_Redis):
         self._script = client.register_script(_WINDOW)
         self._clock = clock
 
+    def now(self) -> float:
+        return self._clock()
+
     def hit(self, key: str, limit: int, window: float) -> float | None:
         now = self._clock()
         win = int(now // window)
-        count = self.call(lambda: self._script(keys=[f"{self.prefix}rl:{key}:{win}"],
-                                               args=[int(window * 1000) + 1000]))
-        if int(count) > limit:
-            return max(0.001, (win + 1) * window - now)
-        return None
+        count = self.call(lambda: self._script(keys=[self.window_key(key, win)], args=[int(window * 1000) + 1000]))
+        return _wait(int(count), limit, win, window, now)
+
+    def window_key(self, key: str, win: int) -> str:
+        return f"{self.prefix}rl:{key}:{win}"
+
+
+def _wait(count: int, limit: int, win: int, window: float, now: float) -> float | None:
+    """Seconds until the window after `win` opens, if `count` is over `limit`; else None."""
+    return max(0.001, (win + 1) * window - now) if count > limit else None
 
 
 class RedisRunCounter(_Redis):
@@ -97,18 +117,38 @@ class RedisRunCounter(_Redis):
     def __init__(self, client: Any, prefix: str = "plangate:", clock: Callable[[], float] = time.time) -> None:
         super().__init__(client, prefix)
         self._script = client.register_script(_RUNS)
+        self._admit = client.register_script(_ADMIT)
         self._clock = clock
 
     def exceeded(self, limit: RateLimit, *, principal: str, trust_class: str) -> str | None:
+        keys, args = self._runs(limit, principal, trust_class)
+        hit = self.call(lambda: self._script(keys=keys, args=args))
+        return _NAMES[int(hit)] or None
+
+    def admit(self, limiter: RedisLimiter, meter: tuple[str, int, float], limit: RateLimit, *,
+              principal: str, trust_class: str) -> tuple[float | None, str | None]:
+        """`limiter.hit(*meter)` and, within that limit, `exceeded` (which counts the run),
+        in one script: (seconds to wait, None) when over the request limit (no run
+        counted), else (None, the run limit hit or None)."""
+        key, per, window = meter
+        now = limiter.now()  # the window is the limiter's, as in its `hit`
+        win = int(now // window)
+        keys, args = self._runs(limit, principal, trust_class)
+        count, hit = self.call(lambda: self._admit(
+            keys=[*keys, limiter.window_key(key, win)], args=[*args, int(window * 1000) + 1000, per]))
+        wait = _wait(int(count), per, win, window, now)
+        if wait is not None or int(hit) < 0:
+            return wait or 0.001, None
+        return None, _NAMES[int(hit)] or None
+
+    def _runs(self, limit: RateLimit, principal: str, trust_class: str) -> tuple[list[str], list[Any]]:
         def arg(value: int | None) -> int:
             return -1 if value is None else value
 
         member = f"{self._clock():.6f}:{secrets.token_hex(4)}"
-        hit = self.call(lambda: self._script(
-            keys=[f"{self.prefix}runs:p:{principal}", f"{self.prefix}runs:c:{trust_class}"],
-            args=[self._clock(), member, arg(limit.per_principal_per_hour), 0,
-                  arg(limit.per_principal_per_day), 0, arg(limit.per_class_per_hour)]))
-        return _NAMES[int(hit)] or None
+        return ([f"{self.prefix}runs:p:{principal}", f"{self.prefix}runs:c:{trust_class}"],
+                [self._clock(), member, arg(limit.per_principal_per_hour), 0,
+                 arg(limit.per_principal_per_day), 0, arg(limit.per_class_per_hour)])
 
     def record(self, *, principal: str, trust_class: str) -> None:
         """Counted by `exceeded` already (atomically with the check)."""
