@@ -6,6 +6,7 @@ plan that does not check is a verdict, deny `plangate:malformed-plan`, as in the
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -44,6 +45,23 @@ def _unstorable(value: Any, where: str) -> tuple[str, str] | None:
     return None
 
 
+def _all_storable(values: list[Any]) -> bool:
+    """True when no string in `values` holds a NUL or a lone surrogate: one pass of the C
+    JSON encoder instead of `_unstorable`'s walk (a NUL is written `\\u0000`, a lone
+    surrogate raw, which then has no UTF-8 form). False means: walk to find out (and where)."""
+    try:
+        text = json.dumps(values, ensure_ascii=False, check_circular=False)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    if "\\u0000" in text:  # or a backslash before "u0000": the walk tells
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class _Request(BaseModel):
     """A request body: no unknown fields, and only text a database can store."""
 
@@ -51,7 +69,10 @@ class _Request(BaseModel):
 
     @model_validator(mode="after")
     def _storable(self) -> _Request:
-        for name in type(self).model_fields:
+        names = type(self).model_fields
+        if _all_storable([getattr(self, name) for name in names]):
+            return self
+        for name in names:
             found = _unstorable(getattr(self, name), name)
             if found:
                 raise ValueError(f"{found[0]} holds {found[1]}")
