@@ -440,3 +440,28 @@ def test_setting_the_label_version_back_does_not_bring_kept_answers_back(opener:
     raw(one, "UPDATE resource_label_version SET version = ? WHERE id = 0", (before,))
     assert two.resources.moment().label_of("workspace:skills/hook.md") == TAINTED
     assert two.resources.label_of("workspace:skills/hook.md") == TAINTED
+
+
+def test_a_run_has_one_grant_whichever_worker_writes_it(opener: Callable[[], Storage]) -> None:
+    a, b = opener(), opener()
+    a.grants.create(grant_id="gr_1", run_id="r", approval=None, credential="c", trigger={}, plan={}, review={})
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        b.grants.create(grant_id="gr_2", run_id="r", approval=None, credential="d", trigger={}, plan={}, review={})
+    assert b.grants.get("gr_2") is None
+
+
+def test_an_older_database_with_two_grants_for_one_run_is_refused_clearly(tmp_path: Any) -> None:
+    import sqlite3
+
+    from plangate.config import ConfigError
+    from plangate.storage import open_storage
+
+    path = str(tmp_path / "old.db")
+    open_storage(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("DROP INDEX grants_run_once")
+        for n in (1, 2):
+            db.execute("INSERT INTO grants(id, created, run_id, credential, trigger_json, plan_json, review_json) "
+                       "VALUES (?, 0, 'r', 'c', '{}', '{}', '{}')", (f"gr_{n}",))
+    with pytest.raises(ConfigError, match="two grants for one run"):
+        open_storage(path)

@@ -45,7 +45,7 @@ from plangate.policy import CompiledPolicy
 from plangate.service.auth import Credential, Credentials, Role
 from plangate.service.gateway import Meter, OverRate, ServiceGate
 from plangate.service.metrics import Metrics
-from plangate.service.runs import GrantRunner, RunProblem
+from plangate.service.runs import GrantRunner, RunProblem, granted, run_granted
 from plangate.service.schemas import (
     CheckRequest,
     CheckResponse,
@@ -330,6 +330,8 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
                         body.trigger, body.plan, run_id=body.run_id, credential=cred.name, meter=meter)
                 except TriggerError as exc:
                     raise ApiError(400, f"trigger: {exc}"[:1000]) from None
+                except GrantError as exc:  # another worker granted this run id first
+                    raise ApiError(409, str(exc)) from None
                 if grant is not None and grant_id is None:
                     grant_id = runner.create(grant, outcome.run_id, cred.name)
                 if outcome.approval is not None:  # whose approval it is: see `_own_approval`
@@ -398,9 +400,8 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
         def work() -> JSONResponse:
             with storage.lock:
                 found = _own_approval(approval_id, cred)
-                if storage.sql.one("SELECT 1 FROM grants WHERE run_id = ? LIMIT 1", (found.run_id,)):
-                    raise ApiError(409, f"run {found.run_id!r} already has a grant (a later plan of the "
-                                        "same run was granted); submit the plan again for a new run")
+                if granted(storage, found.run_id):
+                    raise ApiError(409, run_granted(found.run_id))
                 try:
                     outcome, grant = gate.grant_approved(approval_id)
                 except GrantError as exc:
@@ -408,7 +409,10 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
                 except UserError as exc:
                     raise ApiError(409, str(exc)) from None
                 assert grant is not None
-                grant_id = runner.create(grant, outcome.run_id, cred.name)
+                try:
+                    grant_id = runner.create(grant, outcome.run_id, cred.name)
+                except RunProblem as exc:
+                    raise problem(exc) from None
             review = outcome.review
             return JSONResponse(PlanResponse(run_id=outcome.run_id, verdict=review.verdict, rules=list(review.rules),
                                              summary=review.summary, grant=grant_id, approval=approval_id,

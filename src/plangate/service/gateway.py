@@ -13,6 +13,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from plangate.errors import AuditError, GrantError
 from plangate.execute import Grant, RunResult
 from plangate.gate import Gate, Outcome
 from plangate.plan.codec import CheckedPlan
@@ -20,8 +21,8 @@ from plangate.policy import CompiledPolicy
 from plangate.policy.model import RateLimit
 from plangate.protocols import ToolResult
 from plangate.review.reviewer import Review
-from plangate.service.runs import grant_insert
-from plangate.storage import Storage
+from plangate.service.runs import grant_insert, granted, run_granted
+from plangate.storage import Storage, StorageUnavailable
 from plangate.storage.redis_limits import RedisLimiter
 from plangate.trigger import Classified
 
@@ -81,6 +82,7 @@ class ServiceGate(Gate):
         self.resources = storage.resources
         self.runs = storage.runs
         self.limiter = storage.limiter
+        self.storage = storage
         self.granting = GrantingExecutor()
         self.executor = self.granting  # type: ignore[assignment]
         self._for = threading.local()  # the credential a submit is for, and its grant's id
@@ -137,7 +139,12 @@ class ServiceGate(Gate):
         # `submit` runs an approved, checked plan (`GrantingExecutor`): its grant.
         grant_id, statement = grant_insert(Grant(classified=classified, checked=checked, review=result),
                                            run_id, credential)
-        self.audit.append_many(events, also=statement)
+        try:
+            self.audit.append_many(events, also=statement)
+        except (AuditError, StorageUnavailable):
+            if granted(self.storage, run_id):  # another worker's grant for this run went in first
+                raise GrantError(run_granted(run_id)) from None
+            raise
         self._for.grant_id = grant_id
 
     def grant_approved(self, approval_id: str) -> tuple[Outcome, Grant | None]:

@@ -38,7 +38,7 @@ from plangate.plan.model import ExtractType
 from plangate.protocols import ToolResult
 from plangate.resources import ResourceLabels
 from plangate.review.reviewer import Finding, Review
-from plangate.storage import Storage
+from plangate.storage import Storage, StorageUnavailable
 from plangate.storage.sql import GrantRow, SqlGrants
 
 EXECUTOR_KINDS = frozenset({"call", "block", "result", "skip", "halt", "truncated", "extract",
@@ -71,6 +71,15 @@ def review_from_json(data: Mapping[str, Any]) -> Review:
         classification=tuple(data.get("classification", ())), error=data.get("error"),
         reasons=dict(data.get("reasons") or {}),
         planner_context=Label.from_json(context) if isinstance(context, dict) else None)
+
+
+def granted(storage: Storage, run_id: str) -> bool:
+    return storage.sql.one("SELECT 1 FROM grants WHERE run_id = ? LIMIT 1", (run_id,)) is not None
+
+
+def run_granted(run_id: str) -> str:
+    return (f"run {run_id!r} already has a grant (a plan of the same run was granted); "
+            "submit the plan again for a new run")
 
 
 def grant_insert(grant: Grant, run_id: str, credential: str) -> tuple[str, tuple[str, tuple[Any, ...]]]:
@@ -244,7 +253,12 @@ class GrantRunner:
 
     def create(self, grant: Grant, run_id: str, credential: str) -> str:
         grant_id, statement = grant_insert(grant, run_id, credential)
-        self.storage.sql.run(*statement)
+        try:
+            self.storage.sql.run(*statement)
+        except (AuditError, StorageUnavailable):
+            if granted(self.storage, run_id):
+                raise RunProblem(409, run_granted(run_id)) from None
+            raise
         return grant_id
 
     def row(self, grant_id: str, credential: str | None = None) -> GrantRow:

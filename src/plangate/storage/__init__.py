@@ -14,6 +14,7 @@ beyond the standard library; PostgreSQL needs psycopg and Redis the redis client
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -118,7 +119,13 @@ def _sqlite(path: str) -> Storage:
         if "deadline" not in {r[1] for r in log.connection.execute("PRAGMA table_info(grants)")}:
             log.connection.execute("ALTER TABLE grants ADD COLUMN deadline DOUBLE PRECISION")
         log.connection.execute(GRANT_DEADLINES)
-        log.connection.execute(GRANT_RUNS)
+        try:
+            for statement in GRANT_RUNS:
+                log.connection.execute(statement)
+        except sqlite3.IntegrityError:
+            log.close()
+            raise ConfigError(f"{path}: the grants table holds two grants for one run (written by an "
+                              "older plangate); remove one to open it") from None
     return Storage(kind="sqlite", audit=log, approvals=OwnerConsole(log), resources=SqliteResourceLabels(log),
                    runs=SqlRunCounter(sql), grants=SqlGrants(sql), keys=SqlIdempotency(sql),
                    limiter=SqlLimiter(sql), sql=sql, closers=[log.close])

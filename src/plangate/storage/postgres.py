@@ -127,7 +127,7 @@ CREATE TABLE resource_label_prefixes (
 ALTER TABLE grants ADD COLUMN IF NOT EXISTS deadline DOUBLE PRECISION;
 {GRANT_DEADLINES};
 """),
-    (4, f"{GRANT_RUNS};"),
+    (4, "CREATE INDEX IF NOT EXISTS grants_run ON grants(run_id);"),
     # A number every change to the label tables moves (statement triggers: any writer, this
     # code or not), so a review's lookups can be answered from what earlier reviews read.
     (5, """
@@ -166,6 +166,7 @@ CREATE INDEX resource_labels_seq ON resource_labels(seq);
 CREATE INDEX audit_events_approval_kinds ON audit_events(({_APPROVAL_OF})) WHERE kind IN {APPROVAL_IN};
 DROP INDEX audit_events_approval;
 """),
+    (8, ";\n".join(GRANT_RUNS) + ";"),
 )
 
 

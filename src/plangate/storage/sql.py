@@ -123,7 +123,9 @@ CREATE INDEX IF NOT EXISTS run_starts_principal ON run_starts(principal, ts);
 CREATE INDEX IF NOT EXISTS run_starts_class ON run_starts(trust_class, ts);
 """
 GRANT_DEADLINES = "CREATE INDEX IF NOT EXISTS grants_deadline ON grants(deadline)"
-GRANT_RUNS = "CREATE INDEX IF NOT EXISTS grants_run ON grants(run_id)"
+GRANT_RUNS = ("DROP INDEX IF EXISTS grants_run",
+              "CREATE UNIQUE INDEX IF NOT EXISTS grants_run_once ON grants(run_id)")
+"""One grant per run, whichever worker writes it (a second would replay the first's calls)."""
 """Run after `SCHEMA` once the `deadline` column exists (added to older grant tables)."""
 
 GrantStatus = Literal["open", "finished"]
