@@ -118,3 +118,20 @@ def test_also_lands_with_the_events_or_not_at_all(pg_stores: list[Storage], chai
     with pytest.raises(Exception, match="refused"):
         store.audit.append_many([("trigger", "r3", {}), ("verdict", "boom", {})], also=other)
     assert store.grants.get("gr_2") is None and store.audit.head()[0] == 2 and store.audit.verify().ok
+
+
+class _Failing:
+    def __init__(self, sqlstate: str) -> None:
+        self.sqlstate = sqlstate
+
+    def execute(self, *_a: object) -> None:
+        exc = RuntimeError("refused")
+        exc.sqlstate = self.sqlstate  # type: ignore[attr-defined]
+        raise exc
+
+
+def test_only_a_missing_function_or_refused_data_turns_the_fast_path_off() -> None:
+    assert pg_chain.probe(_Failing("42883")) is False  # no such function
+    assert pg_chain.probe(_Failing("22021")) is False  # a character the encoding lacks
+    with pytest.raises(RuntimeError):  # a database that does not answer: asked again next time
+        pg_chain.probe(_Failing("08006"))

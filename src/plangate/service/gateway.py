@@ -137,8 +137,12 @@ class ServiceGate(Gate):
             super()._record(events, result, checked, classified, run_id)
             return
         # `submit` runs an approved, checked plan (`GrantingExecutor`): its grant.
-        grant_id, statement = grant_insert(Grant(classified=classified, checked=checked, review=result),
-                                           run_id, credential)
+        try:
+            grant_id, statement = grant_insert(Grant(classified=classified, checked=checked, review=result),
+                                               run_id, credential)
+        except Exception:  # whatever broke, the review is on record
+            super()._record(events, result, checked, classified, run_id)
+            raise
         try:
             self.audit.append_many(events, also=statement)
         except (AuditError, StorageUnavailable):

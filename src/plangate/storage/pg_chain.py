@@ -9,10 +9,11 @@ fifth of the swaps missed under two workers and went round again.
 
 The database computes hashes that plangate checks, so nothing is taken on trust:
 
-* **Probed before use.** A connection's first append hashes a row of awkward strings
-  (every control character, quotes, backslashes, non-ASCII, an astral character) in the
-  database and in Python; any difference, or a missing function (an unmigrated database),
-  and this connection keeps to the compare-and-swap append.
+* **Probed before use.** A log's first append hashes a row of awkward strings (every
+  control character, quotes, backslashes, non-ASCII, an astral character) in the database
+  and in Python; any difference, or a missing function (an unmigrated database), and this
+  log keeps to the compare-and-swap append. (A database that cannot answer is an error, as
+  for any statement: the probe is asked again at the next append.)
 * **Checked after use.** Every chained row comes back (seq, previous hash, hash) and is
   hashed again here; a difference is an `AuditError` and ends the fast path for good (the
   rows are in by then: `audit verify` reports the same break).
@@ -64,12 +65,17 @@ PROBE = ("0" * 64, 9007199254740993, "2026-11-28T00:00:00.000000+00:00", _AWKWAR
 
 def probe(cur: Any) -> bool:
     """Whether this database hashes an event exactly as plangate does (False when it
-    cannot: no such function, another encoding, another escaping)."""
+    cannot: no such function, another encoding, another escaping). Other errors (a database
+    that does not answer) are raised."""
     try:
         cur.execute("SELECT plangate_event_hash(%s, %s, %s, %s, %s, %s)", PROBE)
         row = cur.fetchone()
-    except Exception:  # an unmigrated database or a refusal: the swap append serves
-        return False
+    except Exception as exc:
+        # 42883: no such function (an unmigrated database); 22xxx: data it cannot take
+        # (another server encoding). The swap append serves then.
+        if str(getattr(exc, "sqlstate", "") or "").startswith(("42883", "22")):
+            return False
+        raise
     return row is not None and row[0] == event_hash(*PROBE)
 
 
