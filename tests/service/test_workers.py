@@ -104,6 +104,35 @@ def test_a_stopped_worker_does_not_hold_up_new_connections(tmp_path: Path) -> No
                 c.close()
 
 
+def test_connections_their_clients_closed_are_not_counted_as_load() -> None:
+    """A worker's loop busy with requests reads a closed connection's end late; until then
+    the connection is no load. (Counted, it sent a pool opened again at once 9/7 to the
+    other worker, and `bench service` at concurrency 16 waited on the nine.)"""
+    from plangate.service.workers import BalancedServer
+
+    server = BalancedServer.__new__(BalancedServer)  # only its connection count is used
+    server._open, server._open_lock = {}, threading.Lock()
+    listener = socket.create_server(("127.0.0.1", 0))
+    clients, served = [], []
+    for _ in range(3):
+        clients.append(socket.create_connection(listener.getsockname()))
+        served.append(listener.accept()[0])
+    server._open = {s.fileno(): s for s in served}
+    try:
+        assert server._live() == 3
+        clients[0].close()
+        clients[1].shutdown(socket.SHUT_WR)  # half-closed: it sends no more requests
+        deadline = time.monotonic() + 5
+        while server._live() != 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server._live() == 1
+        served[2].close()  # closed on this side, not yet forgotten: not counted either
+        assert server._live() == 0
+    finally:
+        for s in (listener, *clients, *served):
+            s.close()
+
+
 def _until_closed(pids: list[int], port: int, seconds: float = 5.0) -> None:
     """Until no process in `pids` holds a connection on `port` open (its end closed too)."""
     deadline = time.monotonic() + seconds

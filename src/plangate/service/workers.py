@@ -112,6 +112,8 @@ HANDOFF = 0.1
 """Seconds a worker with more open connections than another leaves a new one to it."""
 IDLE_POLL_MS = 50
 """How often an idle worker's accepting thread looks at its stop flag and its count."""
+#: A connection whose client closed it (or that failed): no longer load.
+_GONE = getattr(select, "POLLRDHUP", 0) | select.POLLHUP | select.POLLERR
 
 
 def _worker(sock: socket.socket, counts: Any, slot: int) -> None:
@@ -150,6 +152,8 @@ class BalancedServer(uvicorn.Server):
         self._sock, self._counts, self._slot = sock, counts, slot
         self._handed = 0  # taken by the thread, not yet a connection of the loop's
         self._handed_lock = threading.Lock()
+        self._open: dict[int, socket.socket] = {}  # the loop's connections, by descriptor
+        self._open_lock = threading.Lock()
         self._closed = False  # this worker's copy of the socket, closed when it stops
         self._accept_lock = threading.Lock()  # held while the thread takes a connection
 
@@ -160,13 +164,17 @@ class BalancedServer(uvicorn.Server):
         loop = asyncio.get_running_loop()
         config, state = self.config, self.server_state
 
-        def protocol() -> asyncio.Protocol:
+        def protocol(conn: socket.socket) -> asyncio.Protocol:
             made: Any = config.http_protocol_class(config=config, server_state=state,  # type: ignore[call-arg]
                                                    app_state=self.lifespan.state, _loop=loop)
             lost = made.connection_lost
+            fd = conn.fileno()
 
             def connection_lost(exc: Exception | None) -> None:
                 lost(exc)
+                with self._open_lock:
+                    if self._open.get(fd) is conn:
+                        del self._open[fd]
                 # At once, not at the accepting thread's next look: a pool closed and opened
                 # again (an agent restarting) would all go to the other workers meanwhile.
                 self._publish()
@@ -181,7 +189,7 @@ class BalancedServer(uvicorn.Server):
                     self._handed -= 1
                 return
             conn.setblocking(False)
-            task = loop.create_task(loop.connect_accepted_socket(protocol, conn))
+            task = loop.create_task(loop.connect_accepted_socket(lambda: protocol(conn), conn))
             task.add_done_callback(lambda t: self._made(t, conn))
 
         self._sock.setblocking(False)
@@ -200,9 +208,13 @@ class BalancedServer(uvicorn.Server):
         await super().shutdown(sockets=sockets)
 
     def _made(self, task: asyncio.Task[Any], conn: socket.socket) -> None:
+        failed = task.cancelled() or task.exception() is not None
+        if not failed:
+            with self._open_lock:
+                self._open[conn.fileno()] = conn
         with self._handed_lock:
             self._handed -= 1
-        if task.cancelled() or task.exception() is not None:
+        if failed:
             conn.close()
 
     def _accept(self, loop: asyncio.AbstractEventLoop, serve: Callable[[socket.socket], None]) -> None:
@@ -246,10 +258,28 @@ class BalancedServer(uvicorn.Server):
     def _publish(self) -> int:
         """Write this worker's count of open connections (those taken and not yet served
         included) where the others read it; a stopping worker's slot stays ABSENT."""
-        mine = len(self.server_state.connections) + self._handed
+        mine = self._live() + self._handed
         if not self._closed:
             self._counts[self._slot] = mine
         return mine
+
+    def _live(self) -> int:
+        """The loop's connections that their clients have not closed. A closed one stays
+        the loop's until it reads the end, which a loop busy with requests does late: a pool
+        closed and opened again at once (a bench's next level, an agent restarting) found
+        the busier worker still counting its old connections, and went 9/7 to the other."""
+        with self._open_lock:
+            fds = list(self._open)
+        if not fds:
+            return 0
+        poller = select.poll()
+        for fd in fds:
+            poller.register(fd, _GONE)
+        try:
+            gone = sum(1 for _fd, events in poller.poll(0) if events & (_GONE | select.POLLNVAL))
+        except OSError:
+            gone = 0
+        return len(fds) - gone
 
 
 class Supervisor:
