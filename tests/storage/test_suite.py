@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -465,3 +466,37 @@ def test_an_older_database_with_two_grants_for_one_run_is_refused_clearly(tmp_pa
                        "VALUES (?, 0, 'r', 'c', '{}', '{}', '{}')", (f"gr_{n}",))
     with pytest.raises(ConfigError, match="two grants for one run"):
         open_storage(path)
+
+
+def test_an_admission_counts_the_request_then_the_run_and_never_a_run_too_many(
+        opener: Callable[[], Storage], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Six workers admit 40 runs of one class at once (`admit`: the credential's request,
+    then the run within the class's limit, in one step): exactly the limit's 12 are
+    counted, every request is, and none over the request limit starts a run. (The SQL
+    count is slowed, so that a check and a record not made one would interleave.)"""
+    from plangate.storage.sql import SqlRunCounter
+
+    counting = SqlRunCounter._exceeded
+
+    def slow(self: SqlRunCounter, *args: Any) -> str | None:
+        found = counting(self, *args)
+        time.sleep(0.003)
+        return found
+
+    monkeypatch.setattr(SqlRunCounter, "_exceeded", slow)
+    workers = [opener() for _ in range(6)]
+    limit = RateLimit(per_class_per_hour=12)
+    answers: list[tuple[float | None, str | None]] = []
+
+    def work(store: Storage, w: int) -> None:
+        for i in range(40 // 6 + 1):
+            answers.append(store.runs.admit(store.limiter, (f"cred:{w}", 1000, 3600.0), limit,
+                                            principal=f"p{w}-{i}", trust_class="public"))
+
+    in_threads(workers, work)
+    started = [a for a in answers if a == (None, None)]
+    assert len(started) == 12 and all(a == (None, "per_class_per_hour") for a in answers if a not in started)
+    over = workers[0].runs.admit(workers[0].limiter, ("cred:0", 7, 3600.0), limit,
+                                 principal="late", trust_class="other")
+    assert over[0] is not None and over[1] is None  # over its request limit: no run counted
+    assert workers[0].runs.exceeded(RateLimit(per_class_per_hour=1), principal="late", trust_class="other") is None

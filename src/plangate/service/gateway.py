@@ -23,7 +23,8 @@ from plangate.protocols import ToolResult
 from plangate.review.reviewer import Review
 from plangate.service.runs import grant_insert, granted, run_granted
 from plangate.storage import Storage, StorageUnavailable
-from plangate.storage.redis_limits import RedisLimiter
+from plangate.storage.redis_limits import RedisLimiter, RedisRunCounter
+from plangate.storage.sql import SqlLimiter, SqlRunCounter
 from plangate.trigger import Classified
 
 
@@ -119,16 +120,20 @@ class ServiceGate(Gate):
         meter: Meter | None = getattr(self._for, "meter", None)
         if meter is None or meter.counted:
             return super()._count_run(limit, principal, trust_class)
-        admit = getattr(self.runs, "admit", None)
-        if limit is None or admit is None or not isinstance(self.limiter, RedisLimiter):
+        runs, limiter, counted = self.runs, self.limiter, (meter.key, meter.limit, meter.per)
+        if limit is not None and isinstance(runs, RedisRunCounter) and isinstance(limiter, RedisLimiter):
+            meter.counted = True  # in one step: the request, then the run within its limit
+            wait, hit = runs.admit(limiter, counted, limit, principal=principal, trust_class=trust_class)
+        elif (limit is not None and isinstance(runs, SqlRunCounter) and isinstance(limiter, SqlLimiter)
+              and runs.sql is limiter.sql):
+            meter.counted = True
+            wait, hit = runs.admit(limiter, counted, limit, principal=principal, trust_class=trust_class)
+        else:
             self.settle(meter)
             return super()._count_run(limit, principal, trust_class)
-        meter.counted = True  # one script: the request, then the run within its limit
-        wait, hit = admit(self.limiter, (meter.key, meter.limit, meter.per), limit,
-                          principal=principal, trust_class=trust_class)
         if wait is not None:
             raise OverRate(meter, wait)
-        return hit  # type: ignore[no-any-return]
+        return hit
 
     def _record(self, events: list[tuple[str, str, Mapping[str, Any]]], result: Review,
                 checked: CheckedPlan | None, classified: Classified, run_id: str) -> None:

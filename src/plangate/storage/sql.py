@@ -58,6 +58,24 @@ class Sql:
         with contextlib.suppress(Exception):  # already gone
             self.connection.close()
 
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A cursor in one write transaction (on SQLite taken at once, under the writer
+        lock): committed when the block ends, rolled back if it raises."""
+        with self.cursor() as cur:
+            if self.dialect == "postgresql":
+                with self.connection.transaction():
+                    yield cur
+                return
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
     def all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
         with self.cursor() as cur:
             cur.execute(self._sql(sql), params)
@@ -259,14 +277,20 @@ class SqlLimiter:
     def hit(self, key: str, limit: int, window: float) -> float | None:
         """Count one request; None if within `limit` per `window` seconds, else the seconds
         to wait."""
+        with self.sql.cursor() as cur:
+            return self.count(cur, key, limit, window)
+
+    def count(self, cur: Any, key: str, limit: int, window: float) -> float | None:
+        """`hit`, with a cursor of the caller's (its transaction)."""
         now = self._clock()
         win = int(now // window)
-        row = self.sql.one("INSERT INTO request_windows(key, win, count) VALUES (?, ?, 1) "
-                           "ON CONFLICT (key, win) DO UPDATE SET count = request_windows.count + 1 "
-                           "RETURNING count", (key, win))
+        cur.execute(self.sql._sql("INSERT INTO request_windows(key, win, count) VALUES (?, ?, 1) "
+                                  "ON CONFLICT (key, win) DO UPDATE SET count = request_windows.count + 1 "
+                                  "RETURNING count"), (key, win))
+        row = cur.fetchone()
         count = int(row[0]) if row else 1
         if win % 64 == 0 and count == 1:
-            self.sql.run("DELETE FROM request_windows WHERE win < ?", (win - 2,))
+            cur.execute(self.sql._sql("DELETE FROM request_windows WHERE win < ?"), (win - 2,))
         if count > limit:
             return max(0.001, (win + 1) * window - now)
         return None
@@ -283,18 +307,44 @@ class SqlRunCounter:
         self._clock = clock
 
     def exceeded(self, limit: RateLimit, *, principal: str, trust_class: str) -> str | None:
+        with self.sql.cursor() as cur:
+            return self._exceeded(cur, limit, principal, trust_class)
+
+    def record(self, *, principal: str, trust_class: str) -> None:
+        with self.sql.cursor() as cur:
+            self._record(cur, principal, trust_class)
+
+    def admit(self, limiter: SqlLimiter, meter: tuple[str, int, float], limit: RateLimit, *,
+              principal: str, trust_class: str) -> tuple[float | None, str | None]:
+        """`limiter.hit(*meter)` and, within that limit, `exceeded` then `record`, in one
+        transaction (one commit; under SQLite's writer lock or a PostgreSQL advisory lock,
+        so two workers cannot both take a run's last place): (seconds to wait, None) when over the request limit
+        (no run counted), else (None, the run limit hit or None)."""
+        with self.sql.transaction() as cur:
+            if self.sql.dialect == "postgresql":  # as SQLite's writer lock: one admission at a time
+                cur.execute("SELECT pg_advisory_xact_lock(7460922)")
+            wait = limiter.count(cur, *meter)
+            if wait is not None:
+                return wait, None
+            hit = self._exceeded(cur, limit, principal, trust_class)
+            if hit is None:
+                self._record(cur, principal, trust_class)
+        return None, hit
+
+    def _exceeded(self, cur: Any, limit: RateLimit, principal: str, trust_class: str) -> str | None:
         now = self._clock()
         for name, allowed, column, value, window in rate_windows(
                 limit, principal=principal, trust_class=trust_class):
-            row = self.sql.one(f"SELECT COUNT(*) FROM run_starts WHERE {column} = ? AND ts > ?",  # a constant
-                               (value, now - window))
+            cur.execute(self.sql._sql(f"SELECT COUNT(*) FROM run_starts WHERE {column} = ? AND ts > ?"),  # a constant
+                        (value, now - window))
+            row = cur.fetchone()
             if row is not None and int(row[0]) >= allowed:
                 return name
         return None
 
-    def record(self, *, principal: str, trust_class: str) -> None:
-        self.sql.run("INSERT INTO run_starts(ts, principal, trust_class) VALUES (?, ?, ?)",
-                     (self._clock(), principal, trust_class))
+    def _record(self, cur: Any, principal: str, trust_class: str) -> None:
+        cur.execute(self.sql._sql("INSERT INTO run_starts(ts, principal, trust_class) VALUES (?, ?, ?)"),
+                    (self._clock(), principal, trust_class))
 
 
 def sqlite_sql(connection: sqlite3.Connection, lock: threading.Lock) -> Sql:
