@@ -63,3 +63,6 @@ def test_two_workers_cannot_both_grant_one_run_id(pg_stores: list[Storage], monk
     statuses = sorted([answers[0].status_code, second.status_code])
     assert len(grants) <= 1, f"run 'shared' has {len(grants)} grants, of {sorted(c for _i, c in grants)}"
     assert statuses == [200, 409], statuses
+    # The loser's review is on record, approved, without a grant.
+    verdicts = [e.data["verdict"] for e in pg_stores[0].audit.tail(20, run_id="shared") if e.kind == "verdict"]
+    assert verdicts == ["approve", "approve"] and pg_stores[0].audit.verify().ok

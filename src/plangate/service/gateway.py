@@ -51,8 +51,8 @@ class GrantingExecutor:
 
 class Meter:
     """A request to count against its credential's rate (`limit` requests per `per`
-    seconds), once: with the run it starts where the storage can (`RedisRunCounter.admit`),
-    else on its own."""
+    seconds), once: with the run it starts where the storage can (`RedisRunCounter.admit`,
+    `SqlRunCounter.admit`), else on its own."""
 
     __slots__ = ("counted", "credential", "limit", "per")
 
@@ -152,6 +152,7 @@ class ServiceGate(Gate):
             self.audit.append_many(events, also=statement)
         except (AuditError, StorageUnavailable):
             if granted(self.storage, run_id):  # another worker's grant for this run went in first
+                super()._record(events, result, checked, classified, run_id)  # the review, no grant
                 raise GrantError(run_granted(run_id)) from None
             raise
         self._for.grant_id = grant_id
