@@ -22,26 +22,25 @@ def _unstorable(value: Any, where: str) -> tuple[str, str] | None:
     """(where, what) of the first string (a key or a value) no database could store, or None.
     JSON lets a body spell both: a lone surrogate (`"\\ud800"`) has no UTF-8 form, and
     PostgreSQL keeps neither a NUL in text nor either of them in its JSON (the audit's records
-    are indexed as JSON), so such a request failed there as "storage unavailable"."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return where or "the body", _NUL
-        if not value.isascii():
-            try:
-                value.encode()
-            except UnicodeEncodeError:
-                return where or "the body", _SURROGATE
-        return None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = _unstorable(key, where) or _unstorable(item, f"{where}.{key}" if where else str(key))
-            if found:
-                return found
-    elif isinstance(value, list):
-        for n, item in enumerate(value):
-            found = _unstorable(item, f"{where}.{n}")
-            if found:
-                return found
+    are indexed as JSON), so such a request failed there as "storage unavailable". A walk
+    with its own stack: any depth a JSON parser returned is walked, without recursion."""
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        item, at = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return at or "the body", _NUL
+            if not item.isascii():
+                try:
+                    item.encode()
+                except UnicodeEncodeError:
+                    return at or "the body", _SURROGATE
+        elif isinstance(item, dict):
+            for key, inner in reversed(item.items()):
+                stack.append((inner, f"{at}.{key}" if at else str(key)))
+                stack.append((key, at))
+        elif isinstance(item, list):
+            stack.extend((inner, f"{at}.{n}") for n, inner in reversed(list(enumerate(item))))
     return None
 
 
@@ -73,7 +72,10 @@ class _Request(BaseModel):
         if _all_storable([getattr(self, name) for name in names]):
             return self
         for name in names:
-            found = _unstorable(getattr(self, name), name)
+            try:
+                found = _unstorable(getattr(self, name), name)
+            except Exception as exc:  # a 422, never a 500: the request is counted and refused
+                raise ValueError(f"{name} cannot be checked: {type(exc).__name__}") from None
             if found:
                 raise ValueError(f"{found[0]} holds {found[1]}")
         return self

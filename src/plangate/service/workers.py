@@ -164,11 +164,10 @@ class BalancedServer(uvicorn.Server):
         loop = asyncio.get_running_loop()
         config, state = self.config, self.server_state
 
-        def protocol(conn: socket.socket) -> asyncio.Protocol:
+        def protocol(conn: socket.socket, fd: int) -> asyncio.Protocol:
             made: Any = config.http_protocol_class(config=config, server_state=state,  # type: ignore[call-arg]
                                                    app_state=self.lifespan.state, _loop=loop)
             lost = made.connection_lost
-            fd = conn.fileno()
 
             def connection_lost(exc: Exception | None) -> None:
                 lost(exc)
@@ -189,8 +188,16 @@ class BalancedServer(uvicorn.Server):
                     self._handed -= 1
                 return
             conn.setblocking(False)
-            task = loop.create_task(loop.connect_accepted_socket(lambda: protocol(conn), conn))
-            task.add_done_callback(lambda t: self._made(t, conn))
+            # Counted from here on as the loop's (its descriptor read now: a connection its
+            # client closed at once may be lost, and its socket detached, before the task
+            # that sets it up is done).
+            fd = conn.fileno()
+            with self._open_lock:
+                self._open[fd] = conn
+            with self._handed_lock:
+                self._handed -= 1
+            task = loop.create_task(loop.connect_accepted_socket(lambda: protocol(conn, fd), conn))
+            task.add_done_callback(lambda t: self._made(t, conn, fd))
 
         self._sock.setblocking(False)
         threading.Thread(target=self._accept, args=(loop, serve), name="plangate-accept",
@@ -207,17 +214,24 @@ class BalancedServer(uvicorn.Server):
         self._counts[self._slot] = ABSENT
         await super().shutdown(sockets=sockets)
 
-    def _made(self, task: asyncio.Task[Any], conn: socket.socket) -> None:
-        failed = task.cancelled() or task.exception() is not None
-        if not failed:
+    def _made(self, task: asyncio.Task[Any], conn: socket.socket, fd: int) -> None:
+        if task.cancelled() or task.exception() is not None:
             with self._open_lock:
-                self._open[conn.fileno()] = conn
-        with self._handed_lock:
-            self._handed -= 1
-        if failed:
+                if self._open.get(fd) is conn:
+                    del self._open[fd]
             conn.close()
 
     def _accept(self, loop: asyncio.AbstractEventLoop, serve: Callable[[socket.socket], None]) -> None:
+        """Take connections until the worker stops. Nothing may end this thread early: a
+        worker whose thread died would live on and take no connection again."""
+        while not self.should_exit and not self._closed:
+            try:
+                self._accept_until_stopped(loop, serve)
+            except Exception:  # whatever it was, the thread goes on
+                time.sleep(0.05)
+
+    def _accept_until_stopped(self, loop: asyncio.AbstractEventLoop,
+                              serve: Callable[[socket.socket], None]) -> None:
         poller = select.poll()
         poller.register(self._sock.fileno(), select.POLLIN)
         counts, slot = self._counts, self._slot
@@ -272,14 +286,15 @@ class BalancedServer(uvicorn.Server):
             fds = list(self._open)
         if not fds:
             return 0
-        poller = select.poll()
-        for fd in fds:
-            poller.register(fd, _GONE)
         try:
+            poller = select.poll()
+            for fd in fds:
+                if fd >= 0:
+                    poller.register(fd, _GONE)
             gone = sum(1 for _fd, events in poller.poll(0) if events & (_GONE | select.POLLNVAL))
-        except OSError:
+        except (OSError, ValueError):  # counted as open: the worker looks busier, never idler
             gone = 0
-        return len(fds) - gone
+        return len(fds) - gone - sum(1 for fd in fds if fd < 0)
 
 
 class Supervisor:
