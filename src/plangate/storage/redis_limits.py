@@ -66,13 +66,6 @@ if n > tonumber(ARGV[9]) then return answer(-1) end
 _NAMES = ("", "per_principal_per_hour", "per_principal_per_day", "per_class_per_hour")
 
 
-try:
-    from redis.exceptions import NoScriptError
-except ImportError:  # pragma: no cover - the `service` extra
-    class NoScriptError(Exception):  # type: ignore[no-redef]
-        """Stands in when redis is not installed (nothing here runs then)."""
-
-
 def connect(url: str) -> Any:
     try:
         import redis
@@ -100,9 +93,12 @@ class _Direct:
     (the script may have counted), and the connection is dropped for a new one."""
 
     def __init__(self, client: Any) -> None:
+        from redis.exceptions import NoScriptError  # here: a SQLite server never loads redis
+
         self._client = client
         self._conn: Any = None
         self._lock = threading.Lock()
+        self._no_script: type[Exception] = NoScriptError
 
     def run(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         with self._lock:
@@ -113,7 +109,7 @@ class _Direct:
                 try:
                     conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
                     return conn.read_response()
-                except NoScriptError:  # not run (the server lost its scripts): load, run once
+                except self._no_script:  # not run (the server lost its scripts): load, run once
                     script.sha = self._client.script_load(script.script)
                     conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
                     return conn.read_response()
