@@ -90,7 +90,8 @@ class _Direct:
     """One connection of the client's pool, kept for a script run on every plan submission:
     its command sent and its reply read directly, without the pool's per-call bookkeeping
     (about half of a call's CPU in redis-py 8). Never retried: a call that fails is an error
-    (the script may have counted), and the connection is dropped for a new one."""
+    (the script may have counted), and the connection is closed and given back to the pool
+    (kept, it would use up one of the pool's places for good), a new one taken next time."""
 
     def __init__(self, client: Any) -> None:
         from redis.exceptions import NoScriptError  # here: a SQLite server never loads redis
@@ -115,7 +116,8 @@ class _Direct:
                     return conn.read_response()
             except BaseException:
                 self._conn = None
-                conn.disconnect()
+                conn.disconnect()  # closed first: no half-read reply goes back to the pool
+                self._client.connection_pool.release(conn)
                 raise
 
 
