@@ -28,6 +28,12 @@ HOUR = 3600.0
 DAY = 86400.0
 
 
+def window_wait(count: int, limit: int, win: int, window: float, now: float) -> float | None:
+    """A fixed window's answer: None while `count` is within `limit`, else the seconds until
+    the window after `win` opens (every request limiter's `hit`)."""
+    return max(0.001, (win + 1) * window - now) if count > limit else None
+
+
 def rate_windows(limit: RateLimit, *, principal: str, trust_class: str
                  ) -> list[tuple[str, int, str, str, float]]:
     """The limits that apply, as (name, allowed, column, value, window seconds): the one

@@ -112,7 +112,7 @@ def _sqlite(path: str) -> Storage:
     from plangate.audit import AuditLog, OwnerConsole, SqliteResourceLabels
 
     log = AuditLog(path, checkpoint_in_thread=True)  # a long-running writer
-    sql = Sql(log.connection, log.lock, dialect="sqlite")
+    sql = Sql(log.connection, log.lock, dialect="sqlite", begin=log.transaction)
     with log.lock:
         log.connection.execute("PRAGMA busy_timeout = 10000")
         log.connection.executescript(SCHEMA)

@@ -17,9 +17,9 @@ The database computes hashes that plangate checks, so nothing is taken on trust:
 * **Checked after use.** Every chained row comes back (seq, previous hash, hash) and is
   hashed again here; a difference is an `AuditError` and ends the fast path for good (the
   rows are in by then: `audit verify` reports the same break).
-* **One more statement, same transaction.** `also` (an INSERT, UPDATE or DELETE with `?`
-  placeholders) runs as a data-modifying WITH of the same statement: it lands with the
-  events or not at all. The service inserts an approved plan's grant this way.
+* **One more statement, same transaction.** `also` (an INSERT, UPDATE or DELETE) runs as
+  a data-modifying WITH of the same statement: it lands with the events or not at all. The
+  service inserts an approved plan's grant this way.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ def probe(cur: Any) -> bool:
 
 
 Also = tuple[str, Sequence[Any]]
-"""One more statement for the events' transaction: SQL with `?` placeholders (and no other
-`?` or `%`), and its parameters."""
+"""One more statement for the events' transaction: SQL (psycopg's `%s` placeholders, no
+other `%`) and its parameters."""
 
 
 def chain(cur: Any, items: Sequence[tuple[str, str, str]], clock: Callable[[], str],
@@ -93,7 +93,7 @@ def chain(cur: Any, items: Sequence[tuple[str, str, str]], clock: Callable[[], s
     params: list[Any] = [json.dumps(stamped, ensure_ascii=False)]
     if also is not None:
         statement, values = also
-        sql = f"WITH extra AS ({statement.replace('?', '%s')}) {sql}"
+        sql = f"WITH extra AS ({statement}) {sql}"
         params = [*values, *params]
     cur.execute(sql, params)
     rows = cur.fetchall()

@@ -281,6 +281,8 @@ class PostgresAuditLog:
             if also is not None:
                 raise ValueError("append_many: `also` needs an event to vouch for it")
             return []
+        if also is not None:
+            also = (self.sql._sql(also[0]), also[1])  # psycopg's placeholders from here on
         if not any(kind in WAITED_FOR for kind, _r, _t in items):
             if self.chains is None:
                 with self.sql.cursor() as cur:
@@ -312,7 +314,7 @@ class PostgresAuditLog:
                             "VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
             cur.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (rows[-1][0], rows[-1][6]))
             if also is not None:
-                cur.execute(also[0].replace("?", "%s"), also[1])
+                cur.execute(also[0], also[1])
         return [row[0] for row in rows]
 
     def tail(self, n: int = 20, *, run_id: str | None = None) -> list[Event]:

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from plangate.audit.rate import window_wait
 from plangate.errors import UserError
 from plangate.policy.model import RateLimit
 from plangate.storage.errors import StorageUnavailable
@@ -136,15 +137,10 @@ class RedisLimiter(_Redis):
         now = self._clock()
         win = int(now // window)
         count = self.call(lambda: self._script(keys=[self.window_key(key, win)], args=[int(window * 1000) + 1000]))
-        return _wait(int(count), limit, win, window, now)
+        return window_wait(int(count), limit, win, window, now)
 
     def window_key(self, key: str, win: int) -> str:
         return f"{self.prefix}rl:{key}:{win}"
-
-
-def _wait(count: int, limit: int, win: int, window: float, now: float) -> float | None:
-    """Seconds until the window after `win` opens, if `count` is over `limit`; else None."""
-    return max(0.001, (win + 1) * window - now) if count > limit else None
 
 
 class RedisRunCounter(_Redis):
@@ -173,7 +169,7 @@ class RedisRunCounter(_Redis):
         keys, args = self._runs(limit, principal, trust_class)
         count, hit = self.call(lambda: self._direct.run(
             self._admit, [*keys, limiter.window_key(key, win)], [*args, int(window * 1000) + 1000, per]))
-        wait = _wait(int(count), per, win, window, now)
+        wait = window_wait(int(count), per, win, window, now)
         if wait is not None or int(hit) < 0:
             return wait or 0.001, None
         return None, _NAMES[int(hit)] or None

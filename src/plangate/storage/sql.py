@@ -12,14 +12,13 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from plangate.audit.rate import rate_windows
+from plangate.audit.rate import rate_windows, window_wait
 from plangate.errors import AuditError, UserError
 from plangate.policy.model import RateLimit
 from plangate.storage.errors import StorageUnavailable
@@ -31,11 +30,15 @@ class Sql:
     """One connection, one lock, `?` placeholders, errors as `StorageUnavailable`."""
 
     def __init__(self, connection: Any, lock: Any, *, dialect: Literal["sqlite", "postgresql"],
-                 reconnect: Callable[[], Any] | None = None) -> None:
+                 reconnect: Callable[[], Any] | None = None,
+                 begin: Callable[[], contextlib.AbstractContextManager[Any]] | None = None) -> None:
+        """`begin`: SQLite's write transaction on `connection` (the audit log's, under its
+        writer lock); PostgreSQL's is the driver's."""
         self.connection = connection
         self.lock = lock
         self.dialect = dialect
         self._reconnect = reconnect
+        self._begin = begin
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
@@ -60,21 +63,16 @@ class Sql:
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        """A cursor in one write transaction (on SQLite taken at once, under the writer
-        lock): committed when the block ends, rolled back if it raises."""
-        with self.cursor() as cur:
-            if self.dialect == "postgresql":
-                with self.connection.transaction():
-                    yield cur
-                return
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                yield cur
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
+        """A cursor in one write transaction: committed when the block ends, rolled back if
+        it raises."""
+        if self._begin is not None:
+            with self._begin() as db:
+                yield db.cursor()
+            return
+        if self.dialect != "postgresql":
+            raise UserError("a SQLite store writes transactions through its audit log (Sql(begin=...))")
+        with self.cursor() as cur, self.connection.transaction():
+            yield cur
 
     def all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
         with self.cursor() as cur:
@@ -143,8 +141,8 @@ CREATE INDEX IF NOT EXISTS run_starts_class ON run_starts(trust_class, ts);
 GRANT_DEADLINES = "CREATE INDEX IF NOT EXISTS grants_deadline ON grants(deadline)"
 GRANT_RUNS = ("DROP INDEX IF EXISTS grants_run",
               "CREATE UNIQUE INDEX IF NOT EXISTS grants_run_once ON grants(run_id)")
-"""One grant per run, whichever worker writes it (a second would replay the first's calls)."""
-"""Run after `SCHEMA` once the `deadline` column exists (added to older grant tables)."""
+"""Run after `SCHEMA` once the `deadline` column exists (added to older grant tables). One
+grant per run, whichever worker writes it (a second would replay the first's calls)."""
 
 GrantStatus = Literal["open", "finished"]
 
@@ -291,9 +289,7 @@ class SqlLimiter:
         count = int(row[0]) if row else 1
         if win % 64 == 0 and count == 1:
             cur.execute(self.sql._sql("DELETE FROM request_windows WHERE win < ?"), (win - 2,))
-        if count > limit:
-            return max(0.001, (win + 1) * window - now)
-        return None
+        return window_wait(count, limit, win, window, now)
 
 
 
@@ -318,8 +314,8 @@ class SqlRunCounter:
               principal: str, trust_class: str) -> tuple[float | None, str | None]:
         """`limiter.hit(*meter)` and, within that limit, `exceeded` then `record`, in one
         transaction (one commit; under SQLite's writer lock or a PostgreSQL advisory lock,
-        so two workers cannot both take a run's last place): (seconds to wait, None) when over the request limit
-        (no run counted), else (None, the run limit hit or None)."""
+        so two workers cannot both take a run's last place): (seconds to wait, None) when
+        over the request limit (no run counted), else (None, the run limit hit or None)."""
         with self.sql.transaction() as cur:
             if self.sql.dialect == "postgresql":  # as SQLite's writer lock: one admission at a time
                 cur.execute("SELECT pg_advisory_xact_lock(7460922)")
@@ -347,9 +343,5 @@ class SqlRunCounter:
                     (self._clock(), principal, trust_class))
 
 
-def sqlite_sql(connection: sqlite3.Connection, lock: threading.Lock) -> Sql:
-    return Sql(connection, lock, dialect="sqlite")
-
-
 __all__ = ["SCHEMA", "Claim", "GrantRow", "Sql", "SqlGrants", "SqlIdempotency", "SqlLimiter",
-           "SqlRunCounter", "sqlite_sql"]
+           "SqlRunCounter"]
