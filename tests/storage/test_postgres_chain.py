@@ -13,7 +13,7 @@ from plangate.audit.log import event_hash
 from plangate.errors import AuditError
 from plangate.storage import Storage
 
-from .test_suite import in_threads
+from .test_suite import append_reviews_at_once
 
 # Every character JSON escapes, and non-ASCII of every UTF-8 length, raw in the hashed text.
 AWKWARD = "".join(map(chr, range(1, 0x800))) + "\u2028\ufeff\uffff\U0001f600\U0010ffff"
@@ -45,18 +45,7 @@ def test_contended_appends_are_chained_in_the_database_and_make_one_chain(
     calls = _chained(monkeypatch)
     swaps = []
     monkeypatch.setattr(pg, "_swap_sql", lambda n: swaps.append(n) or "")
-    batches: list[list[int]] = []
-
-    def work(store: Storage, w: int) -> None:
-        for i in range(25):
-            batches.append(store.audit.append_many([(k, f"run{w}-{i}{AWKWARD[w * 9:w * 9 + 40]}", {"i": i})
-                                                    for k in ("trigger", "plan", "verdict")]))
-
-    in_threads(pg_stores, work)
-    assert all(seqs == list(range(seqs[0], seqs[0] + 3)) for seqs in batches), batches
-    assert sorted(s for seqs in batches for s in seqs) == list(range(1, 6 * 25 * 3 + 1))
-    result = pg_stores[0].audit.verify()
-    assert result.ok and result.events == 6 * 25 * 3, result
+    append_reviews_at_once(pg_stores, tag=lambda w: AWKWARD[w * 9:w * 9 + 40])
     assert calls == [3] * (6 * 25) and swaps == []
     assert all(store.audit.chains for store in pg_stores)
 

@@ -14,7 +14,7 @@ import plangate.storage.postgres as pg
 from plangate.audit.log import chain_rows
 from plangate.storage import Storage
 
-from .test_suite import in_threads
+from .test_suite import append_reviews_at_once
 
 _names = itertools.count()
 
@@ -59,18 +59,7 @@ def test_contended_swaps_are_tried_again_and_make_one_chain(pg_stores: list[Stor
 
     monkeypatch.setattr(pg.Sql, "run", counting_run)
     monkeypatch.setattr(pg.PostgresAuditLog, "_append_locked", counting_locked)
-    batches: list[list[int]] = []
-
-    def work(store: Storage, w: int) -> None:
-        for i in range(25):
-            batches.append(store.audit.append_many([(k, f"run{w}-{i}", {"i": i})
-                                                    for k in ("trigger", "plan", "verdict")]))
-
-    in_threads(pg_stores, work)
-    assert all(seqs == list(range(seqs[0], seqs[0] + 3)) for seqs in batches), batches
-    assert sorted(s for seqs in batches for s in seqs) == list(range(1, 6 * 25 * 3 + 1))
-    result = pg_stores[0].audit.verify()
-    assert result.ok and result.events == 6 * 25 * 3, result
+    append_reviews_at_once(pg_stores)
     # Swaps did the work, some missed and were tried again (six writers on one row).
     assert tries["swap"] > 6 * 25 > tries["locked"], tries
 
