@@ -139,10 +139,17 @@ def lookalike_of(candidate: Address, known: frozenset[str]) -> str | None:
     """The known canonical address `candidate` imitates without being it, if any."""
     if candidate.canonical in known:
         return None
-    for other in sorted(known):
-        if skeleton(other) == candidate.skeleton:
+    for other, shape in _skeletons(known):
+        if shape == candidate.skeleton:
             return other
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _skeletons(known: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """(address, skeleton) of each known address, in order: the known set is the
+    deployment's configuration, the same from one trigger to the next."""
+    return tuple((other, skeleton(other)) for other in sorted(known))
 
 
 _ASCII_LOOKALIKES = {"0": "o", "1": "l", "|": "l", "5": "s"}

@@ -12,6 +12,7 @@ are the principal's words, and only those can be the authenticated owner's.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -165,14 +166,12 @@ class Deployment(BaseModel):
         return frozenset("".join(p.split()).upper() for p in self.payees)
 
     def owner_addresses(self) -> frozenset[str]:
-        return frozenset(parse_address(a).canonical for a in self.owner)
+        return _canonical_set(tuple(self.owner))
 
     def known_addresses(self) -> frozenset[str]:
-        known = set(self.owner_addresses())
-        known.update(parse_address(a).canonical for a in self.contacts)
-        for rule in self.classes:
-            known.update(parse_address(p).canonical for p in rule.principals)
-        return frozenset(known)
+        """The owners', the contacts' and every class's principals' canonical addresses."""
+        return _canonical_set((*self.owner, *self.contacts,
+                               *(p for rule in self.classes for p in rule.principals)))
 
     def class_names(self) -> tuple[str, ...]:
         names = [c.name for c in self.classes]
@@ -230,10 +229,19 @@ def classify(trigger: Trigger, deployment: Deployment) -> Classified:
 def _matches(rule: ClassRule, addr: Address) -> bool:
     if not rule.principals and not rule.domains:
         return bool(rule.channels)  # a channel-only rule, e.g. every cron trigger
-    if any(parse_address(p).canonical == addr.canonical for p in rule.principals):
+    if addr.canonical in _canonical_set(tuple(rule.principals)):
         return True
     domains = {d.casefold().lstrip("@") for d in rule.domains}
     return addr.domain in domains
+
+
+@functools.lru_cache(maxsize=256)
+def _canonical_set(addresses: tuple[str, ...]) -> frozenset[str]:
+    """The canonical forms of a deployment's configured addresses (owners, contacts, a
+    class's principals). Kept by the addresses themselves, not by the deployment: its
+    lists are only frozen against reassignment, so an edited list is a new key, never a
+    stale answer. Every review asks several times; the configuration rarely changes."""
+    return frozenset(parse_address(a).canonical for a in addresses)
 
 
 def _model(cls: type[BaseModel], data: Any, source: str) -> Any:

@@ -163,3 +163,23 @@ def test_a_trigger_without_segments_reads_and_dumps_as_before() -> None:
     split = parse_trigger({"channel": "chat", "principal": "tg:1",
                            "segments": [{"kind": "own", "text": "a"}, {"kind": "quoted", "text": "b"}]})
     assert parse_trigger(split.model_dump(mode="json")) == split  # stored and read back
+
+
+def test_configured_addresses_follow_an_edited_deployment() -> None:
+    """The canonical forms of configured addresses are kept from one review to the next,
+    by the addresses themselves: a deployment whose lists were edited in place (frozen
+    only forbids reassigning them) answers with the edit, never with what it said before."""
+    deployment = DEPLOYMENT.model_copy(deep=True)
+    trigger = parse_trigger({"channel": "email", "principal": "carol@new.example",
+                             "evidence": {"dmarc": "pass"}})
+    assert classify(trigger, deployment).trust_class == "unknown"
+    assert "carol@new.example" not in deployment.known_addresses()
+    deployment.classes[2].principals.append("Carol <CAROL+x@new.example>")
+    deployment.owner.append("carol@new.example")
+    assert classify(trigger, deployment).trust_class == "contact"
+    assert "carol@new.example" in deployment.known_addresses()
+    assert "carol@new.example" in deployment.owner_addresses()
+    # and a lookalike of the newly known address is now caught as one
+    lookalike = classify(parse_trigger({"channel": "email", "principal": "caro1@new.example",
+                                        "evidence": {"dmarc": "pass"}}), deployment)
+    assert lookalike.trust_class == "unknown" and "lookalike" in lookalike.reasons[0]
