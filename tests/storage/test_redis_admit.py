@@ -1,7 +1,7 @@
 """Redis: a plan submission's admission runs on a connection kept for it (`_Direct`). It
-survives Redis losing its scripts (loaded again, run once) and a dropped connection (that
-call fails closed, the next takes a new connection), and it is never retried after a
-failure (a script that may have counted is not run twice)."""
+survives Redis losing its scripts (loaded again, run once) and a connection the server
+closed between calls (seen before use, replaced: no call fails), and it is never retried
+after a failure once its command was sent (a script that may have counted is not run twice)."""
 
 from __future__ import annotations
 
@@ -39,13 +39,35 @@ def test_the_admission_survives_redis_losing_its_scripts(redis_pair: tuple[Redis
     assert _runs(runs) == 2
 
 
-def test_a_dropped_connection_fails_one_call_closed_and_is_replaced(
+def test_a_connection_the_server_closed_is_replaced_before_anything_is_sent(
         redis_pair: tuple[RedisRunCounter, RedisLimiter]) -> None:
+    """A Redis restart or an idle timeout closes the kept connection between two calls: the
+    next call sees it (nothing was sent on it) and takes a new one. No request fails."""
     runs, limiter = redis_pair
     assert runs.admit(limiter, METER, LIMIT, principal="p", trust_class="public") == (None, None)
     runs.client.client_kill_filter(skipme=True, _type="normal")  # every other connection: the kept one
-    with pytest.raises(StorageUnavailable):
-        runs.admit(limiter, METER, LIMIT, principal="p", trust_class="public")
-    assert _runs(runs) == 1  # not retried on the dead connection, not counted
     assert runs.admit(limiter, METER, LIMIT, principal="p", trust_class="public") == (None, None)
     assert _runs(runs) == 2
+
+
+def test_a_call_that_fails_after_its_command_was_sent_is_not_retried(
+        redis_pair: tuple[RedisRunCounter, RedisLimiter], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The connection is lost after the script was sent (and ran, and counted): the call
+    fails closed and is not sent again, so the run is counted once, not twice."""
+    runs, limiter = redis_pair
+    assert runs.admit(limiter, METER, LIMIT, principal="p", trust_class="public") == (None, None)
+    kept = runs._direct._conn
+    real = kept.read_response
+
+    def lost(*args: object, **kwargs: object) -> object:
+        real(*args, **kwargs)  # the script ran and counted; its answer never arrives
+        raise ConnectionError("connection lost while reading the reply")
+
+    monkeypatch.setattr(kept, "read_response", lost)
+    with pytest.raises(StorageUnavailable):
+        runs.admit(limiter, METER, LIMIT, principal="p", trust_class="public")
+    assert runs._direct._conn is None  # dropped: the next call takes a new connection
+    monkeypatch.undo()  # (the pool may hand the same object out again)
+    assert _runs(runs) == 2  # counted by the one run, not run again
+    assert runs.admit(limiter, METER, LIMIT, principal="p", trust_class="public") == (None, None)
+    assert _runs(runs) == 3

@@ -92,7 +92,10 @@ class _Direct:
     its command sent and its reply read directly, without the pool's per-call bookkeeping
     (about half of a call's CPU in redis-py 8). Never retried: a call that fails is an error
     (the script may have counted), and the connection is closed and given back to the pool
-    (kept, it would use up one of the pool's places for good), a new one taken next time."""
+    (kept, it would use up one of the pool's places for good), a new one taken next time.
+    Before a command is sent, the kept connection is looked at (one poll, nothing read): one
+    the server has closed (a Redis restart, an idle timeout) or that holds bytes nobody asked
+    for is dropped and a fresh one taken, so a restart costs no request an error."""
 
     def __init__(self, client: Any) -> None:
         from redis.exceptions import NoScriptError  # here: a SQLite server never loads redis
@@ -104,6 +107,8 @@ class _Direct:
 
     def run(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         with self._lock:
+            if self._conn is not None and not self._usable(self._conn):
+                self._drop(self._conn)
             if self._conn is None:
                 self._conn = self._client.connection_pool.get_connection()
             conn = self._conn
@@ -116,10 +121,22 @@ class _Direct:
                     conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
                     return conn.read_response()
             except BaseException:
-                self._conn = None
-                conn.disconnect()  # closed first: no half-read reply goes back to the pool
-                self._client.connection_pool.release(conn)
+                self._drop(conn)
                 raise
+
+    @staticmethod
+    def _usable(conn: Any) -> bool:
+        """Whether a kept connection is open with nothing unread: `can_read` polls the
+        socket, and raises for one the server closed."""
+        try:
+            return not conn.can_read()
+        except Exception:
+            return False
+
+    def _drop(self, conn: Any) -> None:
+        self._conn = None
+        conn.disconnect()  # closed first: no half-read reply goes back to the pool
+        self._client.connection_pool.release(conn)
 
 
 class RedisLimiter(_Redis):
