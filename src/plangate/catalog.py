@@ -71,6 +71,9 @@ class OutputSpec(BaseModel):
                      taint="high" if self.untrusted else "none")
 
 
+_READ_STATE = OutputSpec(readers=["owner"], untrusted=True)
+
+
 class ToolSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -128,6 +131,11 @@ class ToolSpec(BaseModel):
 
     @cached_property
     def output_label(self) -> Label:
+        """The catalog's label of the output. A tool that reads stored state and says
+        nothing of its output returns some of that state: owner-only and untrusted (what it
+        reads may have arrived from outside), until its `output` says otherwise."""
+        if self.reads and "output" not in self.model_fields_set:
+            return _READ_STATE.label(self.name)
         return self.output.label(self.name)
 
     @cached_property

@@ -349,20 +349,18 @@ def disclosed_label(spec: ToolSpec, values: Mapping[str, Any],
         patterns = [*patterns, WILDCARD]  # nobody checked what it sends: anything stored
     if not patterns:
         return None
-    labels: list[Label] = []
-    unlabelled = False
+    # The catalog's default for disclosed content always counts: a stored label is what
+    # writes through the gate added, never proof that they wrote all of it (a label or a
+    # rename changes a message whose text came from outside; a hold stored under
+    # `calendar:*` says nothing of the other events; a file the owner wrote is still the
+    # owner's file). What is stored can only narrow it further.
+    labels = []
     for pattern in patterns:
         for name in resolve_patterns(pattern, values):
             label = resources.label_of(name)
-            if label is None:
-                unlabelled = True
-            else:
+            if label is not None:
                 labels.append(label)
-                unlabelled = unlabelled or _GLOB.search(name) is not None
-    # Content the store has no label for (or, behind a wildcard, may have none for): the
-    # catalog's default for disclosed content stands in for it.
-    if unlabelled:
-        labels.append(spec.disclosed_label)
+    labels.append(spec.disclosed_label)
     return join_all(labels)
 
 

@@ -268,9 +268,11 @@ def test_a_write_keeps_the_full_label_of_what_the_tool_read(policy: CompiledPoli
     assert label.readers == frozenset({"owner"})
 
 
-def test_disclosed_default_only_stands_in_for_unlabelled_content(tmp_path: Path) -> None:
-    """Sending stored content the store has a label for uses that label; the catalog's
-    (owner-only) default counts only for content nobody labelled, or a wildcard."""
+def test_disclosed_default_always_counts_and_stored_labels_narrow_it(tmp_path: Path) -> None:
+    """Sending stored content: the catalog's (owner-only) default always counts, for
+    labelled content too (a stored label is what writes through the gate added, never proof
+    they wrote all of it: red team round 19 washed a lawyer's mail with a label write, and
+    a stranger's invitation with the owner's own hold); what is stored narrows it further."""
     from plangate.catalog import parse_catalog
     from plangate.resources import disclosed_label
 
@@ -278,8 +280,16 @@ def test_disclosed_default_only_stands_in_for_unlabelled_content(tmp_path: Path)
         "effects": ["egress"], "args": {"path": {"type": "string"}},
         "discloses": ["workspace:{path}"]}}}).tools["fwd"]
     public = Label(readers=frozenset({PUBLIC}))
-    store = MemoryResourceLabels({"workspace:a.txt": public})
-    assert disclosed_label(spec, {"path": "a.txt"}, store) == public
+    store = MemoryResourceLabels({"workspace:a.txt": public, "workspace:t.txt": PLANNER})
+    labelled = disclosed_label(spec, {"path": "a.txt"}, store)
+    assert labelled is not None and labelled.readers == frozenset({"owner"})
+    tainted = disclosed_label(spec, {"path": "t.txt"}, store)
+    assert tainted is not None and "planner" in tainted.sources
+    opened = parse_catalog({"tools": {"fwd": {
+        "effects": ["egress"], "args": {"path": {"type": "string"}}, "discloses": ["workspace:{path}"],
+        "disclosed": {"readers": "public"}}}}).tools["fwd"]
+    assert disclosed_label(opened, {"path": "a.txt"}, store) == Label(
+        readers=frozenset({PUBLIC}), sources=frozenset({"tool:fwd"})).join(public)
     unknown = disclosed_label(spec, {"path": "b.txt"}, store)
     assert unknown is not None and unknown.readers == frozenset({"owner"})
     from plangate.resources import OPEN_VALUE

@@ -233,8 +233,7 @@ def ref_disclosed_label(spec: ToolSpec, values: Mapping[str, Any], resources: An
         return None
     found = _ref_lookups(resources, patterns, values)
     labels = [label for _name, label in found if label is not None]
-    if any(label is None or has_wildcard(name) for name, label in found):
-        labels.append(spec.disclosed_label)
+    labels.append(spec.disclosed_label)  # always: a stored label never vouches for all of it
     return ref_join_all(labels)
 
 

@@ -30,7 +30,10 @@ TOOLS = parse_catalog({"tools": {
     "pick": {"effects": ["read"], "args": {"key": {"type": "string"}}, "output": NOT_ECHOED},
     "echo": {"effects": ["read"], "args": {"text": {"type": "string"}}},
     "save": {"effects": ["write"], "args": {"key": {"type": "string"}, "text": {"type": "string"}},
-             "reads": ["docs:{key}"], "writes": ["docs:{key}"]},
+             "reads": ["docs:{key}"], "writes": ["docs:{key}"], "output": {"readers": "public"}},
+    # The same, its output undeclared: a tool that reads state returns some of it, owner-only.
+    "save_quiet": {"effects": ["write"], "args": {"key": {"type": "string"}, "text": {"type": "string"}},
+                   "reads": ["docs:{key}"], "writes": ["docs:{key}"]},
     "save_private": {"effects": ["write"], "args": {"text": {"type": "string"}},
                      "writes": ["notes:x"], "output": {"readers": ["owner"]}},
     "share": {"effects": ["egress"], "args": {"to": {"type": "string", "sink": "recipient"}},
@@ -98,6 +101,7 @@ def test_what_a_call_writes_carries_what_its_success_depends_on() -> None:
     args = {"key": TRUSTED, "text": TRUSTED}
     assert written_label(TOOLS["save"], args, {"key": "a"}, empty, TRUSTED) == TRUSTED
     assert written_label(TOOLS["save_private"], {"text": TRUSTED}, {}, empty, TRUSTED).readers == frozenset({"owner"})
+    assert written_label(TOOLS["save_quiet"], args, {"key": "a"}, empty, TRUSTED).readers == frozenset({"owner"})
     stored = MemoryResourceLabels({"docs:a": Label(readers=frozenset({"owner", CONTACT}), taint="high")})
     from_store = written_label(TOOLS["save"], args, {"key": "a"}, stored, TRUSTED)
     assert from_store.readers == frozenset({"owner", CONTACT}) and from_store.taint == "high"

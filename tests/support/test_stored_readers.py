@@ -38,8 +38,14 @@ def test_nothing_stored_or_a_pattern_is_the_owners() -> None:
     assert _label("orders", "*", MemoryResourceLabels({"customer:*/orders": AVA})).readers == {"owner"}
     # A reported label cannot take the owner-only fallback away.
     assert _label("orders", "bob@x.example", store, reported=Label(readers=frozenset({PUBLIC}))).readers == {"owner"}
-    # The default (`public`) is unchanged: nothing stored adds nothing.
-    assert _label("plain", "bob@x.example", store).is_public
+    # A tool that reads stored state and declares no output returns some of it: owner-only
+    # and untrusted, whatever is stored (red team round 19: `pay` reported the balance as
+    # public). Declared, the output is what the catalog says.
+    plain = _label("plain", "bob@x.example", store)
+    assert plain.readers == {"owner"} and plain.untrusted
+    declared = parse_catalog({"tools": {"p": {"effects": ["read"], "reads": ["x:*"],
+                                              "output": {"readers": "public"}}}}).tools["p"]
+    assert declared.output_label.is_public
 
 
 def test_stored_readers_need_reads() -> None:

@@ -40,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import secrets
 import smtplib
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
@@ -275,8 +276,9 @@ class AssistantRuntime:
         if not match.strip():
             raise ToolCallError("mail_forward_rule", "must not be empty", arg="match")
         target = _recipients("mail_forward_rule", "forward_to", [args["forward_to"]])[0]
-        n = self.state.add_rule(match, target)
-        return {"rule": n, "match": match, "forward_to": target}
+        self.state.add_rule(match, target)
+        # A random id, not the rules table's row number (which counts the owner's rules).
+        return {"rule": f"rule-{secrets.token_hex(6)}", "match": match, "forward_to": target}
 
     def _apply_rules(self, view: messages.MessageView) -> None:
         text = "\n".join([view.sender, view.subject, view.body]).casefold()

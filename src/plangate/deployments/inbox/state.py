@@ -9,6 +9,7 @@ the calls that completed (which is what the audit log says ran).
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -55,12 +56,13 @@ class State:
     # ---- calendar -------------------------------------------------------------------
     def add_event(self, *, title: str, start: str, end: str, attendees: list[str],
                   description: str, tentative: bool, event_id: str | None = None) -> str:
-        with self._db:  # one transaction: the generated id is the next row number
+        with self._db:
             if event_id is None:
-                n = self._db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM events").fetchone()[0]
-                while self._db.execute("SELECT 1 FROM events WHERE id = ?", (f"evt-{n}",)).fetchone():
-                    n += 1  # a seeded event already took this name
-                event_id = f"evt-{n}"
+                # Random, not the next row number: an id handed to whoever the event is for
+                # (a stranger's hold, an invitation) must not count the owner's other events.
+                event_id = f"evt-{secrets.token_hex(6)}"
+                while self._db.execute("SELECT 1 FROM events WHERE id = ?", (event_id,)).fetchone():
+                    event_id = f"evt-{secrets.token_hex(6)}"
             self._db.execute(
                 'INSERT INTO events (id, title, start, "end", attendees, description, tentative)'
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -69,6 +69,11 @@ def incident_catalog() -> Catalog:
     return load_catalog(CATALOG_PATH)
 
 
+
+def _new_id(kind: str) -> str:
+    """An id for what a tool just made that says nothing about what exists besides it."""
+    return f"{kind}-{random_secrets.token_hex(6)}"
+
 class IncidentRuntime:
     """Every catalog tool over the cluster database; see the module docstring."""
 
@@ -278,8 +283,10 @@ class IncidentRuntime:
         if not 1 <= args["minutes"] <= 7 * 24 * 60:
             raise ToolCallError("alert_silence", "must be between 1 and 10080", arg="minutes")
         comment = _text("alert_silence", "comment", args.get("comment", ""), 500)
-        silence = self.cluster.add_silence(matcher, args["minutes"], comment)
-        return {"silence": silence, "matcher": matcher, "minutes": args["minutes"]}
+        self.cluster.add_silence(matcher, args["minutes"], comment)
+        # A random id, as Alertmanager's: the table's row number would count every silence
+        # (and, once per loop item, anything a plan can loop over) for whoever sees it.
+        return {"silence": _new_id("sil"), "matcher": matcher, "minutes": args["minutes"]}
 
     def _runbook_edit(self, args: Args) -> dict[str, Any]:
         name = _name("runbook_edit", "name", args["name"])
@@ -309,7 +316,10 @@ class IncidentRuntime:
         body = _text(tool, arg, text)
         if not body.strip():
             raise ToolCallError(tool, "is empty", arg=arg)
-        return {"posted": self.cluster.post(channel, body), "channel": channel}
+        self.cluster.post(channel, body)
+        # A random id, not the row number of the one table every channel shares: that number
+        # counted every post (a status-page post could carry a count of private log lines).
+        return {"posted": _new_id("msg"), "channel": channel}
 
     # ---- helpers ----------------------------------------------------------------------------
     def _key(self, tool: str, args: Args, name_arg: str) -> str:
