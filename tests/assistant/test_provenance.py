@@ -68,8 +68,11 @@ def assert_only_owner_words_trusted(trigger: Trigger, *, owner_words: str = OWNE
         # planner that read the stranger's part put where is steerable: influenced (low).
         mine = flow.literal_label(Lit(literal="bob@acct.example", origin="payload"))
         assert mine.taint == "low" and mine.is_public and "payload" in mine.sources
+        # A reference to all of them too (red team round 19: a steered planner published an
+        # engineer's internal words through `trigger.own` unattended): where they go was
+        # that planner's choice. Still public, still never the stranger's (`high`).
         own = flow.trigger_label(("own",))
-        assert own.taint == "none" and own.is_public
+        assert own.taint == "low" and own.is_public and own.sources == frozenset({"payload"})
 
 
 GMAIL_FORWARD = f"""{OWNER_WORDS}
@@ -239,7 +242,7 @@ def test_a_forwarded_subject_is_the_earlier_senders() -> None:
     own_subject = trigger_from_email(mail(GMAIL_FORWARD, subject="for bob@acct.example"),
                                      trusted_authserv_ids=TRUSTED)
     assert own_subject.segments[0].kind == "own"
-    assert flow_of(own_subject).trigger_label(("meta", "subject")).taint == "none"
+    assert flow_of(own_subject).trigger_label(("meta", "subject")).taint == "low"  # the owner's, steered
 
 
 def multipart(own: str, part: str) -> bytes:

@@ -105,8 +105,10 @@ def test_only_the_owners_own_words_are_trusted() -> None:
     for value in ["mallory@evil.example", "send the report", "Assistant:"]:
         label = flow.literal_label(Lit(literal=value, origin="payload"))
         assert label.taint == "high" and label.readers == frozenset({"owner"}), value
-    whole = flow.trigger_label(("own",))  # all of the owner's words, not a steered piece
-    assert whole.taint == "none" and whole.readers == own.readers
+    # All of the owner's words: where a planner that read the stranger's part puts them is
+    # its choice as much as for a piece of them (red team round 19): influenced, public.
+    whole = flow.trigger_label(("own",))
+    assert whole.taint == "low" and whole.readers == own.readers
     for path in [("payload",), ("segments",), ("segments", "1", "text"), ("segments", 1, "author"),
                  ("segments", "-1", "text"), ("meta", "subject"), ("meta",)]:
         label = flow.trigger_label(path)

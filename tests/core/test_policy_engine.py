@@ -16,9 +16,9 @@ def facts(tool: str = "notify_owner", *, trust_class: str = "unknown", **over: A
     base: dict[str, Any] = dict(
         tool=tool, trust_class=trust_class, request_type="any", channel="email",
         principal="carol@x.example", authenticated=True, args={}, open_args=frozenset(),
-        tainted_args=frozenset(), influenced_args=frozenset(), planner_args=frozenset(),
+        tainted_args=frozenset(), influenced_args=frozenset(), planner_args=frozenset(), chosen_args=frozenset(),
         tainted_sinks=frozenset(), influenced_sinks=frozenset(), private=False,
-        readers_ok=None, to_owner=None, to_sender=None, to_known=None, destinations=None,
+        readers_ok=None, args_readers_ok=None, to_owner=None, to_sender=None, to_known=None, destinations=None,
         executes_tainted=False, plan=PlanBounds(calls=1, egress=0, payments=0, loop=0))
     base.update(over)
     return CallFacts(**base)

@@ -30,6 +30,7 @@ from plangate.policy.facts import CallFacts, PlanBounds
 from plangate.resources import MemoryResourceLabels
 from plangate.review.flow import (
     DESTINATION_SINKS,
+    GIVEN_SOURCES,
     OPEN,
     OWNER,
     FlowContext,
@@ -138,9 +139,10 @@ def ref_call_facts(self: FlowContext, *, spec: ToolSpec, args: Mapping[str, Reso
             private = True
     sinks = spec.sink_args
     dests = ref_destinations(self, spec, args)
-    readers_ok = to_owner = to_sender = to_known = None
+    readers_ok = args_readers_ok = to_owner = to_sender = to_known = None
     if dests:
         data = ref_join_all(labels)
+        args_readers_ok = all(data.readable_by(self._reader_id(d)) for d in dests)
         if disclosed is not None:
             data = ref_join(data, disclosed)
         readers_ok = all(data.readable_by(self._reader_id(d)) for d in dests)
@@ -153,9 +155,11 @@ def ref_call_facts(self: FlowContext, *, spec: ToolSpec, args: Mapping[str, Reso
         authenticated=self.classified.authenticated, args=known_args,
         open_args=frozenset(open_args), tainted_args=frozenset(tainted),
         influenced_args=frozenset(influenced), planner_args=frozenset(planner),
+        chosen_args=frozenset(n for n, r in args.items() if not r.label.sources <= GIVEN_SOURCES),
         tainted_sinks=frozenset(sinks[n] for n in tainted if n in sinks),
         influenced_sinks=frozenset(sinks[n] for n in influenced if n in sinks),
-        private=private, readers_ok=readers_ok, to_owner=to_owner, to_sender=to_sender,
+        private=private, readers_ok=readers_ok, args_readers_ok=args_readers_ok,
+        to_owner=to_owner, to_sender=to_sender,
         to_known=to_known, destinations=dests, executes_tainted=executes_tainted, plan=bounds)
 
 

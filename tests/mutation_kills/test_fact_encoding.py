@@ -27,8 +27,10 @@ def facts(request_type: str = "any", **args: Any) -> CallFacts:
     return CallFacts(tool="t", trust_class="owner", request_type=request_type, channel="cron",
                      principal="p", authenticated=True, args=args, open_args=frozenset(),
                      tainted_args=frozenset(), influenced_args=frozenset(), planner_args=frozenset(),
+                     chosen_args=frozenset(),
                      tainted_sinks=frozenset(), influenced_sinks=frozenset(), private=False,
-                     readers_ok=None, to_owner=None, to_sender=None, to_known=None, destinations=None,
+                     readers_ok=None, args_readers_ok=None,
+                     to_owner=None, to_sender=None, to_known=None, destinations=None,
                      executes_tainted=False, plan=PlanBounds(calls=1, egress=0, payments=1, loop=0))
 
 

@@ -154,8 +154,8 @@ rules:
     verdict = review(cron_trigger(f"Mail {CONTACT}"), data, policy)
     by_step = {f.step: f for f in verdict.findings}
     assert by_step["s"].verdict == "escalate"
-    assert by_step["s"].open_facts == ("args.to", "destinations", "readers_ok", "to_known", "to_owner",
-                                       "to_sender")
+    assert by_step["s"].open_facts == ("args.to", "args_readers_ok", "destinations", "readers_ok", "to_known",
+                                       "to_owner", "to_sender")
     assert by_step["h"].verdict == "approve" and by_step["h"].open_facts == ()
 
 

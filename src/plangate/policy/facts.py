@@ -17,9 +17,15 @@ Context attributes a rule may use:
 | `open_args` | arguments whose value is only known at run time |
 | `tainted_args` / `influenced_args` | arguments an attacker could write freely / shape at all |
 | `planner_args` | arguments containing planner-invented literals |
+| `chosen_args` | arguments not made only of what the trigger gave (its principal's words, |
+| | its instruction, who sent it and how): a tool's output, however trusted, an extraction, |
+| | a quote or the planner's own text were picked by the agent |
 | `tainted_sinks` / `influenced_sinks` | sink kinds (`recipient`, `url`, ...) whose argument is tainted / influenced |
 | `private` | some argument carries data not everyone may read |
 | `readers_ok` | every destination may already read every argument (optional) |
+| `args_readers_ok` | the same for the arguments and the pc only, disclosed stored content |
+| | aside: an exception for that content (a shared folder) must not waive what the |
+| | arguments carry or what decided that the call happens (optional) |
 | `to_owner`, `to_sender`, `to_known` | all destinations are the owner / the sender / known parties (optional) |
 | `destinations` | the normalised destinations (optional) |
 | `executes_tainted` | the call runs or loads stored content that was written from tainted data |
@@ -63,10 +69,12 @@ class CallFacts(NamedTuple):
     tainted_args: frozenset[str]
     influenced_args: frozenset[str]
     planner_args: frozenset[str]
+    chosen_args: frozenset[str]
     tainted_sinks: frozenset[str]
     influenced_sinks: frozenset[str]
     private: bool
     readers_ok: bool | None
+    args_readers_ok: bool | None
     to_owner: bool | None
     to_sender: bool | None
     to_known: bool | None
@@ -81,8 +89,8 @@ class FactEncodingError(ValueError):
 
 ALL_ATTRIBUTES = frozenset({
     "trigger", "request_type", "args", "open_args", "tainted_args", "influenced_args",
-    "planner_args", "tainted_sinks", "influenced_sinks", "private", "executes_tainted", "plan",
-    "readers_ok", "to_owner", "to_sender", "to_known", "destinations"})
+    "planner_args", "chosen_args", "tainted_sinks", "influenced_sinks", "private", "executes_tainted", "plan",
+    "readers_ok", "args_readers_ok", "to_owner", "to_sender", "to_known", "destinations"})
 
 
 def cedar_context(facts: CallFacts, catalog: Catalog, *,
@@ -110,8 +118,8 @@ def cedar_context(facts: CallFacts, catalog: Catalog, *,
                           "authenticated": facts.authenticated}
     if "request_type" in attributes:
         ctx["request_type"] = facts.request_type
-    for key in ("open_args", "tainted_args", "influenced_args", "planner_args", "tainted_sinks",
-                "influenced_sinks"):
+    for key in ("open_args", "tainted_args", "influenced_args", "planner_args", "chosen_args",
+                "tainted_sinks", "influenced_sinks"):
         if key in attributes:
             ctx[key] = sorted(getattr(facts, key))
     if "private" in attributes:
@@ -121,7 +129,7 @@ def cedar_context(facts: CallFacts, catalog: Catalog, *,
     if "plan" in attributes:
         ctx["plan"] = {"calls": facts.plan.calls, "egress": facts.plan.egress,
                        "payments": facts.plan.payments, "loop": facts.plan.loop}
-    for key in ("readers_ok", "to_owner", "to_sender", "to_known"):
+    for key in ("readers_ok", "args_readers_ok", "to_owner", "to_sender", "to_known"):
         value = getattr(facts, key)
         if value is not None and key in attributes:
             ctx[key] = value
@@ -213,10 +221,11 @@ def cedar_schema(catalog: Catalog) -> dict[str, Any]:
             "authenticated": {"type": "Boolean"}}},
         "request_type": {"type": "String"},
         "open_args": _set(), "tainted_args": _set(), "influenced_args": _set(),
-        "planner_args": _set(), "tainted_sinks": _set(), "influenced_sinks": _set(),
+        "planner_args": _set(), "chosen_args": _set(), "tainted_sinks": _set(), "influenced_sinks": _set(),
         "private": {"type": "Boolean"},
         "executes_tainted": {"type": "Boolean"},
         "readers_ok": {"type": "Boolean", "required": False},
+        "args_readers_ok": {"type": "Boolean", "required": False},
         "to_owner": {"type": "Boolean", "required": False},
         "to_sender": {"type": "Boolean", "required": False},
         "to_known": {"type": "Boolean", "required": False},

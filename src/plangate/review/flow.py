@@ -27,12 +27,17 @@ from plangate.trigger import Classified, Deployment
 OPEN: Any = OPEN_VALUE  # re-exported: a value not known before the plan runs
 
 DESTINATION_SINKS = frozenset({"recipient", "account", "url"})
+#: Label sources of what the trigger itself gave: its principal's own words (`payload`; a
+#: quote is `payload:quoted` besides), its standing instruction, who sent it and how. An
+#: argument with any other source (a tool's output, an extraction, the planner) holds
+#: something the agent picked (`chosen_args`).
+GIVEN_SOURCES = frozenset({"payload", "instruction", "trigger:principal", "trigger:channel"})
 OWNER = "owner"
 _NONE: frozenset[str] = frozenset()
 _FACT_FIELDS = (
     "tool", "trust_class", "request_type", "channel", "principal", "authenticated", "args",
-    "open_args", "tainted_args", "influenced_args", "planner_args", "tainted_sinks",
-    "influenced_sinks", "private", "readers_ok", "to_owner", "to_sender", "to_known",
+    "open_args", "tainted_args", "influenced_args", "planner_args", "chosen_args", "tainted_sinks",
+    "influenced_sinks", "private", "readers_ok", "args_readers_ok", "to_owner", "to_sender", "to_known",
     "destinations", "executes_tainted", "plan")
 if CallFacts._fields != _FACT_FIELDS:  # `call_facts` builds them positionally, in this order
     raise ImportError("plangate.policy.facts.CallFacts changed its fields; update "
@@ -184,6 +189,14 @@ class FlowContext:
             return self.principal_label
         if head in ("channel", "id"):
             return self.channel_label
+        # Any text of the message: which part feeds which argument was the planner's
+        # choice, as with a literal of the same words, so a planner that saw untrusted text
+        # (`steered`) marks it influenced however it reaches the argument. (The principal,
+        # the channel and the id are the channel's, one value each: nothing to pick among.)
+        label = self._message_part_label(head, path)
+        return label if self.steered is TRUSTED else label.join(self.steered)
+
+    def _message_part_label(self, head: str, path: tuple[str | int, ...]) -> Label:
         if head == "instruction":
             return self.instruction_label
         if head == "own":
@@ -264,6 +277,7 @@ class FlowContext:
         tainted: list[str] = []
         influenced: list[str] = []
         planner: list[str] = []
+        chosen: list[str] = []
         private = ((disclosed is not None and PUBLIC not in disclosed.readers)
                    or PUBLIC not in control.readers)
         labels = [control]
@@ -278,19 +292,26 @@ class FlowContext:
                 influenced.append(name)
                 if label.taint == "high":
                     tainted.append(name)
-            if "planner" in label.sources:
+            sources = label.sources
+            if "planner" in sources:
                 planner.append(name)
+            if not sources <= GIVEN_SOURCES:
+                chosen.append(name)
             if not private and PUBLIC not in label.readers:
                 private = True
         sinks = spec.sink_args
         dests = self.destinations(spec, args)
-        readers_ok = to_owner = to_sender = to_known = None
+        readers_ok = args_ok = to_owner = to_sender = to_known = None
         if dests:
             data = join_all(labels)
-            if disclosed is not None:
-                data = data.join(disclosed)
+            ids = [self._reader_id(d) for d in dests]
             readers = data.readers
-            readers_ok = PUBLIC in readers or all(self._reader_id(d) in readers for d in dests)
+            args_ok = PUBLIC in readers or all(i in readers for i in ids)
+            if disclosed is not None:
+                readers = data.join(disclosed).readers
+                readers_ok = PUBLIC in readers or all(i in readers for i in ids)
+            else:
+                readers_ok = args_ok
             to_owner = self.owner_addresses.issuperset(dests)
             to_sender = dests == (self.sender,)  # sorted and unique: every one is the sender
             to_known = all(self._is_known(d) for d in dests)
@@ -304,10 +325,11 @@ class FlowContext:
             frozenset(tainted) if tainted else _NONE,
             frozenset(influenced) if influenced else _NONE,
             frozenset(planner) if planner else _NONE,
+            frozenset(chosen) if chosen else _NONE,
             frozenset([sinks[n] for n in tainted if n in sinks]) if tainted and sinks else _NONE,
             (frozenset([sinks[n] for n in influenced if n in sinks])
              if influenced and sinks else _NONE),
-            private, readers_ok, to_owner, to_sender, to_known, dests, executes_tainted, bounds)
+            private, readers_ok, args_ok, to_owner, to_sender, to_known, dests, executes_tainted, bounds)
 
     def _is_known(self, dest: str) -> bool:
         if dest.startswith(INVALID):

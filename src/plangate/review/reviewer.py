@@ -243,7 +243,7 @@ class _StaticWalker:
             if decision.verdict == "escalate":  # only an escalation's approval needs them
                 open_facts.update(f"args.{a}" for a in facts.open_args)
                 if facts.destinations is None:
-                    open_facts.update(("readers_ok", "to_owner", "to_sender", "to_known",
+                    open_facts.update(("readers_ok", "args_readers_ok", "to_owner", "to_sender", "to_known",
                                        "destinations"))
             self.findings.append(Finding(step=step.id, tool=step.tool, verdict=decision.verdict,
                                          rules=decision.rules, detail=decision.detail,

@@ -202,15 +202,26 @@ def trigger_from_chat(user: str, text: str, paired_ids: frozenset[str] | list[st
 
 def chat_segments(text: str) -> tuple[Segment, ...]:
     """The message cut into the engineer's own lines and quoted ones (consecutive lines of
-    one kind joined); empty when all of it is their own."""
+    one kind joined); empty when all of it is their own. A quoted line is one that starts
+    with `>` (or Slack's `&gt;`), or lies in a code fence, or comes anywhere after a `>>>`."""
     pieces: list[Segment] = []
     fenced = False
+    quoted_to_end = False
     for line in text.splitlines(keepends=True):
-        fence = line.lstrip().startswith("```")
+        head = line.lstrip()
+        # A fence opens or closes at "```" anywhere in a line (Slack, Discord: "here it is:
+        # ```" then the pasted lines): a line holding one is quoted, and an odd number of
+        # them flips whether the lines after it are.
+        ticks = line.count("```")
+        fence = ticks > 0
         # `&gt;`: Slack's API escapes `>` in message text, so its quotes arrive so.
-        quote = line.lstrip().startswith((">", "&gt;"))
-        kind: SegmentKind = "quoted" if fenced or fence or quote else "own"
-        if fence:
+        quote = head.startswith((">", "&gt;"))
+        # `>>>` (Slack's mrkdwn, Discord) quotes everything after it, not one line: from
+        # there to the end, nothing is the engineer's own.
+        if not fenced and head.startswith((">>>", "&gt;&gt;&gt;")):
+            quoted_to_end = True
+        kind: SegmentKind = "quoted" if quoted_to_end or fenced or fence or quote else "own"
+        if ticks % 2:
             fenced = not fenced
         if pieces and pieces[-1].kind == kind:
             pieces[-1] = Segment(kind=kind, text=pieces[-1].text + line)
