@@ -52,7 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from plangate.deployments.incident.errors import IntakeError
 from plangate.deployments.incident.runbooks import ALERTNAME, NAME
-from plangate.trigger import Evidence, Segment, SegmentKind, Trigger
+from plangate.trigger import Evidence, Segment, Trigger
 
 SIGNATURE_HEADER = "X-Plangate-Signature"
 #: The principal alerts arrive as: the policy's `monitoring` class names it.
@@ -190,44 +190,35 @@ def _alert_trigger(alert: _Alert, *, signed: bool, source: str,
 def trigger_from_chat(user: str, text: str, paired_ids: frozenset[str] | list[str], *,
                       trigger_id: str = "chat") -> Trigger:
     """An engineer's message in the team chat; `paired` only when the chat id is one the
-    team paired with the assistant (constant-time comparison). Quoted lines (`> ...`, or
-    `&gt; ...` as Slack's API sends them) and fenced blocks (```) are someone else's words
-    the engineer passed on (a customer's message, pasted log lines): `quoted` segments,
-    never the engineer's request."""
+    team paired with the assistant (constant-time comparison). From the first quote or code
+    block on (`chat_segments`), the text is someone else's words the engineer passed on (a
+    customer's message, pasted log lines): a `quoted` segment, never the engineer's request."""
     paired = any(hmac.compare_digest(user.encode(), p.encode()) for p in paired_ids)
     payload = text[:MAX_BODY]
     return Trigger(id=trigger_id, channel="chat", principal=user[:320],
                    evidence=Evidence(paired=paired), payload=payload, segments=chat_segments(payload))
 
 
+#: Where someone else's words start in a chat message: a quote (`>`, or `&gt;` as Slack's API
+#: sends it, `>>>` included), a code block (three backticks anywhere in a line, as Slack and
+#: Discord open one; `~~~`; a line indented four spaces or a tab, as Markdown chats show
+#: code). Lines are lines at "\n" only, as chat clients break them (a NEL or U+2028 inside a
+#: customer's text must not end its quote).
+_CHAT_QUOTE = re.compile(r"^[ \t]*(?:>|&gt;|~~~)|```|^(?: {4}|\t)[ \t]*\S", re.M)
+
+
 def chat_segments(text: str) -> tuple[Segment, ...]:
-    """The message cut into the engineer's own lines and quoted ones (consecutive lines of
-    one kind joined); empty when all of it is their own. A quoted line is one that starts
-    with `>` (or Slack's `&gt;`), or lies in a code fence, or comes anywhere after a `>>>`."""
-    pieces: list[Segment] = []
-    fenced = False
-    quoted_to_end = False
-    for line in text.splitlines(keepends=True):
-        head = line.lstrip()
-        # A fence opens or closes at "```" anywhere in a line (Slack, Discord: "here it is:
-        # ```" then the pasted lines): a line holding one is quoted, and an odd number of
-        # them flips whether the lines after it are.
-        ticks = line.count("```")
-        fence = ticks > 0
-        # `&gt;`: Slack's API escapes `>` in message text, so its quotes arrive so.
-        quote = head.startswith((">", "&gt;"))
-        # `>>>` (Slack's mrkdwn, Discord) quotes everything after it, not one line: from
-        # there to the end, nothing is the engineer's own.
-        if not fenced and head.startswith((">>>", "&gt;&gt;&gt;")):
-            quoted_to_end = True
-        kind: SegmentKind = "quoted" if quoted_to_end or fenced or fence or quote else "own"
-        if ticks % 2:
-            fenced = not fenced
-        if pieces and pieces[-1].kind == kind:
-            pieces[-1] = Segment(kind=kind, text=pieces[-1].text + line)
-        else:
-            pieces.append(Segment(kind=kind, text=line))
-    return tuple(pieces) if any(p.kind != "own" for p in pieces) else ()
+    """The engineer's own words, then, from the first quote or code marker on, the rest:
+    someone else's words the engineer passed on (a customer's message, pasted log lines).
+    To the end, whatever follows: a fence the pasted text closes, or a line it breaks with
+    a character other than a newline, cannot hand anything back to the engineer; a misread
+    own line costs a question, never the reverse. Empty when all of it is their own."""
+    found = _CHAT_QUOTE.search(text)
+    if found is None:
+        return ()
+    cut = text.rfind("\n", 0, found.start()) + 1  # the whole line the marker is on
+    own, rest = text[:cut], text[cut:]
+    return ((Segment(kind="own", text=own),) if own else ()) + (Segment(kind="quoted", text=rest),)
 
 
 def render_body(notification: Mapping[str, Any]) -> bytes:
