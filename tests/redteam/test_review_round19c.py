@@ -10,27 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from test_review_round19b import _incident  # type: ignore[import-not-found]
 
-from plangate.bench.inbox.scenario import Run, Scenario
-from plangate.bench.incident import shipped_policy
-from plangate.bench.incident.authoring import call, chat, lit, plan
-from plangate.bench.incident.runner import run_scenario
+from plangate.bench.incident.authoring import call, lit, plan
 from plangate.deployments.incident.intake import trigger_from_chat
 
-INCIDENT = shipped_policy()
 ALICE = "alice@acme.example"
-
-
-def _incident(text: str, the_plan: dict[str, Any], world: dict[str, Any] | None = None) -> Any:
-    scenario = Scenario(id="r19c", kind="attack", title="r19c", family="r19c",
-                        goal={"posted": {"channel": "status-page", "contains": "x"}},
-                        world=world or {},
-                        runs=(Run(trigger=chat(text), plan=the_plan, owner="absent"),))
-    return run_scenario(scenario, INCIDENT)
-
-
-def _status_page(result: Any) -> list[str]:
-    return [m["text"] for m in result.snapshot["messages"] if m["channel"] == "status-page"]
 
 
 def _ran(result: Any) -> list[tuple[str, tuple[str, ...], bool]]:
