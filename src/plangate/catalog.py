@@ -71,7 +71,9 @@ class OutputSpec(BaseModel):
                      taint="high" if self.untrusted else "none")
 
 
-_READ_STATE = OutputSpec(readers=["owner"], untrusted=True)
+#: The label of stored content nobody vouched for: the default of what a tool discloses, and
+#: of the output of a tool that reads stored state and says nothing of its output.
+UNKNOWN_CONTENT = OutputSpec(readers=["owner"], untrusted=True)
 
 
 class ToolSpec(BaseModel):
@@ -91,7 +93,7 @@ class ToolSpec(BaseModel):
     #: the message, a share sends the file); their labels join the data-flow check.
     discloses: list[str] = Field(default_factory=list)
     #: Label of disclosed content the store knows nothing about (default: owner-only).
-    disclosed: OutputSpec = OutputSpec(readers=["owner"], untrusted=True)
+    disclosed: OutputSpec = UNKNOWN_CONTENT
     #: Fixed destinations of an egress tool that has no destination argument
     #: (`owner` for a note to the owner's own chat).
     sends_to: list[str] = Field(default_factory=list)
@@ -135,7 +137,7 @@ class ToolSpec(BaseModel):
         nothing of its output returns some of that state: owner-only and untrusted (what it
         reads may have arrived from outside), until its `output` says otherwise."""
         if self.reads and "output" not in self.model_fields_set:
-            return _READ_STATE.label(self.name)
+            return UNKNOWN_CONTENT.label(self.name)
         return self.output.label(self.name)
 
     @cached_property

@@ -69,10 +69,10 @@ def incident_catalog() -> Catalog:
     return load_catalog(CATALOG_PATH)
 
 
-
 def _new_id(kind: str) -> str:
     """An id for what a tool just made that says nothing about what exists besides it."""
     return f"{kind}-{random_secrets.token_hex(6)}"
+
 
 class IncidentRuntime:
     """Every catalog tool over the cluster database; see the module docstring."""
