@@ -125,6 +125,15 @@ class ToolSpec(BaseModel):
         return ("*",) if self.unverifiable else tuple(self.reads)
 
     @cached_property
+    def effective_writes(self) -> tuple[str, ...]:
+        """What the label rules take the tool to write: its declared `writes` and what it
+        `executes` (code that runs may write whatever it runs over: a test suite, `sort
+        --output=`), or every stored resource when its annotations cannot be verified."""
+        if self.unverifiable:
+            return ("*",)
+        return tuple(dict.fromkeys([*self.writes, *self.executes]))
+
+    @cached_property
     def content_args(self) -> frozenset[str]:
         """Arguments whose content may reappear in the output (all unless narrowed)."""
         if self.output.from_args is None or self.unverifiable:

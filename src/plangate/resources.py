@@ -374,6 +374,6 @@ def executes_tainted(spec: ToolSpec, values: Mapping[str, Any], resources: Resou
 
 def record_writes(spec: ToolSpec, values: Mapping[str, Any], written: Label,
                   resources: ResourceLabels) -> None:
-    for pattern in spec.writes:
+    for pattern in spec.effective_writes:
         for name in resolve_patterns(pattern, values):
             resources.record(name, written)

@@ -242,7 +242,9 @@ def ref_executes_tainted(spec: ToolSpec, values: Mapping[str, Any], resources: A
 
 
 def ref_record_writes(spec: ToolSpec, values: Mapping[str, Any], written: Label, resources: Any) -> None:
-    for pattern in spec.writes:
+    # What runs may write what it runs over; a tool nobody verified may write anything.
+    patterns = ["*"] if spec.unverifiable else [*spec.writes, *spec.executes]
+    for pattern in dict.fromkeys(patterns):
         for name in ref_resolve_patterns(pattern, values):
             resources.record(name, written)
 

@@ -371,6 +371,29 @@ def test_shell_option_argument_escapes_the_workspace_into_skills(tmp_path: Path)
     assert "todo" not in skills or not loaded, (out.review.verdict, skills)
 
 
+def test_a_command_the_agent_chose_leaves_its_taint_on_what_it_may_write(tmp_path: Path) -> None:
+    """A command writes files without a `writes` argument (`sort --output=`, `uniq IN OUT`,
+    pytest's reports): the owner approved running a command the agent chose, never its
+    output becoming code. What runs (`executes`) may write what it runs over, so the tests a
+    later unattended `run_tests` executes carry the command's taint, and it does not run."""
+    from plangate.testing import ScriptedOwner
+
+    world = World(tmp_path / "w", {"files": {"notes/todo.txt": "def test_ok():\n    pass\n",
+                                             "tests/test_a.py": "def test_a():\n    pass\n"}})
+    world.gate.approver = ScriptedOwner(True)
+    world.gate.executor.approver = world.gate.approver
+    first = world.gate.submit(owner_chat("tidy my todo list"), plan(
+        call("s", "shell_run", command=lit("sort --output=tests/test_b.py notes/todo.txt"))))
+    assert first.run is not None and first.run.calls[0].ok, first
+    assert "test_b.py" in str(world.rt.snapshot()["files"])
+    world.gate.approver = ScriptedOwner(False)
+    world.gate.executor.approver = world.gate.approver
+    later = world.gate.submit(owner_chat("run my tests"), plan(call("t", "run_tests")))
+    ran = later.run is not None and any(c.tool == "run_tests" and c.ok for c in later.run.calls)
+    assert not ran, (later.review.verdict, later.review.rules)
+    assert later.review.verdict == "deny" and "no-executing-untrusted-content" in later.review.rules
+
+
 # ------------------------------------- (1) reported readers from storage the gate never saw
 
 

@@ -285,7 +285,7 @@ class _StaticWalker:
     def call(self, step: CallStep, env: dict[str, Resolved], pc: Label) -> Resolved:
         spec = self.policy.catalog.tools[step.tool]
         args = {name: self.flow.resolve(arg, env) for name, arg in step.args.items()}
-        touches = bool(spec.effective_reads or spec.writes or spec.executes or spec.loads
+        touches = bool(spec.effective_reads or spec.effective_writes or spec.executes or spec.loads
                        or spec.discloses)
         known = {n: (r.value if r.known else OPEN) for n, r in args.items()} if touches else {}
         facts = self.flow.call_facts(
@@ -295,12 +295,12 @@ class _StaticWalker:
         self.calls.append((step, facts))
         arg_labels = {n: r.label for n, r in args.items()}
         stored = stored_reads(spec, known, self.storage)
-        if spec.writes:
+        if spec.effective_writes:
             record_writes(spec, known, written_label(spec, arg_labels, known, self.storage, pc,
                                                      stored=stored), self.storage)
         # A tool that writes may read back what it just wrote: look again after the write.
         label = call_output_label(spec, arg_labels, known, self.storage, control=pc,
-                                  stored=None if spec.writes else stored)
+                                  stored=None if spec.effective_writes else stored)
         return Resolved(OPEN, label, False)
 
 

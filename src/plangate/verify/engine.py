@@ -399,7 +399,7 @@ class _Check:
     def storage(self, before: Observation, after: Observation) -> None:
         changed = [name for name in sorted({*before.resources, *after.resources})
                    if before.resources.get(name) != after.resources.get(name)]
-        silent = [n for n in changed if not _covered(n, self.spec.writes, self.args)]
+        silent = [n for n in changed if not _covered(n, self.spec.effective_writes, self.args)]
         if silent and not CHANGING_EFFECTS & set(self.spec.effects):
             self._add("undeclared-change", Origin("resource", silent[0]), silent[0],
                       f"the call changes {', '.join(silent[:5])} but declares neither `writes` for "
@@ -408,7 +408,7 @@ class _Check:
             old = self.canaries.find(before.resources.get(name, ""))
             for origin in sorted(self._found(after.resources.get(name, "")) - old):
                 if origin.kind == "arg":
-                    if _covered(name, self.spec.writes, self.args):
+                    if _covered(name, self.spec.effective_writes, self.args):
                         self._add("write", origin, name, f"{origin} is stored in {name}")
                     else:
                         self._add("undeclared-write", origin, name,
@@ -416,7 +416,7 @@ class _Check:
                 elif origin.name == name:
                     continue
                 elif (_covered(origin.name, self.spec.effective_reads, self.args)
-                      and _covered(name, self.spec.writes, self.args)):
+                      and _covered(name, self.spec.effective_writes, self.args)):
                     self._add("copy", origin, name, f"stored {origin} is copied into {name}")
                 else:
                     self._add("stored-copy", origin, name,
@@ -448,7 +448,7 @@ class _Check:
         for origin in sorted(self.canaries.find(value) - shown):
             if origin.kind != "arg":
                 continue
-            writes = [n for p in self.spec.writes for n in resolve_patterns(p, self.args)]
+            writes = [n for p in self.spec.effective_writes for n in resolve_patterns(p, self.args)]
             reads = [n for p in reader.effective_reads for n in resolve_patterns(p, probe_args)]
             if any(overlaps(w, r) for w in writes for r in reads):
                 self._add("storage-flow", origin, f"later {probe}",
