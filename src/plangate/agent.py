@@ -41,6 +41,7 @@ from plangate.model.reviewer import ModelReviewer
 from plangate.plan.model import Plan
 from plangate.policy.engine import CompiledPolicy
 from plangate.protocols import OwnerApprover, ToolRuntime
+from plangate.resources import OWNER_ONLY
 from plangate.trigger import Classified, Trigger
 
 
@@ -123,16 +124,25 @@ class Agent:
             trust_class=classified.trust_class) is not None
 
     def _shown(self, outcome: Outcome) -> list[Shown]:
-        """The earlier run's top-level outputs whose labels the audit log recorded."""
+        """The earlier run's top-level outputs whose labels the audit log recorded, and how
+        it stopped: the replanner is asked *because* it stopped, so each halt is shown with
+        the label of all the run had computed when it did (a failure deep in a loop over
+        private data decides that a replan happens at all). A halt the log holds without a
+        label counts as the owner's alone."""
         assert outcome.run is not None
         labels: dict[str, Label] = {}
+        halts: list[Shown] = []
         for event in self.gate.audit.tail(100_000, run_id=outcome.run_id):
             label = event.data.get("label")
             if event.kind == "result" and event.data.get("ok") and isinstance(label, dict):
                 step = str(event.data.get("step"))
                 labels[step] = labels[step].join(Label.from_json(label)) if step in labels else Label.from_json(label)
-        return [Shown(step=step, value=value, label=labels[step])
-                for step, value in outcome.run.outputs.items() if step in labels]
+            elif event.kind == "halt":
+                halts.append(Shown(step=f"halt:{event.data.get('step', '')}",
+                                   value=f"{event.data.get('status')}: {event.data.get('message')}",
+                                   label=Label.from_json(label) if isinstance(label, dict) else OWNER_ONLY))
+        return [*(Shown(step=step, value=value, label=labels[step])
+                  for step, value in outcome.run.outputs.items() if step in labels), *halts]
 
     def _failed(self, run_id: str, classified: Classified, stage: str, exc: ModelError, *,
                 run_ids: list[str] | None = None, plan: Plan | None = None, outcome: Outcome | None = None,

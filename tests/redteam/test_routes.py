@@ -509,7 +509,6 @@ class _ScriptedPlanner:
 
 
 def test_agent_replan_existence_leaks_a_private_failure(tmp_path: Path) -> None:
-    from plangate.agent import Agent
 
     span = {"start": lit("2026-12-02T18:00"), "end": lit("2026-12-02T18:30")}
     first = plan(call("c", "calendar_list", day=lit("2026-12-02")),
@@ -518,6 +517,15 @@ def test_agent_replan_existence_leaks_a_private_failure(tmp_path: Path) -> None:
     again = plan(call("r", "mail_reply", in_reply_to=ref("trigger", "meta.message_id"),
                       to={"list": [ref("trigger", "principal")]}, body=ref("trigger", "own")),
                  request_type="meeting_request")
+    traces = replanned_traces(tmp_path, first, again)
+    assert traces[0] == traces[1], traces
+
+
+def replanned_traces(tmp_path: Path, first: dict[str, Any], again: dict[str, Any]) -> list[Any]:
+    """What the stranger receives when the owner has 1, then 2 events on 2026-12-02 and an
+    agent (one replan) runs `first`, then `again` if `first` stopped."""
+    from plangate.agent import Agent
+
     traces = []
     for n in (1, 2):
         world = World(tmp_path / f"w{n}", {"calendar": _calendar(n)})
@@ -526,7 +534,7 @@ def test_agent_replan_existence_leaks_a_private_failure(tmp_path: Path) -> None:
                       replans=1)
         agent.handle(email_trigger(STRANGER, "Can we meet on Dec 2?"))
         traces.append(egress_trace(world, STRANGER))
-    assert traces[0] == traces[1], traces
+    return traces
 
 
 # ------------------------------- (4) the owner's question: what the summary leaves out

@@ -3,6 +3,7 @@ each role, the example assistant policy and its triggers and plans."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,9 +43,15 @@ def credentials(rate: int = 10_000) -> Credentials:
 
 
 def example(name: str) -> dict[str, Any]:
+    """An example's trigger and plan, as a session of its own (each example is a separate
+    conversation: the service reviews a session's plans with all it was shown before)."""
     folder = EXAMPLES / name
     return {"trigger": yaml.safe_load((folder / "trigger.yaml").read_text()),
-            "plan": json.loads((folder / "plan.json").read_text())}
+            "plan": json.loads((folder / "plan.json").read_text()),
+            "session": f"example-{name}-{next(_SESSIONS)}"}
+
+
+_SESSIONS = itertools.count(1)
 
 
 def auth(who: str) -> dict[str, str]:

@@ -130,8 +130,9 @@ def test_rate_limits_answer_429_with_retry_after(storage: Storage) -> None:
 def test_an_idempotency_key_runs_a_request_once(client: TestClient, storage: Storage) -> None:
     """A retried submit or check with the same key gets the first answer; nothing is
     reviewed or allowed twice; the same key with another body is refused."""
-    first = submit(client, headers={"Idempotency-Key": "k-1"})
-    again = client.post("/v1/plans", json=example("meeting-reply"), headers={**auth("agent"), "Idempotency-Key": "k-1"})
+    body = example("meeting-reply")
+    first = client.post("/v1/plans", json=body, headers={**auth("agent"), "Idempotency-Key": "k-1"}).json()
+    again = client.post("/v1/plans", json=body, headers={**auth("agent"), "Idempotency-Key": "k-1"})
     assert again.json() == first and again.headers["Idempotent-Replay"] == "true"
     assert [e.kind for e in storage.audit.tail(100)].count("trigger") == 1
     other = client.post("/v1/plans", json=example("payment-escalates"),

@@ -67,8 +67,9 @@ def test_every_submit_is_counted_once_whichever_way_it_ends(store: Storage) -> N
     assert counted(store) == 2
     assert post(client, {**good, "trigger": {"channel": "carrier-pigeon"}}).status_code in (400, 422)
     assert counted(store) == 3
-    first = post(client, good, **{"Idempotency-Key": "k1"})
-    again = post(client, good, **{"Idempotency-Key": "k1"})
+    fresh = example("meeting-reply")  # another conversation: its own session
+    first = post(client, fresh, **{"Idempotency-Key": "k1"})
+    again = post(client, fresh, **{"Idempotency-Key": "k1"})
     assert first.status_code == again.status_code == 200 and again.headers.get("Idempotent-Replay") == "true"
     assert counted(store) == 5 and runs_counted(store) == 2  # the replay ran nothing
     grant = first.json()["grant"]

@@ -294,6 +294,35 @@ def test_grant_leases_are_atomic_across_workers(opener: Callable[[], Storage]) -
     assert b.grants.get("gr_1").results == {"results": [1]}  # type: ignore[union-attr]
 
 
+def test_an_agent_sessions_context_is_the_join_of_everything_any_worker_added(
+        opener: Callable[[], Storage]) -> None:
+    """What a session's planner was shown: two workers add labels concurrently, and every
+    label counts (rows are only added; a reader that compacts keeps their join); sessions
+    and credentials are apart; a grant remembers its session."""
+    a, b = opener(), opener()
+    assert a.context.label("agent", "s1") is None
+    labels = [Label(readers=frozenset({"owner", f"p{i}@x.example"}), taint="high" if i == 7 else "none")
+              for i in range(2 * a.context.KEEP)]
+
+    def add(store: Storage, part: list[Label]) -> None:
+        for label in part:
+            store.context.add("agent", "s1", label)
+
+    threads = [threading.Thread(target=add, args=(store, labels[i::2])) for i, store in enumerate((a, b))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    want = join_all(labels)
+    assert a.context.label("agent", "s1") == want  # compacts: more than KEEP rows
+    b.context.add("agent", "s1", Label(readers=frozenset({"owner"})))
+    assert b.context.label("agent", "s1") == want.join(Label(readers=frozenset({"owner"})))
+    assert a.context.label("agent", "s2") is None and a.context.label("agent2", "s1") is None
+    a.grants.create(grant_id="gr_s", run_id="rs", approval=None, credential="agent", trigger={}, plan={},
+                    review={}, session="s1")
+    assert b.grants.get("gr_s").session == "s1"  # type: ignore[union-attr]
+
+
 def test_a_grant_written_with_a_reviews_records_lands_with_them_or_not_at_all(
         opener: Callable[[], Storage]) -> None:
     a, b = opener(), opener()

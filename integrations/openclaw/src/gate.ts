@@ -71,6 +71,9 @@ interface Pending {
 
 interface Run {
   trigger: Trigger;
+  /** The OpenClaw session (one model context): plangate reviews each plan with all that
+   * session's planner was shown before. */
+  session: string;
   grant?: string;
   approval?: string;
   steps: { id: string; tool: string }[];
@@ -151,7 +154,8 @@ export class Gate {
       const oldest = this.runs.keys().next().value;
       if (oldest !== undefined) this.runs.delete(oldest);
     }
-    this.runs.set(key, { trigger, steps: [], next: 0, labels: [], calls: 0 });
+    const session = (ctx.sessionKey ?? "").replace(/[^A-Za-z0-9_.:@/-]/g, "_").slice(0, 128);
+    this.runs.set(key, { trigger, session, steps: [], next: 0, labels: [], calls: 0 });
     this.log?.(`plangate: run ${key}: trigger ${trigger.channel} ${trigger.principal} (session ${ctx.sessionKey ?? "-"}`
       + `${ctx.channel ? `, channel ${ctx.channel}` : ""}${trigger.meta.envelope_problem ? `; ${trigger.meta.envelope_problem}` : ""})`);
     return trigger;
@@ -281,7 +285,8 @@ export class Gate {
     if (run.calls > 0) return block("this run already ran calls of an approved plan; a new plan needs a new request");
     let answer: Record<string, unknown>;
     try {
-      answer = await this.service.request("POST", "/v1/plans", { trigger: run.trigger, plan: plan ?? {}, run_id: runId.slice(0, 64).replace(/[^A-Za-z0-9_.:-]/g, "_") });
+      answer = await this.service.request("POST", "/v1/plans", { trigger: run.trigger, plan: plan ?? {}, run_id: runId.slice(0, 64).replace(/[^A-Za-z0-9_.:-]/g, "_"),
+        ...(run.session ? { session: run.session } : {}) });
     } catch (err) {
       if (err instanceof ServiceError && err.status >= 400 && err.status < 500) {
         this.remember([planKey, callKey], `plangate refused the plan: ${err.message}`);

@@ -128,7 +128,7 @@ describe("helpers", () => {
 const PLAN = { version: 1, request_type: "meeting_request", steps: [
   { id: "reply", tool: "email_send", args: { to: { ref: "trigger", path: "principal" } } },
   { id: "note", tool: "write", args: {} }] };
-const CTX = { runId: "run-1" };
+const CTX = { runId: "run-1", sessionKey: "agent:main:hook:mail-1" };
 
 describe("gate against a fake service", () => {
   let service: FakeService;
@@ -166,6 +166,8 @@ describe("gate against a fake service", () => {
     assert.equal(submitted.auth, "Bearer pgt_t");
     assert.equal(submitted.body.trigger.principal, "carol@x.example");
     assert.equal(submitted.body.trigger.evidence.dmarc, "pass");
+    // The session goes with it: plangate reviews the plan with all that session was shown.
+    assert.equal(submitted.body.session, CTX.sessionKey);
     assert.match(gate.planAnswer({ plan: PLAN }), /approved/);
     const params = { to: "carol@x.example", subject: "Re", body: "yes" };
     const d = await gate.beforeToolCall({ toolName: "email_send", params }, CTX);

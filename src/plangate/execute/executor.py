@@ -119,9 +119,15 @@ class Executor:
     def __init__(self, policy: CompiledPolicy, tools: ToolRuntime, audit: AuditSink, *,
                  resources: ResourceLabels | None = None,
                  extractor: Extractor | None = None,
-                 approver: OwnerApprover | None = None) -> None:
+                 approver: OwnerApprover | None = None,
+                 agent_runs_tools: bool = False) -> None:
         self.policy = policy
         self.approver = approver
+        #: The agent runs each call itself and sees its result (or its error) before it asks
+        #: for the next (service grants, the MCP gateway). Whether a later call happens at
+        #: all is then the agent's choice, made after reading everything before it: so every
+        #: call's pc joins the readers of all the run has shown the agent so far.
+        self.agent_runs_tools = agent_runs_tools
         self.tools = tools
         self.audit = audit
         self.resources: ResourceLabels = resources or MemoryResourceLabels()
@@ -183,6 +189,11 @@ class _Run:
         self.problems: list[_Halt] = []
         self.skipped: list[str] = []
         self.truncated: dict[str, tuple[int, int]] = {}
+        #: Readers of every result, error and extraction source of the run so far: what an
+        #: agent that runs the tools itself has seen (see Executor), and with `decided`
+        #: (the stored labels runtime decisions read) all that a halt can depend on.
+        self.seen = TRUSTED
+        self.decided = TRUSTED
         # What the owner's yes covers: each escalation rule that fired at review for a
         # step, provided the rule reads none of the facts that were still open there
         # (a yes to "private data goes out" is not a yes to an amount nobody has seen).
@@ -219,9 +230,12 @@ class _Run:
                 last = self.step(step, env, pc)
             except _Halt as halt:
                 self.problems.append(halt)
+                # Whether and where a run stops depends on everything it has computed: the
+                # label says who may learn it (a replanning agent's context joins it).
+                label = self.seen.join(self.decided).join(pc).readers_only()
                 self.x._record("halt", self.run_id, {
                     "step": halt.step, "status": halt.status, "message": halt.message,
-                    "rules": list(halt.rules)}, quiet=True)
+                    "rules": list(halt.rules), "label": label.to_json()}, quiet=True)
                 env[step.id] = _FAILED
                 last = None
                 continue
@@ -282,6 +296,8 @@ class _Run:
                    if step.type.choices is not None else None)
         if self.x.extractor is None:
             raise _Halt("halted", step.id, "no extractor (quarantined model) is configured")
+        # An agent that runs its own tools runs its extractions too: it reads the source.
+        self._shown(source.label)
         try:
             value = self.x.extractor.extract(source.value, step.type, step.question)
         except Exception as exc:  # a model failure stops the run cleanly
@@ -294,7 +310,13 @@ class _Run:
         return Resolved(value, extracted_label(step, source.label,
                                                choices.label if choices else None))
 
+    def _shown(self, label: Label) -> None:
+        """The run produced something labelled `label` (which an agent that runs the tools
+        itself has seen: see Executor)."""
+        self.seen = self.seen.join(label.readers_only())
+
     def call(self, step: CallStep, env: dict[str, Resolved], pc: Label) -> Resolved:
+        seen = self.seen if self.x.agent_runs_tools else None
         policy = self.x.policy
         spec = policy.catalog.tools[step.tool]
         args = {name: self._resolve(step.id, name, arg, env) for name, arg in step.args.items()}
@@ -303,13 +325,18 @@ class _Run:
             if problem:
                 raise _Halt("halted", step.id, f"argument {name!r}: {problem}")
         values = {n: r.value for n, r in args.items()}
+        disclosed = disclosed_label(spec, values, self.x.resources)
         facts = self.flow.call_facts(spec=spec, args=args,
                                      request_type=self.grant.checked.plan.request_type,
                                      bounds=self.bounds,
                                      executes_tainted=executes_tainted(spec, values,
                                                                        self.x.resources),
-                                     disclosed=disclosed_label(spec, values, self.x.resources),
-                                     control=pc)
+                                     disclosed=disclosed, control=pc, seen=seen)
+        # The decision read the stored labels of what the call discloses, reads and runs.
+        stored = stored_reads(spec, values, self.x.resources)
+        self.decided = join_all([self.decided, *stored, disclosed or TRUSTED]).readers_only()
+        if seen is not None:  # what the call writes and returns exists by the agent's choice
+            pc = pc.join(seen)
         decision = policy.decide(facts)
         allowed = decision.verdict == "approve" or (
             decision.verdict == "escalate"
@@ -331,11 +358,16 @@ class _Run:
         # The record comes first: if the audit write fails, the side effect does not happen.
         # It holds a digest of the exact arguments, since the shown values are truncated.
         event["args_sha256"] = args_digest(values)
+        arg_labels = {n: r.label for n, r in args.items()}
+        if self.x.agent_runs_tools:
+            # What the agent will see of this call, result or error (the tool's readers can
+            # only narrow it): recorded with the call, so a front can add it to what the
+            # agent's planner has been shown before the agent runs the tool.
+            event["shows"] = call_output_label(spec, arg_labels, values, self.x.resources,
+                                               control=pc, stored=stored).to_json()
         self.x._record("call", self.run_id, event)
         # Labels of what the call writes are stored before it runs: a tool that writes and
         # then fails must not leave untrusted content behind with no label on it.
-        arg_labels = {n: r.label for n, r in args.items()}
-        stored = stored_reads(spec, values, self.x.resources)
         record_writes(spec, values, written_label(spec, arg_labels, values, self.x.resources, pc,
                                                   stored=stored), self.x.resources)
         try:
@@ -343,6 +375,11 @@ class _Run:
             if not isinstance(result, ToolResult):
                 result = ToolResult(result)
         except Exception as exc:  # a failing tool stops the run cleanly
+            # Its error may quote what it read: the output's label and everything stored there.
+            # (Its arguments are the plan's: made of what the run or the trigger gave, which
+            # the agent has already seen.)
+            self._shown(join_all([call_output_label(spec, arg_labels, values, self.x.resources,
+                                                    control=pc, stored=stored), *stored]))
             self.calls.append(CallRecord(step=step.id, tool=step.tool, args=values,
                                          verdict=decision.verdict, rules=decision.rules,
                                          ok=False, error=repr(exc)[:500]))
@@ -354,7 +391,8 @@ class _Run:
         label = call_output_label(spec, arg_labels, values, self.x.resources, control=pc,
                                   reported=result.label,
                                   # A tool that writes may read back what it just wrote.
-                                  stored=None if spec.writes else stored)
+                                  stored=None if spec.effective_writes else stored)
+        self._shown(label)
         self.x._record("result", self.run_id, {"step": step.id, "ok": True,
                                                 "label": label.to_json()}, quiet=True)
         return Resolved(result.value, label)

@@ -22,7 +22,7 @@ from plangate.plan.model import Arg, Concat, ListOf, Lit, Ref
 from plangate.policy.facts import CallFacts, PlanBounds
 from plangate.resources import OPEN_VALUE
 from plangate.review.origins import as_text, occurs_in, own_words_text, text_occurs
-from plangate.trigger import Classified, Deployment
+from plangate.trigger import Classified, Deployment, Trigger
 
 OPEN: Any = OPEN_VALUE  # re-exported: a value not known before the plan runs
 
@@ -79,6 +79,17 @@ def follow(value: Any, path: tuple[str | int, ...]) -> Any:
         else:
             raise PathError(f"cannot take {part!r} of a {type(value).__name__}")
     return value
+
+
+def trigger_fields(trigger: Trigger, principal: str) -> dict[str, Any]:
+    """The trigger as a `<trigger...>` reference reads it (`follow` walks it); the review
+    summary shows the same values (`plangate.review.summary`). `principal`: canonical."""
+    return {
+        "id": trigger.id, "channel": trigger.channel, "principal": principal,
+        "payload": trigger.payload, "instruction": trigger.instruction,
+        "meta": dict(trigger.meta), "own": trigger.own_words(),
+        "segments": [seg.model_dump() for seg in trigger.segments],
+    }
 
 
 class FlowContext:
@@ -149,12 +160,17 @@ class FlowContext:
         self.principal_label = Label(sources=frozenset({"trigger:principal"}),
                                      taint="none" if classified.is_owner else "low")
         self.channel_label = Label(sources=frozenset({"trigger:channel"}))
-        self.trigger_value = {
-            "id": self.trigger.id, "channel": self.trigger.channel, "principal": principal,
-            "payload": self.trigger.payload, "instruction": self.trigger.instruction,
-            "meta": dict(self.trigger.meta), "own": self.trigger.own_words(),
-            "segments": [seg.model_dump() for seg in self.trigger.segments],
-        }
+        self.trigger_value = trigger_fields(self.trigger, principal)
+
+    def shown_label(self) -> Label:
+        """The label of everything of the trigger a planner is shown (who sent it, on which
+        channel, its headers, instruction and message: `plangate.model.planner_view`)."""
+        parts = [self.principal_label, self.channel_label, self.message_label]
+        if self.trigger.meta:
+            parts.append(self.trigger_label(("meta",)))
+        if self.trigger.instruction:
+            parts.append(self.instruction_label)
+        return join_all(parts)
 
     def _reader_id(self, canonical: str) -> str:
         """The reader id of a principal or destination. `owner` (and `*`) are reserved
@@ -266,10 +282,14 @@ class FlowContext:
 
     def call_facts(self, *, spec: ToolSpec, args: Mapping[str, Resolved], request_type: str,
                    bounds: PlanBounds, executes_tainted: bool,
-                   disclosed: Label | None = None, control: Label = TRUSTED) -> CallFacts:
+                   disclosed: Label | None = None, control: Label = TRUSTED,
+                   seen: Label | None = None) -> CallFacts:
         """Facts of one call. `disclosed`: label of stored content the call sends out;
         `control`: the pc label, readers of whatever decided that this call happens at
-        all (the loops around it). Both count as data the call sends."""
+        all (the loops around it). Both count as data the call sends. `seen`: readers of
+        what an agent that runs its own tools saw before asking for this call (whether it
+        asks at all is its choice): its destinations must be able to read it, as data the
+        call sends, though it alone does not make the call `private`."""
         known_args: dict[str, Any] = {}
         # Lists, not sets: argument names are unique. (One pass over the arguments, inlined:
         # this runs for every call of every review and every run-time check.)
@@ -280,7 +300,7 @@ class FlowContext:
         chosen: list[str] = []
         private = ((disclosed is not None and PUBLIC not in disclosed.readers)
                    or PUBLIC not in control.readers)
-        labels = [control]
+        labels = [control] if seen is None else [control, seen]
         for name, r in args.items():
             label = r.label
             labels.append(label)

@@ -322,21 +322,31 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
         meter: Meter = request.state.meter
 
         def work() -> JSONResponse:
+            session = body.session or ""
             with storage.lock:
                 if body.run_id is not None:
                     run_id_free(body.run_id, cred)
+                # The plan is reviewed with all its session's planner was shown before: a
+                # secret read on one grant is not the agent's own word in the next plan.
+                shown = storage.context.label(cred.name, session)
                 try:
                     outcome, grant, grant_id = gate.submit_for_grant(
-                        body.trigger, body.plan, run_id=body.run_id, credential=cred.name, meter=meter)
+                        body.trigger, body.plan, run_id=body.run_id, credential=cred.name, meter=meter,
+                        session=session, planner_context=shown)
                 except TriggerError as exc:
                     raise ApiError(400, f"trigger: {exc}"[:1000]) from None
                 except GrantError as exc:  # another worker granted this run id first
                     raise ApiError(409, str(exc)) from None
                 if grant is not None and grant_id is None:
-                    grant_id = runner.create(grant, outcome.run_id, cred.name)
+                    grant_id = runner.create(grant, outcome.run_id, cred.name, session)
                 if outcome.approval is not None:  # whose approval it is: see `_own_approval`
                     storage.audit.append(HOLDER_KIND, outcome.run_id, {"approval": outcome.approval,
-                                                                       "credential": cred.name})
+                                                                       "credential": cred.name,
+                                                                       "session": session})
+                # This trigger is now something the session's planner has read.
+                trigger_seen = gate.shown_by(body.trigger)
+                if shown is None or shown.join(trigger_seen) != shown:
+                    storage.context.add(cred.name, session, trigger_seen)
             review = outcome.review
             metrics.verdict(review.verdict)
             return JSONResponse(PlanResponse(run_id=outcome.run_id, verdict=review.verdict, rules=list(review.rules),
@@ -391,7 +401,7 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
     def approval_status(approval_id: str, cred: Credential = Depends(agent)) -> dict[str, Any]:
         """Whether the owner has decided (agents read the status only, of their own approvals)."""
         with storage.lock:
-            found = _own_approval(approval_id, cred)
+            found, _session = _own_approval(approval_id, cred)
         return {"approval": found.id, "status": found.status, "run_id": found.run_id}
 
     @app.post("/v1/approvals/{approval_id}/grant", response_model=PlanResponse, tags=["agent"], responses=ERRORS)
@@ -399,7 +409,7 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
         """A grant for a plan the owner approved: re-reviewed first; used once."""
         def work() -> JSONResponse:
             with storage.lock:
-                found = _own_approval(approval_id, cred)
+                found, session = _own_approval(approval_id, cred)
                 if granted(storage, found.run_id):
                     raise ApiError(409, run_granted(found.run_id))
                 try:
@@ -410,7 +420,7 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
                     raise ApiError(409, str(exc)) from None
                 assert grant is not None
                 try:
-                    grant_id = runner.create(grant, outcome.run_id, cred.name)
+                    grant_id = runner.create(grant, outcome.run_id, cred.name, session)
                 except RunProblem as exc:
                     raise problem(exc) from None
             review = outcome.review
@@ -442,11 +452,11 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
         found = _approval(approval_id)
         rows = storage.sql.all("SELECT data FROM audit_events WHERE run_id = ? AND kind = ?",
                                (found.run_id, HOLDER_KIND))
-        holders = {d.get("credential") for d in map(json.loads, (r[0] for r in rows))
-                   if d.get("approval") == approval_id}
-        if holders != {cred.name}:
+        held = [d for d in map(json.loads, (r[0] for r in rows)) if d.get("approval") == approval_id]
+        if {d.get("credential") for d in held} != {cred.name}:
             raise ApiError(404, f"no approval {approval_id!r}")
-        return found
+        sessions = {str(d.get("session") or "") for d in held}
+        return found, (sessions.pop() if len(sessions) == 1 else "")
 
     def _approval(approval_id: str) -> Any:
         try:

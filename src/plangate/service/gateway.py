@@ -16,11 +16,13 @@ from typing import Any
 from plangate.errors import AuditError, GrantError
 from plangate.execute import Grant, RunResult
 from plangate.gate import Gate, Outcome
+from plangate.labels import Label
 from plangate.plan.codec import CheckedPlan
 from plangate.policy import CompiledPolicy
 from plangate.policy.model import RateLimit
 from plangate.protocols import ToolResult
-from plangate.review.reviewer import Review
+from plangate.review.flow import FlowContext
+from plangate.review.reviewer import Review, deployment_of
 from plangate.service.runs import grant_insert, granted, run_granted
 from plangate.storage import Storage, StorageUnavailable
 from plangate.storage.redis_limits import RedisLimiter, RedisRunCounter
@@ -89,7 +91,8 @@ class ServiceGate(Gate):
         self._for = threading.local()  # the credential a submit is for, and its grant's id
 
     def submit_for_grant(self, trigger: Any, plan: Any, *, credential: str, meter: Meter | None = None,
-                         run_id: str | None = None) -> tuple[Outcome, Grant | None, str | None]:
+                         run_id: str | None = None, session: str = "",
+                         planner_context: Label | None = None) -> tuple[Outcome, Grant | None, str | None]:
         """`submit`; an approved plan's grant is stored, for `credential`, in the
         transaction of the review's records (so it exists only if they do, in one round
         trip): (outcome, grant, its id). A grant without an id is not stored yet. `meter`:
@@ -97,14 +100,18 @@ class ServiceGate(Gate):
         reviewed or run); a submit that ends before that leaves it to `settle`."""
         self.granting.take()
         local = self._for
-        local.credential, local.meter, local.grant_id = credential, meter, None
+        local.credential, local.meter, local.grant_id, local.session = credential, meter, None, session
         try:
-            outcome = self.submit(trigger, plan, run_id=run_id)
+            outcome = self.submit(trigger, plan, run_id=run_id, planner_context=planner_context)
         finally:
             local.credential, local.meter, grant_id = None, None, local.grant_id
-            local.grant_id = None
+            local.grant_id, local.session = None, ""
         grant = self.granting.take() if outcome.run is not None else None
         return outcome, grant, grant_id if grant is not None else None
+
+    def shown_by(self, trigger: Any) -> Label:
+        """What a planner shown this trigger has read (see `FlowContext.shown_label`)."""
+        return FlowContext(self.classify(trigger), deployment_of(self.policy)).shown_label()
 
     def settle(self, meter: Meter) -> None:
         """Count a request not counted yet (one that ended before its run was counted);
@@ -144,7 +151,7 @@ class ServiceGate(Gate):
         # `submit` runs an approved, checked plan (`GrantingExecutor`): its grant.
         try:
             grant_id, statement = grant_insert(Grant(classified=classified, checked=checked, review=result),
-                                               run_id, credential)
+                                               run_id, credential, getattr(self._for, "session", ""))
         except Exception:  # whatever broke, the review is on record
             super()._record(events, result, checked, classified, run_id)
             raise

@@ -82,14 +82,15 @@ def run_granted(run_id: str) -> str:
             "submit the plan again for a new run")
 
 
-def grant_insert(grant: Grant, run_id: str, credential: str) -> tuple[str, tuple[str, tuple[Any, ...]]]:
+def grant_insert(grant: Grant, run_id: str, credential: str,
+                 session: str = "") -> tuple[str, tuple[str, tuple[Any, ...]]]:
     """A new grant's id and the statement that stores it."""
     grant_id = "gr_" + secrets.token_hex(8)
     return grant_id, SqlGrants.insert(
         grant_id=grant_id, run_id=run_id, approval=grant.approval, credential=credential,
         trigger=grant.classified.trigger.model_dump(mode="json"),
         plan=grant.checked.plan.model_dump(mode="json", by_alias=True, exclude_none=True),
-        review=grant.review.to_json())
+        review=grant.review.to_json(), session=session)
 
 
 class _Stop(Exception):
@@ -128,6 +129,7 @@ class ReplaySink:
     unanswered_call: bool = False
     blocked: dict[str, Any] | None = None
     result_label: dict[str, Any] | None = None
+    shows: dict[str, Any] | None = None  # what the agent will see of the pending call
     new: list[str] = field(default_factory=list)
 
     def append(self, kind: str, run_id: str, data: Mapping[str, Any]) -> int:
@@ -178,6 +180,9 @@ class ReplaySink:
             raise _Mismatch(403, f"step {pending.step!r}: the arguments are not the ones the plan "
                                  "resolves to; nothing may run", expected_args=data.get("args"))
         self.matched = True
+        shows = data.get("shows")
+        self.shows = shows if isinstance(shows, dict) else Label(readers=frozenset({"owner"}),
+                                                                  taint="high").to_json()
 
 
 class _Paused(Exception):
@@ -251,8 +256,8 @@ class GrantRunner:
         self.storage = storage
         self.call_timeout = call_timeout
 
-    def create(self, grant: Grant, run_id: str, credential: str) -> str:
-        grant_id, statement = grant_insert(grant, run_id, credential)
+    def create(self, grant: Grant, run_id: str, credential: str, session: str = "") -> str:
+        grant_id, statement = grant_insert(grant, run_id, credential, session)
         try:
             self.storage.sql.run(*statement)
         except (AuditError, StorageUnavailable):
@@ -289,6 +294,9 @@ class GrantRunner:
                                       "reported yet; report it first", outstanding=outstanding)
             sink, tools, extractor, result = self._replay(row, state, Pending(step, tool, digest), owner)
             if tools.paused and sink.matched:
+                # Before the agent may run it: what it will see joins its session's context.
+                assert sink.shows is not None
+                self.storage.context.add(credential, row.session, Label.from_json(sink.shows))
                 state["outstanding"] = {"call": len(state["results"]), "step": step, "tool": tool,
                                         "digest": digest, "deadline": time.time() + self.call_timeout}
                 return self._keep(row, state, owner, Answer(200, {
@@ -418,7 +426,7 @@ class GrantRunner:
         tools = ReplayTools(state["results"], sink)
         extractor = ReplayExtractor(state["answers"], sink)
         executor = Executor(gate.policy, tools, sink, resources=ReplayResources(self.storage.resources, sink),
-                            extractor=extractor)
+                            extractor=extractor, agent_runs_tools=True)
         grant = Grant(classified=classified, checked=checked, review=review, approval=row.approval)
         try:
             result: RunResult | None = executor.run(grant, row.run_id)

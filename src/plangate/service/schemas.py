@@ -86,6 +86,11 @@ class PlanRequest(_Request):
     plan: dict[str, Any] = Field(description="the plan (see `plangate schema plan`)")
     run_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
                                description="the caller's run id (default: a new one)")
+    session: str | None = Field(None, max_length=128, pattern=r"^[A-Za-z0-9_.:@/-]+$",
+                                description="the agent's session (one model context): the plan is reviewed "
+                                            "with everything that session's planner was shown before "
+                                            "(triggers, results of its grants). Default: the credential's "
+                                            "one session, which keeps everything")
 
 
 class PlanResponse(BaseModel):

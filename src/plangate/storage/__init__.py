@@ -23,10 +23,13 @@ from typing import Any
 from plangate.config import ConfigError, sqlite_path
 from plangate.storage.errors import StorageUnavailable
 from plangate.storage.sql import (
+    AGENT_CONTEXT,
     GRANT_DEADLINES,
     GRANT_RUNS,
+    GRANT_SESSION,
     SCHEMA,
     Sql,
+    SqlAgentContext,
     SqlGrants,
     SqlIdempotency,
     SqlLimiter,
@@ -43,6 +46,7 @@ class Storage:
     resources: Any
     runs: Any
     grants: SqlGrants
+    context: SqlAgentContext
     keys: SqlIdempotency
     limiter: Any
     sql: Sql
@@ -116,8 +120,12 @@ def _sqlite(path: str) -> Storage:
     with log.lock:
         log.connection.execute("PRAGMA busy_timeout = 10000")
         log.connection.executescript(SCHEMA)
-        if "deadline" not in {r[1] for r in log.connection.execute("PRAGMA table_info(grants)")}:
+        columns = {r[1] for r in log.connection.execute("PRAGMA table_info(grants)")}
+        if "deadline" not in columns:
             log.connection.execute("ALTER TABLE grants ADD COLUMN deadline DOUBLE PRECISION")
+        if "session" not in columns:
+            log.connection.execute(GRANT_SESSION)
+        log.connection.executescript(AGENT_CONTEXT)
         log.connection.execute(GRANT_DEADLINES)
         try:
             for statement in GRANT_RUNS:
@@ -127,8 +135,8 @@ def _sqlite(path: str) -> Storage:
             raise ConfigError(f"{path}: the grants table holds two grants for one run (written by an "
                               "older plangate); remove one to open it") from None
     return Storage(kind="sqlite", audit=log, approvals=OwnerConsole(log), resources=SqliteResourceLabels(log),
-                   runs=SqlRunCounter(sql), grants=SqlGrants(sql), keys=SqlIdempotency(sql),
-                   limiter=SqlLimiter(sql), sql=sql, closers=[log.close])
+                   runs=SqlRunCounter(sql), grants=SqlGrants(sql), context=SqlAgentContext(sql),
+                   keys=SqlIdempotency(sql), limiter=SqlLimiter(sql), sql=sql, closers=[log.close])
 
 
 def _postgres(url: str, *, migrate: bool) -> Storage:
@@ -146,7 +154,7 @@ def _postgres(url: str, *, migrate: bool) -> Storage:
     log = PostgresAuditLog(sql)
     return Storage(kind="postgresql", audit=log, approvals=PostgresApprovals(log),
                    resources=PostgresResourceLabels(log), runs=SqlRunCounter(sql), grants=SqlGrants(sql),
-                   keys=SqlIdempotency(sql), limiter=SqlLimiter(sql), sql=sql)
+                   context=SqlAgentContext(sql), keys=SqlIdempotency(sql), limiter=SqlLimiter(sql), sql=sql)
 
 
 __all__ = ["Storage", "StorageUnavailable", "open_storage", "open_witness"]

@@ -66,7 +66,7 @@ from plangate.labels import Label, join_all
 from plangate.resources import has_wildcard, literal_prefix, overlaps
 from plangate.storage import pg_chain
 from plangate.storage.errors import StorageUnavailable
-from plangate.storage.sql import GRANT_DEADLINES, GRANT_RUNS, Sql
+from plangate.storage.sql import AGENT_CONTEXT, GRANT_DEADLINES, GRANT_RUNS, GRANT_SESSION, Sql
 from plangate.storage.sql import SCHEMA as SHARED_SCHEMA
 
 # An approval event's approval. The CASE keeps PostgreSQL from parsing any other event's
@@ -167,6 +167,8 @@ CREATE INDEX audit_events_approval_kinds ON audit_events(({_APPROVAL_OF})) WHERE
 DROP INDEX audit_events_approval;
 """),
     (8, ";\n".join(GRANT_RUNS) + ";"),
+    # What each agent session's planner was shown, and the session of each grant.
+    (9, f"{AGENT_CONTEXT}\n{GRANT_SESSION};"),
 )
 
 

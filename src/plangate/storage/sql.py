@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from typing import Any, Literal
 
 from plangate.audit.rate import rate_windows, window_wait
 from plangate.errors import AuditError, UserError
+from plangate.labels import Label, join_all
 from plangate.policy.model import RateLimit
 from plangate.storage.errors import StorageUnavailable
 
@@ -144,6 +146,20 @@ GRANT_RUNS = ("DROP INDEX IF EXISTS grants_run",
 """Run after `SCHEMA` once the `deadline` column exists (added to older grant tables). One
 grant per run, whichever worker writes it (a second would replay the first's calls)."""
 
+AGENT_CONTEXT = """
+CREATE TABLE IF NOT EXISTS agent_context (
+    id TEXT PRIMARY KEY,
+    credential TEXT NOT NULL,
+    session TEXT NOT NULL,
+    label_json TEXT NOT NULL,
+    created DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS agent_context_session ON agent_context(credential, session);
+"""
+"""What each agent session's planner has been shown (see `SqlAgentContext`); and which session
+each grant is for (`grants.session`, added to older tables)."""
+GRANT_SESSION = "ALTER TABLE grants ADD COLUMN session TEXT NOT NULL DEFAULT ''"
+
 GrantStatus = Literal["open", "finished"]
 
 
@@ -158,6 +174,7 @@ class GrantRow:
     review: dict[str, Any]
     results: Any  # the service's run state (see service/runs.py)
     status: str
+    session: str = ""  # the agent session it is for (SqlAgentContext)
 
 
 class SqlGrants:
@@ -167,27 +184,28 @@ class SqlGrants:
         self.sql = sql
 
     def create(self, *, grant_id: str, run_id: str, approval: str | None, credential: str,
-               trigger: Any, plan: Any, review: Any) -> None:
+               trigger: Any, plan: Any, review: Any, session: str = "") -> None:
         self.sql.run(*self.insert(grant_id=grant_id, run_id=run_id, approval=approval,
-                                  credential=credential, trigger=trigger, plan=plan, review=review))
+                                  credential=credential, trigger=trigger, plan=plan, review=review,
+                                  session=session))
 
     @staticmethod
     def insert(*, grant_id: str, run_id: str, approval: str | None, credential: str,
-               trigger: Any, plan: Any, review: Any) -> tuple[str, tuple[Any, ...]]:
+               trigger: Any, plan: Any, review: Any, session: str = "") -> tuple[str, tuple[Any, ...]]:
         """The statement that creates a grant (`?` placeholders), for `create` or for the
         transaction of the audit records that vouch for it (`append_many(also=...)`)."""
         return ("INSERT INTO grants(id, created, run_id, approval, credential, trigger_json, "
-                "plan_json, review_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "plan_json, review_json, session) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (grant_id, time.time(), run_id, approval, credential, json.dumps(trigger),
-                 json.dumps(plan), json.dumps(review)))
+                 json.dumps(plan), json.dumps(review), session))
 
     def get(self, grant_id: str) -> GrantRow | None:
         row = self.sql.one("SELECT id, run_id, approval, credential, trigger_json, plan_json, "
-                           "review_json, results_json, status FROM grants WHERE id = ?", (grant_id,))
+                           "review_json, results_json, status, session FROM grants WHERE id = ?", (grant_id,))
         if row is None:
             return None
         return GrantRow(row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]),
-                        json.loads(row[6]), json.loads(row[7]), row[8])
+                        json.loads(row[6]), json.loads(row[7]), row[8], row[9])
 
     def lease(self, grant_id: str, owner: str, seconds: float) -> bool:
         """Take the grant for one request (atomic across workers); False if another holds it."""
@@ -343,5 +361,47 @@ class SqlRunCounter:
                     (self._clock(), principal, trust_class))
 
 
-__all__ = ["SCHEMA", "Claim", "GrantRow", "Sql", "SqlGrants", "SqlIdempotency", "SqlLimiter",
-           "SqlRunCounter"]
+class SqlAgentContext:
+    """What an agent session's planner has been shown: the triggers of its plans and the
+    results of the calls it ran on its grants, as labels. Its next plan is reviewed with
+    their join as `planner_context`, so a secret it read on one grant cannot come back as
+    the agent's own words in the next plan. A session is named by the agent (one model
+    context); one that names none is its credential's one session, which keeps it all.
+
+    Rows are only added (the join of a session is the join of its rows: concurrent adds by
+    several workers lose nothing); a reader that finds more than `KEEP` rows replaces those
+    it read by their join."""
+
+    KEEP = 16
+
+    def __init__(self, sql: Sql) -> None:
+        self.sql = sql
+
+    def label(self, credential: str, session: str) -> Label | None:
+        rows = self.sql.all("SELECT id, label_json FROM agent_context WHERE credential = ? AND session = ?",
+                            (credential, session))
+        if not rows:
+            return None
+        try:
+            label = join_all([Label.from_json(json.loads(text)) for _id, text in rows])
+        except (ValueError, TypeError, KeyError) as exc:
+            raise AuditError(f"agent context of {credential!r}: unreadable label: {exc}"[:300]) from None
+        if len(rows) > self.KEEP:
+            with self.sql.transaction() as cur:
+                for ident, _text in rows:
+                    cur.execute(self.sql._sql("DELETE FROM agent_context WHERE id = ?"), (ident,))
+                statement, params = self.insert(credential, session, label)
+                cur.execute(self.sql._sql(statement), params)
+        return label
+
+    @staticmethod
+    def insert(credential: str, session: str, label: Label) -> tuple[str, tuple[Any, ...]]:
+        return ("INSERT INTO agent_context(id, credential, session, label_json, created) VALUES (?, ?, ?, ?, ?)",
+                (secrets.token_hex(12), credential, session, json.dumps(label.to_json()), time.time()))
+
+    def add(self, credential: str, session: str, label: Label) -> None:
+        self.sql.run(*self.insert(credential, session, label))
+
+
+__all__ = ["AGENT_CONTEXT", "GRANT_SESSION", "SCHEMA", "Claim", "GrantRow", "Sql", "SqlAgentContext", "SqlGrants",
+           "SqlIdempotency", "SqlLimiter", "SqlRunCounter"]

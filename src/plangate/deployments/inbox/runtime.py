@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from email.message import EmailMessage
-from email.utils import formatdate, getaddresses, make_msgid
+from email.utils import formatdate, getaddresses
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -136,7 +136,7 @@ class AssistantRuntime:
             msg = messages.parse_bytes(message.encode("utf-8") if isinstance(message, str)
                                        else message)
         if not messages.header(msg, "Message-ID"):
-            msg["Message-ID"] = make_msgid(domain=self._domain())
+            msg["Message-ID"] = _message_id(self._domain())
         self.mail.deliver(msg.as_bytes(), folder)
         view = messages.view(msg.as_bytes())
         if folder == INBOX:
@@ -295,7 +295,7 @@ class AssistantRuntime:
             msg["Cc"] = ", ".join(cc)
         msg["Subject"] = subject
         msg["Date"] = formatdate(usegmt=True)
-        msg["Message-ID"] = make_msgid(domain=self._domain())
+        msg["Message-ID"] = _message_id(self._domain())
         for name, value in (headers or {}).items():
             msg[name] = value
         msg.set_content(body)
@@ -456,6 +456,12 @@ class AssistantRuntime:
         text = visible(_text("notify_owner", "text", args["text"], 4000), None, newlines=True)
         return self._send("notify", to=[self.owner], cc=[], subject="Note from your assistant",
                           body=text)
+
+
+def _message_id(domain: str) -> str:
+    """A random Message-ID: `make_msgid`'s holds the time to 1/100 s and the process id, so
+    the ids of two replies would time the private work the run did between them."""
+    return f"<{secrets.token_hex(12)}@{domain}>"
 
 
 # ---- argument checks ------------------------------------------------------------------

@@ -86,10 +86,15 @@ class ServiceClient:
             raise ServiceDown(f"plangate service answered {status} with a JSON {type(answer).__name__}")
         return Answer(status, answer)
 
-    def submit(self, trigger: dict[str, Any], plan: dict[str, Any], run_id: str | None = None) -> Answer:
+    def submit(self, trigger: dict[str, Any], plan: dict[str, Any], run_id: str | None = None,
+               session: str | None = None) -> Answer:
+        """`session`: the Claude Code session the plan is for (one model context): the
+        service reviews it with all that session was shown before."""
         body: dict[str, Any] = {"trigger": trigger, "plan": plan}
         if run_id is not None:
             body["run_id"] = run_id
+        if session:
+            body["session"] = session
         return self._send("POST", "/v1/plans", body)
 
     def check(self, grant: str, step: str, tool: str, args: dict[str, Any]) -> Answer:

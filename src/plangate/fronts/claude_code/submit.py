@@ -39,7 +39,7 @@ def submit_plan(client: ServiceClient, store: SessionStore, session_id: str, tri
     with store.locked(session_id, wait=5.0):
         if store.load(session_id) is not None:
             raise SubmitError(f"session {session_id} is already bound to a plan; start a new session")
-        answer = client.submit(trigger, plan)
+        answer = client.submit(trigger, plan, session=f"claude-code:{session_id}"[:128])
         if answer.status != 200:
             raise SubmitError(f"the service refused the plan ({answer.status}): {answer.error}")
         body = answer.body

@@ -72,7 +72,8 @@ class GatedRun:
         self.result: RunResult | None = None
         self.closed_because = ""
         self.next: Any = None  # what the driver switched in while the run was not asking
-        self._executor = Executor(tools=_Tools(self), audit=_Sink(self), **executor_args)
+        self._executor = Executor(tools=_Tools(self), audit=_Sink(self), agent_runs_tools=True,
+                                  **executor_args)
         self._green = greenlet(self._main)
 
     @property
