@@ -224,9 +224,12 @@ _JSON_TYPES: dict[str, ArgType] = {
 def catalog_from_mcp(tools: list[dict[str, Any]],
                      overrides: dict[str, dict[str, Any]] | None = None) -> Catalog:
     """Build a catalog from an MCP `tools/list` result (dicts with `name`, `inputSchema`,
-    `annotations`). MCP hints are a starting point only: a tool without `readOnlyHint`
-    counts as write+egress, `openWorldHint` adds egress and untrusted output, and
-    `overrides` (from the deployer's catalog file) replace any field per tool.
+    `annotations`). MCP hints are a starting point only, and only for effects: a tool
+    without `readOnlyHint` counts as write+egress, `openWorldHint` adds egress. They are the
+    server's word on its effects, never on its data: every tool's output is owner-only and
+    untrusted, and it is `unverifiable` (so taken to read and write every stored resource
+    and echo every argument) until `overrides` (from the deployer's catalog file, which
+    `plangate catalog verify` then checks) replace any field per tool.
     """
     out: dict[str, Any] = {}
     for tool in tools:
@@ -259,8 +262,13 @@ def catalog_from_mcp(tools: list[dict[str, Any]],
             "args": args,
             "required": [r for r in schema.get("required", []) if r in args]
             if isinstance(schema, dict) else [],
-            "output": {"readers": ["owner"], "untrusted": open_world},
+            "output": {"readers": ["owner"], "untrusted": True},
+            "unverifiable": "built from an MCP tool listing: nobody has annotated or verified "
+                            "what it reads, writes and returns",
         }
-        entry.update((overrides or {}).get(name, {}))
+        override = (overrides or {}).get(name, {})
+        if override:  # the deployer annotated it (and `catalog verify` checks what they say)
+            entry.pop("unverifiable")
+        entry.update(override)
         out[name] = entry
     return parse_catalog({"tools": out}, source="MCP tool listing")

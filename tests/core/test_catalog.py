@@ -69,8 +69,10 @@ def test_merged_refuses_duplicate_tools() -> None:
 
 
 def test_catalog_from_mcp_maps_annotations() -> None:
-    """MCP hints are a starting point: read-only stays read; anything else writes, deletes
-    unless told otherwise, and open-world tools egress with untrusted output."""
+    """MCP hints are a starting point for effects: read-only stays read; anything else
+    writes, deletes unless told otherwise, and open-world tools egress. They say nothing of
+    data: every output is untrusted and owner-only, and a tool the deployer did not
+    annotate is unverifiable (it reads and writes everything, round 20)."""
     listing = [
         {"name": "search", "inputSchema": {"type": "object", "properties": {
             "q": {"type": "string"}, "limit": {"type": ["integer", "null"]},
@@ -89,9 +91,11 @@ def test_catalog_from_mcp_maps_annotations() -> None:
     assert search.args["limit"].type == "integer"
     assert search.args["tags"].type == "array" and search.args["tags"].items == "string"
     assert search.required_args == frozenset({"q"})  # unknown required names are dropped
-    assert not search.output_label.untrusted
+    assert search.output_label.untrusted and search.output_label.readers == frozenset({"owner"})
+    assert search.effective_reads == ("*",) and search.effective_writes == ("*",)
     fetch = cat.tools["fetch_url"]
     assert fetch.effects == ["read", "egress"] and fetch.output_label.untrusted
+    assert not fetch.unverifiable  # the deployer's override annotated it
     assert fetch.sink_args == {"url": "url"}
     assert cat.tools["rm"].effects == ["write", "delete"]
     # No hints at all: the worst case (write, delete, egress; untrusted output).

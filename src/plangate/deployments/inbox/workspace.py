@@ -61,6 +61,10 @@ class Workspace:
             raise ConfinementError(f"path {rel!r} resolves outside the workspace (a symlink)")
         if real == self.root and not allow_root:
             raise ConfinementError(f"path {rel!r} names the workspace itself")
+        if real != target:
+            # One name per file: labels are kept under the path as written, so a symlinked
+            # folder would give a file a second, unlabelled name (or hide shared/ behind one).
+            raise ConfinementError(f"path {rel!r} goes through a symlink; name the file where it is")
         return target
 
     def read(self, rel: str) -> str:
