@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from plangate.labels import Label
 from plangate.storage import Storage
 
 from .conftest import auth, example, make_client
@@ -254,3 +255,27 @@ def test_text_no_database_can_store_is_a_clear_422_on_every_backend(storage: Sto
             error = response.json()["error"]
             assert where in error and what in error, response.text
         assert store.audit.head() == before
+
+
+def test_a_run_that_stops_tells_its_session_why(client: TestClient, storage: Storage) -> None:
+    """The agent learns that (and where) its grant's run stopped, and whether a step halted
+    depends on all the run had computed, the stored labels its checks read included: each
+    halt's label joins the session's context when the replay records it (a replay of a halt
+    already on record adds nothing again)."""
+    body = example("meeting-reply")
+    out = client.post("/v1/plans", json=body, headers=auth("agent")).json()
+    session = body["session"]
+    r = client.post(f"/v1/grants/{out['grant']}/check", json=HOLD, headers=auth("agent"))
+    assert r.status_code == 200, r.text
+    # The tool failed: the run halts at the hold, and the halt's label is recorded ...
+    r = client.post(f"/v1/grants/{out['grant']}/results", json={"call": 0, "ok": False, "error": "boom"},
+                    headers=auth("agent"))
+    assert r.status_code == 200, r.text
+    halts = [e for e in storage.audit.tail(50, run_id=out["run_id"]) if e.kind == "halt"]
+    assert halts and "label" in halts[0].data
+    halt = Label.from_json(halts[0].data["label"])
+    after = storage.context.label("agent", session)
+    assert after is not None and after == after.join(halt)  # ... and joined into the session
+    rows = storage.sql.one("SELECT COUNT(*) FROM agent_context WHERE credential = ? AND session = ?",
+                           ("agent", session))
+    assert rows is not None and rows[0] == 3  # the trigger, the hold's call, the halt

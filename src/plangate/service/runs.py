@@ -32,11 +32,11 @@ from typing import Any
 from plangate.errors import AuditError, GrantError
 from plangate.execute import Executor, Grant, RunResult
 from plangate.execute.executor import args_digest
-from plangate.labels import Label
+from plangate.labels import Label, join_all
 from plangate.plan.codec import check_plan, parse_plan
 from plangate.plan.model import ExtractType
 from plangate.protocols import ToolResult
-from plangate.resources import ResourceLabels
+from plangate.resources import OWNER_ONLY, ResourceLabels
 from plangate.review.reviewer import Finding, Review
 from plangate.storage import Storage, StorageUnavailable
 from plangate.storage.sql import GrantRow, SqlGrants
@@ -130,6 +130,9 @@ class ReplaySink:
     blocked: dict[str, Any] | None = None
     result_label: dict[str, Any] | None = None
     shows: dict[str, Any] | None = None  # what the agent will see of the pending call
+    #: Labels of the halts this replay recorded: the agent learns that (and where) its run
+    #: stopped, which depends on all the run had computed.
+    halts: list[dict[str, Any]] = field(default_factory=list)
     new: list[str] = field(default_factory=list)
 
     def append(self, kind: str, run_id: str, data: Mapping[str, Any]) -> int:
@@ -160,6 +163,9 @@ class ReplaySink:
             self.blocked = dict(data)
         if kind == "result" and self.result_label is None and "label" in data:
             self.result_label = dict(data["label"])
+        if kind == "halt":
+            label = data.get("label")
+            self.halts.append(dict(label) if isinstance(label, dict) else OWNER_ONLY.to_json())
         seq = int(self.audit.append(kind, run_id, data))
         self.position += 1
         self.new.append(kind)
@@ -414,6 +420,14 @@ class GrantRunner:
 
     def _replay(self, row: GrantRow, state: dict[str, Any], pending: Pending | None, owner: str
                 ) -> tuple[ReplaySink, ReplayTools, ReplayExtractor, RunResult | None]:
+        sink, tools, extractor, result = self._replay_run(row, state, pending, owner)
+        if sink.halts:  # the agent will learn its run stopped: its session learns the label
+            self.storage.context.add(row.credential, row.session,
+                                     join_all([Label.from_json(h) for h in sink.halts]))
+        return sink, tools, extractor, result
+
+    def _replay_run(self, row: GrantRow, state: dict[str, Any], pending: Pending | None, owner: str
+                    ) -> tuple[ReplaySink, ReplayTools, ReplayExtractor, RunResult | None]:
         gate = self.gate
         classified = gate.classify(row.trigger)
         checked = check_plan(parse_plan(row.plan), gate.policy.catalog)
