@@ -139,6 +139,24 @@ def quote(value: Any, limit: int | None = 60, *, ascii: bool = False) -> str:
     return f"'{shown}'{ELLIPSIS} ({len(value)} chars)" if cut else f"'{shown}'"
 
 
+def pieces(text: str, width: int, *, ascii: bool = False) -> list[str]:
+    """`text` cut into consecutive pieces that `quote(piece, width)` shows whole: escapes
+    count at their shown length and are never split, so no piece loses characters (an
+    emoji shows as 10). `width` is at least 10, the longest escape."""
+    if text.isascii() and text.isprintable() and "'" not in text and "\\" not in text:
+        return [text[i:i + width] for i in range(0, len(text), width)] or [""]
+    out: list[str] = []
+    start = used = 0
+    for i, ch in enumerate(text):
+        size = len(_render(ch, None, ascii=ascii, newlines=False, specials="'«»")[0])
+        if used + size > width and i > start:
+            out.append(text[start:i])
+            start, used = i, 0
+        used += size
+    out.append(text[start:])
+    return out
+
+
 def marked(text: str, source: str) -> str:
     """Text an attacker may have written, marked with where it came from:
     `«payload from carol@new.example: 'Dear owner...'»`. `text` is already rendered
@@ -156,4 +174,4 @@ def visible_lines(text: str, *, width: int | None = 400, max_lines: int | None =
     return out
 
 
-__all__ = ["DEFAULT_LIMIT", "ELLIPSIS", "marked", "quote", "visible", "visible_lines"]
+__all__ = ["DEFAULT_LIMIT", "ELLIPSIS", "marked", "pieces", "quote", "visible", "visible_lines"]

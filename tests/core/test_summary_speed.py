@@ -1,8 +1,9 @@
 """The fast WHAT summary says exactly what the general one said, byte for byte.
 
 `plangate.review.summary` and the escaping in `plangate.safetext` were rewritten for speed
-(one rendering per argument, printable-ASCII fast paths, per-summary memos). The code they
-replaced is kept below as the reference (`ref_*`, copied from commit 4fe0800); every test
+(one rendering per argument, printable-ASCII fast paths, per-summary memos). A plain, slow
+version of each is kept below as the reference (`ref_*`; the escaping as of commit 4fe0800,
+the summary as the owner must read it since round 20: every argument whole); every test
 here compares the two on generated plans, arguments, triggers and values (literals of every
 origin, concats, lists, refs, long texts over `WHOLE`/`WRAP`, non-ASCII, control, bidi and
 zero-width characters, quoted and forwarded segments) and on every plan of the policy-case
@@ -26,10 +27,11 @@ from plangate import parse_trigger
 from plangate.bench.perf import POLICY, distinct_plan
 from plangate.catalog import EFFECTS, ArgSpec, Catalog, ToolSpec
 from plangate.errors import PlanError
-from plangate.plan.codec import CheckedPlan, Scoped, check_plan, iter_refs, parse_plan
+from plangate.plan.codec import CheckedPlan, Scoped, check_plan, parse_plan
 from plangate.plan.model import Arg, CallStep, Concat, ExtractStep, ForEachStep, ListOf, Lit, Plan, Ref
 from plangate.policy import load_policy
 from plangate.review import summary
+from plangate.review.flow import PathError, follow, trigger_fields
 from plangate.review.origins import normalise, occurs_in, own_words_text
 from plangate.safetext import _render, marked, quote, visible
 from plangate.trigger import Trigger
@@ -107,10 +109,13 @@ def ref_marked(text: str, source: str) -> str:
     return f"«{ref_visible(source, 120)}: {text}»"
 
 
-# --- The reference: the summary as it was -----------------------------------------------
+# --- The reference: the summary as it should read --------------------------------------
+# Plain and slow on purpose: the spec the fast summary must equal. Every argument of every
+# step is shown whole: a text in parts that lose no character to escaping, a list or dict
+# item by item, up to WHOLE characters with the rest said; a trigger reference shows its
+# value; the agent's and the trigger's words are marked `«...»`.
 
 WHOLE, WRAP = 4000, 240
-_OUTWARD = frozenset({"egress", "payment", "persist", "execute", "delete", "write"})
 
 
 def ref_short(value: Any, limit: int = 60) -> str:
@@ -125,45 +130,145 @@ def _ref_source(lit: Lit, sender: str, own: str | None) -> str:
     return {"instruction": "your instruction", "planner": "chosen by the agent"}[lit.origin]
 
 
-def _ref_lit(value: Any, lit: Lit, source: str, limit: int) -> str:
-    if lit.origin == "payload":
-        return ref_marked(ref_short(value, limit), source)
-    return f"{ref_short(value, limit)} ({source})"
+def _ref_trigger_source(path: tuple[str | int, ...], sender: str, own: str | None,
+                        fields: dict[str, Any]) -> str:
+    theirs = f"payload from {sender or 'the trigger'}"
+    head = str(path[0]) if path else ""
+    if head == "instruction":
+        return "your instruction"
+    if own is None or head == "own":
+        return theirs
+    if head == "segments" and len(path) > 1:
+        try:
+            if follow(fields, ("segments", path[1], "kind")) == "own":
+                return theirs
+        except PathError:
+            pass
+    return f"quoted or forwarded in the message from {sender or 'the trigger'}, not their own words"
+
+
+def _ref_show(rendered: str, source: str) -> str:
+    return f"{rendered} ({source})" if source == "your instruction" else ref_marked(rendered, source)
+
+
+class _RefWords:
+    def __init__(self, sender: str, own: str | None, fields: dict[str, Any] | None) -> None:
+        self.sender, self.own, self.fields = sender, own, fields
+
+    def known(self, ref: Ref) -> tuple[Any, str] | None:
+        if ref.ref != "trigger" or self.fields is None:
+            return None
+        try:
+            value = follow(self.fields, ref.segments)
+        except PathError:
+            return None
+        return value, _ref_trigger_source(ref.segments, self.sender, self.own, self.fields)
+
+    def one(self, arg: Arg, limit: int) -> str:
+        if isinstance(arg, Lit):
+            return _ref_show(ref_short(arg.literal, limit), _ref_source(arg, self.sender, self.own))
+        if isinstance(arg, Ref):
+            shown = ref_visible(arg.shown, 120, ascii=True)
+            if arg.ref != "trigger":
+                return f"<{shown}, known at run time>"
+            known = self.known(arg)
+            return f"<{shown}>" if known is None else f"<{shown}> = {_ref_show(ref_short(known[0], limit), known[1])}"
+        if isinstance(arg, Concat):
+            return " + ".join(self.one(p, limit) for p in arg.concat)
+        assert isinstance(arg, ListOf)
+        return "[" + ", ".join(self.one(i, limit) for i in arg.items) + "]"
+
+    def lines(self, arg: Arg, pad: str) -> list[str]:
+        """An argument whose one line is longer than WRAP."""
+        if isinstance(arg, Lit):
+            return self.value(arg.literal, _ref_source(arg, self.sender, self.own), pad, "")
+        if isinstance(arg, Ref):
+            known = self.known(arg)
+            if known is None:
+                return [pad + self.one(arg, WRAP)]
+            return self.value(known[0], known[1], pad, f"<{ref_visible(arg.shown, 120, ascii=True)}> = ")
+        parts = arg.concat if isinstance(arg, Concat) else arg.items
+        sep = " + " if isinstance(arg, Concat) else ", "
+        out = [f"{pad}{'joined from' if isinstance(arg, Concat) else 'a list of'} {len(parts)} parts:"]
+        row: list[str] = []
+        for part in parts:
+            one = self.one(part, WHOLE)
+            if len(one) > WRAP:
+                if row:
+                    out.append(pad + "  " + sep.join(row))
+                    row = []
+                out.extend(self.lines(part, pad + "  "))
+                continue
+            if row and len(sep.join([*row, one])) > WRAP:
+                out.append(pad + "  " + sep.join(row))
+                row = []
+            row.append(one)
+        if row:
+            out.append(pad + "  " + sep.join(row))
+        return out
+
+    def value(self, value: Any, source: str, pad: str, label: str) -> list[str]:
+        if isinstance(value, str):
+            # Cut the raw text where the escaped part would pass WRAP: no character lost.
+            cut: list[str] = []
+            for ch in value[:WHOLE]:
+                if cut and len(ref_render(cut[-1] + ch, None, ascii=True, newlines=False, specials="'«»")[0]) <= WRAP:
+                    cut[-1] += ch
+                else:
+                    cut.append(ch)
+            cut = cut or [""]
+            out = [f"{pad}{label}{len(value)} characters in {len(cut)} parts:"]
+            for n, piece in enumerate(cut, 1):
+                out.append(f"{pad}  {_ref_show(ref_quote(piece, None, ascii=True), f'{source}, part {n}')}")
+            if len(value) > WHOLE:
+                out.append(f"{pad}  ... and {len(value) - WHOLE} more characters, not shown")
+            return out
+        if not value or not isinstance(value, list | tuple | dict):
+            return self.value(ref_quote(value, None, ascii=True), f"{source}, as JSON", pad, label)
+        entries = list(value.items()) if isinstance(value, dict) else list(value)
+        noun = "entries" if isinstance(value, dict) else "items"
+        out = [f"{pad}{label}a {'dict' if isinstance(value, dict) else 'list'} of {len(entries)} {noun}:"]
+        row: list[str] = []
+        used = 0
+        for n, entry in enumerate(entries):
+            if used >= WHOLE:
+                out.append(f"{pad}  ... and {len(entries) - n} more {noun}, not shown")
+                break
+            if isinstance(value, dict):
+                text = ref_quote({entry[0]: entry[1]}, None, ascii=True)[1:-1]
+            else:
+                text = ref_quote(entry, None, ascii=True)
+            used += len(text)
+            if row and (len(text) > WRAP or len(", ".join([*row, text])) > WRAP):
+                out.append(f"{pad}  {_ref_show(', '.join(row), source)}")
+                row = []
+            if len(text) <= WRAP:
+                row.append(text)
+            elif isinstance(value, dict):
+                out.extend(self.value(entry[1], source, pad + "  ", f"{ref_quote(entry[0], None, ascii=True)}: "))
+            else:
+                out.extend(self.value(entry, source, pad + "  ", f"item {n + 1}: "))
+        if row:
+            out.append(f"{pad}  {_ref_show(', '.join(row), source)}")
+        return out
+
+    def step(self, head: str, args: list[tuple[str, Arg]], indent: str) -> list[str]:
+        line = head + (" -> " + "; ".join(f"{n}={self.one(a, WHOLE)}" for n, a in args) if args else "")
+        if len(line) <= WRAP:
+            return [line]
+        out = [head + " ->"]
+        for n, a in args:
+            one = self.one(a, WHOLE)
+            if len(one) <= WRAP:
+                out.append(f"{indent}    {n} = {one}")
+            else:
+                out.append(f"{indent}    {n} =")
+                out.extend(self.lines(a, indent + "      "))
+        return out
 
 
 def ref_describe_arg(arg: Arg, sender: str = "", *, limit: int = 60, own: str | None = None) -> str:
-    if isinstance(arg, Lit):
-        return _ref_lit(arg.literal, arg, _ref_source(arg, sender, own), limit)
-    if isinstance(arg, Ref):
-        shown = ref_visible(arg.shown, 120, ascii=True)
-        return f"<{shown}, known at run time>" if arg.ref != "trigger" else f"<{shown}>"
-    if isinstance(arg, Concat):
-        return " + ".join(ref_describe_arg(p, sender, limit=limit, own=own) for p in arg.concat)
-    assert isinstance(arg, ListOf)
-    return "[" + ", ".join(ref_describe_arg(i, sender, limit=limit, own=own) for i in arg.items) + "]"
-
-
-def _ref_whole(arg: Arg, sender: str, own: str | None, pad: str) -> list[str]:
-    one = ref_describe_arg(arg, sender, limit=WHOLE, own=own)
-    if len(one) <= WRAP:
-        return [pad + one]
-    if isinstance(arg, Lit) and isinstance(arg.literal, str):
-        text, source = arg.literal, _ref_source(arg, sender, own)
-        shown = text[:WHOLE]
-        parts = range(0, len(shown), WRAP)
-        out = [f"{pad}{len(text)} characters in {len(parts)} parts:"]
-        out.extend(f"{pad}  {_ref_lit(shown[i:i + WRAP], arg, f'{source}, part {n}', WRAP)}"
-                   for n, i in enumerate(parts, 1))
-        if len(text) > WHOLE:
-            out.append(f"{pad}  ... and {len(text) - WHOLE} more characters, not shown")
-        return out
-    if isinstance(arg, Concat | ListOf):
-        pieces = arg.concat if isinstance(arg, Concat) else arg.items
-        out = [f"{pad}{'joined from' if isinstance(arg, Concat) else 'a list of'} {len(pieces)} parts:"]
-        for piece in pieces:
-            out.extend(_ref_whole(piece, sender, own, pad + "  "))
-        return out
-    return [pad + one[:WRAP] + "..."]
+    return _RefWords(sender, own, None).one(arg, limit)
 
 
 def _ref_an(word: str) -> str:
@@ -175,6 +280,8 @@ def ref_summarise(checked: CheckedPlan, catalog: Catalog, *, trust_class: str, p
     rtype = checked.plan.request_type
     own = own_words_text(trigger) if trigger is not None else None
     sender = ref_visible(principal, 80, ascii=True)
+    fields = trigger_fields(trigger, principal) if trigger is not None else None
+    words = _RefWords(sender, own, fields)
     lines = [f"{_ref_an(trust_class)} {ref_short(trust_class, 40)} trigger from {ref_short(principal, 80)} asks for "
              f"{_ref_an(rtype).lower()} {ref_short(rtype, 64)} request; verdict: {verdict}."]
     for scoped in checked.order:
@@ -182,32 +289,33 @@ def ref_summarise(checked: CheckedPlan, catalog: Catalog, *, trust_class: str, p
         indent = "  " * (len(scoped.loops) + 1)
         loop = f" (up to {scoped.repeat}x)" if scoped.repeat > 1 else ""
         if isinstance(step, CallStep):
-            spec = catalog.tools[step.tool]
-            effects = "/".join(spec.effects) or "no effect"
-            everything = bool(_OUTWARD & set(spec.effects))
-            names = [n for n, a in step.args.items() if everything or n in spec.sink_args
-                     or any(r.ref != "trigger" for r in iter_refs(a))]
-            shown = [f"{n}={ref_describe_arg(step.args[n], sender, own=own)}" for n in names]
-            head = f"{indent}- {step.id}: {step.tool} [{effects}]{loop}"
-            whole = [f"{n}={ref_describe_arg(step.args[n], sender, limit=WHOLE, own=own)}" for n in names]
-            if not everything or len(head) + sum(len(w) + 2 for w in whole) <= WRAP:
-                lines.append(head + (f" -> {'; '.join(whole if everything else shown)}" if shown else ""))
-            else:
-                lines.append(head + " ->")
-                for n in names:
-                    value = _ref_whole(step.args[n], sender, own, indent + "      ")
-                    if len(value) == 1:
-                        lines.append(f"{indent}    {n} = {value[0].lstrip()}")
-                    else:
-                        lines.append(f"{indent}    {n} =")
-                        lines.extend(value)
+            effects = "/".join(catalog.tools[step.tool].effects) or "no effect"
+            lines += words.step(f"{indent}- {step.id}: {step.tool} [{effects}]{loop}", list(step.args.items()), indent)
         elif isinstance(step, ExtractStep):
-            lines.append(f"{indent}- {step.id}: extract a {step.type.kind} from "
-                         f"{ref_describe_arg(step.source, sender, own=own)} (no tools)")
+            t = step.type
+            bounds: list[tuple[str, Arg]] = []
+            if t.values is not None:
+                bounds.append(("values", Lit(literal=list(t.values), origin="planner")))
+            if t.choices is not None:
+                bounds.append(("choices", t.choices))
+            if t.min is not None:
+                bounds.append(("min", Lit(literal=t.min, origin="planner")))
+            if t.max is not None:
+                bounds.append(("max", Lit(literal=t.max, origin="planner")))
+            source = words.one(step.source, WHOLE)
+            if len(source) <= WRAP:
+                lines += words.step(f"{indent}- {step.id}: extract a {t.kind} from {source} (no tools)", bounds, indent)
+            else:
+                lines += words.step(f"{indent}- {step.id}: extract a {t.kind} (no tools)",
+                                    [("from", step.source), *bounds], indent)
         else:
             assert isinstance(step, ForEachStep)
-            lines.append(f"{indent}- {step.id}: for each item of {ref_describe_arg(step.over, sender, own=own)}, "
-                         f"at most {step.max}:")
+            over = words.one(step.over, WHOLE)
+            if len(over) <= WRAP:
+                lines.append(f"{indent}- {step.id}: for each item of {over}, at most {step.max}:")
+            else:
+                lines.append(f"{indent}- {step.id}: for each item of the value below, at most {step.max}:")
+                lines += words.lines(step.over, indent + "      ")
     return "\n".join(lines)
 
 
@@ -247,7 +355,9 @@ _SEGMENT = st.one_of(st.text(min_size=1, max_size=20), st.text(alphabet=_HOSTILE
                      st.integers(0, 99))
 _REF = st.builds(lambda ref, path: Ref(ref=ref, path=path),
                  st.sampled_from(["trigger", "s1", "item", "m"]),
-                 st.one_of(st.just(""), st.sampled_from(["payload", "results.0.sender", "a.b-c_d"]),
+                 st.one_of(st.just(""), st.sampled_from(["payload", "results.0.sender", "a.b-c_d", "own", "segments",
+                                                         "segments.1.text", "segments.0.kind", "meta",
+                                                         "meta.subject", "instruction", "principal"]),
                            st.lists(_SEGMENT, min_size=1, max_size=4),
                            st.builds(lambda s, n: [s] * n, st.text(alphabet=_ASCII, min_size=150, max_size=200),
                                      st.integers(1, 3))))
@@ -286,8 +396,14 @@ def plans(draw: st.DrawFn, catalog: Catalog) -> CheckedPlan:
             args = {a: draw(_ARG) for a in draw(st.lists(st.sampled_from(names), unique=True, max_size=5))}
             step = CallStep(id=f"s{n}", tool=tool, args=args)
         elif kind == "extract":
-            step = ExtractStep.model_validate({"id": f"s{n}", "kind": "extract", "from": draw(_ARG),
-                                               "type": {"kind": draw(st.sampled_from(["bool", "enum", "copy"]))}})
+            type_: dict[str, Any] = {"kind": draw(st.sampled_from(["bool", "enum", "copy", "number"]))}
+            if type_["kind"] == "enum":
+                type_["values"] = draw(st.lists(_TEXT, max_size=5))
+            elif type_["kind"] == "copy":
+                type_["choices"] = draw(_ARG)
+            elif type_["kind"] == "number":
+                type_["min"], type_["max"] = draw(st.one_of(st.none(), st.integers(-9, 9))), 10.5
+            step = ExtractStep.model_validate({"id": f"s{n}", "kind": "extract", "from": draw(_ARG), "type": type_})
         else:
             inner = CallStep(id=f"in{n}", tool=sorted(catalog.tools)[0])
             step = ForEachStep.model_validate({"id": f"s{n}", "kind": "for_each", "over": draw(_ARG), "as": "item",

@@ -73,7 +73,8 @@ def test_oncall_is_asked_with_every_value_of_a_change() -> None:
     (result,) = run_bench([scenario])
     step = result.steps[0]
     assert step.verdict == "escalate"
-    assert "replicas=0" in step.summary and "deployment='payments'" in step.summary
+    assert "replicas=«chosen by the agent: 0»" in step.summary
+    assert "deployment=«chosen by the agent: 'payments'»" in step.summary
 
 
 def test_main_writes_the_report_with_its_baseline(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ BUILTIN_REASONS = {
     "plangate:review-error": "the review itself failed; a failed review denies",
 }
 INDENT = "  "
+WIDTH = 400  # characters of a summary line per printed line
 
 
 def rule_reason(rule: str, reasons: Mapping[str, str]) -> str:
@@ -71,8 +72,15 @@ def review_text(result: Mapping[str, Any]) -> list[str]:
 
 def summary_block(summary: object, indent: str) -> list[str]:
     """The reviewer's summary behind a `| ` gutter: even a summary read back from a
-    damaged or hostile record cannot print a line that passes for one of plangate's own."""
-    return [f"{indent}| {line}" for line in visible_lines(str(summary))]
+    damaged or hostile record cannot print a line that passes for one of plangate's own.
+    Every line, whole: the owner approves all of it, so no step may fall out of view
+    (tests/redteam/test_review_round20_approvals.py). A line longer than `WIDTH` goes on
+    in continuation lines (`|+ `), so each printed line stays bounded."""
+    out = []
+    for line in visible_lines(str(summary), width=None, max_lines=None):
+        out.append(f"{indent}| {line[:WIDTH]}")
+        out.extend(f"{indent}|+ {line[i:i + WIDTH]}" for i in range(WIDTH, len(line), WIDTH))
+    return out
 
 
 def _class(result: Mapping[str, Any]) -> str:

@@ -43,7 +43,7 @@ from plangate.resources import (
 )
 from plangate.review.flow import FlowContext, PathError, Resolved
 from plangate.review.reviewer import Review, deployment_of, extracted_label, plan_bounds
-from plangate.review.summary import short
+from plangate.review.summary import describe_values
 from plangate.trigger import Classified
 
 RunStatus = Literal["completed", "halted", "failed", "escalated"]
@@ -232,7 +232,9 @@ class _Run:
                 self.problems.append(halt)
                 # Whether and where a run stops depends on everything it has computed: the
                 # label says who may learn it (a replanning agent's context joins it).
-                label = self.seen.join(self.decided).join(pc).readers_only()
+                # Untrusted too: a halt's message may quote what the run read (a tool's
+                # error, a field of a stranger's mail).
+                label = Label(readers=self.seen.join(self.decided).join(pc).readers, taint="high")
                 self.x._record("halt", self.run_id, {
                     "step": halt.step, "status": halt.status, "message": halt.message,
                     "rules": list(halt.rules), "label": label.to_json()}, quiet=True)
@@ -345,7 +347,7 @@ class _Run:
                  "rules": list(decision.rules),
                  "args": {k: audit_value(v) for k, v in values.items()}}
         if not allowed and decision.verdict == "escalate":
-            allowed = self._ask_owner(step, values, decision.rules)
+            allowed = self._ask_owner(step, values, {n: r.label for n, r in args.items()}, decision.rules)
         if not allowed:
             # A runtime deny (or an unanswered escalation) blocks: the tool is never called.
             self.x._record("block", self.run_id, {**event, "detail": decision.detail})
@@ -388,8 +390,14 @@ class _Run:
             raise _Halt("failed", step.id, f"tool {step.tool!r} failed: {exc!r}"[:500]) from None
         self.calls.append(CallRecord(step=step.id, tool=step.tool, args=values,
                                      verdict=decision.verdict, rules=decision.rules, ok=True))
+        reported = result.label
+        if reported is not None and self.x.agent_runs_tools:
+            # The agent ran the tool and says who may read the result: it may narrow the
+            # catalog's readers, never widen them.
+            reported = Label(readers=spec.output_label.join(reported).readers,
+                             sources=reported.sources, taint=reported.taint)
         label = call_output_label(spec, arg_labels, values, self.x.resources, control=pc,
-                                  reported=result.label,
+                                  reported=reported,
                                   # A tool that writes may read back what it just wrote.
                                   stored=None if spec.effective_writes else stored)
         self._shown(label)
@@ -397,18 +405,23 @@ class _Run:
                                                 "label": label.to_json()}, quiet=True)
         return Resolved(result.value, label)
 
-    def _ask_owner(self, step: CallStep, values: Mapping[str, Any], rules: tuple[str, ...]) -> bool:
+    def _ask_owner(self, step: CallStep, values: Mapping[str, Any], labels: Mapping[str, Label],
+                   rules: tuple[str, ...]) -> bool:
         """A runtime escalation asks the owner now, with the concrete values, if the
-        deployment has a synchronous channel; otherwise the run stops and waits."""
+        deployment has a synchronous channel; otherwise the run stops and waits. The values
+        are shown whole as the review summary shows them, each marked with where it came
+        from (its label's sources)."""
         approver = self.x.approver
         if approver is None:
             return False
         policy = self.x.policy
-        shown = ", ".join(f"{k}={short(v)}" for k, v in values.items())
+        sources = {k: "at run time, from " + (", ".join(sorted(labels[k].sources)) or "the plan")
+                   for k in values}
+        shown = "\n".join(describe_values(values, sources, "  "))
         question = OwnerQuestion(
             run_id=self.run_id, step=step.id, tool=step.tool, args=dict(values), rules=rules,
             reasons={r: policy.reason(r) for r in rules},
-            summary=f"{self.grant.classified.trust_class!r} run wants {step.tool}({shown})")
+            summary=f"{self.grant.classified.trust_class!r} run wants {step.tool} with:\n{shown}")
         try:
             yes = approver.approve(question) is True
         except Exception:  # an approver failure is a no

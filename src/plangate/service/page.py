@@ -10,11 +10,12 @@
     GET  /ui/static/page.css|page.js  the page's only style and script
 
 Everything shown comes from the server already escaped twice over: first through
-`plangate.safetext` (no control, ANSI, bidi or zero-width character acts, lengths are
-bounded, non-ASCII in the summary shows as `\\uXXXX`), then `html.escape`. Text an attacker
-may have written (the summary's `«payload from …»` spans, the trigger's payload) is set in a
-marked span labelled as the sender's. The page has no inline script or style: the Content
-Security Policy allows only its own two files.
+`plangate.safetext` (no control, ANSI, bidi or zero-width character acts, non-ASCII in
+the summary shows as `\\uXXXX`), then `html.escape`. What the owner approves (the summary,
+the payload, the plan) is shown whole: no step or value is cut out of view. Text an
+attacker may have written (the summary's `«…»` spans: the trigger's words and the agent's
+choices; the trigger's payload) is set in a marked span labelled as untrusted. The page has
+no inline script or style: the Content Security Policy allows only its own two files.
 
 Session: the cookie `auth.Credentials.session()` signs (HttpOnly, SameSite=Strict, Secure when
 the request came over https, 12 hours, no server-side store). Every form that changes
@@ -117,21 +118,23 @@ def _e(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _value(value: Any, limit: int = 200) -> str:
+def _value(value: Any, limit: int | None = 200) -> str:
     """A concrete value for the page: safetext first, then HTML."""
     return _e(quote(value, limit, ascii=True))
 
 
 def _summary_html(summary: str) -> str:
-    """The review summary, line by line through safetext, HTML-escaped; the trigger's own
-    words (the summary's `«…»` spans) marked as untrusted."""
+    """The review summary, every line whole (the owner approves all of it), through
+    safetext, HTML-escaped; words not the owner's (the summary's `«…»` spans: the
+    trigger's, the agent's) marked as untrusted."""
     out: list[str] = []
-    for line in visible_lines(summary, width=600, max_lines=400):  # the whole question
+    for line in visible_lines(summary, width=None, max_lines=None):
         pieces: list[str] = []
         last = 0
         for m in _MARK.finditer(line):
             pieces.append(_e(line[last:m.start()]))
-            pieces.append(f'<span class="untrusted" title="written by the trigger\'s sender">{_e(m.group())}</span>')
+            who = "chosen by the agent" if m.group().startswith("«chosen by the agent") else "not the owner's words"
+            pieces.append(f'<span class="untrusted" title="{who}">{_e(m.group())}</span>')
             last = m.end()
         pieces.append(_e(line[last:]))
         out.append("".join(pieces))
@@ -154,8 +157,9 @@ def _card(a: Any, csrf: str) -> str:
     if payload is not None:
         who = _e(visible(principal, 80, ascii=True))
         payload_html = (f'<dt>payload</dt><dd><span class="untrusted" title="written by {who}">'
-                        f"{_value(payload, 400)}</span></dd>")
-    plan = _e(visible(json.dumps(a.plan, indent=1, ensure_ascii=True), 6000, newlines=True))
+                        f"{_value(payload, None)}</span></dd>")
+    # Whole, like the summary: what is approved is all of it.
+    plan = _e(visible(json.dumps(a.plan, indent=1, ensure_ascii=True), None, newlines=True))
     return f"""<article class="card" id="card-{ident}" data-approval="{ident}">
 <div class="meta"><span class="tag class" title="trust class">{_e(visible(a.trust_class, 40, ascii=True))}</span>
 <span class="tag">{ident}</span><span class="tag">{_e(visible(a.created, 40, ascii=True))}</span></div>
