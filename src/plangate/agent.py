@@ -128,7 +128,7 @@ class Agent:
         it stopped: the replanner is asked *because* it stopped, so each halt is shown with
         the label of all the run had computed when it did (a failure deep in a loop over
         private data decides that a replan happens at all). A halt the log holds without a
-        label counts as the owner's alone."""
+        label counts as the owner's alone, and untrusted."""
         assert outcome.run is not None
         labels: dict[str, Label] = {}
         halts: list[Shown] = []
@@ -140,7 +140,8 @@ class Agent:
             elif event.kind == "halt":
                 halts.append(Shown(step=f"halt:{event.data.get('step', '')}",
                                    value=f"{event.data.get('status')}: {event.data.get('message')}",
-                                   label=Label.from_json(label) if isinstance(label, dict) else OWNER_ONLY))
+                                   label=Label.from_json(label) if isinstance(label, dict)
+                                   else Label(readers=OWNER_ONLY.readers, taint="high")))
         return [*(Shown(step=step, value=value, label=labels[step])
                   for step, value in outcome.run.outputs.items() if step in labels), *halts]
 

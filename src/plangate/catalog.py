@@ -228,8 +228,9 @@ def catalog_from_mcp(tools: list[dict[str, Any]],
     without `readOnlyHint` counts as write+egress, `openWorldHint` adds egress. They are the
     server's word on its effects, never on its data: every tool's output is owner-only and
     untrusted, and it is `unverifiable` (so taken to read and write every stored resource
-    and echo every argument) until `overrides` (from the deployer's catalog file, which
-    `plangate catalog verify` then checks) replace any field per tool.
+    and echo every argument) until an override says `unverifiable: ""`. `overrides` (from
+    the deployer's catalog file, which `plangate catalog verify` then checks) replace any
+    field per tool.
     """
     out: dict[str, Any] = {}
     for tool in tools:
@@ -266,9 +267,8 @@ def catalog_from_mcp(tools: list[dict[str, Any]],
             "unverifiable": "built from an MCP tool listing: nobody has annotated or verified "
                             "what it reads, writes and returns",
         }
-        override = (overrides or {}).get(name, {})
-        if override:  # the deployer annotated it (and `catalog verify` checks what they say)
-            entry.pop("unverifiable")
-        entry.update(override)
+        # An override replaces the fields it names; the tool stays unverifiable until it
+        # says `unverifiable: ""` (the deployer annotated it, and `catalog verify` checks).
+        entry.update((overrides or {}).get(name, {}))
         out[name] = entry
     return parse_catalog({"tools": out}, source="MCP tool listing")

@@ -84,8 +84,9 @@ def test_catalog_from_mcp_maps_annotations() -> None:
          "annotations": {"destructiveHint": True, "openWorldHint": False}},
         {"name": "unannotated", "inputSchema": {}},
     ]
-    cat = catalog_from_mcp(listing, overrides={"fetch_url": {"args": {
-        "url": {"type": "string", "sink": "url"}}}})
+    cat = catalog_from_mcp(listing, overrides={
+        "fetch_url": {"args": {"url": {"type": "string", "sink": "url"}}, "unverifiable": ""},
+        "rm": {"args": {"path": {"type": "string", "sink": "path"}}}})
     search = cat.tools["search"]
     assert search.effects == ["read"]
     assert search.args["limit"].type == "integer"
@@ -95,7 +96,9 @@ def test_catalog_from_mcp_maps_annotations() -> None:
     assert search.effective_reads == ("*",) and search.effective_writes == ("*",)
     fetch = cat.tools["fetch_url"]
     assert fetch.effects == ["read", "egress"] and fetch.output_label.untrusted
-    assert not fetch.unverifiable  # the deployer's override annotated it
+    assert not fetch.unverifiable  # the deployer's override says it is annotated
+    # An override that only marks a sink keeps the worst case: it writes everything.
+    assert cat.tools["rm"].unverifiable and cat.tools["rm"].effective_writes == ("*",)
     assert fetch.sink_args == {"url": "url"}
     assert cat.tools["rm"].effects == ["write", "delete"]
     # No hints at all: the worst case (write, delete, egress; untrusted output).

@@ -62,7 +62,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     folder = tmp_path_factory.mktemp("cc-service")
     storage = open_storage(str(folder / "plangate.db"), witness=str(folder / "witness.db"))
     creds = Credentials.parse({"session_secret": "s" * 64, "credential": [
-        {"name": "claude-code", "role": "agent", "sha256": token_hash(AGENT), "rate": 10_000},
+        {"name": "claude-code", "role": "agent", "sha256": token_hash(AGENT), "rate": 10_000, "sessions": True},
         {"name": "ana", "role": "approver", "sha256": token_hash(APPROVER), "rate": 10_000}]})
     app = create_app(policy=load_policy(POLICY), storage=storage, credentials=creds)
     port = free_port()

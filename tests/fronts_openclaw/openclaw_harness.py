@@ -162,6 +162,7 @@ def plangate_service(folder: Path, policy: Path = POLICY) -> Iterator[Service]:
     creds = folder / "creds.toml"
     creds.write_text(f'session_secret = "{secrets.token_hex(32)}"\n'
                      f'[[credential]]\nname = "openclaw"\nrole = "agent"\nsha256 = "{token_hash(token)}"\n'
+                     'sessions = true\n'
                      f'[[credential]]\nname = "owner"\nrole = "approver"\nsha256 = "{token_hash(approver)}"\n'
                      f'[[credential]]\nname = "ops"\nrole = "admin"\nsha256 = "{token_hash(admin)}"\n')
     port = free_port()

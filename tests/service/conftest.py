@@ -36,9 +36,11 @@ def policy() -> Any:
     return _POLICY
 
 
-def credentials(rate: int = 10_000) -> Credentials:
+def credentials(rate: int = 10_000, sessions: bool = True) -> Credentials:
+    """The test credentials; agents name their sessions (as the fronts do) unless told not to."""
     return Credentials.parse({"session_secret": "s" * 64, "credential": [
-        {"name": name, "role": ROLES[name], "sha256": token_hash(tok), "rate": rate}
+        {"name": name, "role": ROLES[name], "sha256": token_hash(tok), "rate": rate,
+         **({"sessions": sessions} if ROLES[name] == "agent" else {})}
         for name, tok in TOKENS.items()]})
 
 

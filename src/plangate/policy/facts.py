@@ -29,6 +29,9 @@ Context attributes a rule may use:
 | `to_owner`, `to_sender`, `to_known` | all destinations are the owner / the sender / known parties (optional) |
 | `destinations` | the normalised destinations (optional) |
 | `executes_tainted` | the call runs or loads stored content that was written from tainted data |
+| `decided_privately` | an agent that runs its own tools decides whether to make this call after |
+| | reading something more private than the trigger's own message (a write into a folder |
+| | others read asks about it; an egress has it in `readers_ok` already) |
 | `plan.calls`, `plan.egress`, `plan.payments`, `plan.loop` | bounds of the whole plan |
 """
 
@@ -81,6 +84,7 @@ class CallFacts(NamedTuple):
     destinations: tuple[str, ...] | None
     executes_tainted: bool
     plan: PlanBounds
+    decided_privately: bool = False
 
 
 class FactEncodingError(ValueError):
@@ -90,7 +94,7 @@ class FactEncodingError(ValueError):
 ALL_ATTRIBUTES = frozenset({
     "trigger", "request_type", "args", "open_args", "tainted_args", "influenced_args",
     "planner_args", "chosen_args", "tainted_sinks", "influenced_sinks", "private", "executes_tainted", "plan",
-    "readers_ok", "args_readers_ok", "to_owner", "to_sender", "to_known", "destinations"})
+    "decided_privately", "readers_ok", "args_readers_ok", "to_owner", "to_sender", "to_known", "destinations"})
 
 
 def cedar_context(facts: CallFacts, catalog: Catalog, *,
@@ -126,6 +130,8 @@ def cedar_context(facts: CallFacts, catalog: Catalog, *,
         ctx["private"] = facts.private
     if "executes_tainted" in attributes:
         ctx["executes_tainted"] = facts.executes_tainted
+    if "decided_privately" in attributes:
+        ctx["decided_privately"] = facts.decided_privately
     if "plan" in attributes:
         ctx["plan"] = {"calls": facts.plan.calls, "egress": facts.plan.egress,
                        "payments": facts.plan.payments, "loop": facts.plan.loop}
@@ -224,6 +230,7 @@ def cedar_schema(catalog: Catalog) -> dict[str, Any]:
         "planner_args": _set(), "chosen_args": _set(), "tainted_sinks": _set(), "influenced_sinks": _set(),
         "private": {"type": "Boolean"},
         "executes_tainted": {"type": "Boolean"},
+        "decided_privately": {"type": "Boolean"},
         "readers_ok": {"type": "Boolean", "required": False},
         "args_readers_ok": {"type": "Boolean", "required": False},
         "to_owner": {"type": "Boolean", "required": False},

@@ -38,7 +38,7 @@ _FACT_FIELDS = (
     "tool", "trust_class", "request_type", "channel", "principal", "authenticated", "args",
     "open_args", "tainted_args", "influenced_args", "planner_args", "chosen_args", "tainted_sinks",
     "influenced_sinks", "private", "readers_ok", "args_readers_ok", "to_owner", "to_sender", "to_known",
-    "destinations", "executes_tainted", "plan")
+    "destinations", "executes_tainted", "plan", "decided_privately")
 if CallFacts._fields != _FACT_FIELDS:  # `call_facts` builds them positionally, in this order
     raise ImportError("plangate.policy.facts.CallFacts changed its fields; update "
                       "plangate.review.flow.call_facts and _FACT_FIELDS")
@@ -289,7 +289,8 @@ class FlowContext:
         all (the loops around it). Both count as data the call sends. `seen`: readers of
         what an agent that runs its own tools saw before asking for this call (whether it
         asks at all is its choice): its destinations must be able to read it, as data the
-        call sends, though it alone does not make the call `private`."""
+        call sends, and `decided_privately` says whether it is more private than the
+        trigger's own message."""
         known_args: dict[str, Any] = {}
         # Lists, not sets: argument names are unique. (One pass over the arguments, inlined:
         # this runs for every call of every review and every run-time check.)
@@ -300,6 +301,11 @@ class FlowContext:
         chosen: list[str] = []
         private = ((disclosed is not None and PUBLIC not in disclosed.readers)
                    or PUBLIC not in control.readers)
+        # Whether the call happens was decided on what someone who may read the trigger may
+        # not (the sender knows their own words): a fact of its own, since it is one bit,
+        # and only a write that declassifies needs to ask about it.
+        decided_privately = (seen is not None and PUBLIC not in seen.readers
+                             and not seen.readers >= self.message_label.readers)
         labels = [control] if seen is None else [control, seen]
         for name, r in args.items():
             label = r.label
@@ -349,7 +355,8 @@ class FlowContext:
             frozenset([sinks[n] for n in tainted if n in sinks]) if tainted and sinks else _NONE,
             (frozenset([sinks[n] for n in influenced if n in sinks])
              if influenced and sinks else _NONE),
-            private, readers_ok, args_ok, to_owner, to_sender, to_known, dests, executes_tainted, bounds)
+            private, readers_ok, args_ok, to_owner, to_sender, to_known, dests, executes_tainted, bounds,
+            decided_privately)
 
     def _is_known(self, dest: str) -> bool:
         if dest.startswith(INVALID):

@@ -8,6 +8,7 @@ Credentials live in a TOML file (`credentials` setting), tokens stored as SHA-25
     role = "agent"                          # agent | approver | admin
     sha256 = "..."                          # `plangate serve --new-token agent:mail-agent`
     rate = 200                              # requests per second (default by role)
+    sessions = true                         # an agent front that names its model contexts
 
 * An **agent** submits plans, checks calls against its own grants and reports results. It
   can read the status of its approvals, never decide them: no approve endpoint accepts an
@@ -46,6 +47,11 @@ class Credential:
     name: str
     role: Role
     rate: int
+    #: Whether the agent's `session` names count: each session's plans are reviewed with
+    #: what that session was shown. Off (the default), all its plans share one context.
+    #: Turn it on for a front whose own code names the model's contexts (the OpenClaw
+    #: plugin, the Claude Code hook), never for one whose model could pick the name.
+    sessions: bool = False
 
 
 def token_hash(token: str) -> str:
@@ -86,7 +92,7 @@ class Credentials:
             where = f"{source}: credential {i + 1}"
             if not isinstance(entry, dict):
                 raise ConfigError(f"{where}: not a table")
-            unknown = set(entry) - {"name", "role", "sha256", "rate"}
+            unknown = set(entry) - {"name", "role", "sha256", "rate", "sessions"}
             if unknown:
                 raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}")
             name, role, digest = entry.get("name"), entry.get("role"), entry.get("sha256")
@@ -99,8 +105,11 @@ class Credentials:
             rate = entry.get("rate", DEFAULT_RATE[str(role)])
             if not isinstance(rate, int) or isinstance(rate, bool) or rate < 1:
                 raise ConfigError(f"{where}: rate must be a positive whole number (requests per second)")
+            sessions = entry.get("sessions", False)
+            if not isinstance(sessions, bool):
+                raise ConfigError(f"{where}: sessions must be true or false")
             names.add(name)
-            creds[digest.lower()] = Credential(name=name, role=role, rate=rate)
+            creds[digest.lower()] = Credential(name=name, role=role, rate=rate, sessions=sessions)
         return cls(creds, secret.encode())
 
     def find(self, token: str) -> Credential | None:

@@ -262,6 +262,12 @@ class GrantRunner:
         self.storage = storage
         self.call_timeout = call_timeout
 
+    def supersede(self, credential: str, session: str, grant_id: str) -> None:
+        """A session has one open grant, its newest: the agent decides whether to use an
+        older one after reading what the newer ones return, which its run never saw."""
+        for old, run_id in self.storage.grants.finish_others(credential, session, grant_id):
+            self.storage.audit.append("run_finished", run_id, {"grant": old, "status": "superseded"})
+
     def create(self, grant: Grant, run_id: str, credential: str, session: str = "") -> str:
         grant_id, statement = grant_insert(grant, run_id, credential, session)
         try:

@@ -89,8 +89,9 @@ class PlanRequest(_Request):
     session: str | None = Field(None, max_length=128, pattern=r"^[A-Za-z0-9_.:@/-]+$",
                                 description="the agent's session (one model context): the plan is reviewed "
                                             "with everything that session's planner was shown before "
-                                            "(triggers, results of its grants). Default: the credential's "
-                                            "one session, which keeps everything")
+                                            "(triggers, results of its grants). Counts only for a "
+                                            "credential with `sessions = true`; otherwise, and by default, "
+                                            "the credential's one session, which keeps everything")
 
 
 class PlanResponse(BaseModel):

@@ -219,8 +219,10 @@ class SqlGrants:
         """Store the results and status and release the lease, if still ours."""
         outstanding = results.get("outstanding") if isinstance(results, dict) else None
         deadline = outstanding.get("deadline") if isinstance(outstanding, dict) and status == "open" else None
-        changed = self.sql.run("UPDATE grants SET results_json = ?, status = ?, deadline = ?, lease_until = 0, "
-                               "lease_owner = NULL WHERE id = ? AND lease_owner = ?",
+        # A finished grant stays finished (`finish_others` may close it while a request holds it).
+        changed = self.sql.run("UPDATE grants SET results_json = ?, "
+                               "status = CASE WHEN status = 'finished' THEN 'finished' ELSE ? END, "
+                               "deadline = ?, lease_until = 0, lease_owner = NULL WHERE id = ? AND lease_owner = ?",
                                (json.dumps(results), status, deadline, grant_id, owner))
         if changed != 1:
             raise StorageUnavailable(f"grant {grant_id}: the lease ran out before the request ended")
@@ -230,6 +232,17 @@ class SqlGrants:
         rows = self.sql.all("SELECT id, credential FROM grants WHERE deadline < ? AND status = 'open' "
                             "ORDER BY deadline LIMIT ?", (now, limit))
         return [(r[0], r[1]) for r in rows]
+
+    def finish_others(self, credential: str, session: str, keep: str) -> list[tuple[str, str]]:
+        """Finish a session's open grants but `keep`; (id, run id) of each one finished."""
+        rows = self.sql.all("SELECT id, run_id FROM grants WHERE credential = ? AND session = ? "
+                            "AND status = 'open' AND id <> ?", (credential, session, keep))
+        done = []
+        for grant_id, run_id in rows:
+            if self.sql.run("UPDATE grants SET status = 'finished', deadline = NULL "
+                            "WHERE id = ? AND status = 'open'", (grant_id,)) == 1:
+                done.append((grant_id, run_id))
+        return done
 
     def release(self, grant_id: str, owner: str) -> None:
         self.sql.run("UPDATE grants SET lease_until = 0, lease_owner = NULL "
