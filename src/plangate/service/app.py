@@ -340,8 +340,6 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
                     raise ApiError(409, str(exc)) from None
                 if grant is not None and grant_id is None:
                     grant_id = runner.create(grant, outcome.run_id, cred.name, session)
-                if grant_id is not None:
-                    runner.supersede(cred.name, session, grant_id)
                 if outcome.approval is not None:  # whose approval it is: see `_own_approval`
                     storage.audit.append(HOLDER_KIND, outcome.run_id, {"approval": outcome.approval,
                                                                        "credential": cred.name,
@@ -424,7 +422,6 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
                 assert grant is not None
                 try:
                     grant_id = runner.create(grant, outcome.run_id, cred.name, session)
-                    runner.supersede(cred.name, session, grant_id)
                 except RunProblem as exc:
                     raise problem(exc) from None
             review = outcome.review

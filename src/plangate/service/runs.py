@@ -262,12 +262,6 @@ class GrantRunner:
         self.storage = storage
         self.call_timeout = call_timeout
 
-    def supersede(self, credential: str, session: str, grant_id: str) -> None:
-        """A session has one open grant, its newest: the agent decides whether to use an
-        older one after reading what the newer ones return, which its run never saw."""
-        for old, run_id in self.storage.grants.finish_others(credential, session, grant_id):
-            self.storage.audit.append("run_finished", run_id, {"grant": old, "status": "superseded"})
-
     def create(self, grant: Grant, run_id: str, credential: str, session: str = "") -> str:
         grant_id, statement = grant_insert(grant, run_id, credential, session)
         try:
@@ -389,6 +383,7 @@ class GrantRunner:
                     raise RunProblem(410, f"grant {grant_id!r} is {row.status}")
                 state = _state(row)
                 runner._expire(row, state, self.owner)
+                runner._superseded(row, state, self.owner)
                 return row, state, self.owner
 
             def __exit__(self, *exc: Any) -> None:
@@ -408,6 +403,18 @@ class GrantRunner:
         _sink, tools, extractor, result = self._replay(row, state, None, owner)
         self._after(row, state, owner, tools, extractor, result, force="timed_out")
         raise RunProblem(410, f"grant {row.id!r}: step {outstanding['step']!r} timed out; the run was stopped")
+
+    def _superseded(self, row: GrantRow, state: dict[str, Any], owner: str) -> None:
+        """A session uses its newest grant only: the agent would decide whether to use an
+        older one after reading what the newer ones returned, which its run never saw. An
+        older grant is finished at its next request (a result still outstanding on it may
+        be reported)."""
+        if state.get("outstanding") is not None or self.storage.grants.newest(row.credential, row.session) == row.id:
+            return
+        self.storage.audit.append("run_finished", row.run_id, {"grant": row.id, "status": "superseded"})
+        self.storage.grants.save(row.id, owner, results=_pack(state), status="finished")
+        raise RunProblem(410, f"grant {row.id!r} was superseded by a newer grant of its session; "
+                              "its run is over")
 
     def _keep(self, row: GrantRow, state: dict[str, Any], owner: str, answer: Answer | None) -> Answer:
         self.storage.grants.save(row.id, owner, results=_pack(state), status="open")

@@ -27,6 +27,7 @@ from plangate.storage.sql import (
     GRANT_DEADLINES,
     GRANT_RUNS,
     GRANT_SESSION,
+    GRANT_SESSION_INDEX,
     SCHEMA,
     Sql,
     SqlAgentContext,
@@ -125,6 +126,7 @@ def _sqlite(path: str) -> Storage:
             log.connection.execute("ALTER TABLE grants ADD COLUMN deadline DOUBLE PRECISION")
         if "session" not in columns:
             log.connection.execute(GRANT_SESSION)
+        log.connection.execute(GRANT_SESSION_INDEX)
         log.connection.executescript(AGENT_CONTEXT)
         log.connection.execute(GRANT_DEADLINES)
         try:

@@ -66,7 +66,14 @@ from plangate.labels import Label, join_all
 from plangate.resources import has_wildcard, literal_prefix, overlaps
 from plangate.storage import pg_chain
 from plangate.storage.errors import StorageUnavailable
-from plangate.storage.sql import AGENT_CONTEXT, GRANT_DEADLINES, GRANT_RUNS, GRANT_SESSION, Sql
+from plangate.storage.sql import (
+    AGENT_CONTEXT,
+    GRANT_DEADLINES,
+    GRANT_RUNS,
+    GRANT_SESSION,
+    GRANT_SESSION_INDEX,
+    Sql,
+)
 from plangate.storage.sql import SCHEMA as SHARED_SCHEMA
 
 # An approval event's approval. The CASE keeps PostgreSQL from parsing any other event's
@@ -169,6 +176,7 @@ DROP INDEX audit_events_approval;
     (8, ";\n".join(GRANT_RUNS) + ";"),
     # What each agent session's planner was shown, and the session of each grant.
     (9, f"{AGENT_CONTEXT}\n{GRANT_SESSION};"),
+    (10, f"{GRANT_SESSION_INDEX};"),
 )
 
 

@@ -159,6 +159,8 @@ CREATE INDEX IF NOT EXISTS agent_context_session ON agent_context(credential, se
 """What each agent session's planner has been shown (see `SqlAgentContext`); and which session
 each grant is for (`grants.session`, added to older tables)."""
 GRANT_SESSION = "ALTER TABLE grants ADD COLUMN session TEXT NOT NULL DEFAULT ''"
+#: A session's newest grant, asked at every check (`SqlGrants.newest`) without a scan.
+GRANT_SESSION_INDEX = "CREATE INDEX IF NOT EXISTS grants_by_session ON grants(credential, session, created)"
 
 GrantStatus = Literal["open", "finished"]
 
@@ -219,9 +221,8 @@ class SqlGrants:
         """Store the results and status and release the lease, if still ours."""
         outstanding = results.get("outstanding") if isinstance(results, dict) else None
         deadline = outstanding.get("deadline") if isinstance(outstanding, dict) and status == "open" else None
-        # A finished grant stays finished (`finish_others` may close it while a request holds it).
         changed = self.sql.run("UPDATE grants SET results_json = ?, "
-                               "status = CASE WHEN status = 'finished' THEN 'finished' ELSE ? END, "
+                               "status = ?, "
                                "deadline = ?, lease_until = 0, lease_owner = NULL WHERE id = ? AND lease_owner = ?",
                                (json.dumps(results), status, deadline, grant_id, owner))
         if changed != 1:
@@ -233,16 +234,11 @@ class SqlGrants:
                             "ORDER BY deadline LIMIT ?", (now, limit))
         return [(r[0], r[1]) for r in rows]
 
-    def finish_others(self, credential: str, session: str, keep: str) -> list[tuple[str, str]]:
-        """Finish a session's open grants but `keep`; (id, run id) of each one finished."""
-        rows = self.sql.all("SELECT id, run_id FROM grants WHERE credential = ? AND session = ? "
-                            "AND status = 'open' AND id <> ?", (credential, session, keep))
-        done = []
-        for grant_id, run_id in rows:
-            if self.sql.run("UPDATE grants SET status = 'finished', deadline = NULL "
-                            "WHERE id = ? AND status = 'open'", (grant_id,)) == 1:
-                done.append((grant_id, run_id))
-        return done
+    def newest(self, credential: str, session: str) -> str | None:
+        """The id of a session's newest grant."""
+        row = self.sql.one("SELECT id FROM grants WHERE credential = ? AND session = ? "
+                           "ORDER BY created DESC, id DESC LIMIT 1", (credential, session))
+        return str(row[0]) if row is not None else None
 
     def release(self, grant_id: str, owner: str) -> None:
         self.sql.run("UPDATE grants SET lease_until = 0, lease_owner = NULL "
@@ -416,5 +412,5 @@ class SqlAgentContext:
         self.sql.run(*self.insert(credential, session, label))
 
 
-__all__ = ["AGENT_CONTEXT", "GRANT_SESSION", "SCHEMA", "Claim", "GrantRow", "Sql", "SqlAgentContext", "SqlGrants",
-           "SqlIdempotency", "SqlLimiter", "SqlRunCounter"]
+__all__ = ["AGENT_CONTEXT", "GRANT_SESSION", "GRANT_SESSION_INDEX", "SCHEMA", "Claim", "GrantRow", "Sql",
+           "SqlAgentContext", "SqlGrants", "SqlIdempotency", "SqlLimiter", "SqlRunCounter"]
