@@ -41,7 +41,7 @@ from plangate.model.reviewer import ModelReviewer
 from plangate.plan.model import Plan
 from plangate.policy.engine import CompiledPolicy
 from plangate.protocols import OwnerApprover, ToolRuntime
-from plangate.resources import OWNER_ONLY
+from plangate.resources import UNVOUCHED
 from plangate.trigger import Classified, Trigger
 
 
@@ -140,8 +140,7 @@ class Agent:
             elif event.kind == "halt":
                 halts.append(Shown(step=f"halt:{event.data.get('step', '')}",
                                    value=f"{event.data.get('status')}: {event.data.get('message')}",
-                                   label=Label.from_json(label) if isinstance(label, dict)
-                                   else Label(readers=OWNER_ONLY.readers, taint="high")))
+                                   label=Label.from_json(label) if isinstance(label, dict) else UNVOUCHED))
         return [*(Shown(step=step, value=value, label=labels[step])
                   for step, value in outcome.run.outputs.items() if step in labels), *halts]
 

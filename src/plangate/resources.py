@@ -304,6 +304,9 @@ def call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping
 
 
 OWNER_ONLY = Label(readers=frozenset({"owner"}))  # `owner`: the deployment's owner (labels.py)
+#: What nobody vouched for: readable by the owner alone, and untrusted (a halt, or a call's
+#: label, that a record holds without one).
+UNVOUCHED = Label(readers=OWNER_ONLY.readers, taint="high")
 
 
 def _unlabelled_reads(spec: ToolSpec, values: Mapping[str, Any], resources: ResourceLabels) -> Label:

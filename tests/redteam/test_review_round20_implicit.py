@@ -230,3 +230,20 @@ def test_reply_timestamps_count_the_owners_events(tmp_path: Path, monkeypatch: A
         gaps.append([_stamp(p) for p in sent])
     both = [g[-1] - g[0] if len(g) == 2 else None for g in gaps]
     assert verdicts != ["approve", "approve"] or both[0] == both[1], (verdicts, both)
+
+
+def test_a_sent_message_id_holds_no_time_and_no_process_id(tmp_path: Path) -> None:
+    """`make_msgid` put the time (1/100 s) and the process id in every Message-ID; the ids
+    of two replies timed the private work between them. Sent ids are random now."""
+    import json
+    import re
+
+    world = World(tmp_path / "w")
+    world.deliver_trigger_mail(STRANGER, "t1@evil.example")
+    out = world.gate.submit(email_trigger(STRANGER, "Can we meet on Dec 2?"), plan(
+        call("r", "mail_reply", **REPLY, body=lit("Thanks, I'll get back to you.")),
+        request_type="meeting_request"))
+    assert out.review.verdict == "approve", out.review.rules
+    (sent,) = sorted((world.rt.root / "outbox").glob("*.json"))
+    message_id = json.loads(sent.read_text(encoding="utf-8"))["message_id"]
+    assert re.fullmatch(r"<[0-9a-f]{24}@[^>]+>", message_id), message_id

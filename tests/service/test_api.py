@@ -259,9 +259,8 @@ def test_text_no_database_can_store_is_a_clear_422_on_every_backend(storage: Sto
 
 def test_a_run_that_stops_tells_its_session_why(client: TestClient, storage: Storage) -> None:
     """The agent learns that (and where) its grant's run stopped, and whether a step halted
-    depends on all the run had computed, the stored labels its checks read included: each
-    halt's label joins the session's context when the replay records it (a replay of a halt
-    already on record adds nothing again)."""
+    depends on all the run had computed: each halt's label joins the session's context when
+    the replay records it (a replay of a halt already on record adds nothing again)."""
     body = example("meeting-reply")
     out = client.post("/v1/plans", json=body, headers=auth("agent")).json()
     session = body["session"]

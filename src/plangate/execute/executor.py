@@ -189,11 +189,9 @@ class _Run:
         self.problems: list[_Halt] = []
         self.skipped: list[str] = []
         self.truncated: dict[str, tuple[int, int]] = {}
-        #: Readers of every result, error and extraction source of the run so far: what an
-        #: agent that runs the tools itself has seen (see Executor), and with `decided`
-        #: (the stored labels runtime decisions read) all that a halt can depend on.
+        #: Readers of every result and error of the run so far: what an agent that runs the
+        #: tools itself has seen (see Executor), and what a halt can depend on.
         self.seen = TRUSTED
-        self.decided = TRUSTED
         # What the owner's yes covers: each escalation rule that fired at review for a
         # step, provided the rule reads none of the facts that were still open there
         # (a yes to "private data goes out" is not a yes to an amount nobody has seen).
@@ -234,7 +232,7 @@ class _Run:
                 # label says who may learn it (a replanning agent's context joins it).
                 # Untrusted too: a halt's message may quote what the run read (a tool's
                 # error, a field of a stranger's mail).
-                label = Label(readers=self.seen.join(self.decided).join(pc).readers, taint="high")
+                label = Label(readers=self.seen.join(pc).readers, taint="high")
                 self.x._record("halt", self.run_id, {
                     "step": halt.step, "status": halt.status, "message": halt.message,
                     "rules": list(halt.rules), "label": label.to_json()}, quiet=True)
@@ -298,8 +296,6 @@ class _Run:
                    if step.type.choices is not None else None)
         if self.x.extractor is None:
             raise _Halt("halted", step.id, "no extractor (quarantined model) is configured")
-        # An agent that runs its own tools runs its extractions too: it reads the source.
-        self._shown(source.label)
         try:
             value = self.x.extractor.extract(source.value, step.type, step.question)
         except Exception as exc:  # a model failure stops the run cleanly
@@ -334,9 +330,7 @@ class _Run:
                                      executes_tainted=executes_tainted(spec, values,
                                                                        self.x.resources),
                                      disclosed=disclosed, control=pc, seen=seen)
-        # The decision read the stored labels of what the call discloses, reads and runs.
         stored = stored_reads(spec, values, self.x.resources)
-        self.decided = join_all([self.decided, *stored, disclosed or TRUSTED]).readers_only()
         if seen is not None:  # what the call writes and returns exists by the agent's choice
             pc = pc.join(seen)
         decision = policy.decide(facts)

@@ -36,7 +36,7 @@ from plangate.labels import Label, join_all
 from plangate.plan.codec import check_plan, parse_plan
 from plangate.plan.model import ExtractType
 from plangate.protocols import ToolResult
-from plangate.resources import OWNER_ONLY, ResourceLabels
+from plangate.resources import UNVOUCHED, ResourceLabels
 from plangate.review.reviewer import Finding, Review
 from plangate.storage import Storage, StorageUnavailable
 from plangate.storage.sql import GrantRow, SqlGrants
@@ -165,7 +165,7 @@ class ReplaySink:
             self.result_label = dict(data["label"])
         if kind == "halt":
             label = data.get("label")
-            self.halts.append(dict(label) if isinstance(label, dict) else OWNER_ONLY.to_json())
+            self.halts.append(dict(label) if isinstance(label, dict) else UNVOUCHED.to_json())
         seq = int(self.audit.append(kind, run_id, data))
         self.position += 1
         self.new.append(kind)
@@ -187,8 +187,7 @@ class ReplaySink:
                                  "resolves to; nothing may run", expected_args=data.get("args"))
         self.matched = True
         shows = data.get("shows")
-        self.shows = shows if isinstance(shows, dict) else Label(readers=frozenset({"owner"}),
-                                                                  taint="high").to_json()
+        self.shows = shows if isinstance(shows, dict) else UNVOUCHED.to_json()
 
 
 class _Paused(Exception):
@@ -301,8 +300,8 @@ class GrantRunner:
             sink, tools, extractor, result = self._replay(row, state, Pending(step, tool, digest), owner)
             if tools.paused and sink.matched:
                 # Before the agent may run it: what it will see joins its session's context.
-                assert sink.shows is not None
-                self.storage.context.add(credential, row.session, Label.from_json(sink.shows))
+                self.storage.context.add(credential, row.session,
+                                         Label.from_json(sink.shows) if sink.shows else UNVOUCHED)
                 state["outstanding"] = {"call": len(state["results"]), "step": step, "tool": tool,
                                         "digest": digest, "deadline": time.time() + self.call_timeout}
                 return self._keep(row, state, owner, Answer(200, {
