@@ -331,7 +331,7 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
                 # secret read on one grant is not the agent's own word in the next plan.
                 shown = storage.context.label(cred.name, session)
                 try:
-                    outcome, grant, grant_id = gate.submit_for_grant(
+                    outcome, grant, grant_id, trigger_seen = gate.submit_for_grant(
                         body.trigger, body.plan, run_id=body.run_id, credential=cred.name, meter=meter,
                         session=session, planner_context=shown)
                 except TriggerError as exc:
@@ -345,7 +345,6 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
                                                                        "credential": cred.name,
                                                                        "session": session})
                 # This trigger is now something the session's planner has read.
-                trigger_seen = gate.shown_by(body.trigger)
                 if shown is None or shown.join(trigger_seen) != shown:
                     storage.context.add(cred.name, session, trigger_seen)
             review = outcome.review

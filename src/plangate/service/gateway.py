@@ -92,26 +92,40 @@ class ServiceGate(Gate):
 
     def submit_for_grant(self, trigger: Any, plan: Any, *, credential: str, meter: Meter | None = None,
                          run_id: str | None = None, session: str = "",
-                         planner_context: Label | None = None) -> tuple[Outcome, Grant | None, str | None]:
+                         planner_context: Label | None = None
+                         ) -> tuple[Outcome, Grant | None, str | None, Label]:
         """`submit`; an approved plan's grant is stored, for `credential`, in the
         transaction of the review's records (so it exists only if they do, in one round
-        trip): (outcome, grant, its id). A grant without an id is not stored yet. `meter`:
-        the request, counted with the run it starts (`OverRate` if over: nothing counted,
-        reviewed or run); a submit that ends before that leaves it to `settle`."""
+        trip): (outcome, grant, its id, what a planner shown the trigger has read: see
+        `shown_by`). A grant without an id is not stored yet. `meter`: the request, counted
+        with the run it starts (`OverRate` if over: nothing counted, reviewed or run); a
+        submit that ends before that leaves it to `settle`."""
         self.granting.take()
         local = self._for
         local.credential, local.meter, local.grant_id, local.session = credential, meter, None, session
+        local.classified = None
         try:
             outcome = self.submit(trigger, plan, run_id=run_id, planner_context=planner_context)
+            classified: Classified | None = local.classified
         finally:
             local.credential, local.meter, grant_id = None, None, local.grant_id
-            local.grant_id, local.session = None, ""
+            local.grant_id, local.session, local.classified = None, "", None
         grant = self.granting.take() if outcome.run is not None else None
-        return outcome, grant, grant_id if grant is not None else None
+        # The trigger as `submit` classified it (parsed once per request).
+        shown = self.shown_by(trigger) if classified is None else self._shown(classified)
+        return outcome, grant, grant_id if grant is not None else None, shown
+
+    def classify(self, trigger: Any) -> Classified:
+        classified = super().classify(trigger)
+        self._for.classified = classified  # the submit's own: `submit_for_grant` reads it
+        return classified
 
     def shown_by(self, trigger: Any) -> Label:
         """What a planner shown this trigger has read (see `FlowContext.shown_label`)."""
-        return FlowContext(self.classify(trigger), deployment_of(self.policy)).shown_label()
+        return self._shown(super().classify(trigger))
+
+    def _shown(self, classified: Classified) -> Label:
+        return FlowContext(classified, deployment_of(self.policy)).shown_label()
 
     def settle(self, meter: Meter) -> None:
         """Count a request not counted yet (one that ended before its run was counted);
