@@ -42,6 +42,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from plangate.errors import AuditError, GrantError, TriggerError, UserError
 from plangate.policy import CompiledPolicy
+from plangate.service.asgi import PATH as PLANS_PATH
+from plangate.service.asgi import BodyLimit, FastPlans, RequestMetrics
 from plangate.service.auth import Credential, Credentials, Role
 from plangate.service.gateway import Meter, OverRate, ServiceGate
 from plangate.service.metrics import Metrics
@@ -74,75 +76,6 @@ class ApiError(Exception):
                  **detail: Any) -> None:
         super().__init__(message)
         self.status, self.message, self.headers, self.detail = status, message, headers, detail
-
-
-class BodyLimit:
-    """Refuse bodies over `limit` bytes with 413, whether or not Content-Length says so."""
-
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Any, receive: Callable[[], Awaitable[Any]], send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
-            await _send_error(send, 413, f"request body over {self.limit} bytes")
-            return
-        seen = 0
-
-        async def limited() -> Any:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge()
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await _send_error(send, 413, f"request body over {self.limit} bytes")
-
-
-class RequestMetrics:
-    """Count each request by route and status, with its latency (plain ASGI: Starlette's
-    `BaseHTTPMiddleware` costs a task and a stream per request)."""
-
-    def __init__(self, app: Any, metrics: Metrics) -> None:
-        self.app, self.metrics = app, metrics
-
-    async def __call__(self, scope: Any, receive: Callable[[], Awaitable[Any]], send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def sending(message: Any) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:  # the router put the matched route in the scope
-            route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.request(route, status, time.perf_counter() - start)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _send_error(send: Any, status: int, message: str) -> None:
-    body = json.dumps({"error": message}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
 
 
 async def _sweep(runner: GrantRunner, storage: Storage, *, every: float) -> None:
@@ -187,13 +120,25 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
     def error(status: int, message: str, headers: dict[str, str] | None = None, **detail: Any) -> JSONResponse:
         return JSONResponse({"error": message, **detail}, status_code=status, headers=headers)
 
+    def answered(exc: Exception) -> JSONResponse | None:
+        """The answer to an error the app names (FastAPI's handlers below, and `FastPlans`)."""
+        if isinstance(exc, ApiError):
+            return error(exc.status, exc.message, exc.headers, **exc.detail)
+        if isinstance(exc, OverRate):
+            return error(429, str(exc), {"Retry-After": str(max(1, math.ceil(exc.wait)))})
+        if isinstance(exc, StorageUnavailable):
+            return error(503, f"storage unavailable, nothing was approved or run: {exc}"[:500])
+        if isinstance(exc, AuditError):
+            return error(503, f"the audit log cannot be written or read, nothing was approved or run: {exc}"[:500])
+        return None
+
     @app.exception_handler(ApiError)
     async def _api_error(_r: Request, exc: ApiError) -> JSONResponse:
-        return error(exc.status, exc.message, exc.headers, **exc.detail)
+        return answered(exc)  # type: ignore[return-value]
 
     @app.exception_handler(OverRate)
     async def _over_rate(_r: Request, exc: OverRate) -> JSONResponse:
-        return error(429, str(exc), {"Retry-After": str(max(1, math.ceil(exc.wait)))})
+        return answered(exc)  # type: ignore[return-value]
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -213,11 +158,11 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
 
     @app.exception_handler(StorageUnavailable)
     async def _down(_r: Request, exc: StorageUnavailable) -> JSONResponse:
-        return error(503, f"storage unavailable, nothing was approved or run: {exc}"[:500])
+        return answered(exc)  # type: ignore[return-value]
 
     @app.exception_handler(AuditError)
     async def _audit(_r: Request, exc: AuditError) -> JSONResponse:
-        return error(503, f"the audit log cannot be written or read, nothing was approved or run: {exc}"[:500])
+        return answered(exc)  # type: ignore[return-value]
 
     # -- credentials -------------------------------------------------------------------
 
@@ -319,8 +264,10 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
                      cred: Credential = Depends(agent_submitting)) -> JSONResponse:
         """Review a plan for a trigger. Approved: a grant to check each call against.
         Escalated: an approval for the owner. Denied: the rules that decided it."""
-        meter: Meter = request.state.meter
+        return plans(body, request, cred, request.state.meter)
 
+    def plans(body: PlanRequest, request: Request, cred: Credential, meter: Meter) -> JSONResponse:
+        """`submit`'s work (`FastPlans` calls it too, for the requests FastAPI would hand it)."""
         def work() -> JSONResponse:
             # A credential whose sessions do not count has one: everything it was shown.
             session = (body.session or "") if cred.sessions else ""
@@ -356,6 +303,16 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
             return idempotent(request, cred, body.model_dump, work)
         finally:
             settle(meter)  # a submit that ended before its run was counted (a 4xx, a replay)
+
+    def plans_answered(body: PlanRequest, request: Request, cred: Credential) -> Response:
+        """`plans` for `FastPlans`: its errors answered as the handlers above answer them."""
+        try:
+            return plans(body, request, cred, Meter(cred.name, cred.rate))
+        except Exception as exc:
+            response = answered(exc)
+            if response is None:
+                raise
+            return response
 
     @app.get("/v1/grants/{grant_id}", tags=["agent"], responses=ERRORS)
     def grant_state(grant_id: str, cred: Credential = Depends(agent)) -> dict[str, Any]:
@@ -555,6 +512,9 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
     from plangate.service.page import add_page
 
     add_page(app)
+    fast_route = next(r for r in app.routes if getattr(r, "path", None) == PLANS_PATH
+                      and "POST" in getattr(r, "methods", ()))
+    app.add_middleware(FastPlans, route=fast_route, identify=credentials.find, plans=plans_answered)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit, limit=max_body)
     return app
