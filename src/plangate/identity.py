@@ -1,8 +1,12 @@
 """Who a principal really is: normalising addresses so spoofing does not change identity.
 
-Two strings name the same principal when their *canonical* forms are equal: Unicode NFKC,
-case-folded, IDNA domains decoded, the `+tag` of plus-addressing dropped, the display
-name ignored. A string whose canonical form differs from a known principal's but whose
+Two strings name the same principal when their *canonical* forms are equal: the local part
+lower-cased in its ASCII letters only, the `+tag` of plus-addressing dropped; the domain
+NFKC-normalised, IDNA-decoded and lower-cased; the display name ignored. A local part is
+not Unicode-normalised nor case-folded, nor are invisible characters dropped from it: mail
+systems keep `owner@` in fullwidth letters, `own<ZWSP>er@` and `owner@` apart (SMTPUTF8),
+and DMARC vouches only for the domain, so such a sender is a lookalike of the owner,
+never the owner. A string whose canonical form differs from a known principal's but whose
 *skeleton* (every character mapped to a representative of its Unicode confusable class,
 so `0`/`o`, `l`/`1`/`I`, Cyrillic and Latin `a` collapse) is equal is a **lookalike**: it
 never matches, and is reported so the trust class can fall to the lowest.
@@ -51,7 +55,7 @@ class Address:
 def parse_address(raw: str) -> Address:
     """Parse `Name <local@domain>` or a bare address into its canonical identity.
     Pure, so memoised: reviews parse the same deployment addresses again and again."""
-    text = raw.translate(_INVISIBLE).strip()
+    text = raw.strip()  # invisible characters kept: they make another mailbox (a lookalike)
     if simple_address(text):  # nothing for the mail parser to read: it returns the text
         return _address(raw, "", text, False)
     # Mail delivers to the address in the (last) angle brackets, whatever stands before
@@ -97,16 +101,22 @@ def _address(raw: str, name: str, addr: str, ambiguous: bool) -> Address:
 
 
 def canonical_address(addr: str) -> str:
-    """NFKC, case-fold, decode IDNA, drop plus-addressing and a trailing dot."""
-    text = unicodedata.normalize("NFKC", addr.translate(_INVISIBLE)).strip().strip("<>")
+    """The local part (or a handle) with its ASCII letters lower-cased and plus-addressing
+    dropped; the domain NFKC-normalised, without invisible characters, IDNA-decoded,
+    lower-cased and without a trailing dot (as a resolver maps it)."""
+    text = addr.strip().strip("<>")
     local, at, domain = text.rpartition("@")
     if not at:
-        return text.casefold()
+        return text.translate(_ASCII_LOWER)
     local = local.split("+", 1)[0]
     # Domains: lower(), not casefold(): IDNA 2008 keeps ß and final sigma distinct
     # (straße.example and strasse.example are different domains).
+    domain = unicodedata.normalize("NFKC", domain.translate(_INVISIBLE)).strip()
     domain = _decode_idna(domain.rstrip(".")).lower()
-    return f"{local.casefold()}@{domain}"
+    return f"{local.translate(_ASCII_LOWER)}@{domain}"
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _decode_idna(domain: str) -> str:

@@ -2,7 +2,7 @@
 
 A hijacked planner may launder the attacker's values by labelling them as the owner's
 instruction; this check turns that lie into a deny. Matching is on normalised text
-(NFKC, case-folded, whitespace collapsed); numbers match any of their usual spellings.
+(NFKC, lower-cased, whitespace collapsed); numbers match any of their usual spellings.
 
 A `payload` claim is checked against the whole message (quoted parts also as their author
 wrote them, without `>` marks). When the message has parts that are not the sender's own
@@ -27,7 +27,10 @@ from plangate.trigger import Trigger
 
 
 def normalise(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    # lower(), not casefold(): case-folding makes "ß" "ss" and "ς" "σ", and so turns one
+    # domain into another (straße.example is not strasse.example under IDNA 2008, nor in
+    # `identity.canonical_address`): a destination the owner never wrote would pass as theirs.
+    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
 
 
 def _number_forms(value: int | float) -> set[str]:

@@ -47,6 +47,8 @@ _REPLY_PREFIX = re.compile(
     r"\s*(?:\[[^\]]{0,40}\]\s*)*(?:(re|aw|sv|vs|antw|odp|r|ynt|回复|答复|回覆)|"
     r"(fwd?|wg|tr|enc|rv|doorst|i|vl|pd|ilt|转发|轉寄))\s*(?:\[\d+\]|\(\d+\))?\s*[:：]",
     re.IGNORECASE)
+# A prefix of a language not listed above ("ΑΠ:", "ΠΡΘ:"): a short word and a colon.
+_ANY_PREFIX = re.compile(r"\s*(?:\[[^\]]{0,40}\]\s*)*[^\W\d_]{1,4}\s*[:：]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,13 +219,19 @@ def trigger_from_email(raw: bytes, *, trusted_authserv_ids: list[str], received_
 def email_payload(msg: EmailMessage, subject: str) -> tuple[str, tuple[Segment, ...]]:
     """The payload (subject, body, then attached messages and text files) and its
     segments: the sender's own words, what the body quotes or forwards, and each
-    attachment. A "Re:"/"Fwd:" subject is the earlier message's sender's words."""
+    attachment. A "Re:"/"Fwd:" subject is the earlier message's sender's words, and so is
+    the subject of any reply (`In-Reply-To` or `References`: whatever its prefix, in
+    whatever language) and of a message passing another one on under a short prefix."""
     body = messages.text_body(msg)
     inside = split_text(body)
     pieces: list[tuple[SegmentKind, str, str]] = []
     if subject:
         prefix = _REPLY_PREFIX.match(subject)
         kind: SegmentKind = "own" if not prefix else ("forwarded" if prefix[2] else "quoted")
+        if kind == "own" and (msg.get("In-Reply-To") or msg.get("References")):
+            kind = "quoted"  # a reply, whatever its prefix (or none) in whatever language
+        elif kind == "own" and _ANY_PREFIX.match(subject) and any(s.kind != "own" for s in inside):
+            kind = "forwarded"  # an unlisted prefix on a message that passes another one on
         earlier = next((s.author for s in inside if s.kind != "own"), "")
         pieces.append((kind, earlier if kind != "own" else "", f"{subject}\n\n"))
     pieces.extend((s.kind, s.author, s.text) for s in inside or [Segment(kind="own", text=body)])

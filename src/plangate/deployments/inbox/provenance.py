@@ -4,7 +4,8 @@ attached or embedded part with the author it claims.
 Reading mail conventions is heuristic, so every doubt falls on the safe side. Once a text
 starts quoting or forwarding (a `>` line; an "On ... wrote:" attribution; a "Forwarded
 message" or "Original Message" separator; "Begin forwarded message:"; an Outlook-style
-From/Sent header block), everything after it is someone else's text, unquoted-looking
+From/Sent header block, in any language when it names an address or sits under a rule
+line), everything after it is someone else's text, unquoted-looking
 lines included: they may be the quoted message's own lines, or a mail client's rendering
 of HTML that closed the quote early. The sender's own words are what stands before. A
 misread owner line costs a confirmation; a stranger's line misread as the owner's could
@@ -75,7 +76,8 @@ _SENT_OR_SUBJECT = frozenset({
 # Any "Word: value" line: three in a row, one naming an address in angle brackets, are a
 # header block in a language not listed above.
 _ANY_HEADER = re.compile(r"[ \t]*\*{0,2}[^\s:：*]{1,24}(?:[ \t][^\s:：*]{1,24})?\*{0,2}[ \t]*[:：]")
-_BRACKETED_ADDRESS = re.compile(r"<[^<>@\s]{1,200}@[^<>\s]{1,200}>")
+# A line that is only a rule (Outlook puts 32 underscores above a forwarded header block).
+_LONG_RULE = re.compile(r"[ \t]*(?:_{8,}|-{8,}|={8,}|\*{8,}|~{8,})[ \t]*\r?\n?\Z")
 _ADDRESS = re.compile(r"[\w.%+'\-]+@[\w\-]+(?:\.[\w\-]+)+")
 
 
@@ -149,7 +151,20 @@ def _marker(lines: list[str], i: int, *, foreign: bool,
         return i, kind, _block_author(lines, i + 1)
     if _header_block(lines, i) or _unknown_header_block(lines, i):
         return i, "forwarded", _block_author(lines, i)
+    if _LONG_RULE.match(head) and _header_follows(lines, i):
+        # Outlook's plain-text rule above a header block, in any language.
+        return i, "forwarded", _block_author(lines, i + 1) or author_in("".join(lines[i + 1:i + 4]))
     return None
+
+
+def _header_follows(lines: list[str], i: int) -> bool:
+    """Whether a "Word: value" line follows line `i`, at most one blank line between."""
+    for line in lines[i + 1:i + 3]:
+        if _ANY_HEADER.match(line[:_WINDOW]):
+            return True
+        if line.strip():
+            return False
+    return False
 
 
 def _quote_follows(lines: list[str], i: int) -> bool:
@@ -191,10 +206,11 @@ def _header_block(lines: list[str], i: int) -> bool:
 
 
 def _unknown_header_block(lines: list[str], i: int) -> bool:
-    """Three "Word: value" lines in a row, starting here, one with an <address>."""
+    """Three "Word: value" lines in a row, starting here, one naming a mail address (in
+    angle brackets, Outlook's `[mailto:...]`, or bare)."""
     block = lines[i:i + 3]
     return (len(block) == 3 and all(_ANY_HEADER.match(line[:_WINDOW]) for line in block)
-            and any(_BRACKETED_ADDRESS.search(line[:_WINDOW * 2]) for line in block))
+            and any(_ADDRESS.search(line[:_WINDOW * 2]) for line in block))
 
 
 def _block_author(lines: list[str], i: int) -> str:
