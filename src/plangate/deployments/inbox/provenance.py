@@ -141,7 +141,7 @@ def _marker(lines: list[str], i: int, *, foreign: bool,
         return i, "quoted", author_in(line) if _ATTRIBUTION.search(line[-_WINDOW:]) else ""
     if _ATTRIBUTION.search(line[-_WINDOW:]) or (
             _INTRO.search(line[-_WINDOW:]) and _DATED.search(line[:_WINDOW] + " " + line[-_WINDOW:])
-            and _quote_follows(lines, i)):
+            and _follows(lines, i, _QUOTED)):
         first = _attribution_start(lines, i, floor)
         return first, "quoted", author_in("".join(lines[first:i + 1]))
     if (_BEGIN_FORWARD.match(head) or (_RULE.match(head) and _SEPARATOR_WORDS.search(head))
@@ -151,26 +151,17 @@ def _marker(lines: list[str], i: int, *, foreign: bool,
         return i, kind, _block_author(lines, i + 1)
     if _header_block(lines, i) or _unknown_header_block(lines, i):
         return i, "forwarded", _block_author(lines, i)
-    if _LONG_RULE.match(head) and _header_follows(lines, i):
+    if _LONG_RULE.match(head) and _follows(lines, i, _ANY_HEADER):
         # Outlook's plain-text rule above a header block, in any language.
         return i, "forwarded", _block_author(lines, i + 1) or author_in("".join(lines[i + 1:i + 4]))
     return None
 
 
-def _header_follows(lines: list[str], i: int) -> bool:
-    """Whether a "Word: value" line follows line `i`, at most one blank line between."""
+def _follows(lines: list[str], i: int, start: re.Pattern[str]) -> bool:
+    """Whether a line starting as `start` follows line `i`, at most one blank line between
+    (quoted lines after an attribution, a "Word: value" line under a rule)."""
     for line in lines[i + 1:i + 3]:
-        if _ANY_HEADER.match(line[:_WINDOW]):
-            return True
-        if line.strip():
-            return False
-    return False
-
-
-def _quote_follows(lines: list[str], i: int) -> bool:
-    """Whether quoted lines follow line `i`, at most one blank line between."""
-    for line in lines[i + 1:i + 3]:
-        if _QUOTED.match(line[:_WINDOW]):
+        if start.match(line[:_WINDOW]):
             return True
         if line.strip():
             return False
