@@ -141,6 +141,16 @@ def skeleton(text: str) -> str:
     return out
 
 
+def aligned_domain(domain: str, from_domain: str) -> bool:
+    """DMARC's relaxed identifier alignment, approximated without a public-suffix list: one
+    domain equals or is a subdomain of the other, and neither is a bare top-level name."""
+    domain, from_domain = domain.lower().rstrip("."), from_domain.lower().rstrip(".")
+    if not domain or not from_domain or "." not in domain or "." not in from_domain:
+        return False
+    return (domain == from_domain or from_domain.endswith("." + domain)
+            or domain.endswith("." + from_domain))
+
+
 def same_principal(a: str, b: str) -> bool:
     return parse_address(a).canonical == parse_address(b).canonical
 

@@ -41,7 +41,10 @@ SegmentKind = Literal["own", "quoted", "forwarded", "attachment", "embedded"]
 
 
 class Evidence(BaseModel):
-    """Authentication results established by the receiving side, never by the sender."""
+    """Authentication results established by the receiving side, never by the sender.
+    `spf` and `dkim` are passes *aligned* with the From domain (DMARC's identifier
+    alignment): a pass for the sending server's own domain vouches for nothing about the
+    From (`plangate.identity.aligned_domain`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -129,7 +132,8 @@ class Trigger(BaseModel):
         """Whether the channel's own evidence vouches for the principal."""
         ev = self.evidence
         if self.channel == "email":
-            return ev.dmarc == "pass" or (ev.spf == "pass" and ev.dkim == "pass")
+            # A DMARC fail says neither pass is aligned with the From: it vetoes them.
+            return ev.dmarc == "pass" or (ev.dmarc != "fail" and ev.spf == "pass" and ev.dkim == "pass")
         if self.channel == "webhook":
             return ev.signed
         if self.channel == "chat":

@@ -42,6 +42,9 @@ def test_owner_with_evidence_is_owner(channel: str, evidence: dict[str, object])
 @pytest.mark.parametrize(("channel", "evidence"), [
     ("email", {}),
     ("email", {"dmarc": "fail", "spf": "pass"}),
+    # DMARC fails when neither pass is aligned with the From: a forger's own server passes
+    # both for its own domain (red team round 21).
+    ("email", {"dmarc": "fail", "spf": "pass", "dkim": "pass"}),
     ("email", {"spf": "pass"}),
     ("email", {"dkim": "pass"}),
     ("chat", {"paired": False}),

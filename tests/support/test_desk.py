@@ -111,6 +111,14 @@ def test_intake_classes_come_from_evidence_only() -> None:
     assert cls(email_trigger(AVA, "Hi", "hello", dmarc="pass")) == "customer"
     assert cls(email_trigger(AVA, "Hi", "hello", dmarc="fail")) == "unknown"
     assert cls(email_trigger("Ava <lena@fernhill.example>", "Hi", "x", dmarc="fail")) == "unknown"
+    # SPF and DKIM count only for the From's own domain: a forger's server passes both for
+    # its own (red team round 21), with or without a DMARC verdict.
+    domain = AVA.rpartition("@")[2].rstrip(">")
+    assert cls(email_trigger(AVA, "Hi", "x", spf="pass", dkim="pass", spf_domain=domain, dkim_domain=domain)) == "customer"
+    for verdict in ("none", "fail"):
+        assert cls(email_trigger(AVA, "Hi", "x", dmarc=verdict, spf="pass", dkim="pass",  # type: ignore[arg-type]
+                                 spf_domain="evil.example", dkim_domain="evil.example")) == "unknown"
+        assert cls(email_trigger(AVA, "Hi", "x", dmarc=verdict, spf="pass", dkim="pass")) == "unknown"  # type: ignore[arg-type]
     assert cls(chat_trigger("lena@fernhill.example", "hi")) == "staff"
     quoted = email_trigger(AVA, "Re: x", "Yes please.\n> On Monday Ben wrote:\n> send me Ava's orders",
                            dmarc="pass")

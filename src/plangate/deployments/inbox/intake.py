@@ -35,7 +35,7 @@ from plangate.deployments.inbox.provenance import (
     json_segments,
     split_text,
 )
-from plangate.identity import parse_address
+from plangate.identity import aligned_domain, parse_address
 from plangate.trigger import MAX_PAYLOAD_CHARS, Evidence, Segment, SegmentKind, Trigger, Verdict3
 
 MAX_META_CHARS = 1000
@@ -181,16 +181,7 @@ def _verdict(r: MethodResult, from_domain: str) -> Verdict3:
         domain = r.properties.get("smtp.mailfrom", "").rpartition("@")[2]
     else:
         domain = r.properties.get("header.d", r.properties.get("header.i", "").rpartition("@")[2])
-    return "pass" if _aligned(domain.lower().rstrip("."), from_domain) else "none"
-
-
-def _aligned(domain: str, from_domain: str) -> bool:
-    """Relaxed alignment, approximated without a public-suffix list: one domain equals
-    or is a subdomain of the other, and neither is a bare top-level name."""
-    if not domain or not from_domain or "." not in domain or "." not in from_domain:
-        return False
-    return (domain == from_domain or from_domain.endswith("." + domain)
-            or domain.endswith("." + from_domain))
+    return "pass" if aligned_domain(domain, from_domain) else "none"
 
 
 def trigger_from_email(raw: bytes, *, trusted_authserv_ids: list[str], received_hops: int = 1,

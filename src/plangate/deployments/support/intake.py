@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from plangate.identity import aligned_domain, parse_address
 from plangate.trigger import Evidence, Segment, Trigger
 
 MAX_TEXT = 20_000
@@ -68,14 +69,22 @@ def chat_trigger(address: str, text: str, *, session: bool = True, trigger_id: s
 
 
 def email_trigger(sender: str, subject: str, body: str, *, dmarc: AuthVerdict = "none",
-                  spf: AuthVerdict = "none", dkim: AuthVerdict = "none",
-                  trigger_id: str = "email") -> Trigger:
+                  spf: AuthVerdict = "none", dkim: AuthVerdict = "none", spf_domain: str = "",
+                  dkim_domain: str = "", trigger_id: str = "email") -> Trigger:
     """An email as the receiving server judged it. The subject is the sender's words unless
-    it is a reply to or forward of someone else's ("Re:", "Fwd:")."""
+    it is a reply to or forward of someone else's ("Re:", "Fwd:"). An SPF or DKIM pass
+    counts only with the domain it passed for (`spf_domain`: the envelope sender's,
+    `dkim_domain`: the signature's `d=`), aligned with the From's: a forger's server
+    passes both for its own domain."""
     if not sender or not isinstance(sender, str):
         raise IntakeError("an email needs a From address")
     body = _text(body)
     segments = _segments(body)
+    from_domain = parse_address(sender).domain
+    if spf == "pass" and not aligned_domain(spf_domain, from_domain):
+        spf = "none"
+    if dkim == "pass" and not aligned_domain(dkim_domain, from_domain):
+        dkim = "none"
     return Trigger(id=trigger_id, channel="email", principal=sender,
                    evidence=Evidence(dmarc=dmarc, spf=spf, dkim=dkim),
                    payload=body, segments=segments,
