@@ -114,7 +114,8 @@ def test_intake_classes_come_from_evidence_only() -> None:
     # SPF and DKIM count only for the From's own domain: a forger's server passes both for
     # its own (red team round 21), with or without a DMARC verdict.
     domain = AVA.rpartition("@")[2].rstrip(">")
-    assert cls(email_trigger(AVA, "Hi", "x", spf="pass", dkim="pass", spf_domain=domain, dkim_domain=domain)) == "customer"
+    aligned = email_trigger(AVA, "Hi", "x", spf="pass", dkim="pass", spf_domain=domain, dkim_domain=domain)
+    assert cls(aligned) == "customer"
     for verdict in ("none", "fail"):
         assert cls(email_trigger(AVA, "Hi", "x", dmarc=verdict, spf="pass", dkim="pass",  # type: ignore[arg-type]
                                  spf_domain="evil.example", dkim_domain="evil.example")) == "unknown"
