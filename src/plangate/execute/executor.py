@@ -366,6 +366,10 @@ class _Run:
         # then fails must not leave untrusted content behind with no label on it.
         record_writes(spec, values, written_label(spec, arg_labels, values, self.x.resources, pc,
                                                   stored=stored), self.x.resources)
+        # What the call runs or loads, as stored now (its own writes included): compared
+        # after the call, a change is another run's write in between (see below).
+        running_tainted = bool(spec.executes or spec.loads) and executes_tainted(spec, values,
+                                                                                 self.x.resources)
         try:
             result = self.x.tools.call(step.tool, values)
             if not isinstance(result, ToolResult):
@@ -382,6 +386,22 @@ class _Run:
             self.x._record("result", self.run_id, {"step": step.id, "ok": False,
                                                     "error": repr(exc)[:500]}, quiet=True)
             raise _Halt("failed", step.id, f"tool {step.tool!r} failed: {exc!r}"[:500]) from None
+        # What the call read may have been written meanwhile by another run, which records
+        # its label before it writes the content: look again now that the tool has read it.
+        # Content it ran or loaded that became untrusted since the check fails the step (its
+        # output is not passed on); what it returned carries the labels of both moments.
+        after = stored_reads(spec, values, self.x.resources)
+        if (spec.executes or spec.loads) and not running_tainted and executes_tainted(
+                spec, values, self.x.resources):
+            self._shown(join_all([call_output_label(spec, arg_labels, values, self.x.resources,
+                                                    control=pc, stored=stored), *after]))
+            error = "what it ran or loaded was written from untrusted data during the call"
+            self.calls.append(CallRecord(step=step.id, tool=step.tool, args=values,
+                                         verdict=decision.verdict, rules=decision.rules,
+                                         ok=False, error=error))
+            self.x._record("result", self.run_id, {"step": step.id, "ok": False, "error": error},
+                           quiet=True)
+            raise _Halt("failed", step.id, f"tool {step.tool!r}: {error}")
         self.calls.append(CallRecord(step=step.id, tool=step.tool, args=values,
                                      verdict=decision.verdict, rules=decision.rules, ok=True))
         reported = result.label
@@ -393,7 +413,7 @@ class _Run:
         label = call_output_label(spec, arg_labels, values, self.x.resources, control=pc,
                                   reported=reported,
                                   # A tool that writes may read back what it just wrote.
-                                  stored=None if spec.effective_writes else stored)
+                                  stored=None if spec.effective_writes else [*stored, *after])
         self._shown(label)
         self.x._record("result", self.run_id, {"step": step.id, "ok": True,
                                                 "label": label.to_json()}, quiet=True)
