@@ -278,3 +278,26 @@ def test_a_run_that_stops_tells_its_session_why(client: TestClient, storage: Sto
     rows = storage.sql.one("SELECT COUNT(*) FROM agent_context WHERE credential = ? AND session = ?",
                            ("agent", session))
     assert rows is not None and rows[0] == 3  # the trigger, the hold's call, the halt
+
+
+def test_what_a_result_adds_after_the_check_joins_the_session(client: TestClient, storage: Storage) -> None:
+    """The check tells the session what the agent will see of a call (its label then); the
+    result's label is looked up after the tool ran, and another run may have written what
+    it read in between (its label recorded first). What the result adds joins the session:
+    the agent's next plan is reviewed with it (red team round 21, stored labels)."""
+    body = {**example("meeting-reply"), "plan": {"version": 1, "request_type": "meeting_request", "steps": [
+        {"id": "look", "tool": "search_calendar", "args": {"day": {"literal": "2026-12-02", "origin": "payload"}}}]}}
+    out = client.post("/v1/plans", json=body, headers=auth("agent")).json()
+    assert out["verdict"] == "approve", out
+    session = body["session"]
+    call = {"step": "look", "tool": "search_calendar", "args": {"day": "2026-12-02"}}
+    assert client.post(f"/v1/grants/{out['grant']}/check", json=call, headers=auth("agent")).status_code == 200
+    told = storage.context.label("agent", session)
+    assert told is not None and "bob@partner.example" not in told.readers
+    # Another run writes into the calendar meanwhile: readable by the owner and bob only.
+    storage.resources.record("calendar:evt-9", Label(readers=frozenset({"owner", "bob@partner.example"}),
+                                                      sources=frozenset({"tool:other"})))
+    r = client.post(f"/v1/grants/{out['grant']}/results", json={"call": 0, "value": []}, headers=auth("agent"))
+    assert r.status_code == 200, r.text
+    after = storage.context.label("agent", session)
+    assert after is not None and "tool:other" in after.sources, after

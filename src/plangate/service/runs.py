@@ -303,7 +303,8 @@ class GrantRunner:
                 self.storage.context.add(credential, row.session,
                                          Label.from_json(sink.shows) if sink.shows else UNVOUCHED)
                 state["outstanding"] = {"call": len(state["results"]), "step": step, "tool": tool,
-                                        "digest": digest, "deadline": time.time() + self.call_timeout}
+                                        "digest": digest, "deadline": time.time() + self.call_timeout,
+                                        "shows": sink.shows}
                 return self._keep(row, state, owner, Answer(200, {
                     "allowed": True, "grant": row.id, "call": len(state["results"]), "step": step,
                     "run_id": row.run_id}))
@@ -345,6 +346,15 @@ class GrantRunner:
                 state["results"].append(entry)
                 state["outstanding"] = None
             sink, tools, extractor, result = self._replay(row, state, None, owner)
+            if not is_extraction and sink.result_label is not None:
+                # The result's label is looked up after the tool ran (another run may have
+                # written what it read since the check): what it adds to what the check told
+                # the session the agent would see joins the session too.
+                label = Label.from_json(sink.result_label)
+                told = outstanding.get("shows") if outstanding is not None else None
+                before = Label.from_json(told) if isinstance(told, dict) else None
+                if before is None or before.join(label) != before:
+                    self.storage.context.add(credential, row.session, label)
             status = self._after(row, state, owner, tools, extractor, result)
             return Answer(200, {"grant": row.id, "run_id": row.run_id, "label": sink.result_label,
                                 "run_status": status, "needs_extraction": extractor.waiting is not None})
