@@ -225,3 +225,17 @@ def test_concurrent_write_lands_between_a_commands_recorded_write_and_its_copy(t
     skills = w.rt.snapshot()["skills"]
     landed = any("mallory@evil.example" in text for text in skills.values())
     assert not (landed and _memory_load_runs(w.a)), (out.review.verdict, out.review.rules, skills)
+
+
+def test_the_owners_one_rent_is_not_paid_three_times_unasked() -> None:
+    """The support desk's route in the inbox (final read of round 21): the owner asks for the
+    rent, 500 to a known payee, which runs unattended; a planner that writes the same call
+    three times (within `max_payments`) is asked about, not paid thrice."""
+    from plangate.review import review
+
+    trigger = owner_chat("pay the rent: 500 to DE89370400440532013000")
+    pay = {"to_account": lit("DE89370400440532013000", "payload"), "amount": lit(500, "payload")}
+    policy = shipped_policy()
+    assert review(trigger, plan(call("p", "pay", **pay)), policy).verdict == "approve"
+    thrice = review(trigger, plan(*(call(f"p{i}", "pay", **pay) for i in range(3))), policy)
+    assert thrice.verdict == "escalate" and "owner-confirms-payment" in thrice.rules, thrice.rules
