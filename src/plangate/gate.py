@@ -24,12 +24,14 @@ from typing import Any, Protocol
 from plangate.audit import ApprovalQueue, AuditLog, SqliteResourceLabels
 from plangate.audit.log import append_all, encoded_event
 from plangate.audit.rate import RunCounter
+from plangate.audit.spend import Ledger, sqlite_ledger, trigger_key
 from plangate.errors import GrantError, PlanError
 from plangate.execute import Executor, Grant, RunResult
 from plangate.labels import Label
 from plangate.plan.codec import CheckedPlan, check_plan, parse_plan
-from plangate.plan.model import ForEachStep, Plan
+from plangate.plan.model import CallStep, ForEachStep, Plan
 from plangate.policy.engine import CompiledPolicy
+from plangate.policy.facts import PlanBounds
 from plangate.policy.model import RateLimit
 from plangate.protocols import Extractor, OwnerApprover, OwnerQuestion, ToolRuntime
 from plangate.review.reviewer import (
@@ -43,6 +45,8 @@ from plangate.review.reviewer import (
 from plangate.trigger import Classified, Trigger, classify, parse_trigger
 
 SECOND_OPINION = "plangate:second-opinion"
+SPEND_RACE = "plangate:trigger-spend-race"
+SPEND_TRIES = 3
 
 
 class SecondOpinion(Protocol):
@@ -83,6 +87,7 @@ class Gate:
         self.approvals = ApprovalQueue(self.audit)
         self.resources = SqliteResourceLabels(self.audit)
         self.runs = RunCounter(self.audit, clock=clock)
+        self.ledger: Ledger = sqlite_ledger(self.audit)
         self.executor = Executor(policy, tools, self.audit, resources=self.resources,
                                  extractor=extractor, approver=approver)
 
@@ -92,15 +97,18 @@ class Gate:
 
     def review(self, trigger: Trigger | Mapping[str, Any], plan: Plan | Mapping[str, Any] | str,
                *, run_id: str | None = None, planner_context: Label | None = None) -> Review:
-        """Review and audit (trigger, plan, verdict); runs nothing. `planner_context`: the
-        label of everything the planner was shown (see `FlowContext`)."""
+        """Review and audit (trigger, plan, verdict); runs nothing, so it charges nothing to
+        the trigger's budget (it is reviewed with what was charged: `plangate.audit.spend`).
+        `planner_context`: the label of everything the planner was shown (see `FlowContext`)."""
         return self._review(self.classify(trigger), plan, run_id=run_id or new_run_id(),
-                            planner_context=planner_context)[0]
+                            planner_context=planner_context, charge=False)[0]
 
     def _review(self, classified: Classified, plan: Plan | Mapping[str, Any] | str, *,
-                run_id: str, planner_context: Label | None) -> tuple[Review, CheckedPlan | None]:
+                run_id: str, planner_context: Label | None,
+                charge: bool = True) -> tuple[Review, CheckedPlan | None]:
         """`review`, with the checked plan (None when it does not parse or check), so a
-        caller that goes on to run or queue it parses and checks it once."""
+        caller that goes on to run or queue it parses and checks it once. `charge`: a plan
+        that passes review charges its bounds to its trigger (it will run or be asked about)."""
         # The review is pure: its three records (and a second opinion's) are written after
         # it, in order, in one transaction.
         events: list[tuple[str, str, Mapping[str, Any]]] = [("trigger", run_id, {
@@ -118,20 +126,46 @@ class Gate:
         if checked is None:
             result = review(classified, plan, self.policy, resources=self.resources,
                             planner_context=planner_context)
-        else:
+            return self._recorded(events, result, checked, classified, run_id, plan), checked
+        # The trigger's budget spans its runs: when a rule reads the plan's bounds, the plan
+        # is reviewed with what earlier plans for the trigger took, and charges its own
+        # before its verdict is recorded (`plangate.audit.spend`). A charge that another
+        # review beat is reviewed again with that one in; `SPEND_TRIES` such races deny.
+        key = (trigger_key(classified) if self.policy.reads_plan_bounds(
+            (s.step.tool for s in checked.order if isinstance(s.step, CallStep)), classified.trust_class)
+            else None)
+        for _ in range(SPEND_TRIES):
+            seen = self.ledger.read(key) if key is not None else None
             result = review_checked(classified, checked, self.policy, deployment_of(self.policy),
-                                    resources=self.resources, planner_context=planner_context)
-        if self.second_opinion is not None and result.verdict != "deny":
-            # A second reviewer may be a model and take a while: the trigger is on record
-            # before it is asked.
-            append_all(self.audit, events)
-            events.clear()
-            result = self._second_opinion(classified, checked, result, run_id, events)
+                                    resources=self.resources, planner_context=planner_context,
+                                    spent=seen.bounds if seen is not None else None)
+            if self.second_opinion is not None and result.verdict != "deny":
+                # A second reviewer may be a model and take a while: the trigger is on record
+                # before it is asked.
+                append_all(self.audit, events)
+                events.clear()
+                result = self._second_opinion(classified, checked, result, run_id, events)
+            if (seen is None or key is None or result.verdict == "deny" or not charge
+                    or self.ledger.charge(key, seen, result.bounds(checked, self.policy.catalog))):
+                break
+        else:
+            result = Review(verdict="deny", rules=(SPEND_RACE,), trust_class=classified.trust_class,
+                            summary=f"Refused: other plans for this trigger were approved while this one "
+                                    f"was reviewed, {SPEND_TRIES} times in a row.",
+                            plan_hash=checked.hash, classification=classified.reasons)
+        return self._recorded(events, result, checked, classified, run_id, plan), checked
+
+    def _recorded(self, events: list[tuple[str, str, Mapping[str, Any]]], result: Review,
+                  checked: CheckedPlan | None, classified: Classified, run_id: str,
+                  plan: Plan | Mapping[str, Any] | str) -> Review:
         events.append(("plan", run_id, _plan_event(result.plan_hash, plan)))
-        events.append(("verdict", run_id, {"verdict": result.verdict, "rules": list(result.rules),
-                                           "plan_hash": result.plan_hash, "error": result.error}))
+        verdict: dict[str, Any] = {"verdict": result.verdict, "rules": list(result.rules),
+                                   "plan_hash": result.plan_hash, "error": result.error}
+        if result.spent is not None:
+            verdict["trigger_spent"] = result.spent.to_json()
+        events.append(("verdict", run_id, verdict))
         self._record(events, result, checked, classified, run_id)
-        return result, checked
+        return result
 
     def _record(self, events: list[tuple[str, str, Mapping[str, Any]]], result: Review,
                 checked: CheckedPlan | None, classified: Classified, run_id: str) -> None:
@@ -240,9 +274,11 @@ class Gate:
         checked = check_plan(parse_plan(approval.plan), self.policy.catalog)
         if checked.hash != approval.plan_hash:
             raise GrantError("the stored plan does not match the approved hash")
+        # Reviewed with the trigger's spend the owner saw (its own charge is in the ledger now).
         verdict = review_checked(classified, checked, self.policy, deployment_of(self.policy),
                                  resources=self.resources,
-                                 planner_context=_stored_context(approval.review))
+                                 planner_context=_stored_context(approval.review),
+                                 spent=_stored_spent(approval.review))
         if verdict.verdict == "approve" and SECOND_OPINION in approval.review.get("rules", []):
             # Only the second reviewer asked; the owner has answered it.
             pass
@@ -279,7 +315,8 @@ class Gate:
             if same_trigger and narrows(parse_plan(approval.plan), new):
                 fresh = review_checked(classified, checked, self.policy, deployment_of(self.policy),
                                        resources=self.resources,
-                                       planner_context=_stored_context(approval.review))
+                                       planner_context=_stored_context(approval.review),
+                                       spent=_stored_spent(approval.review))
                 if fresh.verdict == "escalate" and escalations_covered(approval.review, fresh):
                     run_id = run_id or new_run_id()
                     self.review(classified.trigger, new, run_id=run_id,
@@ -297,6 +334,12 @@ def _stored_context(review_json: Mapping[str, Any]) -> Label | None:
     """The planner context an approval was reviewed with (None if there was none)."""
     data = review_json.get("planner_context")
     return Label.from_json(data) if isinstance(data, dict) else None
+
+
+def _stored_spent(review_json: Mapping[str, Any]) -> PlanBounds | None:
+    """The trigger's spend an approval was reviewed with (None if the ledger was not read)."""
+    data = review_json.get("spent")
+    return PlanBounds.from_json(data) if isinstance(data, dict) else None
 
 
 def escalations_covered(approved_review: Mapping[str, Any], fresh: Review) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from plangate import Gate, load_policy, parse_trigger
@@ -18,9 +19,14 @@ class Clock:
         return self.now
 
 
+_MAIL_IDS = itertools.count()
+
+
 def stranger(address: str) -> dict[str, object]:
-    return {"channel": "email", "principal": address, "evidence": {"dmarc": "pass"},
-            "payload": "Can we meet?"}
+    """A new mail each time (its own id): the same mail again would be one trigger, whose
+    budget spans its runs (`plangate.audit.spend`)."""
+    return {"id": f"<m{next(_MAIL_IDS)}@spam.example>", "channel": "email", "principal": address,
+            "evidence": {"dmarc": "pass"}, "payload": "Can we meet?"}
 
 
 def reply_plan() -> dict[str, object]:
@@ -64,8 +70,9 @@ def test_a_botnet_hits_the_class_limit(tmp_path: Path) -> None:
 def test_the_owner_is_not_rate_limited(tmp_path: Path) -> None:
     """Classes without a `rate` (the owner in the shipped policy) are never refused for volume."""
     gate = Gate(load_policy(POLICY), FixtureTools(), audit=tmp_path / "a.db", clock=Clock())
-    owner = {"channel": "chat", "principal": "dana@northwind.example", "evidence": {"paired": True},
-             "payload": "note"}
+    def owner(n: int) -> dict[str, object]:  # forty chat messages, each with its own id
+        return {"id": f"chat-{n}", "channel": "chat", "principal": "dana@northwind.example",
+                "evidence": {"paired": True}, "payload": "note"}
     plan = {"steps": [{"id": "n", "tool": "notify_owner",
                        "args": {"text": {"literal": "note", "origin": "payload"}}}]}
-    assert all(gate.submit(parse_trigger(owner), plan).review.verdict == "approve" for _ in range(40))
+    assert all(gate.submit(parse_trigger(owner(n)), plan).review.verdict == "approve" for n in range(40))

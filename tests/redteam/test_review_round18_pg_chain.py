@@ -52,8 +52,9 @@ def test_two_workers_cannot_both_grant_one_run_id(pg_stores: list[Storage], monk
     first.start()
     try:
         assert entered.wait(20), "worker A never reached the point of recording its review"
-        second = worker_b.post("/v1/plans", json={**example("meeting-reply"), "run_id": "shared"},
-                               headers=auth("agent2"))
+        other = example("meeting-reply")  # another mail (one mail's runs share its budget)
+        other["trigger"] = {**other["trigger"], "id": "<another@mail.example>"}
+        second = worker_b.post("/v1/plans", json={**other, "run_id": "shared"}, headers=auth("agent2"))
     finally:
         release.set()
         first.join(30)

@@ -46,11 +46,13 @@ def credentials(rate: int = 10_000, sessions: bool = True) -> Credentials:
 
 def example(name: str) -> dict[str, Any]:
     """An example's trigger and plan, as a session of its own (each example is a separate
-    conversation: the service reviews a session's plans with all it was shown before)."""
+    conversation: the service reviews a session's plans with all it was shown before) and
+    a message of its own (its own trigger id: one message's runs share its budget)."""
     folder = EXAMPLES / name
-    return {"trigger": yaml.safe_load((folder / "trigger.yaml").read_text()),
+    n = next(_SESSIONS)
+    return {"trigger": {**yaml.safe_load((folder / "trigger.yaml").read_text()), "id": f"<{name}-{n}@example>"},
             "plan": json.loads((folder / "plan.json").read_text()),
-            "session": f"example-{name}-{next(_SESSIONS)}"}
+            "session": f"example-{name}-{n}"}
 
 
 _SESSIONS = itertools.count(1)

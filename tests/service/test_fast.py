@@ -68,7 +68,10 @@ def test_a_submit_is_answered_and_recorded_alike_either_way(storage: Storage, ta
     client = make_client(storage)
     body = example(name)
     quick = _post(client, body, "application/json", **auth("agent"))
-    slow = _post(client, {**body, "session": body["session"] + "-b"}, FASTAPI_ONLY, **auth("agent"))
+    # Another session and another message (one message's runs share its budget).
+    other = {**body, "session": body["session"] + "-b",
+             "trigger": {**body["trigger"], "id": body["trigger"]["id"] + "-b"}}
+    slow = _post(client, other, FASTAPI_ONLY, **auth("agent"))
     assert taken == [True, False]
     _same(quick, slow)
     assert _events(storage, quick.json()["run_id"]) == _events(storage, slow.json()["run_id"])

@@ -294,6 +294,33 @@ def test_grant_leases_are_atomic_across_workers(opener: Callable[[], Storage]) -
     assert b.grants.get("gr_1").results == {"results": [1]}  # type: ignore[union-attr]
 
 
+def test_a_triggers_spend_is_charged_once_per_starting_point_across_workers(
+        opener: Callable[[], Storage]) -> None:
+    """The ledger of `plangate.audit.spend` on each backend: eight workers each read a
+    trigger's spend and try to charge one payment on top; however they interleave, every
+    success moved the total from exactly what its worker read, so the total is the number
+    of successes and no two charged the same starting point."""
+    from plangate.audit.spend import Ledger
+    from plangate.policy.facts import PlanBounds
+
+    workers = [opener() for _ in range(8)]
+    pay = PlanBounds(calls=1, egress=1, payments=1, loop=0)
+    wins: list[int] = []
+
+    def work(store: Storage, n: int) -> None:
+        ledger = Ledger(store.sql)
+        for _ in range(5):
+            seen = ledger.read("trigger-1")
+            if ledger.charge("trigger-1", seen, seen.bounds.plus(pay)):
+                wins.append(seen.runs)
+
+    in_threads(workers, work)
+    final = Ledger(workers[0].sql).read("trigger-1")
+    assert final.runs == len(wins) and final.bounds.payments == len(wins)
+    assert sorted(wins) == list(range(len(wins)))  # each starting point charged once
+    assert Ledger(workers[1].sql).read("another").runs == 0
+
+
 def test_an_agent_sessions_context_is_the_join_of_everything_any_worker_added(
         opener: Callable[[], Storage]) -> None:
     """What a session's planner was shown: two workers add labels concurrently, and every

@@ -42,7 +42,7 @@ from plangate.resources import (
     written_label,
 )
 from plangate.review.flow import FlowContext, PathError, Resolved
-from plangate.review.reviewer import Review, deployment_of, extracted_label, plan_bounds
+from plangate.review.reviewer import Review, deployment_of, extracted_label
 from plangate.review.summary import describe_values
 from plangate.trigger import Classified
 
@@ -183,7 +183,7 @@ class _Run:
         self.run_id = run_id
         self.flow = FlowContext(grant.classified, deployment_of(executor.policy),
                                 planner_context=grant.review.planner_context)
-        self.bounds = plan_bounds(grant.checked, executor.policy.catalog)
+        self.bounds = grant.review.bounds(grant.checked, executor.policy.catalog)
         self.calls: list[CallRecord] = []
         self.env_top: dict[str, Resolved] = {}
         self.problems: list[_Halt] = []

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import operator
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -153,6 +153,14 @@ class CompiledPolicy:
         if self.doc.deployment is not None:
             names |= set(self.doc.deployment.class_names())
         return names
+
+    def reads_plan_bounds(self, tools: Iterable[str], trust_class: str) -> bool:
+        """Whether any rule that could match one of these tools for this class reads the
+        plan's bounds (`context.plan`, or the context whole): then its trigger's earlier
+        spend matters (`plangate.audit.spend`). An unknown tool counts as reading them."""
+        catalog = self.catalog.tools
+        return any(tool not in catalog or "plan" in self._slice(tool, trust_class).attributes
+                   for tool in set(tools))
 
     def rule(self, rule_id: str) -> CompiledRule | None:
         return self._by_id.get(rule_id)

@@ -56,6 +56,19 @@ class PlanBounds:
     payments: int
     loop: int
 
+    def plus(self, other: PlanBounds) -> PlanBounds:
+        """Both together: what a trigger spent before and this plan (a loop bound is per
+        plan: the larger one)."""
+        return PlanBounds(calls=self.calls + other.calls, egress=self.egress + other.egress,
+                          payments=self.payments + other.payments, loop=max(self.loop, other.loop))
+
+    def to_json(self) -> dict[str, int]:
+        return {"calls": self.calls, "egress": self.egress, "payments": self.payments, "loop": self.loop}
+
+    @classmethod
+    def from_json(cls, data: Any) -> PlanBounds:
+        return cls(**{k: int(data[k]) for k in ("calls", "egress", "payments", "loop")})
+
 
 class CallFacts(NamedTuple):
     """Everything the policy may know about one tool call. (A NamedTuple: immutable, and

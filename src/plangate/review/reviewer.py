@@ -79,6 +79,9 @@ class Review:
     reasons: Mapping[str, str] = field(default_factory=dict)
     #: The label of everything the planner was shown, joined into its literals.
     planner_context: Label | None = None
+    #: What the trigger had spent in earlier runs when this plan was reviewed (its bounds
+    #: were added to the plan's: `plangate.audit.spend`); None when no rule reads them.
+    spent: PlanBounds | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,7 +97,13 @@ class Review:
             "error": self.error,
             "planner_context": (self.planner_context.to_json()
                                 if self.planner_context is not None else None),
+            **({"spent": self.spent.to_json()} if self.spent is not None else {}),
         }
+
+    def bounds(self, checked: CheckedPlan, catalog: Catalog) -> PlanBounds:
+        """The bounds this plan was reviewed with: its own, plus its trigger's earlier spend."""
+        own = plan_bounds(checked, catalog)
+        return own if self.spent is None else self.spent.plus(own)
 
 
 def combine(verdicts: list[VerdictKind]) -> VerdictKind:
@@ -131,11 +140,13 @@ def deployment_of(policy: CompiledPolicy) -> Deployment:
 
 def review_checked(classified: Classified, checked: CheckedPlan, policy: CompiledPolicy,
                    deployment: Deployment, *, resources: ResourceLabels | None = None,
-                   planner_context: Label | None = None) -> Review:
-    """Review an already checked plan. Any unexpected error denies (fail closed)."""
+                   planner_context: Label | None = None, spent: PlanBounds | None = None) -> Review:
+    """Review an already checked plan. Any unexpected error denies (fail closed). `spent`:
+    what the trigger spent in earlier runs (`plangate.audit.spend`), added to the plan's
+    own bounds."""
     try:
         return _review_checked(classified, checked, policy, deployment, resources,
-                               planner_context)
+                               planner_context, spent)
     except Exception as exc:  # any failure in review is a deny, never a pass
         detail = f"{type(exc).__name__}: {exc}"[:500]
         return Review(verdict="deny", rules=(REVIEW_ERROR,), summary=f"Review failed: {detail}",
@@ -145,7 +156,7 @@ def review_checked(classified: Classified, checked: CheckedPlan, policy: Compile
 
 def _review_checked(classified: Classified, checked: CheckedPlan, policy: CompiledPolicy,
                     deployment: Deployment, resources: ResourceLabels | None,
-                    planner_context: Label | None) -> Review:
+                    planner_context: Label | None, spent: PlanBounds | None = None) -> Review:
     flow = FlowContext(classified, deployment, planner_context=planner_context)
     findings: list[Finding] = []
     findings.extend(
@@ -154,6 +165,8 @@ def _review_checked(classified: Classified, checked: CheckedPlan, policy: Compil
                        f"occur in that text")
         for p in origin_problems(checked, classified.trigger))
     bounds = plan_bounds(checked, policy.catalog)
+    if spent is not None:
+        bounds = spent.plus(bounds)
     walker = _StaticWalker(flow, policy, bounds, checked, resources or MemoryResourceLabels())
     walker.block("", {}, flow.plan_pc)
     walker.decide()
@@ -164,6 +177,9 @@ def _review_checked(classified: Classified, checked: CheckedPlan, policy: Compil
     summary = summarise(checked, policy.catalog, trust_class=classified.trust_class,
                         principal=classified.principal.canonical, verdict=verdict,
                         trigger=classified.trigger)
+    if spent is not None and spent.calls:
+        summary += (f"\nEarlier runs for this same trigger, counted with this plan: {spent.calls} "
+                    f"calls, {spent.egress} sending out, {spent.payments} payments.")
     open_values = tuple(f"{f.step}.{a}" for f in walker.findings for a in f.open_args)
     if open_values:
         summary += ("\nDecided again at run time with the real values: "
@@ -173,7 +189,7 @@ def _review_checked(classified: Classified, checked: CheckedPlan, policy: Compil
                   trust_class=classified.trust_class, plan_hash=checked.hash,
                   findings=tuple(findings), open_values=open_values,
                   classification=classified.reasons, reasons=reasons,
-                  planner_context=planner_context)
+                  planner_context=planner_context, spent=spent)
 
 
 def plan_bounds(checked: CheckedPlan, catalog: Catalog) -> PlanBounds:

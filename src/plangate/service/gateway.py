@@ -13,6 +13,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from plangate.audit.spend import Ledger
 from plangate.errors import AuditError, GrantError
 from plangate.execute import Grant, RunResult
 from plangate.gate import Gate, Outcome
@@ -85,6 +86,7 @@ class ServiceGate(Gate):
         self.resources = storage.resources
         self.runs = storage.runs
         self.limiter = storage.limiter
+        self.ledger = Ledger(storage.sql)
         self.storage = storage
         self.granting = GrantingExecutor()
         self.executor = self.granting  # type: ignore[assignment]

@@ -35,6 +35,7 @@ from plangate.execute.executor import args_digest
 from plangate.labels import Label, join_all
 from plangate.plan.codec import check_plan, parse_plan
 from plangate.plan.model import ExtractType
+from plangate.policy.facts import PlanBounds
 from plangate.protocols import ToolResult
 from plangate.resources import UNVOUCHED, ResourceLabels
 from plangate.review.reviewer import Finding, Review
@@ -70,7 +71,8 @@ def review_from_json(data: Mapping[str, Any]) -> Review:
         open_values=tuple(data.get("open_values", ())),
         classification=tuple(data.get("classification", ())), error=data.get("error"),
         reasons=dict(data.get("reasons") or {}),
-        planner_context=Label.from_json(context) if isinstance(context, dict) else None)
+        planner_context=Label.from_json(context) if isinstance(context, dict) else None,
+        spent=PlanBounds.from_json(data["spent"]) if isinstance(data.get("spent"), dict) else None)
 
 
 def granted(storage: Storage, run_id: str) -> bool:

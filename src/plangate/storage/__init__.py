@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from plangate.audit.spend import SCHEMA as SPEND_SCHEMA
 from plangate.config import ConfigError, sqlite_path
 from plangate.storage.errors import StorageUnavailable
 from plangate.storage.sql import (
@@ -128,6 +129,7 @@ def _sqlite(path: str) -> Storage:
             log.connection.execute(GRANT_SESSION)
         log.connection.execute(GRANT_SESSION_INDEX)
         log.connection.executescript(AGENT_CONTEXT)
+        log.connection.execute(SPEND_SCHEMA)
         log.connection.execute(GRANT_DEADLINES)
         try:
             for statement in GRANT_RUNS:

@@ -61,6 +61,7 @@ from plangate.audit.log import (
     verify_rows,
 )
 from plangate.audit.resource_labels import MAX_PREFIXES
+from plangate.audit.spend import SCHEMA as SPEND_SCHEMA
 from plangate.errors import AuditError, GrantError, UserError
 from plangate.labels import Label, join_all
 from plangate.resources import has_wildcard, literal_prefix, overlaps
@@ -177,6 +178,8 @@ DROP INDEX audit_events_approval;
     # What each agent session's planner was shown, and the session of each grant.
     (9, f"{AGENT_CONTEXT}\n{GRANT_SESSION};"),
     (10, f"{GRANT_SESSION_INDEX};"),
+    # What each trigger has spent across its runs (`plangate.audit.spend`).
+    (11, f"{SPEND_SCHEMA};"),
 )
 
 

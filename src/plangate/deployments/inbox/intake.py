@@ -285,5 +285,7 @@ def trigger_from_webhook(body: bytes, signature: str, secret: bytes, *,
 
 def trigger_from_schedule(name: str, instruction: str, *, trigger_id: str = "trigger") -> Trigger:
     """A scheduled run: raised by the deployment itself, carrying the owner's standing
-    instruction as trusted text and no untrusted payload."""
+    instruction as trusted text and no untrusted payload. Give each firing its own
+    `trigger_id` (the schedule's name and time): a trigger's budget spans its runs, so
+    firings that share an id share one budget."""
     return Trigger(id=trigger_id, channel="cron", principal=f"cron:{name}", instruction=instruction)

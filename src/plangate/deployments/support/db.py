@@ -61,13 +61,10 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS sent (
         seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, to_addr TEXT NOT NULL,
         subject TEXT NOT NULL, body TEXT NOT NULL)""",
-    # The messages (a digest of channel, sender, id and text) whose plan with payments has
-    # been approved or put to a human: a message pays in one run (labels.OnePayingRun).
-    """CREATE TABLE IF NOT EXISTS paying_messages (key TEXT PRIMARY KEY)""",
 )
 
 TABLES = ("customers", "orders", "invoices", "tickets", "ticket_messages", "refunds",
-          "account_changes", "kb", "sent", "paying_messages")
+          "account_changes", "kb", "sent")
 
 
 def canonical(address: str) -> str:

@@ -16,8 +16,6 @@ executor: the desk's catalog is sound only behind it (see catalog.yaml).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from plangate.audit import AuditLog
@@ -27,12 +25,9 @@ from plangate.execute import Executor
 from plangate.execute.executor import Grant, RunResult
 from plangate.gate import Gate, SecondOpinion
 from plangate.labels import Label
-from plangate.plan.codec import CheckedPlan
 from plangate.policy import CompiledPolicy
 from plangate.protocols import Extractor, OwnerApprover, ToolRuntime
 from plangate.resources import ResourceLabels, has_wildcard, overlaps
-from plangate.review.reviewer import Review, combine, plan_bounds
-from plangate.trigger import Classified
 
 PREFIX = "customer:"
 STAFF_ONLY = Label(readers=frozenset({STAFF}), sources=frozenset({"store:customer"}))
@@ -100,39 +95,16 @@ class _Executor(Executor):
             UNATTENDED.reset(token)
 
 
-class OnePayingRun:
-    """A message pays in one run. The policy counts the payments of one plan
-    (`human-approves-repeated-staff-payments`); a planner that submits the same message
-    again, one refund per plan, would pay it as often as it asks. So the first plan with a
-    payment that passes review for a message (its channel, sender, id and text) claims the
-    message, atomically, in the desk's database; any later one for it is put to a human.
-    (A plan that claimed it and then failed before paying costs the next one a question.)
-    Installed as the gate's second opinion, around any other: it only tightens."""
-
-    def __init__(self, db: SupportDB, policy: CompiledPolicy, inner: SecondOpinion | None = None) -> None:
-        self.db, self.policy, self.inner = db, policy, inner
-
-    def judge(self, classified: Classified, checked: CheckedPlan, review: Review) -> str:
-        answer = self.inner.judge(classified, checked, review) if self.inner is not None else "approve"
-        if plan_bounds(checked, self.policy.catalog).payments == 0:
-            return answer
-        trigger = classified.trigger
-        key = hashlib.sha256(json.dumps([trigger.channel, classified.principal.canonical, trigger.id,
-                                         trigger.payload]).encode("utf-8", "surrogatepass")).hexdigest()
-        first = self.db.write("INSERT INTO paying_messages(key) VALUES (?) ON CONFLICT DO NOTHING", (key,)) == 1
-        return answer if first else combine([answer, "escalate"])  # type: ignore[list-item]
-
-
 class SupportGate(Gate):
-    """The core gate with `RowLabels` in front of its stored labels, and a message paying
-    in one run (`OnePayingRun`, around any second opinion given)."""
+    """The core gate with `RowLabels` in front of its stored labels. (A message's payments
+    across runs are the core gate's: its trigger's budget spans them, `plangate.audit.spend`.)"""
 
     def __init__(self, policy: CompiledPolicy, tools: ToolRuntime, db: SupportDB, *,
                  audit: AuditLog | str = ":memory:", extractor: Extractor | None = None,
                  approver: OwnerApprover | None = None, second_opinion: SecondOpinion | None = None,
                  **kw: Any) -> None:
         super().__init__(policy, tools, audit=audit, extractor=extractor, approver=approver,
-                         second_opinion=OnePayingRun(db, policy, second_opinion), **kw)
+                         second_opinion=second_opinion, **kw)
         self.resources = RowLabels(self.resources, db)  # type: ignore[assignment]
         self.executor = _Executor(policy, tools, self.audit, resources=self.resources,
                                   extractor=extractor, approver=approver)

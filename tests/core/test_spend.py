@@ -1,0 +1,209 @@
+"""A trigger's budget spans every run reviewed for it (`plangate.audit.spend`).
+
+The route these close: a planner that submits the same message again, one payment (or one
+send) per plan, gets a fresh budget each time and pays as often as it asks."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plangate import Gate, load_policy, parse_trigger
+from plangate.audit import AuditLog, OwnerConsole
+from plangate.audit.spend import Ledger, Spent, sqlite_ledger, trigger_key
+from plangate.gate import SPEND_RACE, SPEND_TRIES
+from plangate.policy.facts import PlanBounds
+from plangate.testing import FixtureTools
+from plangate.trigger import classify
+
+ROOT = Path(__file__).resolve().parents[2]
+INBOX = ROOT / "src/plangate/deployments/inbox/policy.yaml"
+PERF = ROOT / "src/plangate/bench/perf_policy.yaml"
+OWNER = "dana@northwind.example"
+IBAN = "DE89370400440532013000"
+
+
+def lit(value: Any, origin: str = "planner") -> dict[str, Any]:
+    return {"literal": value, "origin": origin}
+
+
+def rent_trigger(message: str = "chat-1") -> dict[str, Any]:
+    return {"id": message, "channel": "chat", "principal": OWNER, "evidence": {"paired": True},
+            "payload": f"pay the rent: 500 to {IBAN}"}
+
+
+def rent_plan() -> dict[str, Any]:
+    return {"version": 1, "steps": [{"id": "p", "tool": "pay", "args": {
+        "to_account": lit(IBAN, "payload"), "amount": lit(500, "payload")}}]}
+
+
+def stranger(message: str) -> dict[str, Any]:
+    return {"channel": "email", "principal": "mallory@evil.example", "evidence": {"dmarc": "pass"},
+            "payload": "Can we meet?", "meta": {"message_id": message}}
+
+
+def reply_plan() -> dict[str, Any]:
+    return {"version": 1, "request_type": "meeting_request", "steps": [
+        {"id": "r", "tool": "mail_reply",
+         "args": {"in_reply_to": lit("m1"), "to": {"list": [{"ref": "trigger", "path": "principal"}]},
+                  "body": lit("Thanks, the owner will get back to you.")}}]}
+
+
+def test_the_owners_rent_submitted_again_asks_the_owner(tmp_path: Path) -> None:
+    """One rent runs unattended; the same message's second paying plan is put to the owner
+    (the trigger has paid once: `context.plan.payments` is 2), and says why."""
+    gate = Gate(load_policy(INBOX), FixtureTools(), audit=tmp_path / "a.db")
+    first = gate.submit(rent_trigger(), rent_plan())
+    assert first.review.verdict == "approve" and first.run is not None
+    second = gate.submit(rent_trigger(), rent_plan())
+    assert second.review.verdict == "escalate", second.review.rules
+    assert "owner-confirms-payment" in second.review.rules
+    assert "Earlier runs for this same trigger" in second.review.summary
+    assert second.run is None and second.approval is not None
+    # Another message from the owner is another trigger.
+    assert gate.submit(rent_trigger("chat-2"), rent_plan()).review.verdict == "approve"
+    verdicts = [e.data for e in gate.audit.tail(50) if e.kind == "verdict"]
+    assert verdicts[1]["trigger_spent"] == {"calls": 1, "egress": 1, "payments": 1, "loop": 0}
+    assert gate.audit.verify().ok
+
+
+def test_a_strangers_mail_gets_its_budget_once_across_runs(tmp_path: Path) -> None:
+    """`max_egress: 2` for a stranger's mail: two replies, then the third plan for the same
+    mail is denied by the budget rule; another mail of theirs has its own."""
+    gate = Gate(load_policy(INBOX), FixtureTools(), audit=tmp_path / "a.db")
+    outcomes = [gate.submit(parse_trigger(stranger("<m1@evil.example>")), reply_plan()) for _ in range(3)]
+    assert [o.review.verdict for o in outcomes] == ["approve", "approve", "deny"]
+    assert outcomes[2].review.rules == ("class:unknown:budget.max_egress",)
+    assert gate.submit(parse_trigger(stranger("<m2@evil.example>")), reply_plan()).review.verdict == "approve"
+
+
+def test_an_escalated_plan_is_charged_and_runs_when_approved(tmp_path: Path) -> None:
+    """A plan put to the owner takes its budget when asked (a second one cannot slip past
+    while the first waits); once approved it runs, reviewed with the spend the owner saw."""
+    gate = Gate(load_policy(INBOX), FixtureTools(), audit=tmp_path / "a.db")
+    gate.submit(rent_trigger(), rent_plan())
+    waiting = gate.submit(rent_trigger(), rent_plan())
+    assert waiting.approval is not None
+    third = gate.submit(rent_trigger(), rent_plan())
+    assert third.review.spent == PlanBounds(calls=2, egress=2, payments=2, loop=0)
+    OwnerConsole(gate.audit).decide(waiting.approval, "approved", note="yes, twice this month")
+    ran = gate.run_approved(waiting.approval)
+    assert ran.run is not None and ran.run.status == "completed", ran.run
+
+
+def test_a_review_that_runs_nothing_charges_nothing(tmp_path: Path) -> None:
+    """`Gate.review` runs nothing: it is reviewed with the trigger's spend but does not add
+    to it, so checking a plan before submitting it does not spend its budget twice."""
+    gate = Gate(load_policy(INBOX), FixtureTools(), audit=tmp_path / "a.db")
+    assert gate.review(rent_trigger(), rent_plan()).verdict == "approve"
+    assert gate.submit(rent_trigger(), rent_plan()).review.verdict == "approve"
+    assert gate.review(rent_trigger(), rent_plan()).verdict == "escalate"
+
+
+def test_policies_that_read_no_bounds_keep_no_ledger(tmp_path: Path) -> None:
+    """The ledger is read only where a rule reads `context.plan` for the plan's tools and
+    class: the speed benchmark's owner rules read none."""
+    gate = Gate(load_policy(PERF), FixtureTools(), audit=tmp_path / "a.db")
+    trigger = {"channel": "chat", "principal": "owner@home.example", "evidence": {"paired": True},
+               "payload": "note: hello"}
+    plan = {"version": 1, "steps": [{"id": "n", "tool": "notify_owner", "args": {"text": lit("hello", "payload")}}]}
+    assert gate.submit(trigger, plan).review.spent is None
+    assert gate.audit.connection.execute("SELECT COUNT(*) FROM trigger_spend").fetchone() == (0,)
+
+
+class _Interleaved(Ledger):
+    """Another worker's review of the same trigger lands between this one's read and charge."""
+
+    def __init__(self, inner: Ledger, other: Any) -> None:
+        super().__init__(inner.db)
+        self.other, self.reads = other, 0
+
+    def read(self, key: str) -> Spent:
+        seen = super().read(key)
+        self.reads += 1
+        if self.reads == 1:
+            self.other()
+        return seen
+
+
+def test_two_workers_cannot_both_spend_one_trigger(tmp_path: Path) -> None:
+    """Two gates on one database; the other's rent is approved while this one reviews the
+    same message: this one's charge misses, it is reviewed again with that payment in, and
+    is put to the owner instead of paying a second time unasked."""
+    db = tmp_path / "a.db"
+    mine = Gate(load_policy(INBOX), FixtureTools(), audit=db)
+    theirs = Gate(load_policy(INBOX), FixtureTools(), audit=db)
+    done: list[Any] = []
+
+    def other() -> None:  # in a thread of its own, as another worker would be
+        worker = threading.Thread(target=lambda: done.append(theirs.submit(rent_trigger(), rent_plan())))
+        worker.start()
+        worker.join(10)
+
+    mine.ledger = _Interleaved(mine.ledger, other)
+    outcome = mine.submit(rent_trigger(), rent_plan())
+    assert done and done[0].review.verdict == "approve"
+    assert mine.ledger.reads == 2
+    assert outcome.review.verdict == "escalate" and "owner-confirms-payment" in outcome.review.rules
+
+
+class _AlwaysBeaten(Ledger):
+    def charge(self, key: str, seen: Spent, new_total: PlanBounds) -> bool:
+        return False
+
+
+def test_a_charge_beaten_every_time_denies(tmp_path: Path) -> None:
+    gate = Gate(load_policy(INBOX), FixtureTools(), audit=tmp_path / "a.db")
+    gate.ledger = _AlwaysBeaten(gate.ledger.db)
+    outcome = gate.submit(rent_trigger(), rent_plan())
+    assert outcome.review.verdict == "deny" and outcome.review.rules == (SPEND_RACE,)
+    assert outcome.run is None
+    assert f"{SPEND_TRIES} times" in outcome.review.summary
+
+
+def test_a_failing_ledger_denies_and_runs_nothing(tmp_path: Path) -> None:
+    """Fail closed: a ledger that cannot be read is an error of the review's records, and
+    nothing runs."""
+    tools = FixtureTools()
+    gate = Gate(load_policy(INBOX), tools, audit=tmp_path / "a.db")
+
+    class Broken(Ledger):
+        def read(self, key: str) -> Spent:
+            raise RuntimeError("disk gone")
+
+    gate.ledger = Broken(gate.ledger.db)
+    with pytest.raises(RuntimeError):
+        gate.submit(rent_trigger(), rent_plan())
+    assert tools.calls == []
+
+
+def test_the_key_is_the_whole_trigger() -> None:
+    """What tells two triggers apart: id, meta (a message id), sender, text, channel."""
+    policy = load_policy(INBOX)
+    deployment = policy.doc.deployment
+    assert deployment is not None
+
+    def key(**changes: Any) -> str:
+        return trigger_key(classify(parse_trigger({**rent_trigger(), **changes}), deployment))
+
+    base = key()
+    assert key() == base
+    assert len({base, key(id="chat-2"), key(payload="pay the rent"), key(channel="api"),
+                key(meta={"message_id": "x"}), key(principal="bob@partner.example")}) == 6
+
+
+def test_the_sqlite_ledger_compares_and_swaps() -> None:
+    log = AuditLog(":memory:")
+    ledger = sqlite_ledger(log)
+    one = PlanBounds(calls=1, egress=1, payments=0, loop=0)
+    assert ledger.read("k") == Spent(0, PlanBounds(calls=0, egress=0, payments=0, loop=0))
+    assert ledger.charge("k", Spent(0, one), one)
+    assert not ledger.charge("k", Spent(0, one), one)  # someone charged it since
+    seen = ledger.read("k")
+    assert seen == Spent(1, one)
+    assert ledger.charge("k", seen, one.plus(one))
+    assert not ledger.charge("k", seen, one.plus(one))
+    assert ledger.read("k") == Spent(2, one.plus(one))
