@@ -9,7 +9,7 @@ connections from one asyncio loop, as many as the concurrency (1, 16, 64), each 
 is 60 s) with the workers' resident memory read from /proc before and after.
 
 Figures: `reviews_per_s_cN`, `p50_ms_cN`, `p99_ms_cN` (N = 1, 16, 64), `errors` (any
-answer but 200, or a broken connection, over the whole run), `soak_seconds`,
+answer but 200 with an approve verdict, or a broken connection, over the whole run), `soak_seconds`,
 `soak_reviews_per_s`, `rss_start_mb`, `rss_end_mb`, `rss_growth_mb`. The client shares the
 machine with the server: on a small machine its own CPU time is part of what is measured.
 `server_cpu_ms_per_review_cN` is the CPU time the server's processes spent per review (from
@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -59,6 +61,11 @@ PLAN = {"version": 1, "request_type": "meeting_request", "steps": [
               "body": {"literal": "Thanks, pencilled in; I will confirm shortly.", "origin": "planner"}}},
     {"id": "tell", "tool": "notify_owner",
      "args": {"text": {"literal": "Meeting request from a new client", "origin": "planner"}}}]}
+
+
+_MAILS = itertools.count()
+"""Numbers the mails the load sends, across load levels: each request is another mail."""
+_APPROVED = re.compile(rb'"verdict"\s*:\s*"approve"')
 
 
 def _free_port() -> int:
@@ -128,9 +135,9 @@ def _rss_mb(pids: list[int]) -> float:
 
 
 class _Conn:
-    """One keep-alive HTTP/1.1 connection that posts the same review."""
+    """One keep-alive HTTP/1.1 connection that posts reviews (`request()` gives each one)."""
 
-    def __init__(self, port: int, request: bytes) -> None:
+    def __init__(self, port: int, request: Callable[[], bytes]) -> None:
         self.port, self.request = port, request
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
@@ -142,7 +149,7 @@ class _Conn:
             if sock is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         assert self.reader is not None
-        self.writer.write(self.request)
+        self.writer.write(self.request())
         await self.writer.drain()
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
@@ -151,8 +158,9 @@ class _Conn:
             name, _, value = line.partition(b":")
             if name.strip().lower() == b"content-length":
                 length = int(value.strip())
-        await self.reader.readexactly(length)
-        return status
+        body = await self.reader.readexactly(length)
+        # A review that is not approved is not what this benchmark measures: an error.
+        return status if status != 200 or _APPROVED.search(body) else -1
 
     def close(self) -> None:
         if self.writer is not None:
@@ -161,9 +169,14 @@ class _Conn:
 
 
 async def _load(port: int, concurrency: int, seconds: float) -> tuple[list[float], int]:
-    body = json.dumps({"trigger": TRIGGER, "plan": PLAN}).encode()
-    request = (f"POST /v1/plans HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {TOKEN}\r\n"
-               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+    # Each request is another mail (its own id): one mail's runs share its budget, so the
+    # same mail again and again would be reviewed against a spent budget.
+    head, _, tail = json.dumps({"trigger": {**TRIGGER, "id": "@@"}, "plan": PLAN}).partition("@@")
+
+    def request() -> bytes:
+        body = f"{head}<{os.getpid()}.{next(_MAILS):012d}@newclient.example>{tail}".encode()
+        return (f"POST /v1/plans HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {TOKEN}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
     latencies: list[float] = []
     errors = 0
     end = time.perf_counter() + seconds
