@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from plangate.audit import ApprovalQueue, AuditLog, SqliteResourceLabels
-from plangate.audit.log import append_all, encoded_event
+from plangate.audit.log import Raced, append_all, encoded_event
 from plangate.audit.rate import RunCounter
-from plangate.audit.spend import Ledger, sqlite_ledger, trigger_key
+from plangate.audit.spend import Ledger, Statement, sqlite_ledger, trigger_key
 from plangate.errors import GrantError, PlanError
 from plangate.execute import Executor, Grant, RunResult
 from plangate.labels import Label
@@ -128,9 +128,10 @@ class Gate:
                             planner_context=planner_context)
             return self._recorded(events, result, checked, classified, run_id, plan), checked
         # The trigger's budget spans its runs: when a rule reads the plan's bounds, the plan
-        # is reviewed with what earlier plans for the trigger took, and charges its own
-        # before its verdict is recorded (`plangate.audit.spend`). A charge that another
-        # review beat is reviewed again with that one in; `SPEND_TRIES` such races deny.
+        # is reviewed with what earlier plans for the trigger took, and its records are
+        # written only with its own charge to the ledger, guarded by what was read
+        # (`plangate.audit.spend`). A charge that another review beat is reviewed again with
+        # that one in; `SPEND_TRIES` such races deny.
         key = (trigger_key(classified) if self.policy.reads_plan_bounds(
             (s.step.tool for s in checked.order if isinstance(s.step, CallStep)), classified.trust_class)
             else None)
@@ -145,33 +146,41 @@ class Gate:
                 append_all(self.audit, events)
                 events.clear()
                 result = self._second_opinion(classified, checked, result, run_id, events)
-            if (seen is None or key is None or result.verdict == "deny" or not charge
-                    or self.ledger.charge(key, seen, result.bounds(checked, self.policy.catalog))):
-                break
-        else:
-            result = Review(verdict="deny", rules=(SPEND_RACE,), trust_class=classified.trust_class,
-                            summary=f"Refused: other plans for this trigger were approved while this one "
-                                    f"was reviewed, {SPEND_TRIES} times in a row.",
-                            plan_hash=checked.hash, classification=classified.reasons)
+            guard = None
+            if seen is not None and key is not None and result.verdict != "deny" and charge:
+                guard = self.ledger.guard(key, seen, result.bounds(checked, self.policy.catalog))
+            try:
+                return self._recorded(list(events), result, checked, classified, run_id, plan, guard), checked
+            except Raced:
+                continue
+        result = Review(verdict="deny", rules=(SPEND_RACE,), trust_class=classified.trust_class,
+                        summary=f"Refused: other plans for this trigger were approved while this one "
+                                f"was reviewed, {SPEND_TRIES} times in a row.",
+                        plan_hash=checked.hash, classification=classified.reasons)
         return self._recorded(events, result, checked, classified, run_id, plan), checked
 
     def _recorded(self, events: list[tuple[str, str, Mapping[str, Any]]], result: Review,
                   checked: CheckedPlan | None, classified: Classified, run_id: str,
-                  plan: Plan | Mapping[str, Any] | str) -> Review:
+                  plan: Plan | Mapping[str, Any] | str, guard: Statement | None = None) -> Review:
         events.append(("plan", run_id, _plan_event(result.plan_hash, plan)))
         verdict: dict[str, Any] = {"verdict": result.verdict, "rules": list(result.rules),
                                    "plan_hash": result.plan_hash, "error": result.error}
         if result.spent is not None:
             verdict["trigger_spent"] = result.spent.to_json()
         events.append(("verdict", run_id, verdict))
-        self._record(events, result, checked, classified, run_id)
+        self._record(events, result, checked, classified, run_id, guard)
         return result
 
     def _record(self, events: list[tuple[str, str, Mapping[str, Any]]], result: Review,
-                checked: CheckedPlan | None, classified: Classified, run_id: str) -> None:
-        """Write a review's records, in one transaction where the sink can. (The service
-        writes an approved plan's grant in that transaction too.)"""
-        append_all(self.audit, events)
+                checked: CheckedPlan | None, classified: Classified, run_id: str,
+                guard: Statement | None = None) -> None:
+        """Write a review's records, in one transaction where the sink can, with `guard`
+        (the trigger's charge; `Raced` if it was beaten). (The service writes an approved
+        plan's grant in that transaction too.)"""
+        if guard is None:
+            append_all(self.audit, events)
+        else:
+            self.audit.append_many(events, guard=guard)
 
     def _second_opinion(self, classified: Classified, checked: CheckedPlan | None,
                         result: Review, run_id: str,

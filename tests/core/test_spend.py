@@ -151,8 +151,10 @@ def test_two_workers_cannot_both_spend_one_trigger(tmp_path: Path) -> None:
 
 
 class _AlwaysBeaten(Ledger):
-    def charge(self, key: str, seen: Spent, new_total: PlanBounds) -> bool:
-        return False
+    """Every charge finds the ledger changed since it was read: its guard changes no row."""
+
+    def guard(self, key: str, seen: Spent, new_total: PlanBounds) -> tuple[str, tuple[Any, ...]]:
+        return "UPDATE trigger_spend SET runs = runs WHERE key = ? AND 0", (key,)
 
 
 def test_a_charge_beaten_every_time_denies(tmp_path: Path) -> None:
@@ -162,6 +164,9 @@ def test_a_charge_beaten_every_time_denies(tmp_path: Path) -> None:
     assert outcome.review.verdict == "deny" and outcome.review.rules == (SPEND_RACE,)
     assert outcome.run is None
     assert f"{SPEND_TRIES} times" in outcome.review.summary
+    # Each beaten attempt wrote nothing: one trigger record, one plan, one verdict.
+    kinds = [e.kind for e in gate.audit.tail(50)]
+    assert kinds.count("verdict") == 1 and kinds.count("plan") == 1 and kinds.count("trigger") == 1
 
 
 def test_a_failing_ledger_denies_and_runs_nothing(tmp_path: Path) -> None:

@@ -41,6 +41,11 @@ from plangate.errors import AuditError, UserError
 
 GENESIS = "0" * 64
 
+class Raced(AuditError):
+    """An append's guard changed no row: what its records depend on changed since it was read
+    (nothing was appended). An `AuditError`, so a caller that does not retry fails closed."""
+
+
 DURABLE_KINDS = frozenset({"call", "approval_decided", "approval_used", "label_stored"})
 """Events that precede a side effect or decide one: fsynced before `append` returns."""
 
@@ -319,14 +324,19 @@ class AuditLog:
         return row[0]
 
     def append_many(self, events: Iterable[tuple[str, str, Mapping[str, Any]]], *,
-                    also: tuple[str, Sequence[Any]] | None = None) -> list[int]:
+                    also: tuple[str, Sequence[Any]] | None = None,
+                    guard: tuple[str, Sequence[Any]] | None = None) -> list[int]:
         """Append several events (kind, run id, data) in order in one transaction: all land
         or none does, and one commit instead of one each (a review writes three). `also`:
-        one more statement (SQL, parameters) in that transaction (the service's grant)."""
+        one more statement (SQL, parameters) in that transaction (the service's grant).
+        `guard`: a statement run first in it that must change exactly one row (a trigger's
+        charge, `plangate.audit.spend`), else nothing lands and `Raced` is raised."""
         items = [(kind, run_id, event_text(data)) for kind, run_id, data in events]
-        if not items and also is not None:
+        if not items and (also is not None or guard is not None):
             raise ValueError("append_many: `also` needs an event to vouch for it")
         with self._transaction(any(kind in DURABLE_KINDS for kind, _r, _t in items)) as db:
+            if guard is not None and db.execute(guard[0], guard[1]).rowcount != 1:
+                raise Raced("another review changed what this one's records depend on")
             rows = chain_rows(*self._last(), items, self._clock)
             db.executemany("INSERT INTO audit_events(seq, ts, kind, run_id, data, prev_hash, hash) "
                            "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)

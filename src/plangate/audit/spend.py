@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS trigger_spend (
     payments INTEGER NOT NULL,
     loop_bound INTEGER NOT NULL
 )"""
+SQLITE_SCHEMA = SCHEMA + " WITHOUT ROWID"
+"""SQLite's: one B-tree keyed by the trigger (a charge writes one page where a rowid table
+and its key's index wrote two)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,10 @@ def trigger_key(classified: Classified) -> str:
     parts = [t.channel, classified.principal.canonical, t.id, t.instruction, t.payload,
              sorted(t.meta.items()), [(s.kind, s.author, len(s.text)) for s in t.segments]]
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+Statement = tuple[str, tuple[Any, ...]]
+"""SQL with `?` placeholders, and its parameters."""
 
 
 class Statements(Protocol):
@@ -82,19 +89,23 @@ class Ledger:
         runs, calls, egress, payments, loop = (int(x) for x in row)
         return Spent(runs, PlanBounds(calls=calls, egress=egress, payments=payments, loop=loop))
 
-    def charge(self, key: str, seen: Spent, new_total: PlanBounds) -> bool:
-        """Set the trigger's total to `new_total` (one run more) if its ledger still holds
-        `seen`; False if another review charged it in between (nothing changed)."""
+    def guard(self, key: str, seen: Spent, new_total: PlanBounds) -> Statement:
+        """The statement that sets the trigger's total to `new_total` (one run more) if its
+        ledger still holds `seen`, and otherwise changes no row: a review's records are
+        written with it (`AuditLog.append_many(guard=...)`)."""
         b = new_total
         if seen.runs == 0:
-            changed = self.db.run(
-                "INSERT INTO trigger_spend(key, runs, calls, egress, payments, loop_bound) VALUES (?, 1, ?, ?, ?, ?) "
-                "ON CONFLICT (key) DO NOTHING", (key, b.calls, b.egress, b.payments, b.loop))
-        else:
-            changed = self.db.run(
-                "UPDATE trigger_spend SET runs = runs + 1, calls = ?, egress = ?, payments = ?, loop_bound = ? "
+            return ("INSERT INTO trigger_spend(key, runs, calls, egress, payments, loop_bound) "
+                    "VALUES (?, 1, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                    (key, b.calls, b.egress, b.payments, b.loop))
+        return ("UPDATE trigger_spend SET runs = runs + 1, calls = ?, egress = ?, payments = ?, loop_bound = ? "
                 "WHERE key = ? AND runs = ?", (b.calls, b.egress, b.payments, b.loop, key, seen.runs))
-        return changed == 1
+
+    def charge(self, key: str, seen: Spent, new_total: PlanBounds) -> bool:
+        """`guard` on its own: True if it changed the ledger, False if another review
+        charged the trigger since `seen` was read (nothing changed)."""
+        sql, params = self.guard(key, seen, new_total)
+        return self.db.run(sql, params) == 1
 
 
 class _SqliteStatements:
@@ -116,8 +127,8 @@ class _SqliteStatements:
 def sqlite_ledger(log: AuditLog) -> Ledger:
     """The ledger beside a SQLite audit log (its table created here)."""
     with log.lock:
-        log.connection.execute(SCHEMA)
+        log.connection.execute(SQLITE_SCHEMA)
     return Ledger(_SqliteStatements(log))
 
 
-__all__ = ["NOTHING", "SCHEMA", "Ledger", "Spent", "sqlite_ledger", "trigger_key"]
+__all__ = ["NOTHING", "SCHEMA", "SQLITE_SCHEMA", "Ledger", "Spent", "Statement", "sqlite_ledger", "trigger_key"]

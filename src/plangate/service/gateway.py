@@ -13,7 +13,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from plangate.audit.spend import Ledger
+from plangate.audit.log import Raced
+from plangate.audit.spend import Ledger, Statement
 from plangate.errors import AuditError, GrantError
 from plangate.execute import Grant, RunResult
 from plangate.gate import Gate, Outcome
@@ -159,10 +160,11 @@ class ServiceGate(Gate):
         return hit
 
     def _record(self, events: list[tuple[str, str, Mapping[str, Any]]], result: Review,
-                checked: CheckedPlan | None, classified: Classified, run_id: str) -> None:
+                checked: CheckedPlan | None, classified: Classified, run_id: str,
+                guard: Statement | None = None) -> None:
         credential = getattr(self._for, "credential", None)
         if credential is None or result.verdict != "approve" or checked is None:
-            super()._record(events, result, checked, classified, run_id)
+            super()._record(events, result, checked, classified, run_id, guard)
             return
         # `submit` runs an approved, checked plan (`GrantingExecutor`): its grant.
         try:
@@ -172,7 +174,9 @@ class ServiceGate(Gate):
             super()._record(events, result, checked, classified, run_id)
             raise
         try:
-            self.audit.append_many(events, also=statement)
+            self.audit.append_many(events, also=statement, guard=guard)
+        except Raced:  # the trigger's charge was beaten: reviewed again (`Gate._review`)
+            raise
         except (AuditError, StorageUnavailable):
             if granted(self.storage, run_id):  # another worker's grant for this run went in first
                 super()._record(events, result, checked, classified, run_id)  # the review, no grant

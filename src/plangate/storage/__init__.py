@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from plangate.audit.spend import SCHEMA as SPEND_SCHEMA
+from plangate.audit.spend import SQLITE_SCHEMA as SPEND_SCHEMA
 from plangate.config import ConfigError, sqlite_path
 from plangate.storage.errors import StorageUnavailable
 from plangate.storage.sql import (

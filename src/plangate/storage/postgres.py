@@ -53,6 +53,7 @@ from plangate.audit.log import (
     DURABLE_KINDS,
     GENESIS,
     Event,
+    Raced,
     Verification,
     chain_rows,
     check_anchor,
@@ -280,7 +281,7 @@ class PostgresAuditLog:
         return seq
 
     def append_many(self, events: Iterable[tuple[str, str, Mapping[str, Any]]], *,
-                    also: pg_chain.Also | None = None) -> list[int]:
+                    also: pg_chain.Also | None = None, guard: pg_chain.Also | None = None) -> list[int]:
         """Append several events in order, all or none, with `also` (one more statement,
         `?` placeholders) in the same transaction. One round trip: the database chains them
         (`pg_chain`). Where it cannot, two, and no lock held across them: read the head,
@@ -291,9 +292,14 @@ class PostgresAuditLog:
         transaction of `_append_locked`."""
         items = [(kind, run_id, event_text(data)) for kind, run_id, data in events]
         if not items:
-            if also is not None:
+            if also is not None or guard is not None:
                 raise ValueError("append_many: `also` needs an event to vouch for it")
             return []
+        # The guard is its own statement just before (the chaining statement cannot roll
+        # itself back on another's row count): if the append then fails, the guard's change
+        # stays, which for a trigger's charge counts a run that was not recorded (never fewer).
+        if guard is not None and self.sql.run(guard[0], tuple(guard[1])) != 1:
+            raise Raced("another review changed what this one's records depend on")
         if also is not None:
             also = (self.sql._sql(also[0]), also[1])  # psycopg's placeholders from here on
         if not any(kind in WAITED_FOR for kind, _r, _t in items):
