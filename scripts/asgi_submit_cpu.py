@@ -8,6 +8,7 @@ fast path). The bench's approved meeting request, on a SQLite file with a witnes
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import sys
@@ -32,7 +33,10 @@ def main(n: int) -> None:
         from plangate.service.worker import app as make_app
 
         app = make_app()
-        body = json.dumps({"trigger": bench.TRIGGER, "plan": bench.PLAN}).encode()
+        # Each submit another mail (its own id), as `plangate bench service` sends them.
+        head, _, tail = json.dumps({"trigger": {**bench.TRIGGER, "id": "@@"}, "plan": bench.PLAN}).partition("@@")
+        bodies = (f"{head}<{n:012d}@newclient.example>{tail}".encode() for n in itertools.count())
+        body = next(bodies)
         scope: dict[str, Any] = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
             "scheme": "http", "path": "/v1/plans", "raw_path": b"/v1/plans", "root_path": "",
@@ -55,7 +59,7 @@ def main(n: int) -> None:
                 await asyncio.sleep(0.01)
 
             async def receive() -> Any:
-                return {"type": "http.request", "body": body, "more_body": False}
+                return {"type": "http.request", "body": next(bodies), "more_body": False}
 
             async def one() -> None:
                 sent: list[Any] = []
@@ -63,8 +67,8 @@ def main(n: int) -> None:
                 async def send(message: Any) -> None:
                     sent.append(message)
                 await app(dict(scope, state={}), receive, send)
-                if sent[0]["status"] != 200:
-                    raise SystemExit(f"submit answered {sent[0]['status']}")
+                if sent[0]["status"] != 200 or b'"verdict":"approve"' not in sent[1]["body"]:
+                    raise SystemExit(f"submit answered {sent[0]['status']}: {sent[1]['body'][:300]!r}")
 
             for _ in range(300):  # warm up
                 await one()
