@@ -107,8 +107,9 @@ class Gate:
                 run_id: str, planner_context: Label | None,
                 charge: bool = True) -> tuple[Review, CheckedPlan | None]:
         """`review`, with the checked plan (None when it does not parse or check), so a
-        caller that goes on to run or queue it parses and checks it once. `charge`: a plan
-        that passes review charges its bounds to its trigger (it will run or be asked about)."""
+        caller that goes on to run or queue it parses and checks it once. `charge`: an
+        approved plan charges its bounds to its trigger with its records (it will run); an
+        escalated one is charged when the owner says yes (`_charge_approved`)."""
         # The review is pure: its three records (and a second opinion's) are written after
         # it, in order, in one transaction.
         events: list[tuple[str, str, Mapping[str, Any]]] = [("trigger", run_id, {
@@ -132,9 +133,7 @@ class Gate:
         # written only with its own charge to the ledger, guarded by what was read
         # (`plangate.audit.spend`). A charge that another review beat is reviewed again with
         # that one in; `SPEND_TRIES` such races deny.
-        key = (trigger_key(classified) if self.policy.reads_plan_bounds(
-            (s.step.tool for s in checked.order if isinstance(s.step, CallStep)), classified.trust_class)
-            else None)
+        key = self._spend_key(classified, checked)
         for _ in range(SPEND_TRIES):
             seen = self.ledger.read(key) if key is not None else None
             result = review_checked(classified, checked, self.policy, deployment_of(self.policy),
@@ -147,7 +146,7 @@ class Gate:
                 events.clear()
                 result = self._second_opinion(classified, checked, result, run_id, events)
             guard = None
-            if seen is not None and key is not None and result.verdict != "deny" and charge:
+            if seen is not None and key is not None and result.verdict == "approve" and charge:
                 guard = self.ledger.guard(key, seen, result.bounds(checked, self.policy.catalog))
             try:
                 return self._recorded(list(events), result, checked, classified, run_id, plan, guard), checked
@@ -170,6 +169,31 @@ class Gate:
         events.append(("verdict", run_id, verdict))
         self._record(events, result, checked, classified, run_id, guard)
         return result
+
+    def _spend_key(self, classified: Classified, checked: CheckedPlan) -> str | None:
+        """The trigger's ledger key, when a rule that could match one of the plan's tools
+        for its class reads the plan's bounds (else None: its spend decides nothing)."""
+        tools = (s.step.tool for s in checked.order if isinstance(s.step, CallStep))
+        if not self.policy.reads_plan_bounds(tools, classified.trust_class):
+            return None
+        return trigger_key(classified)
+
+    def _charge_approved(self, classified: Classified, checked: CheckedPlan, review: Review) -> str | None:
+        """Charge a plan the owner approved to its trigger, as it starts: None when charged
+        (or when its spend decides nothing), else why it may not run. The owner saw the
+        spend the plan was reviewed with (`review.spent`, in its summary); if the trigger
+        has spent more since (another plan for it ran meanwhile), the owner's yes was to
+        another question: the plan must be submitted again."""
+        key = self._spend_key(classified, checked)
+        if key is None:
+            return None
+        now = self.ledger.read(key)
+        if review.spent is None or now.bounds != review.spent:
+            return ("other plans for this trigger were approved since the owner was asked; "
+                    "submit the plan again")
+        if not self.ledger.charge(key, now, review.bounds(checked, self.policy.catalog)):
+            return "another plan for this trigger was approved as this one started; submit the plan again"
+        return None
 
     def _record(self, events: list[tuple[str, str, Mapping[str, Any]]], result: Review,
                 checked: CheckedPlan | None, classified: Classified, run_id: str,
@@ -235,6 +259,10 @@ class Gate:
                                                        "approved": yes, "plan_hash": checked.hash})
             if not yes:
                 return Outcome(run_id=run_id, review=verdict)
+            refused = self._charge_approved(classified, checked, verdict)
+            if refused is not None:
+                self.audit.append("run_refused", run_id, {"plan_hash": checked.hash, "reason": refused})
+                return Outcome(run_id=run_id, review=verdict)
             grant = Grant(classified=classified, checked=checked, review=verdict,
                           approval=f"owner-answer:{run_id}")
             return Outcome(run_id=run_id, review=verdict, approval=grant.approval,
@@ -296,6 +324,9 @@ class Gate:
             raise GrantError(f"the plan now reviews as {verdict.verdict}; submit it again")
         elif not escalations_covered(approval.review, verdict):
             raise GrantError("the plan now asks for more than the owner approved; submit it again")
+        refused = self._charge_approved(classified, checked, verdict)
+        if refused is not None:
+            raise GrantError(refused)
         grant = Grant(classified=classified, checked=checked, review=verdict,
                       approval=approval_id)
         self.approvals.consume(approval_id, approval.run_id)
@@ -326,7 +357,8 @@ class Gate:
                                        resources=self.resources,
                                        planner_context=_stored_context(approval.review),
                                        spent=_stored_spent(approval.review))
-                if fresh.verdict == "escalate" and escalations_covered(approval.review, fresh):
+                if (fresh.verdict == "escalate" and escalations_covered(approval.review, fresh)
+                        and self._charge_approved(classified, checked, fresh) is None):
                     run_id = run_id or new_run_id()
                     self.review(classified.trigger, new, run_id=run_id,
                                 planner_context=fresh.planner_context)

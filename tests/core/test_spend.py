@@ -14,6 +14,7 @@ import pytest
 from plangate import Gate, load_policy, parse_trigger
 from plangate.audit import AuditLog, OwnerConsole
 from plangate.audit.spend import Ledger, Spent, sqlite_ledger, trigger_key
+from plangate.errors import GrantError
 from plangate.gate import SPEND_RACE, SPEND_TRIES
 from plangate.policy.facts import PlanBounds
 from plangate.testing import FixtureTools
@@ -80,18 +81,41 @@ def test_a_strangers_mail_gets_its_budget_once_across_runs(tmp_path: Path) -> No
     assert gate.submit(parse_trigger(stranger("<m2@evil.example>")), reply_plan()).review.verdict == "approve"
 
 
-def test_an_escalated_plan_is_charged_and_runs_when_approved(tmp_path: Path) -> None:
-    """A plan put to the owner takes its budget when asked (a second one cannot slip past
-    while the first waits); once approved it runs, reviewed with the spend the owner saw."""
+def test_an_escalated_plan_is_charged_when_the_owner_says_yes(tmp_path: Path) -> None:
+    """A plan put to the owner charges nothing while it waits (a refused one never does);
+    approved, it is charged as it starts, if the trigger spent nothing more since the owner
+    was asked. A second approval given on the same, now stale, spend may not run."""
     gate = Gate(load_policy(INBOX), FixtureTools(), audit=tmp_path / "a.db")
     gate.submit(rent_trigger(), rent_plan())
-    waiting = gate.submit(rent_trigger(), rent_plan())
-    assert waiting.approval is not None
+    second = gate.submit(rent_trigger(), rent_plan())
     third = gate.submit(rent_trigger(), rent_plan())
-    assert third.review.spent == PlanBounds(calls=2, egress=2, payments=2, loop=0)
-    OwnerConsole(gate.audit).decide(waiting.approval, "approved", note="yes, twice this month")
-    ran = gate.run_approved(waiting.approval)
+    assert second.approval is not None and third.approval is not None
+    once = PlanBounds(calls=1, egress=1, payments=1, loop=0)
+    assert second.review.spent == once and third.review.spent == once
+    console = OwnerConsole(gate.audit)
+    console.decide(second.approval, "approved", note="yes, twice this month")
+    ran = gate.run_approved(second.approval)
     assert ran.run is not None and ran.run.status == "completed", ran.run
+    console.decide(third.approval, "approved", note="and again")
+    with pytest.raises(GrantError, match="since the owner was asked"):
+        gate.run_approved(third.approval)
+    key = trigger_key(gate.classify(rent_trigger()))
+    assert gate.ledger.read(key).bounds.payments == 2
+
+
+def test_a_refused_plan_leaves_the_budget_for_the_next(tmp_path: Path) -> None:
+    """The owner refuses a stranger's plan; the agent's next, smaller plan for the same
+    mail still has the mail's budget (the refused one never ran, and was never charged)."""
+    class No:
+        def approve(self, question: Any) -> bool:
+            return False
+
+    gate = Gate(load_policy(INBOX), FixtureTools(), audit=tmp_path / "a.db", approver=No())
+    gate.submit(rent_trigger(), rent_plan())
+    refused = gate.submit(rent_trigger(), rent_plan())
+    assert refused.review.verdict == "escalate" and refused.run is None
+    key = trigger_key(gate.classify(rent_trigger()))
+    assert gate.ledger.read(key).runs == 1
 
 
 def test_a_review_that_runs_nothing_charges_nothing(tmp_path: Path) -> None:
@@ -212,3 +236,26 @@ def test_the_sqlite_ledger_compares_and_swaps() -> None:
     assert ledger.charge("k", seen, one.plus(one))
     assert not ledger.charge("k", seen, one.plus(one))
     assert ledger.read("k") == Spent(2, one.plus(one))
+
+
+def test_an_owners_yes_given_while_another_plan_ran_does_not_run(tmp_path: Path) -> None:
+    """The synchronous owner channel: while the owner answers, another plan for the same
+    trigger is charged (another worker ran it). The yes was to the spend shown; the plan
+    does not run and the refusal is on record."""
+    gate: Gate
+
+    class YesWhileAnotherRuns:
+        def approve(self, question: Any) -> bool:
+            key = trigger_key(gate.classify(rent_trigger()))
+            seen = gate.ledger.read(key)
+            assert gate.ledger.charge(key, seen, seen.bounds.plus(PlanBounds(calls=1, egress=1, payments=1, loop=0)))
+            return True
+
+    tools = FixtureTools()
+    gate = Gate(load_policy(INBOX), tools, audit=tmp_path / "a.db", approver=YesWhileAnotherRuns())
+    gate.submit(rent_trigger(), rent_plan())
+    assert len(tools.calls) == 1
+    outcome = gate.submit(rent_trigger(), rent_plan())
+    assert outcome.review.verdict == "escalate" and outcome.run is None
+    assert len(tools.calls) == 1
+    assert any(e.kind == "run_refused" for e in gate.audit.tail(10))
