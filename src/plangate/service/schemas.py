@@ -82,7 +82,8 @@ class _Request(BaseModel):
 
 
 class PlanRequest(_Request):
-    trigger: dict[str, Any] = Field(description="the trigger: channel, principal, evidence, payload")
+    trigger: dict[str, Any] = Field(description="the trigger: channel, principal, evidence, payload, and id (the "
+                                                "message's own id: one message's runs share its budget)")
     plan: dict[str, Any] = Field(description="the plan (see `plangate schema plan`)")
     run_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
                                description="the caller's run id (default: a new one)")
