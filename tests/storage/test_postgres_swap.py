@@ -53,9 +53,9 @@ def test_contended_swaps_are_tried_again_and_make_one_chain(pg_stores: list[Stor
         return run(self, sql, params)
 
     def counting_locked(self: pg.PostgresAuditLog, items: list[tuple[str, str, str]],
-                        also: object = None) -> list[int]:
+                        *rest: object) -> list[int]:
         tries["locked"] += 1
-        return locked(self, items, also)  # type: ignore[arg-type]
+        return locked(self, items, *rest)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pg.Sql, "run", counting_run)
     monkeypatch.setattr(pg.PostgresAuditLog, "_append_locked", counting_locked)
@@ -77,9 +77,9 @@ def test_a_record_that_must_be_on_disk_takes_the_lock(pg_stores: list[Storage],
     taken: list[list[str]] = []
     locked = pg.PostgresAuditLog._append_locked
 
-    def spy(self: pg.PostgresAuditLog, items: list[tuple[str, str, str]], also: object = None) -> list[int]:
+    def spy(self: pg.PostgresAuditLog, items: list[tuple[str, str, str]], *rest: object) -> list[int]:
         taken.append([kind for kind, _r, _t in items])
-        return locked(self, items, also)  # type: ignore[arg-type]
+        return locked(self, items, *rest)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pg.PostgresAuditLog, "_append_locked", spy)
     pg_stores[0].audit.append_many([("trigger", "r", {}), ("call", "r", {"tool": "t"})])

@@ -321,6 +321,37 @@ def test_a_triggers_spend_is_charged_once_per_starting_point_across_workers(
     assert Ledger(workers[1].sql).read("another").runs == 0
 
 
+def test_a_guarded_append_lands_whole_or_not_at_all(opener: Callable[[], Storage]) -> None:
+    """`append_many(guard=...)` (a trigger's charge): a guard that changes its row lands
+    with the events (and the grant beside them); one that changes none raises `Raced`, and
+    neither the events nor the grant land."""
+    from plangate.audit.log import Raced
+    from plangate.audit.spend import Ledger, Spent
+    from plangate.policy.facts import PlanBounds
+    from plangate.storage.sql import SqlGrants
+
+    store = opener()
+    ledger = Ledger(store.sql)
+    one = PlanBounds(calls=1, egress=1, payments=0, loop=0)
+    fresh = Spent(0, PlanBounds(calls=0, egress=0, payments=0, loop=0))
+
+    def grant(n: int) -> tuple[str, tuple[Any, ...]]:
+        return SqlGrants.insert(grant_id=f"gr_{n}", run_id=f"run-g{n}", approval=None, credential="c",
+                                trigger={}, plan={}, review={})
+
+    head = store.audit.head()
+    store.audit.append_many([("verdict", "run-g1", {"n": 1})], also=grant(1), guard=ledger.guard("t", fresh, one))
+    assert ledger.read("t") == Spent(1, one)
+    for also in (grant(2), None):  # the service's approve, and a plain review's records
+        with pytest.raises(Raced):
+            store.audit.append_many([("verdict", "run-g2", {"n": 2})], also=also,
+                                    guard=ledger.guard("t", fresh, one))
+    assert store.audit.head()[0] == head[0] + 1
+    assert [r[0] for r in store.sql.all("SELECT id FROM grants ORDER BY id")] == ["gr_1"]
+    assert ledger.read("t") == Spent(1, one)
+    assert store.audit.verify().ok
+
+
 def test_an_agent_sessions_context_is_the_join_of_everything_any_worker_added(
         opener: Callable[[], Storage]) -> None:
     """What a session's planner was shown: two workers add labels concurrently, and every

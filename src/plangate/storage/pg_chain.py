@@ -25,10 +25,11 @@ The database computes hashes that plangate checks, so nothing is taken on trust:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from plangate.audit.log import event_hash
+from plangate.audit.log import Raced, event_hash
 from plangate.errors import AuditError
 
 MIGRATION = """
@@ -84,19 +85,51 @@ Also = tuple[str, Sequence[Any]]
 other `%`) and its parameters."""
 
 
+_INSERT = re.compile(r"\s*INSERT INTO (\w+)\s*\(([\w\s,]+)\)\s*VALUES\s*\((.*)\)\s*", re.S)
+
+
+def guarded(statement: str) -> str | None:
+    """`INSERT INTO t(cols) VALUES (...)` made to insert only when the guard changed its
+    row (None for any other form: the caller then runs the guard on its own)."""
+    found = _INSERT.fullmatch(statement)
+    if found is None:
+        return None
+    table, columns, values = found.groups()
+    return f"INSERT INTO {table}({columns}) SELECT {values} WHERE EXISTS (SELECT 1 FROM guard)"
+
+
 def chain(cur: Any, items: Sequence[tuple[str, str, str]], clock: Callable[[], str],
-          also: Also | None = None) -> list[int]:
+          also: Also | None = None, guard: Also | None = None) -> list[int]:
     """Append `items` (kind, run id, data text) through `plangate_chain`, with `also` in
-    the same statement; the sequence numbers, after every returned hash is checked."""
+    the same statement; the sequence numbers, after every returned hash is checked.
+    `guard` (an INSERT or UPDATE that must change one row): in the same statement too, and
+    when it changes none, neither the events nor `also` (made conditional by `guarded`)
+    land, and `Raced` is raised."""
     stamped = [(clock(), kind, run_id, text) for kind, run_id, text in items]
-    sql = "SELECT chained_seq, chained_prev, chained_hash FROM plangate_chain(%s::json)"
-    params: list[Any] = [json.dumps(stamped, ensure_ascii=False)]
+    events = "%s::json"
+    ctes: list[str] = []
+    params: list[Any] = []
+    if guard is not None:
+        ctes.append(f"guard AS ({guard[0]} RETURNING 1)")
+        params.extend(guard[1])
+        events = "CASE WHEN EXISTS (SELECT 1 FROM guard) THEN %s::json ELSE '[]'::json END"
     if also is not None:
         statement, values = also
-        sql = f"WITH extra AS ({statement}) {sql}"
-        params = [*values, *params]
+        if guard is not None:
+            conditional = guarded(statement)
+            if conditional is None:
+                raise ValueError("chain: a guard needs `also` to be a plain INSERT ... VALUES")
+            statement = conditional
+        ctes.append(f"extra AS ({statement})")
+        params.extend(values)
+    sql = f"SELECT chained_seq, chained_prev, chained_hash FROM plangate_chain({events})"
+    if ctes:
+        sql = f"WITH {', '.join(ctes)} {sql}"
+    params.append(json.dumps(stamped, ensure_ascii=False))
     cur.execute(sql, params)
     rows = cur.fetchall()
+    if guard is not None and not rows:
+        raise Raced("another review changed what this one's records depend on")
     if len(rows) != len(stamped):
         raise AuditError(f"the database chained {len(rows)} events of {len(stamped)}")
     seqs: list[int] = []
@@ -112,4 +145,4 @@ def chain(cur: Any, items: Sequence[tuple[str, str, str]], clock: Callable[[], s
     return seqs
 
 
-__all__ = ["MIGRATION", "PROBE", "Also", "chain", "probe"]
+__all__ = ["MIGRATION", "PROBE", "Also", "chain", "guarded", "probe"]

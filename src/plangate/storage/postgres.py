@@ -295,37 +295,41 @@ class PostgresAuditLog:
             if also is not None or guard is not None:
                 raise ValueError("append_many: `also` needs an event to vouch for it")
             return []
-        # The guard is its own statement just before (the chaining statement cannot roll
-        # itself back on another's row count): if the append then fails, the guard's change
-        # stays, which for a trigger's charge counts a run that was not recorded (never fewer).
-        if guard is not None and self.sql.run(guard[0], tuple(guard[1])) != 1:
-            raise Raced("another review changed what this one's records depend on")
         if also is not None:
             also = (self.sql._sql(also[0]), also[1])  # psycopg's placeholders from here on
+        if guard is not None:
+            guard = (self.sql._sql(guard[0]), guard[1])
         if not any(kind in WAITED_FOR for kind, _r, _t in items):
             if self.chains is None:
                 with self.sql.cursor() as cur:
                     self.chains = pg_chain.probe(cur)
-            if self.chains:
+            if self.chains and (guard is None or also is None or pg_chain.guarded(also[0]) is not None):
                 try:
                     with self.sql.cursor() as cur:
-                        return pg_chain.chain(cur, items, self._clock, also)
+                        return pg_chain.chain(cur, items, self._clock, also, guard)
+                except Raced:
+                    raise
                 except AuditError:
                     self.chains = False
                     raise
-            if also is None:
+            if also is None and guard is None:
                 for _ in range(SWAP_TRIES):
                     last, prev = self.head()
                     rows = chain_rows(last, prev, items, self._clock)
                     flat = [value for row in rows for value in row]
                     if self.sql.run(_swap_sql(len(rows)), (rows[-1][0], rows[-1][6], last, prev, *flat)) == len(rows):
                         return [row[0] for row in rows]
-        return self._append_locked(items, also)
+        return self._append_locked(items, also, guard)
 
-    def _append_locked(self, items: list[tuple[str, str, str]], also: pg_chain.Also | None = None) -> list[int]:
+    def _append_locked(self, items: list[tuple[str, str, str]], also: pg_chain.Also | None = None,
+                       guard: pg_chain.Also | None = None) -> list[int]:
         with self.sql.cursor() as cur, self.sql.connection.transaction():
             if any(kind in WAITED_FOR for kind, _r, _t in items):
                 cur.execute("SET LOCAL synchronous_commit = on")
+            if guard is not None:
+                cur.execute(guard[0], guard[1])
+                if cur.rowcount != 1:
+                    raise Raced("another review changed what this one's records depend on")
             cur.execute("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
             last, prev = cur.fetchone()
             rows = chain_rows(int(last), prev, items, self._clock)
