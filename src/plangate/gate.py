@@ -29,7 +29,7 @@ from plangate.errors import GrantError, PlanError
 from plangate.execute import Executor, Grant, RunResult
 from plangate.labels import Label
 from plangate.plan.codec import CheckedPlan, check_plan, parse_plan
-from plangate.plan.model import CallStep, ForEachStep, Plan
+from plangate.plan.model import ForEachStep, Plan
 from plangate.policy.engine import CompiledPolicy
 from plangate.policy.facts import PlanBounds
 from plangate.policy.model import RateLimit
@@ -112,10 +112,7 @@ class Gate:
         escalated one is charged when the owner says yes (`_charge_approved`)."""
         # The review is pure: its three records (and a second opinion's) are written after
         # it, in order, in one transaction.
-        events: list[tuple[str, str, Mapping[str, Any]]] = [("trigger", run_id, {
-            "channel": classified.trigger.channel, "principal": classified.principal.canonical,
-            "trust_class": classified.trust_class, "classification": list(classified.reasons),
-            "authenticated": classified.authenticated})]
+        events: list[tuple[str, str, Mapping[str, Any]]] = [self._trigger_event(classified, run_id)]
         try:
             checked: CheckedPlan | None = check_plan(
                 plan if isinstance(plan, Plan) else parse_plan(plan), self.policy.catalog)
@@ -170,11 +167,18 @@ class Gate:
         self._record(events, result, checked, classified, run_id, guard)
         return result
 
+    @staticmethod
+    def _trigger_event(classified: Classified, run_id: str) -> tuple[str, str, Mapping[str, Any]]:
+        return ("trigger", run_id, {
+            "channel": classified.trigger.channel, "principal": classified.principal.canonical,
+            "trust_class": classified.trust_class, "classification": list(classified.reasons),
+            "authenticated": classified.authenticated})
+
     def _spend_key(self, classified: Classified, checked: CheckedPlan) -> str | None:
-        """The trigger's ledger key, when a rule that could match one of the plan's tools
-        for its class reads the plan's bounds (else None: its spend decides nothing)."""
-        tools = (s.step.tool for s in checked.order if isinstance(s.step, CallStep))
-        if not self.policy.reads_plan_bounds(tools, classified.trust_class):
+        """The trigger's ledger key, when a rule for its class reads the plan's bounds
+        (else None: its spend decides nothing). Every plan for the trigger is charged then,
+        whatever its tools: a plan of tools no such rule covers still adds to the counts."""
+        if not self.policy.reads_plan_bounds(classified.trust_class):
             return None
         return trigger_key(classified)
 
@@ -360,8 +364,9 @@ class Gate:
                 if (fresh.verdict == "escalate" and escalations_covered(approval.review, fresh)
                         and self._charge_approved(classified, checked, fresh) is None):
                     run_id = run_id or new_run_id()
-                    self.review(classified.trigger, new, run_id=run_id,
-                                planner_context=fresh.planner_context)
+                    # Its records are the review it runs with (the spend the owner saw).
+                    self._recorded([self._trigger_event(classified, run_id)], fresh, None,
+                                   classified, run_id, new)
                     self.approvals.consume(approval.id, run_id)
                     self.audit.append("replan_narrowed", run_id, {"approval": approval.id})
                     grant = Grant(classified=classified, checked=checked, review=fresh,

@@ -221,7 +221,8 @@ def test_the_key_is_the_whole_trigger() -> None:
     base = key()
     assert key() == base
     assert len({base, key(id="chat-2"), key(payload="pay the rent"), key(channel="api"),
-                key(meta={"message_id": "x"}), key(principal="bob@partner.example")}) == 6
+                key(meta={"message_id": "x"}), key(principal="bob@partner.example"),
+                key(evidence={"paired": False})}) == 7  # the last: a forged copy, another class
 
 
 def test_the_sqlite_ledger_compares_and_swaps() -> None:

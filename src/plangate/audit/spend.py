@@ -57,9 +57,11 @@ class Spent:
 
 def trigger_key(classified: Classified) -> str:
     """The ledger's key: everything that makes a trigger this trigger (channel, canonical
-    sender, id, instruction, text, its provenance), hashed."""
+    sender, id, instruction, text, its provenance), and the class it earned, hashed. (A
+    forged copy of a message, which falls to another class, cannot spend the real one's
+    budget in advance.)"""
     t = classified.trigger
-    parts = [t.channel, classified.principal.canonical, t.id, t.instruction, t.payload,
+    parts = [t.channel, classified.principal.canonical, classified.trust_class, t.id, t.instruction, t.payload,
              sorted(t.meta.items()), [(s.kind, s.author, len(s.text)) for s in t.segments]]
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import operator
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -135,6 +135,7 @@ class CompiledPolicy:
 
     def __post_init__(self) -> None:
         self._parsed: dict[tuple[str, ...], _Slice] = {}
+        self._reads_plan: dict[str, bool] = {}
         self._kinds = {r.id: r.kind for r in self.rules}
         self._by_id = {r.id: r for r in self.rules}
         self._attributes, self._arg_names = referenced_facts(r.cedar for r in self.rules)
@@ -154,13 +155,16 @@ class CompiledPolicy:
             names |= set(self.doc.deployment.class_names())
         return names
 
-    def reads_plan_bounds(self, tools: Iterable[str], trust_class: str) -> bool:
-        """Whether any rule that could match one of these tools for this class reads the
-        plan's bounds (`context.plan`, or the context whole): then its trigger's earlier
-        spend matters (`plangate.audit.spend`). An unknown tool counts as reading them."""
-        catalog = self.catalog.tools
-        return any(tool not in catalog or "plan" in self._slice(tool, trust_class).attributes
-                   for tool in set(tools))
+    def reads_plan_bounds(self, trust_class: str) -> bool:
+        """Whether any rule that could match some call of this class reads the plan's
+        bounds (`context.plan`, or the context whole): then every plan for a trigger of the
+        class counts towards its trigger's spend (`plangate.audit.spend`), whatever its own
+        tools (a plan of tools no such rule covers still adds to what the rules count)."""
+        found = self._reads_plan.get(trust_class)
+        if found is None:
+            found = self._reads_plan[trust_class] = any(
+                "plan" in self._slice(tool, trust_class).attributes for tool in self.catalog.tools)
+        return found
 
     def rule(self, rule_id: str) -> CompiledRule | None:
         return self._by_id.get(rule_id)
