@@ -47,6 +47,7 @@ from plangate.trigger import Classified, Trigger, classify, parse_trigger
 SECOND_OPINION = "plangate:second-opinion"
 SPEND_RACE = "plangate:trigger-spend-race"
 SPEND_TRIES = 3
+RACED_START = "another plan for this trigger was approved as this one started; submit the plan again"
 
 
 class SecondOpinion(Protocol):
@@ -182,22 +183,39 @@ class Gate:
             return None
         return trigger_key(classified)
 
-    def _charge_approved(self, classified: Classified, checked: CheckedPlan, review: Review) -> str | None:
-        """Charge a plan the owner approved to its trigger, as it starts: None when charged
-        (or when its spend decides nothing), else why it may not run. The owner saw the
-        spend the plan was reviewed with (`review.spent`, in its summary); if the trigger
-        has spent more since (another plan for it ran meanwhile), the owner's yes was to
-        another question: the plan must be submitted again."""
+    def _approved_charge(self, classified: Classified, checked: CheckedPlan,
+                         review: Review) -> tuple[str | None, Statement | None]:
+        """The charge of a plan the owner approved, as it starts: (why it may not run, None),
+        or (None, the guarded statement that charges it; None when its spend decides
+        nothing). The owner saw the spend the plan was reviewed with (`review.spent`, in its
+        summary); if the trigger has spent more since (another plan for it ran meanwhile),
+        the owner's yes was to another question: the plan must be submitted again."""
         key = self._spend_key(classified, checked)
         if key is None:
-            return None
+            return None, None
         now = self.ledger.read(key)
         if review.spent is None or now.bounds != review.spent:
             return ("other plans for this trigger were approved since the owner was asked; "
-                    "submit the plan again")
-        if not self.ledger.charge(key, now, review.bounds(checked, self.policy.catalog)):
-            return "another plan for this trigger was approved as this one started; submit the plan again"
-        return None
+                    "submit the plan again"), None
+        return None, self.ledger.guard(key, now, review.bounds(checked, self.policy.catalog))
+
+    def _charge_approved(self, classified: Classified, checked: CheckedPlan, review: Review) -> str | None:
+        """`_approved_charge`, charged here on its own (the synchronous owner channel, which
+        uses no approval): None when charged, else why the plan may not run."""
+        refused, guard = self._approved_charge(classified, checked, review)
+        if refused is None and guard is not None and self.ledger.db.run(*guard) != 1:
+            return RACED_START
+        return refused
+
+    def _consume(self, approval_id: str, run_id: str, guard: Statement | None) -> None:
+        """Use an approval and charge its plan in one transaction (or neither)."""
+        try:
+            if guard is None:
+                self.approvals.consume(approval_id, run_id)
+            else:
+                self.approvals.consume(approval_id, run_id, guard=guard)
+        except Raced:
+            raise GrantError(RACED_START) from None
 
     def _record(self, events: list[tuple[str, str, Mapping[str, Any]]], result: Review,
                 checked: CheckedPlan | None, classified: Classified, run_id: str,
@@ -328,12 +346,12 @@ class Gate:
             raise GrantError(f"the plan now reviews as {verdict.verdict}; submit it again")
         elif not escalations_covered(approval.review, verdict):
             raise GrantError("the plan now asks for more than the owner approved; submit it again")
-        refused = self._charge_approved(classified, checked, verdict)
+        refused, charge = self._approved_charge(classified, checked, verdict)
         if refused is not None:
             raise GrantError(refused)
         grant = Grant(classified=classified, checked=checked, review=verdict,
                       approval=approval_id)
-        self.approvals.consume(approval_id, approval.run_id)
+        self._consume(approval_id, approval.run_id, charge)
         return Outcome(run_id=approval.run_id, review=verdict, approval=approval_id,
                        run=self.executor.run(grant, approval.run_id))
 
@@ -361,13 +379,16 @@ class Gate:
                                        resources=self.resources,
                                        planner_context=_stored_context(approval.review),
                                        spent=_stored_spent(approval.review))
+                refused, charge = ((None, None) if fresh.verdict != "escalate"
+                                   else self._approved_charge(classified, checked, fresh))
                 if (fresh.verdict == "escalate" and escalations_covered(approval.review, fresh)
-                        and self._charge_approved(classified, checked, fresh) is None):
+                        and refused is None):
                     run_id = run_id or new_run_id()
-                    # Its records are the review it runs with (the spend the owner saw).
+                    # The approval's use and the charge first, in one transaction; then the
+                    # records of the review it runs with (the spend the owner saw).
+                    self._consume(approval.id, run_id, charge)
                     self._recorded([self._trigger_event(classified, run_id)], fresh, None,
                                    classified, run_id, new)
-                    self.approvals.consume(approval.id, run_id)
                     self.audit.append("replan_narrowed", run_id, {"approval": approval.id})
                     grant = Grant(classified=classified, checked=checked, review=fresh,
                                   approval=approval.id)
@@ -385,7 +406,10 @@ def _stored_context(review_json: Mapping[str, Any]) -> Label | None:
 def _stored_spent(review_json: Mapping[str, Any]) -> PlanBounds | None:
     """The trigger's spend an approval was reviewed with (None if the ledger was not read)."""
     data = review_json.get("spent")
-    return PlanBounds.from_json(data) if isinstance(data, dict) else None
+    try:
+        return PlanBounds.from_json(data) if isinstance(data, dict) else None
+    except (KeyError, TypeError, ValueError):
+        raise GrantError("the approval's stored review has an unreadable `spent`; submit the plan again") from None
 
 
 def escalations_covered(approved_review: Mapping[str, Any], fresh: Review) -> bool:

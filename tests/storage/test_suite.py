@@ -352,6 +352,32 @@ def test_a_guarded_append_lands_whole_or_not_at_all(opener: Callable[[], Storage
     assert store.audit.verify().ok
 
 
+def test_an_approvals_use_and_its_charge_land_together(opener: Callable[[], Storage]) -> None:
+    """`consume(guard=...)`: an owner-approved plan's charge and the approval's use are one
+    transaction; a charge that lost its race leaves the approval usable and the ledger as
+    it was (`Raced`), and the next try uses it and charges once."""
+    from plangate.audit.log import Raced
+    from plangate.audit.spend import Ledger, Spent
+    from plangate.policy.facts import PlanBounds
+
+    store = opener()
+    ledger = Ledger(store.sql)
+    pay = PlanBounds(calls=1, egress=1, payments=1, loop=0)
+    ident = store.approvals.create(run_id="run_c", plan_hash="h" * 64, trust_class="owner", summary="pay",
+                                   trigger={"t": 1}, plan={"steps": []}, review={"rules": ["pay-asks"]})
+    store.approvals.decide(ident, "approved")
+    assert ledger.charge("t", ledger.read("t"), pay)  # another plan charged it meanwhile
+    stale = ledger.guard("t", Spent(0, PlanBounds(calls=0, egress=0, payments=0, loop=0)), pay)
+    with pytest.raises(Raced):
+        store.approvals.consume(ident, "run_c", guard=stale)
+    assert store.approvals.get(ident).status == "approved" and ledger.read("t").runs == 1
+    seen = ledger.read("t")
+    store.approvals.consume(ident, "run_c", guard=ledger.guard("t", seen, seen.bounds.plus(pay)))
+    assert store.approvals.get(ident).status == "executed"
+    assert ledger.read("t") == Spent(2, pay.plus(pay))
+    assert store.audit.verify().ok
+
+
 def test_an_agent_sessions_context_is_the_join_of_everything_any_worker_added(
         opener: Callable[[], Storage]) -> None:
     """What a session's planner was shown: two workers add labels concurrently, and every

@@ -18,11 +18,12 @@ import datetime as dt
 import json
 import secrets
 import sqlite3
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from plangate.audit.coverage import approval_digest, approval_problem, trail_of
-from plangate.audit.log import AuditLog
+from plangate.audit.log import AuditLog, Raced
 from plangate.errors import GrantError, UserError
 
 Status = Literal["pending", "approved", "denied", "executed"]
@@ -116,8 +117,11 @@ class ApprovalQueue:
             raise GrantError(problem)
         return approval
 
-    def consume(self, approval_id: str, run_id: str) -> None:
-        """Mark an approved plan as run: one approval, one run (no replays)."""
+    def consume(self, approval_id: str, run_id: str, *,
+                guard: tuple[str, Sequence[Any]] | None = None) -> None:
+        """Mark an approved plan as run: one approval, one run (no replays). `guard`: a
+        statement run first in the same transaction that must change one row (the trigger's
+        charge, `plangate.audit.spend`), else `Raced` and nothing changes."""
 
         def mark(db: sqlite3.Connection, _seq: int) -> None:
             cursor = db.execute(
@@ -126,7 +130,13 @@ class ApprovalQueue:
             if cursor.rowcount != 1:
                 raise UserError(f"approval {approval_id!r} is not approved (or already used)")
 
-        self._log.append("approval_used", run_id, {"approval": approval_id}, also=mark)
+        def guarded(db: sqlite3.Connection) -> Mapping[str, Any]:
+            if guard is not None and db.execute(guard[0], tuple(guard[1])).rowcount != 1:
+                raise Raced("another plan for this trigger was charged since this one was read")
+            return {"approval": approval_id}
+
+        self._log.append("approval_used", run_id, {"approval": approval_id}, also=mark,
+                         prepare=guarded if guard is not None else None)
 
     def list(self, status: Status | None = "pending") -> list[Approval]:
         query = "SELECT id FROM approvals"

@@ -437,14 +437,23 @@ class PostgresApprovals:
             raise GrantError(problem)
         return approval
 
-    def consume(self, approval_id: str, run_id: str) -> None:
+    def consume(self, approval_id: str, run_id: str, *, guard: pg_chain.Also | None = None) -> None:
         def mark(cur: Any, _seq: int) -> None:
             cur.execute("UPDATE approvals SET status = 'executed' WHERE id = %s AND status = 'approved'",
                         (approval_id,))
             if cur.rowcount != 1:
                 raise UserError(f"approval {approval_id!r} is not approved (or already used)")
 
-        self._log.append("approval_used", run_id, {"approval": approval_id}, also=mark)
+        def guarded(cur: Any) -> Mapping[str, Any]:
+            # Before the chain's head is locked, as in `append_many`'s guard: one lock order.
+            assert guard is not None
+            cur.execute(self.sql._sql(guard[0]), tuple(guard[1]))
+            if cur.rowcount != 1:
+                raise Raced("another plan for this trigger was charged since this one was read")
+            return {"approval": approval_id}
+
+        self._log.append("approval_used", run_id, {"approval": approval_id}, also=mark,
+                         prepare=guarded if guard is not None else None)
 
     def list(self, status: Literal["pending", "approved", "denied", "executed"] | None = "pending"
              ) -> list[Approval]:
