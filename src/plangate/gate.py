@@ -333,7 +333,7 @@ class Gate:
         checked = check_plan(parse_plan(approval.plan), self.policy.catalog)
         if checked.hash != approval.plan_hash:
             raise GrantError("the stored plan does not match the approved hash")
-        # Reviewed with the trigger's spend the owner saw (its own charge is in the ledger now).
+        # Reviewed with the trigger's spend the owner saw (it is charged as it starts, below).
         verdict = review_checked(classified, checked, self.policy, deployment_of(self.policy),
                                  resources=self.resources,
                                  planner_context=_stored_context(approval.review),

@@ -3,21 +3,21 @@
 A class's budget (`max_calls`, `max_egress`, `max_payments`) and every rule that reads
 `context.plan` bound what one trigger may cause. Counted per plan, they bound nothing: a
 planner that submits the same message again, one refund per plan, pays as often as it
-asks. So the gate keeps a ledger per trigger (its channel, sender, id and text; see
-`trigger_key`): a plan is reviewed with the bounds of every plan already approved or put
-to the owner for the same trigger added to its own (`context.plan.*` is the trigger's
-total), and a plan that passes review charges its bounds to the ledger before its
-verdict is recorded.
+asks. So the gate keeps a ledger per trigger (`trigger_key`: its channel, sender, class,
+id, text and provenance). When a rule for the trigger's class reads the bounds, every plan
+for the trigger is reviewed with the bounds already charged to it added to its own
+(`context.plan.*` is the trigger's total).
 
-The charge is a compare-and-swap on the number of runs charged: two workers that review
-plans for one trigger at once cannot both charge the same starting point; the loser
-reviews again with the winner's charge in. An escalated plan is charged when it is put to
-the owner (a plan the owner then refuses stays charged: the ledger may count more than
-ran, never less). A trigger without its own id (`Trigger.id` left at its default) that
+A plan is charged when it is sure to run: an approved plan in the transaction of its
+review's records, an escalated one when the owner says yes (with the approval's use; only
+if nothing was charged since the owner was asked). Each charge is a compare-and-swap on the
+number of runs charged (`Ledger.guard`): two workers that review plans for one trigger at
+once cannot both charge from the same starting point; the loser is reviewed again with the
+winner's charge in. A trigger without its own id (`Trigger.id` left at its default) that
 says the same thing twice is one trigger: give triggers the message's id.
 
-One ledger for SQLite (beside the audit log, `SqliteLedger`) and one for any `Sql` store
-(`plangate.storage`), over the same statements.
+One ledger over single statements (`Statements`): beside a SQLite audit log
+(`sqlite_ledger`), or on any `plangate.storage` store (its `Sql`).
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ The database computes hashes that plangate checks, so nothing is taken on trust:
   rows are in by then: `audit verify` reports the same break).
 * **One more statement, same transaction.** `also` (an INSERT, UPDATE or DELETE) runs as
   a data-modifying WITH of the same statement: it lands with the events or not at all. The
-  service inserts an approved plan's grant this way.
+  service inserts an approved plan's grant this way. A `guard` (a trigger's charge) is one
+  more WITH: the events and the grant land only if it changed its row.
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ _INSERT = re.compile(r"\s*INSERT INTO (\w+)\s*\(([\w\s,]+)\)\s*VALUES\s*\((.*)\)
 
 def guarded(statement: str) -> str | None:
     """`INSERT INTO t(cols) VALUES (...)` made to insert only when the guard changed its
-    row (None for any other form: the caller then runs the guard on its own)."""
+    row (None for any other form: the caller then takes the locking append, which runs the
+    guard first in its transaction)."""
     found = _INSERT.fullmatch(statement)
     if found is None:
         return None
