@@ -149,7 +149,12 @@ export class Gate {
     if (existing) return existing.trigger;
     const trigger = triggerFromPrompt(prompt ?? "", ctx, this.config.envelopeKey, this.config.maxEnvelopeAgeSeconds,
       undefined, this.config.imapSenderAuth, (mac) => this.firstUse(mac));
-    trigger.id = key.slice(0, 200);
+    // One message, one trigger: every plan for a trigger shares its budget (plangate's
+    // ledger), so a relayed mail is named by its own id, which its envelope signs, not by
+    // the run: a re-delivered envelope (after a restart forgot the ones seen) or a second
+    // run of the same mail spends the same budget. Anything else is its own run's message.
+    const messageId = trigger.channel === "email" ? trigger.meta?.message_id : undefined;
+    trigger.id = (messageId ? `mail:${messageId}` : key).slice(0, 200);
     if (this.runs.size >= MAX_RUNS) {
       const oldest = this.runs.keys().next().value;
       if (oldest !== undefined) this.runs.delete(oldest);

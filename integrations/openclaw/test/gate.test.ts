@@ -224,6 +224,20 @@ describe("gate against a fake service", () => {
     assert.equal(gate.runs.get("run-1")!.trigger.principal, "carol@x.example");
   });
 
+  test("a relayed mail is one trigger whichever run it starts, even after a restart", () => {
+    const mail = wrapped(envelope({ from: "owner@home.example", message_id: "<m7@home.example>",
+      evidence: { dmarc: "pass" } }, "pay the rent"));
+    const first = gate.recordTrigger(mail, { ...CTX, runId: "run-a" })!;
+    // A restarted plugin has forgotten the envelopes it saw: the same mail starts another run.
+    const restarted = new Gate(readConfig({ serviceUrl: service.url, token: "pgt_t", envelopeKey: KEY, timeoutMs: 500 }));
+    const again = restarted.recordTrigger(mail, { ...CTX, runId: "run-b" })!;
+    assert.equal(first.principal, "owner@home.example");
+    assert.equal(again.id, first.id);
+    assert.equal(first.id, "mail:<m7@home.example>");
+    // A run with no mail of its own is its own message.
+    assert.equal(gate.recordTrigger("no envelope", { runId: "run-c" })!.id, "run-c");
+  });
+
   test("two runs submitting the same plan each read their own verdict", async () => {
     gate.recordTrigger("no envelope", { runId: "run-2" });
     await gate.beforeToolCall({ toolName: "submit_plan", params: { plan: PLAN }, toolCallId: "c1" }, CTX);
