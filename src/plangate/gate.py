@@ -203,7 +203,7 @@ class Gate:
         """`_approved_charge`, charged here on its own (the synchronous owner channel, which
         uses no approval): None when charged, else why the plan may not run."""
         refused, guard = self._approved_charge(classified, checked, review)
-        if refused is None and guard is not None and self.ledger.db.run(*guard) != 1:
+        if refused is None and guard is not None and not self.ledger.apply(guard):
             return RACED_START
         return refused
 

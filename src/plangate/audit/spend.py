@@ -106,8 +106,11 @@ class Ledger:
     def charge(self, key: str, seen: Spent, new_total: PlanBounds) -> bool:
         """`guard` on its own: True if it changed the ledger, False if another review
         charged the trigger since `seen` was read (nothing changed)."""
-        sql, params = self.guard(key, seen, new_total)
-        return self.db.run(sql, params) == 1
+        return self.apply(self.guard(key, seen, new_total))
+
+    def apply(self, guard: Statement) -> bool:
+        """Run a `guard` statement on its own: whether it charged."""
+        return self.db.run(*guard) == 1
 
 
 class _SqliteStatements:

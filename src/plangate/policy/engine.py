@@ -161,9 +161,9 @@ class CompiledPolicy:
         class counts towards its trigger's spend (`plangate.audit.spend`), whatever its own
         tools (a plan of tools no such rule covers still adds to what the rules count)."""
         found = self._reads_plan.get(trust_class)
-        if found is None:
+        if found is None:  # every rule whose principal scope admits the class, whatever its tools
             found = self._reads_plan[trust_class] = any(
-                "plan" in self._slice(tool, trust_class).attributes for tool in self.catalog.tools)
+                "plan" in r.reads for r in self.rules if r.classes is None or trust_class in r.classes)
         return found
 
     def rule(self, rule_id: str) -> CompiledRule | None:
