@@ -8,8 +8,6 @@ fast path). The bench's approved meeting request, on a SQLite file with a witnes
 from __future__ import annotations
 
 import asyncio
-import itertools
-import json
 import os
 import sys
 import tempfile
@@ -33,9 +31,7 @@ def main(n: int) -> None:
         from plangate.service.worker import app as make_app
 
         app = make_app()
-        # Each submit another mail (its own id), as `plangate bench service` sends them.
-        head, _, tail = json.dumps({"trigger": {**bench.TRIGGER, "id": "@@"}, "plan": bench.PLAN}).partition("@@")
-        bodies = (f"{head}<{n:012d}@newclient.example>{tail}".encode() for n in itertools.count())
+        bodies = bench.submit_bodies()  # each submit another mail, as `plangate bench service` sends
         body = next(bodies)
         scope: dict[str, Any] = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",

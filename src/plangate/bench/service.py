@@ -65,6 +65,15 @@ PLAN = {"version": 1, "request_type": "meeting_request", "steps": [
 
 _MAILS = itertools.count()
 """Numbers the mails the load sends, across load levels: each request is another mail."""
+
+
+def submit_bodies() -> Iterator[bytes]:
+    """`POST /v1/plans` bodies, each another mail (its own trigger id): one mail's runs share
+    its budget, so the same mail again and again would be reviewed against a spent budget."""
+    head, _, tail = json.dumps({"trigger": {**TRIGGER, "id": "@@"}, "plan": PLAN}).partition("@@")
+    while True:
+        yield f"{head}<{os.getpid()}.{next(_MAILS):012d}@newclient.example>{tail}".encode()
+
 _APPROVED = re.compile(rb'"verdict"\s*:\s*"approve"')
 
 
@@ -169,12 +178,10 @@ class _Conn:
 
 
 async def _load(port: int, concurrency: int, seconds: float) -> tuple[list[float], int]:
-    # Each request is another mail (its own id): one mail's runs share its budget, so the
-    # same mail again and again would be reviewed against a spent budget.
-    head, _, tail = json.dumps({"trigger": {**TRIGGER, "id": "@@"}, "plan": PLAN}).partition("@@")
+    bodies = submit_bodies()
 
     def request() -> bytes:
-        body = f"{head}<{os.getpid()}.{next(_MAILS):012d}@newclient.example>{tail}".encode()
+        body = next(bodies)
         return (f"POST /v1/plans HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {TOKEN}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
     latencies: list[float] = []
