@@ -87,6 +87,11 @@ def test_concurrent_write_between_label_lookup_and_read_washes_a_file_into_a_ski
     out = w.a.submit(owner_chat("keep inbox/digest.md as my digest skill"), plan(
         call("r", "file_read", path=lit("inbox/digest.md", "payload")),
         call("s", "skill_save", name=lit("digest", "payload"), text=ref("r"))))
+    _no_strangers_skill_loads(w, out)
+
+
+def _no_strangers_skill_loads(w: _TwoWorkers, out: Any) -> None:
+    """Safe: no skill holding the stranger's mail is loaded by the owner's next run."""
     skills = w.rt.snapshot()["skills"]
     landed = any("mallory@evil.example" in text for text in skills.values())
     assert not (landed and _memory_load_runs(w.a)), (out.review.verdict, out.review.rules, skills)
@@ -222,9 +227,7 @@ def test_concurrent_write_lands_between_a_commands_recorded_write_and_its_copy(t
     out = w.a.submit(owner_chat("keep notes/sorted.md as my digest skill"), plan(
         call("r", "file_read", path=lit("notes/sorted.md", "payload")),
         call("k", "skill_save", name=lit("digest", "payload"), text=ref("r"))))
-    skills = w.rt.snapshot()["skills"]
-    landed = any("mallory@evil.example" in text for text in skills.values())
-    assert not (landed and _memory_load_runs(w.a)), (out.review.verdict, out.review.rules, skills)
+    _no_strangers_skill_loads(w, out)
 
 
 def test_the_owners_one_rent_is_not_paid_three_times_unasked() -> None:

@@ -8,35 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_review_round22_ledger import (  # type: ignore[import-not-found]
+    PAY1,
+    approved_two_rents,
+    rent_plan,
+)
 
-from plangate import Gate, load_policy
-from plangate.audit import OwnerConsole
 from plangate.audit.spend import trigger_key
 from plangate.errors import AuditError
-from plangate.testing import FixtureTools
-
-ROOT = Path(__file__).resolve().parents[2]
-INBOX = ROOT / "src/plangate/deployments/inbox/policy.yaml"
-OWNER = "dana@northwind.example"
-IBAN = "DE89370400440532013000"
-
-
-def lit(value: Any, origin: str = "planner") -> dict[str, Any]:
-    return {"literal": value, "origin": origin}
-
-
-def owner_chat(payload: str, message: str = "chat-1") -> dict[str, Any]:
-    return {"id": message, "channel": "chat", "principal": OWNER, "evidence": {"paired": True},
-            "payload": payload}
-
-
-PAY1 = {"id": "p1", "tool": "pay", "args": {"to_account": lit(IBAN, "payload"), "amount": lit(600, "payload")}}
-PAY2 = {"id": "p2", "tool": "pay", "args": {"to_account": lit(IBAN, "payload"), "amount": lit(600, "payload")}}
-TWICE = f"pay the rent twice: 600 to {IBAN}"
-
-
-def plan(*steps: dict[str, Any]) -> dict[str, Any]:
-    return {"version": 1, "steps": list(steps)}
 
 
 class _FailOnce:
@@ -53,16 +32,6 @@ class _FailOnce:
         self.inner(approval_id, run_id, **kw)
 
 
-def _approved_two_rents(tmp_path: Path) -> tuple[Gate, FixtureTools, dict[str, Any], str]:
-    tools = FixtureTools()
-    gate = Gate(load_policy(INBOX), tools, audit=tmp_path / "a.db")
-    trigger = owner_chat(TWICE)
-    first = gate.submit(trigger, plan(PAY1, PAY2))
-    assert first.review.verdict == "escalate" and first.approval
-    OwnerConsole(gate.audit).decide(first.approval, "approved")
-    return gate, tools, trigger, first.approval
-
-
 def test_a_failed_run_approved_leaves_no_charge_and_the_owners_yes_still_runs(tmp_path: Path) -> None:
     """Route (half-done): `run_approved` charges the trigger (`_charge_approved`, its own
     transaction) before it marks the approval used (`approvals.consume`, another one). A
@@ -73,7 +42,9 @@ def test_a_failed_run_approved_leaves_no_charge_and_the_owners_yes_still_runs(tm
     (`class:owner:budget.max_payments`): the owner's rent can no longer be paid for this
     message at all. Safe: the failure leaves the ledger as it was (the charge lands with the
     approval's use, or not at all), and the retry runs the plan once."""
-    gate, tools, trigger, approval = _approved_two_rents(tmp_path)
+    gate, tools, trigger, first_outcome = approved_two_rents(tmp_path)
+    approval = first_outcome.approval
+    assert approval is not None
     key = trigger_key(gate.classify(trigger))
     before = gate.ledger.read(key)
     gate.approvals.consume = _FailOnce(gate.approvals.consume)  # type: ignore[method-assign]
@@ -94,7 +65,9 @@ def test_a_failed_narrowing_replan_leaves_the_owners_approval_usable(tmp_path: P
     same replan again no longer narrows on it (the ledger moved since the owner was asked)
     and is reviewed afresh with the phantom payment, so the owner's yes is lost. Safe: the
     failed replan changes no ledger row, and the retried replan runs on the approval."""
-    gate, tools, trigger, approval = _approved_two_rents(tmp_path)
+    gate, tools, trigger, first_outcome = approved_two_rents(tmp_path)
+    approval = first_outcome.approval
+    assert approval is not None
     key = trigger_key(gate.classify(trigger))
     before = gate.ledger.read(key)
     first = gate.approvals.get(approval)
@@ -106,10 +79,10 @@ def test_a_failed_narrowing_replan_leaves_the_owners_approval_usable(tmp_path: P
                        approval=approval)
     gate.approvals.consume = _FailOnce(gate.approvals.consume)  # type: ignore[method-assign]
     with pytest.raises(AuditError):
-        gate.replan(previous, trigger, plan(PAY1))
+        gate.replan(previous, trigger, rent_plan(PAY1))
     assert tools.calls == []
     assert gate.ledger.read(key) == before, (
         f"a narrowed run that never started left its charge on the trigger: {gate.ledger.read(key)}")
-    again = gate.replan(previous, trigger, plan(PAY1))
+    again = gate.replan(previous, trigger, rent_plan(PAY1))
     assert again.run is not None and again.approval == approval, again.review.rules
     assert [t for t, _ in tools.calls] == ["pay"]

@@ -13,6 +13,7 @@ from plangate import Gate, load_policy
 from plangate.audit import OwnerConsole
 from plangate.audit.spend import trigger_key
 from plangate.errors import GrantError
+from plangate.gate import Outcome
 from plangate.testing import FixtureTools
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,6 +86,18 @@ def rent_plan(*steps: dict[str, Any]) -> dict[str, Any]:
 
 PAY1 = {"id": "p1", "tool": "pay", "args": {"to_account": lit(IBAN, "payload"), "amount": lit(600, "payload")}}
 PAY2 = {"id": "p2", "tool": "pay", "args": {"to_account": lit(IBAN, "payload"), "amount": lit(600, "payload")}}
+TWICE = f"pay the rent twice: 600 to {IBAN}"
+
+
+def approved_two_rents(tmp_path: Path) -> tuple[Gate, FixtureTools, dict[str, Any], Outcome]:
+    """The owner's two rents of 600 in one plan, put to the owner, who says yes."""
+    tools = FixtureTools()
+    gate = Gate(load_policy(INBOX), tools, audit=tmp_path / "a.db")
+    trigger = owner_chat(TWICE)
+    first = gate.submit(trigger, rent_plan(PAY1, PAY2))
+    assert first.review.verdict == "escalate" and first.approval
+    OwnerConsole(gate.audit).decide(first.approval, "approved")
+    return gate, tools, trigger, first
 
 
 def test_a_narrowing_replan_records_the_spend_it_runs_with(tmp_path: Path) -> None:
@@ -93,12 +106,7 @@ def test_a_narrowing_replan_records_the_spend_it_runs_with(tmp_path: Path) -> No
     ledger again, now holding the run's own charge: the log says the run was reviewed with
     twice its spend (and may record a verdict other than the one that ran). Safe: the
     recorded verdict of the narrowed run is the one it ran on, with the spend it ran with."""
-    tools = FixtureTools()
-    gate = Gate(load_policy(INBOX), tools, audit=tmp_path / "a.db")
-    trigger = owner_chat(f"pay the rent twice: 600 to {IBAN}")
-    first = gate.submit(trigger, rent_plan(PAY1, PAY2))
-    assert first.review.verdict == "escalate" and first.approval
-    OwnerConsole(gate.audit).decide(first.approval, "approved")
+    gate, _tools, trigger, first = approved_two_rents(tmp_path)
     narrowed = gate.replan(first, trigger, rent_plan(PAY1))
     assert narrowed.run is not None and narrowed.run.status == "completed"
     recorded = [e.data for e in gate.audit.tail(100, run_id=narrowed.run_id) if e.kind == "verdict"]
@@ -112,12 +120,7 @@ def test_held_a_narrowed_owner_approval_is_charged_and_the_next_payment_asks(tmp
     """Held: the owner approves two rents; the agent narrows to one (runs on the approval,
     charged), then submits another single rent for the same message: it is reviewed with
     the narrowed run's payment and put to the owner, and the used approval carries nothing."""
-    tools = FixtureTools()
-    gate = Gate(load_policy(INBOX), tools, audit=tmp_path / "a.db")
-    trigger = owner_chat(f"pay the rent twice: 600 to {IBAN}")
-    first = gate.submit(trigger, rent_plan(PAY1, PAY2))
-    assert first.approval
-    OwnerConsole(gate.audit).decide(first.approval, "approved")
+    gate, tools, trigger, first = approved_two_rents(tmp_path)
     narrowed = gate.replan(first, trigger, rent_plan(PAY1))
     assert narrowed.run is not None
     again = gate.replan(first, trigger, rent_plan(PAY2))
@@ -128,12 +131,7 @@ def test_held_a_narrowed_owner_approval_is_charged_and_the_next_payment_asks(tmp
 
 def test_held_run_approved_twice_pays_once(tmp_path: Path) -> None:
     """Held: an approval runs once; a second `run_approved` (a retry) neither runs nor charges."""
-    tools = FixtureTools()
-    gate = Gate(load_policy(INBOX), tools, audit=tmp_path / "a.db")
-    trigger = owner_chat(f"pay the rent twice: 600 to {IBAN}")
-    first = gate.submit(trigger, rent_plan(PAY1, PAY2))
-    assert first.approval
-    OwnerConsole(gate.audit).decide(first.approval, "approved")
+    gate, tools, trigger, first = approved_two_rents(tmp_path)
     assert gate.run_approved(first.approval).run is not None
     with pytest.raises(GrantError):  # the approval is used up
         gate.run_approved(first.approval)
