@@ -188,6 +188,24 @@ def test_stored_labels_join_and_are_covered_by_the_chain(opener: Callable[[], St
     assert not other.audit.verify().ok
 
 
+def test_a_label_washed_to_the_text_of_a_clean_row_already_read_is_refused(
+        opener: Callable[[], Storage]) -> None:
+    """A row is checked against its own event, not against texts seen before: a tainted
+    label replaced by the exact text of a clean row that was just read and checked is
+    still refused (the check's shortcut compares the event's whole text)."""
+    store, other = opener(), opener()
+    store.resources.record("memory:clean", CLEAN)
+    store.resources.record("memory:notes", TAINTED)
+    assert other.resources.label_of("memory:clean") == CLEAN
+    assert other.resources.label_of("memory:notes") == TAINTED
+    (clean_text,) = store.sql.one("SELECT label FROM resource_labels WHERE name = ?", ("memory:clean",))
+    raw(store, "UPDATE resource_labels SET label = ? WHERE name = ?", (clean_text, "memory:notes"))
+    with pytest.raises(AuditError, match="does not match the audit log"):
+        other.resources.label_of("memory:notes")
+    with pytest.raises(AuditError, match="does not match the audit log"):
+        other.resources.moment().label_of("memory:notes")
+
+
 def test_indexed_lookups_agree_with_a_full_scan(opener: Callable[[], Storage]) -> None:
     """Exact names, prefix patterns, stored patterns and escaped wildcards: the indexed
     lookup returns what comparing every stored name would."""

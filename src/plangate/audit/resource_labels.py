@@ -87,9 +87,13 @@ def _glob_reads_alike(pattern: str) -> bool:
     return "\x00" not in pattern and "[" not in _ESCAPE.sub("", pattern)
 
 
-_WILD = "SELECT name, label, seq FROM resource_labels WHERE wild = 1"
-_EXACT = "SELECT name, label, seq FROM resource_labels WHERE name = ?1 AND wild = 0"
+# Each row with its `label_stored` event's kind and data, read in the same statement.
+ROWS = ("SELECT r.name, r.label, r.seq, e.kind, e.data FROM resource_labels r "
+         "LEFT JOIN audit_events e ON e.seq = r.seq WHERE ")
+_WILD = ROWS + "r.wild = 1"
+_EXACT = ROWS + "r.name = ?1 AND r.wild = 0"
 _EXACT_OR_WILD = _EXACT + " UNION ALL " + _WILD
+Row = tuple[str, str, int | None, str | None, str | None]
 
 MAX_PREFIXES = 10_000
 """Prefix rows kept at most; a prefix asked for beyond them is answered by the scan."""
@@ -179,7 +183,7 @@ class SqliteResourceLabels:
             answers[pattern] = answer
         return answer
 
-    def _lookup(self, pattern: str, wild: list[tuple[str, str, int | None]] | None = None) -> Label | None:
+    def _lookup(self, pattern: str, wild: list[Row] | None = None) -> Label | None:
         """The join of every stored label the pattern may name. `wild`: the stored patterns'
         rows, when the caller read them already at this moment."""
         hits: list[Label] = []
@@ -196,7 +200,7 @@ class SqliteResourceLabels:
             rows = [*self._db.execute(_EXACT, (pattern,)).fetchall(), *wild]
         else:  # the name itself and the stored patterns, in one statement
             rows = self._db.execute(_EXACT_OR_WILD, (pattern,)).fetchall()
-        hits += [self._checked(name, label, seq) for name, label, seq in rows if overlaps(name, pattern)]
+        hits += [checked_row(*row) for row in rows if overlaps(row[0], pattern)]
         return join_all(hits) if hits else None
 
     @staticmethod
@@ -242,15 +246,10 @@ class SqliteResourceLabels:
         return joined
 
     def _checked(self, name: str, text: str, seq: int | None) -> Label:
-        """The stored label, if its `label_stored` event says the same (else an error: a
-        label edited outside plangate must not decide anything)."""
-        data = json.loads(text)
         event = self._log.event(seq) if seq is not None else None
-        if (event is None or event.kind != LABEL_KIND or event.data.get("name") != name
-                or canonical(event.data.get("label")) != canonical(data)):
-            raise AuditError(f"stored label of {name!r} does not match the audit log "
-                             "(edited outside plangate)")
-        return Label.from_json(data)
+        if event is None:
+            return checked_row(name, text, seq, None, None)
+        return checked_row(name, text, seq, event.kind, None, event.data)
 
     def record(self, name: str, label: Label) -> None:
         """Join the label of what was written into the resource's label. A write never
@@ -286,6 +285,36 @@ class SqliteResourceLabels:
             raise AuditError(f"cannot record the label of {name!r}: {exc}") from None
 
 
+_PARSED: dict[str, tuple[str, Label]] = {}
+"""A stored label's text → its canonical JSON and its `Label` (a pure function of the
+text; a few distinct labels cover every row)."""
+
+
+def checked_row(name: str, text: str, seq: int | None, kind: str | None, data: str | None,
+                parsed: Mapping[str, Any] | None = None) -> Label:
+    """The stored label (`text`) of `name`, if its `label_stored` event (`kind`, `data` as
+    stored, or `parsed`) says the same; else an error: a label edited outside plangate must
+    not decide anything. The event's text is compared whole with the one a write of this
+    name and label would have chained; any other form (an adopted row's event, an escaped
+    name) is parsed and compared field by field."""
+    known = _PARSED.get(text)
+    if (known is not None and kind == LABEL_KIND and data is not None
+            and data == f'{{"label":{known[0]},"name":{json.dumps(name, ensure_ascii=False)}}}'):
+        return known[1]
+    stored = json.loads(text)
+    if parsed is None and kind is not None and data is not None:
+        parsed = json.loads(data)
+    if (seq is None or kind != LABEL_KIND or parsed is None or parsed.get("name") != name
+            or canonical(parsed.get("label")) != canonical(stored)):
+        raise AuditError(f"stored label of {name!r} does not match the audit log "
+                         "(edited outside plangate)")
+    label = Label.from_json(stored)
+    if len(_PARSED) >= 256:
+        _PARSED.clear()
+    _PARSED[text] = (canonical(stored), label)
+    return label
+
+
 class _Moment:
     """`SqliteResourceLabels.moment()`: label lookups for one review. The stored patterns
     (usually none or a few) are read once for it, with the first lookup that needs them."""
@@ -293,9 +322,9 @@ class _Moment:
     def __init__(self, store: SqliteResourceLabels, key: tuple[tuple[int, int | None], int]) -> None:
         self._store = store
         self.key = key
-        self._wild: list[tuple[str, str, int | None]] | None = None
+        self._wild: list[Row] | None = None
 
-    def wild(self) -> list[tuple[str, str, int | None]]:
+    def wild(self) -> list[Row]:
         if self._wild is None:
             self._wild = self._store._db.execute(_WILD).fetchall()
         return self._wild

@@ -41,7 +41,6 @@ from plangate.audit.coverage import (
     ChainState,
     approval_digest,
     approval_problem,
-    canonical,
     filing_problems,
     join_prefix,
     prefix_problems,
@@ -61,7 +60,7 @@ from plangate.audit.log import (
     event_text,
     verify_rows,
 )
-from plangate.audit.resource_labels import MAX_PREFIXES
+from plangate.audit.resource_labels import MAX_PREFIXES, ROWS, checked_row
 from plangate.audit.spend import SCHEMA as SPEND_SCHEMA
 from plangate.errors import AuditError, GrantError, UserError
 from plangate.labels import Label, join_all
@@ -512,8 +511,8 @@ class PostgresResourceLabels:
         if prefix is not None:
             # One row: the join kept for the prefix (see plangate.audit.resource_labels), read
             # with the stored patterns in one round trip.
-            both = self.sql.all("SELECT NULL, label, NULL FROM resource_label_prefixes WHERE prefix = ? "
-                                "UNION ALL SELECT name, label, seq FROM resource_labels WHERE wild", (prefix,))
+            both = self.sql.all("SELECT NULL, label, NULL, NULL, NULL FROM resource_label_prefixes "
+                                "WHERE prefix = ? UNION ALL " + ROWS + "r.wild", (prefix,))
             kept = [r for r in both if r[0] is None]
             rows = [r for r in both if r[0] is not None]
             found = (self._prefix_label(prefix) if not kept else
@@ -521,13 +520,11 @@ class PostgresResourceLabels:
             hits += [found] if found is not None else []
         elif has_wildcard(pattern):
             prefix = literal_prefix(pattern)
-            rows = self.sql.all("SELECT name, label, seq FROM resource_labels WHERE (name >= ? AND "
-                                "(name < ? OR ?::text IS NULL) AND NOT wild) OR wild",
-                                (prefix, *[upper_bound(prefix)] * 2))
+            rows = self.sql.all(ROWS + "(r.name >= ? AND (r.name < ? OR ?::text IS NULL) AND NOT r.wild) "
+                                "OR r.wild", (prefix, *[upper_bound(prefix)] * 2))
         else:
-            rows = self.sql.all("SELECT name, label, seq FROM resource_labels WHERE name = ? OR wild",
-                                (pattern,))
-        hits += [self._checked(n, t, int(s)) for n, t, s in rows if overlaps(n, pattern)]
+            rows = self.sql.all(ROWS + "r.name = ? OR r.wild", (pattern,))
+        hits += [checked_row(n, t, int(s), k, d) for n, t, s, k, d in rows if overlaps(n, pattern)]
         return join_all(hits) if hits else None
 
     def _prefix_label(self, prefix: str) -> Label | None:
@@ -547,14 +544,6 @@ class PostgresResourceLabels:
                                 "ON CONFLICT (prefix) DO NOTHING", (prefix, text))
             row = (text,)
         return Label.from_json(json.loads(row[0])) if row[0] is not None else None
-
-    def _checked(self, name: str, text: str, seq: int) -> Label:
-        data = json.loads(text)
-        event = self._log.event(seq)
-        if (event is None or event.kind != LABEL_KIND or event.data.get("name") != name
-                or canonical(event.data.get("label")) != canonical(data)):
-            raise AuditError(f"stored label of {name!r} does not match the audit log (edited outside plangate)")
-        return Label.from_json(data)
 
     def record(self, name: str, label: Label) -> None:
         joined: dict[str, Any] = {}
@@ -586,11 +575,7 @@ class PostgresResourceLabels:
     def _checked_in(self, cur: Any, name: str, text: str, seq: int) -> Label:
         cur.execute("SELECT kind, data FROM audit_events WHERE seq = %s", (seq,))
         row = cur.fetchone()
-        data = json.loads(text)
-        if (row is None or row[0] != LABEL_KIND or json.loads(row[1]).get("name") != name
-                or canonical(json.loads(row[1]).get("label")) != canonical(data)):
-            raise AuditError(f"stored label of {name!r} does not match the audit log (edited outside plangate)")
-        return Label.from_json(data)
+        return checked_row(name, text, seq, *(row if row is not None else (None, None)))
 
 
 class _PostgresMoment:
