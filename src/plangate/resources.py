@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from plangate.catalog import ToolSpec
 from plangate.labels import TRUSTED, Label, join_all
+from plangate.resource_lock import LocalLock
 
 WILDCARD = "*"
 
@@ -181,6 +182,7 @@ class MemoryResourceLabels:
         self._wild_prefix: dict[str, str] = {}  # the literal prefix of each
         self._base = base
         self._join_writes = join_writes
+        self.lock = LocalLock()  # see plangate.resource_lock
         for name, label in (initial or {}).items():
             self._put(name, label)
 

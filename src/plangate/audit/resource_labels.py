@@ -34,6 +34,7 @@ from plangate.audit.coverage import LABEL_KIND, canonical, join_prefix, prefix_q
 from plangate.audit.log import AuditLog
 from plangate.errors import AuditError
 from plangate.labels import Label, join_all
+from plangate.resource_lock import FileLock, LocalLock, ResourceLock
 from plangate.resources import WILDCARD, has_wildcard, literal_prefix, overlaps
 
 _SCHEMA = """
@@ -116,6 +117,10 @@ class SqliteResourceLabels:
         with log.lock:  # two processes opening a new file at once: one creates, one finds
             self._db.executescript(_VERSION_SCHEMA)
         self._lock = log.lock
+        # Calls that write, run, load or disclose stored content, in every process on this
+        # file: see plangate.resource_lock.
+        self.lock: ResourceLock = (FileLock(log.path + "-plangate-resources") if log.path not in ("", ":memory:")
+                                   and not log.path.startswith("file:") else LocalLock())
         # Answers already given, valid while the tables stand still: `resource_label_version`
         # moves with every change to them, by any connection. An answer read while an append
         # through this connection was open, or across one (the log's `generation` is odd, or

@@ -10,6 +10,7 @@ stops the run cleanly; what already happened is in the result and the audit log.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -18,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from plangate.catalog import ToolSpec
 from plangate.errors import AuditError, GrantError
 from plangate.labels import TRUSTED, Label, join_all
 from plangate.plan.codec import CheckedPlan, literal_type_problem, plan_hash, step_refs
@@ -31,6 +33,7 @@ from plangate.protocols import (
     ToolResult,
     ToolRuntime,
 )
+from plangate.resource_lock import ResourcesBusy, lock_of
 from plangate.resources import (
     MemoryResourceLabels,
     ResourceLabels,
@@ -131,6 +134,7 @@ class Executor:
         self.tools = tools
         self.audit = audit
         self.resources: ResourceLabels = resources or MemoryResourceLabels()
+        self.lock = lock_of(self.resources)
         self.extractor = extractor
 
     def run(self, grant: Grant, run_id: str) -> RunResult:
@@ -174,6 +178,15 @@ class Executor:
         except Exception as exc:  # any audit failure counts as no record
             if not quiet:
                 raise AuditError(f"audit write failed: {exc!r}") from exc
+
+
+class _AskOwner(Exception):
+    """A call's runtime escalation, to be put to the owner with the lock let go."""
+
+    def __init__(self, verdict: str, rules: tuple[str, ...], values: Mapping[str, Any],
+                 labels: Mapping[str, Label]) -> None:
+        super().__init__(verdict)
+        self.verdict, self.rules, self.values, self.labels = verdict, rules, values, labels
 
 
 class _Run:
@@ -314,14 +327,38 @@ class _Run:
         self.seen = self.seen.join(label.readers_only())
 
     def call(self, step: CallStep, env: dict[str, Resolved], pc: Label) -> Resolved:
-        seen = self.seen if self.x.agent_runs_tools else None
-        policy = self.x.policy
-        spec = policy.catalog.tools[step.tool]
+        spec = self.x.policy.catalog.tools[step.tool]
         args = {name: self._resolve(step.id, name, arg, env) for name, arg in step.args.items()}
         for name, resolved in args.items():
             problem = literal_type_problem(resolved.value, spec.args[name])
             if problem:
                 raise _Halt("halted", step.id, f"argument {name!r}: {problem}")
+        # A call that writes, runs, loads or discloses stored content is checked and made
+        # under the stored resources' lock (plangate.resource_lock): no other run's write
+        # lands between its check and its end. The owner is asked with the lock let go; the
+        # call is then decided again under it, and runs only if that decision is the one
+        # the owner said yes to.
+        locks = bool(spec.effective_writes or spec.loads or spec.discloses)  # writes: `executes` too
+        asked: tuple[str, tuple[str, ...], bool] | None = None
+        while True:
+            try:
+                with self.x.lock.hold(bool(spec.effective_writes)) if locks else contextlib.nullcontext():
+                    return self._call(step, spec, args, pc, asked)
+            except _AskOwner as ask:  # raised only while `asked` is None: one question a call
+                asked = (ask.verdict, ask.rules, self._ask_owner(step, ask.values, ask.labels, ask.rules))
+            except ResourcesBusy as exc:
+                self.x._record("block", self.run_id, {"step": step.id, "tool": step.tool,
+                                                       "verdict": "deny", "rules": [],
+                                                       "detail": str(exc)})
+                self.calls.append(CallRecord(step=step.id, tool=step.tool,
+                                             args={n: r.value for n, r in args.items()},
+                                             verdict="deny", rules=(), ok=False, error=str(exc)))
+                raise _Halt("halted", step.id, f"not run: {exc}") from None
+
+    def _call(self, step: CallStep, spec: ToolSpec, args: Mapping[str, Resolved], pc: Label,
+              asked: tuple[str, tuple[str, ...], bool] | None) -> Resolved:
+        seen = self.seen if self.x.agent_runs_tools else None
+        policy = self.x.policy
         values = {n: r.value for n, r in args.items()}
         disclosed = disclosed_label(spec, values, self.x.resources)
         facts = self.flow.call_facts(spec=spec, args=args,
@@ -341,7 +378,12 @@ class _Run:
                  "rules": list(decision.rules),
                  "args": {k: audit_value(v) for k, v in values.items()}}
         if not allowed and decision.verdict == "escalate":
-            allowed = self._ask_owner(step, values, {n: r.label for n, r in args.items()}, decision.rules)
+            if asked is None:
+                if self.x.approver is not None:
+                    raise _AskOwner(decision.verdict, decision.rules, values,
+                                    {n: r.label for n, r in args.items()})
+            else:
+                allowed = asked == (decision.verdict, decision.rules, True)
         if not allowed:
             # A runtime deny (or an unanswered escalation) blocks: the tool is never called.
             self.x._record("block", self.run_id, {**event, "detail": decision.detail})

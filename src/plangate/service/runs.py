@@ -37,6 +37,7 @@ from plangate.plan.codec import check_plan, parse_plan
 from plangate.plan.model import ExtractType
 from plangate.policy.facts import PlanBounds
 from plangate.protocols import ToolResult
+from plangate.resource_lock import lock_of
 from plangate.resources import UNVOUCHED, ResourceLabels
 from plangate.review.reviewer import Finding, Review
 from plangate.storage import Storage, StorageUnavailable
@@ -240,6 +241,7 @@ class ReplayResources:
     def __init__(self, store: ResourceLabels, sink: ReplaySink) -> None:
         self.store = store
         self.sink = sink
+        self.lock = lock_of(store)
 
     def label_of(self, pattern: str) -> Label | None:
         return self.store.label_of(pattern)

@@ -27,6 +27,7 @@ from plangate.gate import Gate, SecondOpinion
 from plangate.labels import Label
 from plangate.policy import CompiledPolicy
 from plangate.protocols import Extractor, OwnerApprover, ToolRuntime
+from plangate.resource_lock import lock_of
 from plangate.resources import ResourceLabels, has_wildcard, overlaps
 
 PREFIX = "customer:"
@@ -39,6 +40,7 @@ class RowLabels:
     def __init__(self, base: ResourceLabels, db: SupportDB) -> None:
         self.base = base
         self.db = db
+        self.lock = lock_of(base)  # the store's own (plangate.resource_lock)
 
     def row_label(self, pattern: str) -> Label | None:
         """The readers of the customer records a name stands for (None: it names none)."""
