@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from plangate.audit import ApprovalQueue, AuditLog, SqliteResourceLabels
 from plangate.audit.log import Raced, append_all, encoded_event
 from plangate.audit.rate import RunCounter
-from plangate.audit.spend import Ledger, Statement, sqlite_ledger, trigger_key
+from plangate.audit.spend import UNSPENT, Ledger, Statement, sqlite_ledger, trigger_key
 from plangate.errors import GrantError, PlanError
 from plangate.execute import Executor, Grant, RunResult
 from plangate.labels import Label
@@ -132,8 +132,14 @@ class Gate:
         # (`plangate.audit.spend`). A charge that another review beat is reviewed again with
         # that one in; `SPEND_TRIES` such races deny.
         key = self._spend_key(classified, checked)
-        for _ in range(SPEND_TRIES):
-            seen = self.ledger.read(key) if key is not None else None
+        # Most triggers are reviewed once: the first plan of one that will be charged is
+        # reviewed as if nothing were spent, without reading the ledger. An approval is
+        # charged by the insert that finds no row (else `Raced`: reviewed again with what was
+        # read); any other verdict is decided again if the ledger holds more than nothing.
+        guessing = charge and key is not None
+        for attempt in range(SPEND_TRIES + (1 if guessing else 0)):
+            guess = guessing and attempt == 0
+            seen = None if key is None else UNSPENT if guess else self.ledger.read(key)
             result = review_checked(classified, checked, self.policy, deployment_of(self.policy),
                                     resources=self.resources, planner_context=planner_context,
                                     spent=seen.bounds if seen is not None else None)
@@ -143,6 +149,8 @@ class Gate:
                 append_all(self.audit, events)
                 events.clear()
                 result = self._second_opinion(classified, checked, result, run_id, events)
+            if guess and result.verdict != "approve" and key is not None and self.ledger.read(key) != seen:
+                continue
             guard = None
             if seen is not None and key is not None and result.verdict == "approve" and charge:
                 guard = self.ledger.guard(key, seen, result.bounds(checked, self.policy.catalog))

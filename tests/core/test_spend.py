@@ -139,18 +139,22 @@ def test_policies_that_read_no_bounds_keep_no_ledger(tmp_path: Path) -> None:
 
 
 class _Interleaved(Ledger):
-    """Another worker's review of the same trigger lands between this one's read and charge."""
+    """Another worker's review of the same trigger lands between this one's review and its
+    charge (the guard is made after the review, from what it saw)."""
 
     def __init__(self, inner: Ledger, other: Any) -> None:
         super().__init__(inner.db)
-        self.other, self.reads = other, 0
+        self.other, self.reads, self.guards = other, 0, 0
 
     def read(self, key: str) -> Spent:
-        seen = super().read(key)
         self.reads += 1
-        if self.reads == 1:
+        return super().read(key)
+
+    def guard(self, key: str, seen: Spent, new_total: PlanBounds) -> tuple[str, tuple[Any, ...]]:
+        self.guards += 1
+        if self.guards == 1:
             self.other()
-        return seen
+        return super().guard(key, seen, new_total)
 
 
 def test_two_workers_cannot_both_spend_one_trigger(tmp_path: Path) -> None:
@@ -170,7 +174,9 @@ def test_two_workers_cannot_both_spend_one_trigger(tmp_path: Path) -> None:
     mine.ledger = _Interleaved(mine.ledger, other)
     outcome = mine.submit(rent_trigger(), rent_plan())
     assert done and done[0].review.verdict == "approve"
-    assert mine.ledger.reads == 2
+    # Reviewed first on the guess that nothing was spent (no read), then again with
+    # what the ledger held once the charge missed.
+    assert (mine.ledger.guards, mine.ledger.reads) == (1, 1)
     assert outcome.review.verdict == "escalate" and "owner-confirms-payment" in outcome.review.rules
 
 
@@ -201,6 +207,9 @@ def test_a_failing_ledger_denies_and_runs_nothing(tmp_path: Path) -> None:
 
     class Broken(Ledger):
         def read(self, key: str) -> Spent:
+            raise RuntimeError("disk gone")
+
+        def guard(self, key: str, seen: Spent, new_total: PlanBounds) -> tuple[str, tuple[Any, ...]]:
             raise RuntimeError("disk gone")
 
     gate.ledger = Broken(gate.ledger.db)
@@ -273,3 +282,33 @@ def test_an_unreadable_stored_spend_refuses_the_grant() -> None:
     for bad in ({"calls": "x", "egress": 0, "payments": 0, "loop": 0}, {"calls": 1}):
         with pytest.raises(GrantError, match="unreadable"):
             _stored_spent({"spent": bad})
+
+
+def test_a_plan_not_approved_on_the_guess_that_nothing_was_spent_is_reviewed_with_what_was(
+        tmp_path: Path) -> None:
+    """A trigger's first plan is reviewed as if nothing were spent, without reading the
+    ledger; only an approval is checked against it (its charge inserts the ledger's row, or
+    finds one and is reviewed again). Any other verdict is decided again with what the
+    ledger holds: the second plan for the owner's rent pays twice and is asked about either
+    way, and the question must show the rent already paid."""
+    gate = Gate(load_policy(INBOX), FixtureTools(), audit=tmp_path / "a.db")
+    assert gate.submit(rent_trigger(), rent_plan()).review.verdict == "approve"
+    twice = rent_plan()
+    twice["steps"].append({**twice["steps"][0], "id": "q"})
+    second = gate.submit(rent_trigger(), twice)
+    assert second.review.verdict == "escalate", second.review.rules
+    assert "Earlier runs for this same trigger" in second.review.summary
+    verdicts = [e.data for e in gate.audit.tail(50) if e.kind == "verdict"]
+    assert verdicts[-1]["trigger_spent"] == {"calls": 1, "egress": 1, "payments": 1, "loop": 0}
+
+
+def test_a_new_triggers_approved_plan_reads_no_ledger_row(tmp_path: Path) -> None:
+    """The common case costs no read: a trigger's first approved plan is charged by the
+    insert that would fail had anything been charged before."""
+    gate = Gate(load_policy(INBOX), FixtureTools(), audit=tmp_path / "a.db")
+    statements: list[str] = []
+    gate.audit.connection.set_trace_callback(statements.append)
+    assert gate.submit(rent_trigger("chat-9"), rent_plan()).review.verdict == "approve"
+    gate.audit.connection.set_trace_callback(None)
+    assert not [s for s in statements if s.lstrip().upper().startswith("SELECT") and "trigger_spend" in s]
+    assert [s for s in statements if "INSERT INTO trigger_spend" in s]

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from plangate.audit.spend import Ledger, Spent
+from plangate.audit.spend import Ledger, Spent, Statement
+from plangate.policy.facts import PlanBounds
 from plangate.service.gateway import ServiceGate
 from plangate.storage import Storage, open_storage
 
@@ -17,23 +18,22 @@ from .conftest import example, policy
 
 
 def _interleaved(gate: ServiceGate, other: ServiceGate) -> list[Any]:
-    """`other` submits the same mail between `gate`'s ledger read and its records."""
+    """`other` submits the same mail between `gate`'s review and its records."""
     done: list[Any] = []
     inner = gate.ledger
 
     class Interleaved(Ledger):
-        reads = 0
+        guards = 0
 
-        def read(self, key: str) -> Spent:
-            seen = inner.read(key)
-            Interleaved.reads += 1
-            if Interleaved.reads == 1:
+        def guard(self, key: str, seen: Spent, new_total: PlanBounds) -> Statement:
+            Interleaved.guards += 1
+            if Interleaved.guards == 1:
                 body = example("meeting-reply")
                 worker = threading.Thread(target=lambda: done.append(other.submit_for_grant(
                     mail, body["plan"], credential="agent2")))
                 worker.start()
                 worker.join(20)
-            return seen
+            return inner.guard(key, seen, new_total)
 
     mail = example("meeting-reply")["trigger"]
     gate.ledger = Interleaved(inner.db)

@@ -55,6 +55,10 @@ class Spent:
     bounds: PlanBounds
 
 
+UNSPENT = Spent(0, NOTHING)
+"""The ledger of a trigger nothing was charged to."""
+
+
 def trigger_key(classified: Classified) -> str:
     """The ledger's key: everything that makes a trigger this trigger (channel, canonical
     sender, id, instruction, text, its provenance), and the class it earned, hashed. (A
@@ -87,7 +91,7 @@ class Ledger:
     def read(self, key: str) -> Spent:
         row = self.db.one("SELECT runs, calls, egress, payments, loop_bound FROM trigger_spend WHERE key = ?", (key,))
         if row is None:
-            return Spent(0, NOTHING)
+            return UNSPENT
         runs, calls, egress, payments, loop = (int(x) for x in row)
         return Spent(runs, PlanBounds(calls=calls, egress=egress, payments=payments, loop=loop))
 
