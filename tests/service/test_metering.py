@@ -112,3 +112,28 @@ def test_on_redis_a_submit_is_metered_and_its_run_counted_in_one_round_trip(stor
     assert post(client, example("meeting-reply")).json()["verdict"] == "approve"
     assert scripts_run() - before == 1
     assert counted(store) == 1 and runs_counted(store) == 1
+
+
+def test_a_malformed_body_is_counted_too(store: Storage) -> None:
+    """A body that is not JSON ends before any dependency runs: it is still counted
+    against its credential (else an agent could send them without limit)."""
+    client = make_client(store, credentials=credentials(rate=6))
+    headers = {**auth("agent"), "content-type": "application/json"}
+    codes = [client.post("/v1/plans", content=b'{"trigger": ', headers=headers).status_code for _ in range(8)]
+    assert codes[:6] == [400] * 6, codes
+    assert codes[6:] == [429, 429], codes
+    assert counted(store) == 8
+    # No credential: not counted, and told so before anything else.
+    r = client.post("/v1/plans", content=b'{"trigger": ', headers={"content-type": "application/json"})
+    assert r.status_code in (400, 401) and counted(store) == 8
+
+
+def test_a_request_that_does_not_validate_is_counted_once(store: Storage) -> None:
+    """Its credential was counted as its dependencies ran; the 422 does not count it again,
+    and a body that is not JSON on the same route is counted once too."""
+    client = make_client(store, credentials=credentials(rate=50))
+    headers = {**auth("agent"), "content-type": "application/json"}
+    assert client.post("/v1/grants/g-1/check", json={"tool": 7}, headers=headers).status_code == 422
+    assert counted(store) == 1
+    assert client.post("/v1/grants/g-1/check", content=b"{", headers=headers).status_code == 400
+    assert counted(store) == 2

@@ -143,6 +143,15 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         meter = getattr(request.state, "meter", None)
+        if meter is None:
+            # A body that is not JSON ends before any dependency ran: counted all the same,
+            # against the credential it names (none, or an unknown one: nothing to count).
+            try:
+                cred = identified(request)
+            except ApiError:
+                cred = None
+            if cred is not None:
+                meter = Meter(cred.name, cred.rate)
         if meter is not None:  # a submit's request, counted here as it ends
             try:
                 settle(meter)
@@ -186,7 +195,8 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
     # Dependencies are coroutines: FastAPI runs a plain function in a thread per request.
     async def authenticated(request: Request) -> Credential:
         cred = identified(request)
-        settle(Meter(cred.name, cred.rate))
+        request.state.meter = meter = Meter(cred.name, cred.rate)  # counted: not again on a 422
+        settle(meter)
         return cred
 
     def refuse_role(cred: Credential, allowed: tuple[Role, ...]) -> None:
