@@ -263,7 +263,8 @@ def stored_reads(spec: ToolSpec, values: Mapping[str, Any], resources: ResourceL
 
 def call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping[str, Any],
                       resources: ResourceLabels, *, control: Label,
-                      reported: Label | None = None, stored: list[Label] | None = None) -> Label:
+                      reported: Label | None = None, stored: list[Label] | None = None,
+                      state: Label | None = None) -> Label:
     """Label of a call's output: the same rule at review (values may be OPEN) and at run
     time (see tests/core/test_output_labels.py).
 
@@ -279,7 +280,12 @@ def call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping
     inputs or storage, and it counts only when nothing the tool read was stored from
     influenced data: readers computed from fields an attacker set (an event's participants)
     are the attacker's choice. Taint never goes down. `stored`: `stored_reads(...)`, when
-    the caller has it already."""
+    the caller has it already.
+
+    A tool that writes succeeds or fails with the state of what it writes (a path through an
+    existing file, a name already taken): its output, and so whether the steps that use it
+    run, carries the readers of that state as it was before the write (`state`:
+    `write_state(...)`, taken before the write's label is recorded)."""
     if stored is None:
         stored = stored_reads(spec, values, resources)
     base = spec.output_label
@@ -302,7 +308,20 @@ def call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping
     parts += stored
     parts += selecting
     parts.append(control)
+    if spec.effective_writes:
+        parts.append(state if state is not None else write_state(spec, values, resources))
     return join_all(parts)
+
+
+def write_state(spec: ToolSpec, values: Mapping[str, Any], resources: ResourceLabels) -> Label:
+    """The readers of the state a write's success may depend on: those of the stored labels
+    of the names it writes; a name with no stored label (written outside the gate, or never)
+    is the owner's to know. Taken before the write records its own label."""
+    if not spec.effective_writes:
+        return TRUSTED
+    found = [label.readers_only() if label is not None else OWNER_ONLY
+             for _name, label in _lookups(resources, spec.effective_writes, values)]
+    return join_all(found) if found else OWNER_ONLY
 
 
 OWNER_ONLY = Label(readers=frozenset({"owner"}))  # `owner`: the deployment's owner (labels.py)

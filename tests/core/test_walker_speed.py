@@ -50,6 +50,7 @@ from .test_resources import (
     ref_executes_tainted,
     ref_record_writes,
     ref_stored_reads,
+    ref_write_state,
     ref_written_label,
     tool_specs,
 )
@@ -217,7 +218,7 @@ def reference_walk() -> Iterator[None]:
             (reviewer, "disclosed_label", ref_disclosed_label),
             (reviewer, "executes_tainted", ref_executes_tainted),
             (reviewer, "record_writes", ref_record_writes), (reviewer, "stored_reads", ref_stored_reads),
-            (reviewer, "written_label", ref_written_label),
+            (reviewer, "written_label", ref_written_label), (reviewer, "write_state", ref_write_state),
             (FlowContext, "call_facts", ref_call_facts), (FlowContext, "resolve", ref_resolve),
             (FlowContext, "literal_label", ref_literal_label),
             (FlowContext, "destinations", ref_destinations),

@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import pytest
 from test_routes import (  # type: ignore[import-not-found]
     OWNER,
     STRANGER,
@@ -193,18 +192,15 @@ def test_concurrent_write_lands_between_the_taint_check_and_run_tests(tmp_path: 
 # ------------------- (3) a write tool whose success depends on stored state it never reads
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LIVE HOLE (one bit per call): file_write fails when a component of its path is an existing "
-    "file, so its success depends on private state it declares no `reads` for (the mail_reply "
-    "route, for any write tool); needs a write's control label to carry the readers of the state "
-    "its success depends on (parents included)"))
 def test_file_write_failure_tells_a_stranger_whether_a_private_file_exists(tmp_path: Path) -> None:
     """file_write declares no `reads`, yet it fails when a component of its path is an
     existing file (`private/tax-return-2025.txt/x`): whether it succeeds depends on the
     workspace's private state. A failed step skips its dependents, so the owner's
     unattended reply to a stranger, made to quote the write's byte count by a hijacked
     planner, goes out or not with that state: a bit of the owner's private files per call,
-    with no label on it (the known mail_reply route, for any write tool)."""
+    with no label on it (the known mail_reply route, for any write tool). Held: a write's
+    output carries the readers of the state it writes, as it was before the write
+    (`resources.write_state`): here nobody stored a label there, so it is the owner's."""
     sent = []
     for exists in (False, True):
         files = {"notes/todo.txt": "x"}

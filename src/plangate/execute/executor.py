@@ -42,6 +42,7 @@ from plangate.resources import (
     executes_tainted,
     record_writes,
     stored_reads,
+    write_state,
     written_label,
 )
 from plangate.review.flow import FlowContext, PathError, Resolved
@@ -368,6 +369,7 @@ class _Run:
                                                                        self.x.resources),
                                      disclosed=disclosed, control=pc, seen=seen)
         stored = stored_reads(spec, values, self.x.resources)
+        state = write_state(spec, values, self.x.resources)  # before this call records its writes
         if seen is not None:  # what the call writes and returns exists by the agent's choice
             pc = pc.join(seen)
         decision = policy.decide(facts)
@@ -402,7 +404,7 @@ class _Run:
             # only narrow it): recorded with the call, so a front can add it to what the
             # agent's planner has been shown before the agent runs the tool.
             event["shows"] = call_output_label(spec, arg_labels, values, self.x.resources,
-                                               control=pc, stored=stored).to_json()
+                                               control=pc, stored=stored, state=state).to_json()
         self.x._record("call", self.run_id, event)
         # Labels of what the call writes are stored before it runs: a tool that writes and
         # then fails must not leave untrusted content behind with no label on it.
@@ -421,7 +423,7 @@ class _Run:
             # (Its arguments are the plan's: made of what the run or the trigger gave, which
             # the agent has already seen.)
             self._shown(join_all([call_output_label(spec, arg_labels, values, self.x.resources,
-                                                    control=pc, stored=stored), *stored]))
+                                                    control=pc, stored=stored, state=state), *stored]))
             self.calls.append(CallRecord(step=step.id, tool=step.tool, args=values,
                                          verdict=decision.verdict, rules=decision.rules,
                                          ok=False, error=repr(exc)[:500]))
@@ -436,7 +438,7 @@ class _Run:
         if (spec.executes or spec.loads) and not running_tainted and executes_tainted(
                 spec, values, self.x.resources):
             self._shown(join_all([call_output_label(spec, arg_labels, values, self.x.resources,
-                                                    control=pc, stored=stored), *after]))
+                                                    control=pc, stored=stored, state=state), *after]))
             error = "what it ran or loaded was written from untrusted data during the call"
             self.calls.append(CallRecord(step=step.id, tool=step.tool, args=values,
                                          verdict=decision.verdict, rules=decision.rules,
@@ -455,7 +457,8 @@ class _Run:
         label = call_output_label(spec, arg_labels, values, self.x.resources, control=pc,
                                   reported=reported,
                                   # A tool that writes may read back what it just wrote.
-                                  stored=None if spec.effective_writes else [*stored, *after])
+                                  stored=None if spec.effective_writes else [*stored, *after],
+                                  state=state)
         self._shown(label)
         self.x._record("result", self.run_id, {"step": step.id, "ok": True,
                                                 "label": label.to_json()}, quiet=True)

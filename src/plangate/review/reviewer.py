@@ -32,6 +32,7 @@ from plangate.resources import (
     executes_tainted,
     record_writes,
     stored_reads,
+    write_state,
     written_label,
 )
 from plangate.review.flow import OPEN, FlowContext, Resolved
@@ -311,12 +312,14 @@ class _StaticWalker:
         self.calls.append((step, facts))
         arg_labels = {n: r.label for n, r in args.items()}
         stored = stored_reads(spec, known, self.storage)
+        state = None
         if spec.effective_writes:
+            state = write_state(spec, known, self.storage)  # before its own label is recorded
             record_writes(spec, known, written_label(spec, arg_labels, known, self.storage, pc,
                                                      stored=stored), self.storage)
         # A tool that writes may read back what it just wrote: look again after the write.
         label = call_output_label(spec, arg_labels, known, self.storage, control=pc,
-                                  stored=None if spec.effective_writes else stored)
+                                  stored=None if spec.effective_writes else stored, state=state)
         return Resolved(OPEN, label, False)
 
 
