@@ -12,7 +12,9 @@ its label) or after the call, never in between.
 
 One lock for every name, not one per name: a call's names are patterns that an argument
 may widen to anything, and most calls are short. A run waits at most `WAIT` seconds for it
-and then stops, its call not made (`ResourcesBusy`).
+and then stops, its call not made (`ResourcesBusy`). An agent that runs its own tools (the
+MCP gateway, the service's grants) does not take it: its check and its call are two
+requests apart, and a lock held across them would be the agent's to keep.
 
 * `LocalLock`: threads of one process (the in-memory store, and a store with no lock of its
   own through `lock_of`).
@@ -30,8 +32,11 @@ import time
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-WAIT = 30.0
-"""Seconds a call waits for the lock before its run stops."""
+WAIT = 300.0
+"""Seconds a call waits for the lock before its run stops: longer than any shipped tool may
+run (commands 10 s, test suites 60 s), so a call waits for the one before it to end, and
+"busy" is not an outcome another run can choose (only how long it waited: timing, a known
+limit). A holder that outlives it is a hung tool."""
 
 _HELD = threading.local()
 
@@ -83,6 +88,7 @@ class LocalLock:
                 finally:
                     if exclusive:
                         self._writers_waiting -= 1
+                        self._cond.notify_all()  # readers held back behind it may go in
                 if exclusive:
                     self._writer = True
                 else:
@@ -101,9 +107,12 @@ class LocalLock:
 
 
 class FileLock:
-    """A readers-writer lock for every process that opens `path`: `flock` on the file, one
-    descriptor a hold (so threads of one process exclude each other too), tried without
-    blocking and again after a short sleep until `wait` has passed."""
+    """A readers-writer lock for every process that opens the file at `path`: `flock` on
+    it, one descriptor a hold (so threads of one process exclude each other too), tried
+    without blocking and again after a short sleep until `wait` has passed. A writer first
+    takes `<path>-w` alone and keeps it while it waits; a reader passes through it shared on
+    its way in, so readers that come after a waiting writer wait behind it (no stream of
+    overlapping readers keeps a writer out)."""
 
     def __init__(self, path: str, wait: float = WAIT) -> None:
         self.path = path
@@ -111,35 +120,51 @@ class FileLock:
 
     @contextlib.contextmanager
     def hold(self, exclusive: bool) -> Iterator[None]:
+        deadline = time.monotonic() + self.wait
+        main = _open(self.path)
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise ResourcesBusy(f"cannot open the stored resources' lock {self.path}: {exc}") from None
-        st = os.fstat(fd)
-        key = ("file", st.st_dev, st.st_ino)
-        try:
+            st = os.fstat(main)
+            key = ("file", st.st_dev, st.st_ino)
             _enter(key)
-        except ResourcesBusy:
-            os.close(fd)
-            raise
-        try:
-            flags = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
-            deadline, pause = time.monotonic() + self.wait, 0.0005
-            while True:
+            try:
+                gate = _open(self.path + "-w")
                 try:
-                    fcntl.flock(fd, flags)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise ResourcesBusy(f"the stored resources stayed busy for {self.wait:g} s") from None
-                    time.sleep(pause)
-                    pause = min(pause * 2, 0.02)
-                except OSError as exc:
-                    raise ResourcesBusy(f"cannot lock the stored resources: {exc}") from None
-            yield
+                    if exclusive:
+                        _flock(gate, fcntl.LOCK_EX, deadline, self.wait)
+                        _flock(main, fcntl.LOCK_EX, deadline, self.wait)
+                    else:
+                        _flock(gate, fcntl.LOCK_SH, deadline, self.wait)
+                        fcntl.flock(gate, fcntl.LOCK_UN)
+                        _flock(main, fcntl.LOCK_SH, deadline, self.wait)
+                finally:
+                    os.close(gate)  # a writer in: the next one may queue
+                yield
+            finally:
+                _leave(key)
         finally:
-            _leave(key)
-            os.close(fd)  # closing the descriptor drops its flock
+            os.close(main)  # closing the descriptor drops its flock
+
+
+def _open(path: str) -> int:
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ResourcesBusy(f"cannot open the stored resources' lock {path}: {exc}") from None
+
+
+def _flock(fd: int, mode: int, deadline: float, wait: float) -> None:
+    pause = 0.0005
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise ResourcesBusy(f"the stored resources stayed busy for {wait:g} s") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+        except OSError as exc:
+            raise ResourcesBusy(f"cannot lock the stored resources: {exc}") from None
 
 
 _FALLBACK = LocalLock()

@@ -119,8 +119,7 @@ class SqliteResourceLabels:
         self._lock = log.lock
         # Calls that write, run, load or disclose stored content, in every process on this
         # file: see plangate.resource_lock.
-        self.lock: ResourceLock = (FileLock(log.path + "-plangate-resources") if log.path not in ("", ":memory:")
-                                   and not log.path.startswith("file:") else LocalLock())
+        self.lock: ResourceLock = _lock_of(self._db)
         # Answers already given, valid while the tables stand still: `resource_label_version`
         # moves with every change to them, by any connection. An answer read while an append
         # through this connection was open, or across one (the log's `generation` is odd, or
@@ -318,6 +317,16 @@ def checked_row(name: str, text: str, seq: int | None, kind: str | None, data: s
         _PARSED.clear()
     _PARSED[text] = (canonical(stored), label)
     return label
+
+
+def _lock_of(db: sqlite3.Connection) -> ResourceLock:
+    """The stored resources' lock of the database file itself, whatever name opened it (a
+    symlink, a `file:` URI): beside the file SQLite names, its symlinks resolved. A database
+    with no file (in memory) is this process's alone: one lock per connection."""
+    main = next((row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"), "")
+    if not main:
+        return LocalLock()
+    return FileLock(main + "-plangate-resources")
 
 
 class _Moment:

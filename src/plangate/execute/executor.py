@@ -339,7 +339,8 @@ class _Run:
         # lands between its check and its end. The owner is asked with the lock let go; the
         # call is then decided again under it, and runs only if that decision is the one
         # the owner said yes to.
-        locks = bool(spec.effective_writes or spec.loads or spec.discloses)  # writes: `executes` too
+        locks = not self.x.agent_runs_tools and bool(  # an agent's calls: see resource_lock
+            spec.effective_writes or spec.loads or spec.discloses)  # writes: `executes` too
         asked: tuple[str, tuple[str, ...], bool] | None = None
         while True:
             try:
@@ -348,11 +349,11 @@ class _Run:
             except _AskOwner as ask:  # raised only while `asked` is None: one question a call
                 asked = (ask.verdict, ask.rules, self._ask_owner(step, ask.values, ask.labels, ask.rules))
             except ResourcesBusy as exc:
-                self.x._record("block", self.run_id, {"step": step.id, "tool": step.tool,
-                                                       "verdict": "deny", "rules": [],
-                                                       "detail": str(exc)})
-                self.calls.append(CallRecord(step=step.id, tool=step.tool,
-                                             args={n: r.value for n, r in args.items()},
+                values = {n: r.value for n, r in args.items()}
+                self.x._record("block", self.run_id, {
+                    "step": step.id, "tool": step.tool, "verdict": "deny", "rules": [], "detail": str(exc),
+                    "args": {k: audit_value(v) for k, v in values.items()}, "args_sha256": args_digest(values)})
+                self.calls.append(CallRecord(step=step.id, tool=step.tool, args=values,
                                              verdict="deny", rules=(), ok=False, error=str(exc)))
                 raise _Halt("halted", step.id, f"not run: {exc}") from None
 
