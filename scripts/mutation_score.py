@@ -60,6 +60,7 @@ TARGETS = [
     "src/plangate/review/flow.py",
     "src/plangate/review/reviewer.py",
     "src/plangate/execute/executor.py",
+    "src/plangate/execute/values.py",
     "src/plangate/policy/facts.py",
     "src/plangate/gate.py",
 ]
@@ -85,8 +86,8 @@ SECURITY = {
         "_StaticWalker._choices_label", "_StaticWalker.call", "extracted_label"},
     "src/plangate/execute/executor.py": {
         "Executor.run", "Executor._record", "_Run.__init__", "_Run.block", "_Run.step",
-        "_Run._resolve", "_Run.extract", "_Run.call", "_Run._ask_owner",
-        "extraction_problem", "copied_from"},
+        "_Run._resolve", "_Run.extract", "_Run.call", "_Run._call", "_Run._ask_owner"},
+    "src/plangate/execute/values.py": {"extraction_problem", "copied_from"},
     "src/plangate/policy/facts.py": {
         "cedar_context", "_encode", "_string", "_long", "_decimal"},
     "src/plangate/gate.py": {

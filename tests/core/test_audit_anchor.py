@@ -45,7 +45,7 @@ def test_cli_exports_and_checks_the_head(tmp_path: Path, capsys) -> None:  # typ
 
 def test_call_records_carry_a_digest_of_the_exact_arguments() -> None:
     """Shown argument values are truncated; the digest pins what the tool really received."""
-    from plangate.execute.executor import args_digest
+    from plangate.execute.values import args_digest
 
     from .conftest import call, lit, make_gate, owner_trigger, plan
 

@@ -22,7 +22,7 @@ from core.conftest import (
 from core.test_output_labels import forged_grant
 from plangate.errors import AuditError
 from plangate.execute import Executor, Grant
-from plangate.execute.executor import MAX_AUDIT_VALUE, audit_value, copied_from, extraction_problem
+from plangate.execute.values import MAX_AUDIT_VALUE, audit_value, copied_from, extraction_problem
 from plangate.labels import Label
 from plangate.plan import check_plan, parse_plan
 from plangate.plan.model import ExtractType

@@ -31,7 +31,7 @@ from typing import Any
 
 from plangate.errors import AuditError, GrantError
 from plangate.execute import Executor, Grant, RunResult
-from plangate.execute.executor import args_digest
+from plangate.execute.values import args_digest
 from plangate.labels import Label, join_all
 from plangate.plan.codec import check_plan, parse_plan
 from plangate.plan.model import ExtractType

@@ -40,7 +40,7 @@ from importlib import resources
 from typing import Any
 
 from plangate.bench.agentdojo import replay as rp
-from plangate.execute.executor import copied_from
+from plangate.execute.values import copied_from
 from plangate.gate import Gate
 from plangate.identity import parse_address
 from plangate.labels import Label

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from plangate.execute.executor import copied_from
+from plangate.execute.values import copied_from
 from plangate.plan.model import PATH, Lit
 from plangate.review.origins import normalise, occurs_in
 

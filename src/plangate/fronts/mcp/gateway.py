@@ -297,7 +297,7 @@ class Gateway:
         self.shown = label if self.shown is None else self.shown.join(label)
 
     def _refused(self, name: str, args: Mapping[str, Any], why: str, run_id: str = "") -> None:
-        from plangate.execute.executor import args_digest
+        from plangate.execute.values import args_digest
 
         self.gate.audit.append("mcp_refused", run_id or "no-run", {
             "tool": name[:200], "args_sha256": args_digest(args), "why": why})

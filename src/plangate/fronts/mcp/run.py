@@ -28,7 +28,7 @@ from typing import Any
 
 from plangate.errors import AuditError
 from plangate.execute import Executor, Grant, RunResult
-from plangate.execute.executor import args_digest
+from plangate.execute.values import args_digest
 from plangate.protocols import ToolResult
 
 #: Switched into a paused run: stop at the next call / move on to the next call and wait.
