@@ -218,10 +218,7 @@ class Gate:
     def _consume(self, approval_id: str, run_id: str, guard: Statement | None) -> None:
         """Use an approval and charge its plan in one transaction (or neither)."""
         try:
-            if guard is None:
-                self.approvals.consume(approval_id, run_id)
-            else:
-                self.approvals.consume(approval_id, run_id, guard=guard)
+            self.approvals.consume(approval_id, run_id, guard=guard)
         except Raced:
             raise GrantError(RACED_START) from None
 
@@ -387,10 +384,10 @@ class Gate:
                                        resources=self.resources,
                                        planner_context=_stored_context(approval.review),
                                        spent=_stored_spent(approval.review))
-                refused, charge = ((None, None) if fresh.verdict != "escalate"
-                                   else self._approved_charge(classified, checked, fresh))
-                if (fresh.verdict == "escalate" and escalations_covered(approval.review, fresh)
-                        and refused is None):
+                covered = fresh.verdict == "escalate" and escalations_covered(approval.review, fresh)
+                refused, charge = (self._approved_charge(classified, checked, fresh) if covered
+                                   else ("not covered", None))
+                if refused is None:
                     run_id = run_id or new_run_id()
                     # The approval's use and the charge first, in one transaction; then the
                     # records of the review it runs with (the spend the owner saw).
