@@ -12,7 +12,7 @@ import fnmatch
 import itertools
 import posixpath
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from plangate.catalog import ToolSpec
@@ -167,6 +167,28 @@ class ResourceLabels(Protocol):
         """Remember the label of content just written to `name` (replacing the old one)."""
 
 
+OWNER_ONLY = Label(readers=frozenset({"owner"}))  # `owner`: the deployment's owner (labels.py)
+
+
+class KnowsState(Protocol):
+    """A store that can say who may know the state of what a name stands for (whether it
+    exists, what is there), because it holds that state itself: the support desk's rows.
+    A store that only records what runs wrote cannot (a label is recorded before its write
+    runs, and stays when the write fails; content changes outside the gate): for its names
+    `write_state` takes what the deployment publishes (`Deployment.state_readers`), else
+    the owner's readers."""
+
+    def state_of(self, name: str, otherwise: Label) -> Label:
+        """The readers of the state of the resource `name` (or a pattern) stands for;
+        `otherwise` where this store does not hold that state."""
+
+
+def state_of(resources: ResourceLabels, name: str, otherwise: Label = OWNER_ONLY) -> Label:
+    """`resources.state_of(name, otherwise)` where the store can tell, else `otherwise`."""
+    known = getattr(resources, "state_of", None)
+    return known(name, otherwise).readers_only() if known is not None else otherwise
+
+
 class MemoryResourceLabels:
     """In-process `ResourceLabels`. With `base`, an overlay: the static review records a
     plan's own writes here on top of the persisted labels, and joins rather than replaces
@@ -196,6 +218,17 @@ class MemoryResourceLabels:
         self._labels[name] = label
 
     def label_of(self, pattern: str) -> Label | None:
+        hits = self._own(pattern)
+        if self._base is not None:
+            below = self._base.label_of(pattern)
+            if below is not None:
+                hits.append(below)
+        if not hits:
+            return None
+        return hits[0] if len(hits) == 1 else join_all(hits)
+
+    def _own(self, pattern: str) -> list[Label]:
+        """The labels recorded here (not in the base) of every name the pattern may name."""
         labels = self._labels
         found = _GLOB.search(pattern)
         hits: list[Label] = []
@@ -225,17 +258,17 @@ class MemoryResourceLabels:
                 there = prefixes[name]
                 if (here.startswith(there) or there.startswith(here)) and overlaps(name, pattern):
                     hits.append(labels[name])
-        if self._base is not None:
-            below = self._base.label_of(pattern)
-            if below is not None:
-                hits.append(below)
-        if not hits:
-            return None
-        return hits[0] if len(hits) == 1 else join_all(hits)
+        return hits
 
     def record(self, name: str, label: Label) -> None:
         old = self._labels.get(name)
         self._put(name, old.join(label) if self._join_writes and old is not None else label)
+
+    def state_of(self, name: str, otherwise: Label) -> Label:
+        """The base's answer (`otherwise` without one), joined with the readers of what this
+        overlay recorded there: a plan's earlier write changed the state, or failed to."""
+        below = state_of(self._base, name, otherwise) if self._base is not None else otherwise
+        return join_all([below, *(label.readers_only() for label in self._own(name))])
 
     def items(self) -> list[tuple[str, Label]]:
         return sorted(self._labels.items())
@@ -313,18 +346,24 @@ def call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping
     return join_all(parts)
 
 
-def write_state(spec: ToolSpec, values: Mapping[str, Any], resources: ResourceLabels) -> Label:
-    """The readers of the state a write's success may depend on: those of the stored labels
-    of the names it writes; a name with no stored label (written outside the gate, or never)
-    is the owner's to know. Taken before the write records its own label."""
+def write_state(spec: ToolSpec, values: Mapping[str, Any], resources: ResourceLabels,
+                published: Callable[[str], Label | None] | None = None) -> Label:
+    """The readers of the state a write's success may depend on (a path through an existing
+    file, a name already taken), name by name: what the store that holds that state says
+    (`KnowsState`), else what the deployment publishes (`published`:
+    `Deployment.state_label`), else the owner's. Never the stored labels: they say who may
+    read what a run wrote there, and a failed write's label stays (it is recorded before
+    the write runs). Taken before the write records its own label."""
     if not spec.effective_writes:
         return TRUSTED
-    found = [label.readers_only() if label is not None else OWNER_ONLY
-             for _name, label in _lookups(resources, spec.effective_writes, values)]
+    found = []
+    for pattern in spec.effective_writes:
+        for name in resolve_patterns(pattern, values):
+            otherwise = published(name) if published is not None else None
+            found.append(state_of(resources, name, OWNER_ONLY if otherwise is None else otherwise))
     return join_all(found) if found else OWNER_ONLY
 
 
-OWNER_ONLY = Label(readers=frozenset({"owner"}))  # `owner`: the deployment's owner (labels.py)
 #: What nobody vouched for: readable by the owner alone, and untrusted (a halt, or a call's
 #: label, that a record holds without one).
 UNVOUCHED = Label(readers=OWNER_ONLY.readers, taint="high")

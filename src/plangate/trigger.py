@@ -23,6 +23,7 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     ValidationError,
+    field_validator,
     model_serializer,
     model_validator,
 )
@@ -30,6 +31,7 @@ from pydantic import (
 from plangate.documents import load_document, parse_text, validation_message
 from plangate.errors import TriggerError
 from plangate.identity import Address, lookalike_of, parse_address
+from plangate.labels import PUBLIC, Label
 
 Channel = Literal["email", "chat", "webhook", "cron", "api", "mcp"]
 Verdict3 = Literal["pass", "fail", "none"]
@@ -165,6 +167,40 @@ class Deployment(BaseModel):
     contacts: list[str] = Field(default_factory=list)
     #: Accounts the owner pays (IBANs, account ids): known payees for `context.to_known`.
     payees: list[str] = Field(default_factory=list)
+    #: Who may know the state of stored resources the owner publishes: whether an item is
+    #: there, and so whether a write there succeeds (`resources.write_state`), e.g.
+    #: `{"calendar:*": ["public"]}` for a calendar whose free/busy anyone may see. A name or
+    #: a prefix ending in one `*`; readers are principals, `owner` or `public`. Names
+    #: nobody publishes are the owner's, unless the store holds their state itself.
+    state_readers: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("state_readers")
+    @classmethod
+    def _published(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for pattern, readers in value.items():
+            body = pattern.removesuffix("*")
+            if not body or any(c in body for c in "*?[]"):
+                raise ValueError(f"state_readers: {pattern!r} must be a resource name, or a name "
+                                 f"prefix ending in one '*'")
+            if not readers:
+                raise ValueError(f"state_readers: {pattern!r} names no readers")
+        return value
+
+    def state_label(self, name: str) -> Label | None:
+        """The readers the deployment publishes the state of `name` to (None: it publishes
+        none). A name with wildcards (an argument not known yet) is covered only when every
+        name it stands for is: its text before the first wildcard starts with the prefix."""
+        found = None
+        for pattern, readers in self.state_readers.items():
+            if pattern.endswith("*"):
+                cut = min((i for i in (name.find(c) for c in "*?[") if i >= 0), default=len(name))
+                covered = name[:cut].startswith(pattern[:-1])
+            else:
+                covered = name == pattern
+            if covered:
+                label = Label(readers=frozenset(PUBLIC if r == "public" else r for r in readers))
+                found = label if found is None else found.join(label)
+        return found
 
     def known_accounts(self) -> frozenset[str]:
         return frozenset("".join(p.split()).upper() for p in self.payees)

@@ -6,12 +6,13 @@ exercises the executor's own check: with that check disabled, the test fails."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from plangate import load_policy
+from plangate import load_policy, parse_trigger
 from plangate.execute import Executor, Grant
 from plangate.labels import PUBLIC, TRUSTED, Label
 from plangate.plan import check_plan, parse_plan
@@ -26,6 +27,7 @@ from plangate.trigger import Trigger, classify
 from .conftest import (
     CATALOG_PATH,
     CONTACT,
+    EXAMPLES,
     OWNER,
     POLICY_PATH,
     call,
@@ -36,6 +38,7 @@ from .conftest import (
     plan,
     ref,
 )
+from .test_resources import KnownStates
 
 SENDER = ref("trigger", "principal")  # the contact's own address: not attacker-chosen
 PRIVATE = Label(readers=frozenset({"owner"}), sources=frozenset({"tool:read_file"}))
@@ -248,26 +251,90 @@ def _write_then_tell(policy: CompiledPolicy) -> tuple[dict[str, Any], Trigger]:
 def test_a_writes_success_carries_the_readers_of_the_state_it_writes(policy: CompiledPolicy) -> None:
     """Whether a write succeeds depends on what is there already (a path through an
     existing file fails): its output says so only to the readers of that state, taken
-    before the write records its own label. Unknown state is the owner's; a name stored
-    with a public label is anyone's."""
+    before the write records its own label. Only a store that holds the state can say who
+    they are (`resources.KnowsState`); a stored label cannot: it says who may read what a
+    run wrote there, and a failed write's label stays (it is recorded before the write)."""
     from plangate.review import review
 
     data, trigger = _write_then_tell(policy)
     classified = classify(trigger, policy.doc.deployment)  # type: ignore[arg-type]
     unknown = review(classified, data, policy)
     assert unknown.verdict == "escalate" and "owner-confirms-new-readers" in unknown.rules
-    public = MemoryResourceLabels({"workspace:notes/x.md": Label()})
+    labelled = MemoryResourceLabels({"workspace:notes/x.md": Label()})
+    assert review(classified, data, policy, resources=labelled).verdict == "escalate"
+    public = KnownStates({"workspace:notes/x.md": Label()})
     assert review(classified, data, policy, resources=public).verdict == "approve"
+    assert review(classified, data, policy, resources=KnownStates({})).verdict == "escalate"
+    # ... or the deployment publishes it; a store that holds the state says it first.
+    published = _published({"workspace:notes/*": ["public"]})
+    assert review(classified, data, published).verdict == "approve"
+    assert review(classified, data, published, resources=KnownStates({
+        "workspace:notes/x.md": Label(readers=frozenset({"owner"}))})).verdict == "escalate"
+
+
+def _published(states: dict[str, list[str]]) -> CompiledPolicy:
+    """The example policy, its deployment publishing the state of these names."""
+    import yaml
+
+    from plangate.catalog import load_catalog
+    from plangate.policy.loader import compile_policy
+
+    doc = yaml.safe_load(POLICY_PATH.read_text(encoding="utf-8"))
+    doc["catalog"] = str(CATALOG_PATH)
+    doc["deployment"]["state_readers"] = states
+    return compile_policy(doc, load_catalog(CATALOG_PATH), source="published")
 
 
 def test_a_writes_success_counts_at_run_time_too(policy: CompiledPolicy) -> None:
     data, trigger = _write_then_tell(policy)
     tools = FixtureTools()
-    result = Executor(policy, tools, _Audit()).run(forged_grant(policy, data, trigger), "r")
-    assert [t for t, _ in tools.calls] == ["write_file"] and result.status == "escalated", result
-    public = MemoryResourceLabels({"workspace:notes/x.md": Label()})
+    for store in (None, MemoryResourceLabels({"workspace:notes/x.md": Label()})):
+        result = Executor(policy, tools, _Audit(), resources=store).run(forged_grant(policy, data, trigger), "r")
+        assert [t for t, _ in tools.calls] == ["write_file"] and result.status == "escalated", result
+        tools.calls.clear()
+    public = KnownStates({"workspace:notes/x.md": Label()})
     ok = Executor(policy, tools, _Audit(), resources=public).run(forged_grant(policy, data, trigger), "r")
     assert ok.status == "completed", ok
+
+
+def test_a_published_state_is_what_an_agent_may_pass_on(policy: CompiledPolicy) -> None:
+    """An agent that runs its own tools sees whether each of them succeeded, so a hold then
+    a reply to the stranger is a bit of the owner's calendar, sent or not, unless the owner
+    publishes the calendar's state (`deployment.state_readers`, here free/busy public)."""
+    import yaml
+
+    data = json.loads((EXAMPLES / "meeting-reply" / "plan.json").read_text(encoding="utf-8"))
+    trigger = parse_trigger(yaml.safe_load((EXAMPLES / "meeting-reply" / "trigger.yaml").read_text()))
+    doc = yaml.safe_load(POLICY_PATH.read_text(encoding="utf-8"))
+    assert doc["deployment"]["state_readers"] == {"calendar:*": ["public"]}
+    kept, unpublished = _published({"calendar:*": ["public"]}), _published({})
+    made = {}
+    for name, compiled in (("published", kept), ("unpublished", unpublished)):
+        tools = FixtureTools()
+        Executor(compiled, tools, _Audit(), agent_runs_tools=True).run(
+            forged_grant(compiled, data, trigger), "r")
+        made[name] = [t for t, _ in tools.calls]
+    assert made == {"published": ["create_hold", "reply_email", "notify_owner"],
+                    "unpublished": ["create_hold", "notify_owner"]}, made
+
+
+def test_published_state_covers_only_the_names_it_names() -> None:
+    from plangate.trigger import Deployment
+
+    d = Deployment(owner=["o@x.example"], state_readers={
+        "calendar:*": ["public"], "workspace:shared/*": ["owner", "bob@x.example"],
+        "workspace:shared/team/*": ["owner"], "desk:queue": ["public"]})
+    public = Label()
+    assert d.state_label("calendar:*") == public and d.state_label("calendar:2026-12-02") == public
+    assert d.state_label("calendarx") is None and d.state_label("*") is None
+    assert d.state_label("desk:queue") == public and d.state_label("desk:queue/x") is None
+    assert d.state_label("desk:*") is None  # may stand for names it does not publish
+    assert d.state_label("workspace:shared/a.md") == Label(readers=frozenset({"owner", "bob@x.example"}))
+    assert d.state_label("workspace:shared/team/a.md") == Label(readers=frozenset({"owner"}))  # both: met
+    assert d.state_label("workspace:sha*") is None and d.state_label("workspace:shared[*]") is None
+    for bad in ({"*": ["public"]}, {"a*b": ["public"]}, {"a?*": ["public"]}, {"a*": []}):
+        with pytest.raises(ValueError, match="state_readers"):
+            Deployment(owner=["o@x.example"], state_readers=bad)
 
 
 # ------------------------------------------------------------------ what the planner saw

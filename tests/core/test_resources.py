@@ -168,6 +168,16 @@ class RefMemoryResourceLabels:
         old = self._labels.get(name)
         self._put(name, ref_join(old, label) if self._join_writes and old is not None else label)
 
+    def state_of(self, name: str, otherwise: Label) -> Label:
+        below = _ref_state_of(self._base, name, otherwise) if self._base is not None else otherwise
+        mine = [ref_readers_only(self._labels[n]) for n in self._candidates(name) if overlaps(n, name)]
+        return ref_join_all([below, *mine])
+
+
+def _ref_state_of(resources: Any, name: str, otherwise: Label) -> Label:
+    known = getattr(resources, "state_of", None)
+    return ref_readers_only(known(name, otherwise)) if known is not None else otherwise
+
 
 def _ref_lookups(resources: Any, patterns: list[str], values: Mapping[str, Any]) -> list[tuple[str, Label | None]]:
     return [(name, resources.label_of(name))
@@ -205,12 +215,15 @@ def ref_call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Map
 OWNER_ONLY = Label(readers=frozenset({"owner"}))
 
 
-def ref_write_state(spec: ToolSpec, values: Mapping[str, Any], resources: Any) -> Label:
+def ref_write_state(spec: ToolSpec, values: Mapping[str, Any], resources: Any,
+                    published: Any = None) -> Label:
     if not spec.effective_writes:
         return TRUSTED
-    found = _ref_lookups(resources, list(spec.effective_writes), values)
-    return ref_join_all([ref_readers_only(label) if label is not None else OWNER_ONLY
-                         for _name, label in found]) if found else OWNER_ONLY
+    found = []
+    for name in (n for pattern in spec.effective_writes for n in ref_resolve_patterns(pattern, values)):
+        otherwise = (published(name) if published is not None else None) or OWNER_ONLY
+        found.append(_ref_state_of(resources, name, otherwise))
+    return ref_join_all(found) if found else OWNER_ONLY
 
 
 def _ref_unlabelled_reads(spec: ToolSpec, values: Mapping[str, Any], resources: Any) -> Label:
@@ -306,6 +319,32 @@ class Logged:
         self.log.append(("record", name, (label.readers, label.sources, label.taint)))
         self.store.record(name, label)
 
+    def state_of(self, name: str, otherwise: Label) -> Label:
+        found = self.store.state_of(name, otherwise)
+        self.log.append(("state_of", name, found.readers))
+        return found
+
+
+class KnownStates(MemoryResourceLabels):
+    """A store that holds the state its names stand for (as the support desk's rows do):
+    `states` says who may know it, name by name; any other name is the owner's."""
+
+    def __init__(self, states: dict[str, Label], initial: dict[str, Label] | None = None) -> None:
+        super().__init__(initial)
+        self.states = states
+
+    def state_of(self, name: str, otherwise: Label) -> Label:
+        return self.states.get(name, otherwise)
+
+
+class RefKnownStates(RefMemoryResourceLabels):
+    def __init__(self, states: dict[str, Label]) -> None:
+        super().__init__()
+        self.states = states
+
+    def state_of(self, name: str, otherwise: Label) -> Label:
+        return self.states.get(name, otherwise)
+
 
 NAMES = st.one_of(
     st.builds(lambda p, v: p + v, st.sampled_from(["mail:", "workspace:", "ws:", "mail:a"]), NAME_TEXT),
@@ -318,7 +357,10 @@ store_ops = st.lists(st.tuples(st.booleans(), NAMES, st.integers(0, 6)), max_siz
 def _pair(seed: list[tuple[str, Label]]) -> tuple[Any, Any, list[Any], list[Any]]:
     new_log: list[Any] = []
     ref_log: list[Any] = []
-    new_base, ref_base = MemoryResourceLabels(), RefMemoryResourceLabels()
+    # The base knows the state of the seeded names (as rows would): the first seeded label's
+    # readers; an overlay's own writes join theirs.
+    states = {name: label.readers_only() for name, label in reversed(seed)}
+    new_base, ref_base = KnownStates(states), RefKnownStates(states)
     for name, label in seed:
         new_base.record(name, label)
         ref_base.record(name, label)

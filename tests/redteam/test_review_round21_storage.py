@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import pytest
 from test_routes import (  # type: ignore[import-not-found]
     OWNER,
     STRANGER,
@@ -262,16 +261,13 @@ def test_the_owners_one_rent_is_not_paid_three_times_unasked() -> None:
     assert thrice.verdict == "escalate" and "owner-confirms-payment" in thrice.rules, thrice.rules
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LIVE HOLE (two runs, one bit each): a stored label says who may read what was written, not "
-    "whether the write succeeded, and labels are recorded before the write runs; write_state needs "
-    "the state's own readers from an authoritative source (the support desk's rows have them; a "
-    "store that only records writes should answer the owner's)"))
 def test_a_failed_write_does_not_vouch_for_its_own_path_in_a_later_probe(tmp_path: Path) -> None:
-    """Final read of this stop: a write records its label before it runs (content must
+    """Final read of the last stop: a write records its label before it runs (content must
     never land unlabelled), so a first run's write to the probe path leaves a public label
-    there even when the write failed; `write_state` then reads the second run's write as
-    public, and the reply goes out or not with whether the private file exists."""
+    there even when the write failed; `write_state` read the second run's write as public,
+    and the reply went out or not with whether the private file exists. Safe: the state's
+    readers come from a store that holds the state (`resources.KnowsState`), never from a
+    stored label; the file store does not, so they are the owner's."""
     sent = []
     for exists in (False, True):
         files = {"notes/todo.txt": "x"}

@@ -122,13 +122,11 @@ def _stranger_reply_goes_out(tmp_path: Path, agent_holds: bool) -> int:
     db = str(tmp_path / "audit.sqlite")
     gate, rt = _other_worker(tmp_path, db)
     rt.seed({"files": {"private/salary.txt": "182,400", "notes/x.md": "x"}})
-    # notes/x.md holds a public label (the owner wrote it from their own words earlier):
-    # a write there is public to say happened (resources.write_state).
-    first = gate.submit(owner_chat("write hi into notes/x.md"), plan(
-        call("w", "file_write", path=lit("notes/x.md", "payload"), content=lit("hi", "payload"))))
-    assert first.run is not None and first.run.status == "completed"
-    stored = gate.resources.label_of("workspace:notes/x.md")
-    assert stored is not None and stored.readers == Label().readers, stored
+    # The state of notes/x.md is anyone's to know, as a store that holds the state could
+    # say (`resources.KnowsState`): a write there is public to say happened
+    # (resources.write_state), so the reply below is approved in both worlds.
+    gate.resources.state_of = (  # type: ignore[attr-defined]
+        lambda name, otherwise: Label() if name == "workspace:notes/x.md" else otherwise)
 
     agent = _mcp_agent(db, [
         call("r", "file_read", path=lit("private/salary.txt", "payload")),

@@ -72,6 +72,14 @@ def test_rows_carry_their_readers_and_follow_an_email_change(db: SupportDB) -> N
     labels.record(f"customer:{AVA}/tickets", Label(taint="high"))
     found = labels.label_of(f"customer:{AVA}/tickets")
     assert found is not None and found.untrusted and found.readers == {"owner", AVA}
+    # Who may know the state of a name (whether a write there succeeds): the rows' readers,
+    # whatever runs stored there; for other names, never a stored label: the owner's.
+    published = Label(readers=frozenset({"owner", BEN}))  # what the deployment would say
+    labels.record(f"customer:{AVA}/orders", Label(readers=frozenset({"owner"})))
+    assert labels.state_of(f"customer:{AVA}/orders", published) == Label(readers=frozenset({"owner", AVA}))
+    assert labels.state_of("customer:*/orders", published) == Label(readers=staff_only)
+    labels.record("kb:public/returns", Label())
+    assert labels.state_of("kb:public/returns", published) == published
     rt = SupportRuntime(db)
     rt.call("account_update", {"customer": AVA, "field": "email", "value": "ava.new@mail.example"})
     assert labels.label_of(f"customer:{AVA}/orders").readers == staff_only  # type: ignore[union-attr]

@@ -366,7 +366,7 @@ class _Run:
                                                                        self.x.resources),
                                      disclosed=disclosed, control=pc, seen=seen)
         stored = stored_reads(spec, values, self.x.resources)
-        state = write_state(spec, values, self.x.resources)  # before this call records its writes
+        state = write_state(spec, values, self.x.resources, self.flow.state_label)  # before its writes
         if seen is not None:  # what the call writes and returns exists by the agent's choice
             pc = pc.join(seen)
         decision = policy.decide(facts)

@@ -99,6 +99,8 @@ class FlowContext:
                  planner_context: Label | None = None) -> None:
         self.classified = classified
         self.trigger = classified.trigger
+        #: Who may know the state of a stored name, as the deployment publishes it.
+        self.state_label = deployment.state_label
         self.owner_addresses = deployment.owner_addresses()
         self.known = deployment.known_addresses() | deployment.known_accounts()
         self.org_domains = frozenset(

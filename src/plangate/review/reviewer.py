@@ -31,6 +31,7 @@ from plangate.resources import (
     disclosed_label,
     executes_tainted,
     record_writes,
+    state_of,
     stored_reads,
     write_state,
     written_label,
@@ -229,6 +230,9 @@ class _ReadOnce:
             self._seen[pattern] = self._base.label_of(pattern)
         return self._seen[pattern]
 
+    def state_of(self, name: str, otherwise: Label) -> Label:
+        return state_of(self._store, name, otherwise)
+
     def record(self, name: str, label: Label) -> None:
         self._seen.clear()
         self._store.record(name, label)
@@ -314,7 +318,7 @@ class _StaticWalker:
         stored = stored_reads(spec, known, self.storage)
         state = None
         if spec.effective_writes:
-            state = write_state(spec, known, self.storage)  # before its own label is recorded
+            state = write_state(spec, known, self.storage, self.flow.state_label)  # before its own label
             record_writes(spec, known, written_label(spec, arg_labels, known, self.storage, pc,
                                                      stored=stored), self.storage)
         # A tool that writes may read back what it just wrote: look again after the write.

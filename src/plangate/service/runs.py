@@ -38,7 +38,7 @@ from plangate.plan.model import ExtractType
 from plangate.policy.facts import PlanBounds
 from plangate.protocols import ToolResult
 from plangate.resource_lock import lock_of
-from plangate.resources import UNVOUCHED, ResourceLabels
+from plangate.resources import UNVOUCHED, ResourceLabels, state_of
 from plangate.review.reviewer import Finding, Review
 from plangate.storage import Storage, StorageUnavailable
 from plangate.storage.sql import GrantRow, SqlGrants
@@ -245,6 +245,9 @@ class ReplayResources:
 
     def label_of(self, pattern: str) -> Label | None:
         return self.store.label_of(pattern)
+
+    def state_of(self, name: str, otherwise: Label) -> Label:
+        return state_of(self.store, name, otherwise)
 
     def record(self, name: str, label: Label) -> None:
         if not self.sink.replaying_call or self.sink.unanswered_call:

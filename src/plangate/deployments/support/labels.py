@@ -28,7 +28,7 @@ from plangate.labels import Label
 from plangate.policy import CompiledPolicy
 from plangate.protocols import Extractor, OwnerApprover, ToolRuntime
 from plangate.resource_lock import lock_of
-from plangate.resources import ResourceLabels, has_wildcard, overlaps
+from plangate.resources import ResourceLabels, has_wildcard, overlaps, state_of
 
 PREFIX = "customer:"
 STAFF_ONLY = Label(readers=frozenset({STAFF}), sources=frozenset({"store:customer"}))
@@ -79,6 +79,12 @@ class RowLabels:
         # (account_update's `customer:{value}/*` with a name that reads like an address).
         return Label(readers=rows.readers, sources=rows.sources | stored.sources,
                      taint=rows.join(stored).taint)
+
+    def state_of(self, name: str, otherwise: Label) -> Label:
+        """Who may know the state of a customer's records: the rows' readers (the rows are
+        that state); other names, what the store below says (`resources.KnowsState`)."""
+        rows = self.row_label(name)
+        return rows.readers_only() if rows is not None else state_of(self.base, name, otherwise)
 
     def record(self, name: str, label: Label) -> None:
         self.base.record(name, label)
