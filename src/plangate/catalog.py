@@ -47,10 +47,12 @@ class OutputSpec(BaseModel):
     the tool reports exact readers per result (e.g. a file's share list).
 
     `stored`: the readers are those stored for what the tool reads (its `reads`), e.g. the
-    per-row readers a deployment records for its database; a name it reads that has no
-    stored label, or that is a pattern (an argument not known yet), counts as readable by
-    the owner only (`resources.call_output_label`). Sound without the deployment's help:
-    a store that knows nothing makes the output the owner's."""
+    per-row readers a deployment records for its database, met with those who may know
+    whether it is there (`resources.call_state`: a store that holds that state, as the
+    desk's rows do, or what the deployment publishes); a name it reads that has no stored
+    label, or that is a pattern (an argument not known yet), counts as readable by the owner
+    only (`resources.call_output_label`). Sound without the deployment's help: a store that
+    knows nothing makes the output the owner's."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -132,6 +134,17 @@ class ToolSpec(BaseModel):
         if self.unverifiable:
             return ("*",)
         return tuple(dict.fromkeys([*self.writes, *self.executes]))
+
+    @cached_property
+    def state_patterns(self) -> tuple[str, ...]:
+        """The stored resources whose state (what is there) the call's success may depend
+        on: what it writes, runs, loads or sends, and what it reads when its output's readers
+        are those stored there (`resources.call_state`; any other output of a tool that reads
+        is the owner's unless the catalog says whose it is, success and failure alike)."""
+        if self.unverifiable:
+            return ("*",)
+        reads = self.reads if self.output.readers == "stored" else []
+        return tuple(dict.fromkeys([*self.effective_writes, *self.loads, *self.discloses, *reads]))
 
     @cached_property
     def content_args(self) -> frozenset[str]:

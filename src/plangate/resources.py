@@ -175,7 +175,7 @@ class KnowsState(Protocol):
     exists, what is there), because it holds that state itself: the support desk's rows.
     A store that only records what runs wrote cannot (a label is recorded before its write
     runs, and stays when the write fails; content changes outside the gate): for its names
-    `write_state` takes what the deployment publishes (`Deployment.state_readers`), else
+    `call_state` takes what the deployment publishes (`Deployment.state_readers`), else
     the owner's readers."""
 
     def state_of(self, name: str, otherwise: Label) -> Label:
@@ -315,10 +315,11 @@ def call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping
     are the attacker's choice. Taint never goes down. `stored`: `stored_reads(...)`, when
     the caller has it already.
 
-    A tool that writes succeeds or fails with the state of what it writes (a path through an
-    existing file, a name already taken): its output, and so whether the steps that use it
-    run, carries the readers of that state as it was before the write (`state`:
-    `write_state(...)`, taken before the write's label is recorded)."""
+    A tool that writes, runs, loads or sends stored content succeeds or fails with the state
+    of it (a path through an existing file, a name already taken, a file that is not there):
+    its output, and so whether the steps that use it run, carries the readers of that state
+    as it was before the call (`state`: `call_state(...)`, taken before the call's writes
+    are recorded)."""
     if stored is None:
         stored = stored_reads(spec, values, resources)
     base = spec.output_label
@@ -341,23 +342,25 @@ def call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Mapping
     parts += stored
     parts += selecting
     parts.append(control)
-    if spec.effective_writes:
-        parts.append(state if state is not None else write_state(spec, values, resources))
+    if spec.state_patterns:
+        parts.append(state if state is not None else call_state(spec, values, resources))
     return join_all(parts)
 
 
-def write_state(spec: ToolSpec, values: Mapping[str, Any], resources: ResourceLabels,
-                published: Callable[[str], Label | None] | None = None) -> Label:
-    """The readers of the state a write's success may depend on (a path through an existing
-    file, a name already taken), name by name: what the store that holds that state says
-    (`KnowsState`), else what the deployment publishes (`published`:
-    `Deployment.state_label`), else the owner's. Never the stored labels: they say who may
-    read what a run wrote there, and a failed write's label stays (it is recorded before
-    the write runs). Taken before the write records its own label."""
-    if not spec.effective_writes:
+def call_state(spec: ToolSpec, values: Mapping[str, Any], resources: ResourceLabels,
+               published: Callable[[str], Label | None] | None = None) -> Label:
+    """The readers of the state a call's success may depend on (a path through an existing
+    file, a name already taken, a file or a message that is not there: `ToolSpec.state_patterns`),
+    name by name: what the store that holds that state says (`KnowsState`), else what the
+    deployment publishes (`published`: `Deployment.state_label`), else the owner's. Never
+    the stored labels: they say who may read what a run wrote there, and a failed write's
+    label stays (it is recorded before the write runs). Taken before the call's writes are
+    recorded."""
+    patterns = spec.state_patterns
+    if not patterns:
         return TRUSTED
     found = []
-    for pattern in spec.effective_writes:
+    for pattern in patterns:
         for name in resolve_patterns(pattern, values):
             otherwise = published(name) if published is not None else None
             found.append(state_of(resources, name, OWNER_ONLY if otherwise is None else otherwise))

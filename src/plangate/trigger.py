@@ -168,7 +168,7 @@ class Deployment(BaseModel):
     #: Accounts the owner pays (IBANs, account ids): known payees for `context.to_known`.
     payees: list[str] = Field(default_factory=list)
     #: Who may know the state of stored resources the owner publishes: whether an item is
-    #: there, and so whether a write there succeeds (`resources.write_state`), e.g.
+    #: there, and so whether a write there succeeds (`resources.call_state`), e.g.
     #: `{"calendar:*": ["public"]}` for a calendar whose free/busy anyone may see. A name or
     #: a prefix ending in one `*`; readers are principals, `owner` or `public`. Names
     #: nobody publishes are the owner's, unless the store holds their state itself.

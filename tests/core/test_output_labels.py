@@ -272,6 +272,30 @@ def test_a_writes_success_carries_the_readers_of_the_state_it_writes(policy: Com
         "workspace:notes/x.md": Label(readers=frozenset({"owner"}))})).verdict == "escalate"
 
 
+def test_a_read_whose_readers_are_stored_carries_the_state_it_reads() -> None:
+    """A tool whose output's readers are those stored for what it reads (`readers: stored`)
+    fails when nothing is there: a public label left by an earlier write (maybe a failed
+    one, or of a file the owner has since deleted) does not make that public. The state's
+    readers come from a store that holds it, else the deployment, else the owner."""
+    from plangate.catalog import ToolSpec
+    from plangate.resources import call_state
+
+    spec = ToolSpec.model_validate({"name": "page_read", "effects": ["read"],
+                                    "args": {"path": {"type": "string"}}, "reads": ["pages:{path}"],
+                                    "output": {"readers": "stored"}})
+    values = {"path": "a"}
+    labelled = MemoryResourceLabels({"pages:a": Label()})
+
+    def output(store: Any, published: Any = None) -> Label:
+        return call_output_label(spec, {"path": TRUSTED}, values, store, control=TRUSTED,
+                                 state=call_state(spec, values, store, published))
+
+    assert output(labelled).readers == {"owner"}
+    assert output(KnownStates({"pages:a": Label()}, {"pages:a": Label()})).is_public
+    assert output(labelled, lambda name: Label() if name == "pages:a" else None).is_public
+    assert output(MemoryResourceLabels()).readers == {"owner"}
+
+
 def _published(states: dict[str, list[str]]) -> CompiledPolicy:
     """The example policy, its deployment publishing the state of these names."""
     import yaml

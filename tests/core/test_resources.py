@@ -20,6 +20,7 @@ from plangate.resources import (
     WILDCARD,
     MemoryResourceLabels,
     call_output_label,
+    call_state,
     disclosed_label,
     executes_tainted,
     has_wildcard,
@@ -29,7 +30,6 @@ from plangate.resources import (
     record_writes,
     resolve_patterns,
     stored_reads,
-    write_state,
     written_label,
 )
 
@@ -207,20 +207,29 @@ def ref_call_output_label(spec: ToolSpec, args: Mapping[str, Label], values: Map
     selecting = [_ref_selection(label) for name, label in args.items()
                  if name not in spec.content_args]
     writes = []
-    if spec.effective_writes:
-        writes = [state if state is not None else ref_write_state(spec, values, resources)]
+    if _ref_state_patterns(spec):
+        writes = [state if state is not None else ref_call_state(spec, values, resources)]
     return ref_join_all([base, *content, *stored, *selecting, control, *writes])
 
 
 OWNER_ONLY = Label(readers=frozenset({"owner"}))
 
 
-def ref_write_state(spec: ToolSpec, values: Mapping[str, Any], resources: Any,
+def _ref_state_patterns(spec: ToolSpec) -> list[str]:
+    """What a call's success may depend on: all it writes, runs, loads or sends."""
+    if spec.unverifiable:
+        return ["*"]
+    reads = spec.reads if spec.output.readers == "stored" else []
+    return list(dict.fromkeys([*spec.writes, *spec.executes, *spec.loads, *spec.discloses, *reads]))
+
+
+def ref_call_state(spec: ToolSpec, values: Mapping[str, Any], resources: Any,
                     published: Any = None) -> Label:
-    if not spec.effective_writes:
+    patterns = _ref_state_patterns(spec)
+    if not patterns:
         return TRUSTED
     found = []
-    for name in (n for pattern in spec.effective_writes for n in ref_resolve_patterns(pattern, values)):
+    for name in (n for pattern in patterns for n in ref_resolve_patterns(pattern, values)):
         otherwise = (published(name) if published is not None else None) or OWNER_ONLY
         found.append(_ref_state_of(resources, name, otherwise))
     return ref_join_all(found) if found else OWNER_ONLY
@@ -435,7 +444,7 @@ def test_call_label_rules_equal_the_reference(spec: ToolSpec, pool: list[Label],
         written = written_label(spec, args, values, new, control, stored=given_stored)
         assert same(written, ref_written_label(spec, args, values, ref, control,
                                                stored=None if given_stored is None else ref_stored))
-    state, ref_state = write_state(spec, values, new), ref_write_state(spec, values, ref)
+    state, ref_state = call_state(spec, values, new), ref_call_state(spec, values, ref)
     assert same(state, ref_state)
     record_writes(spec, values, written, new)
     ref_record_writes(spec, values, written, ref)

@@ -200,7 +200,7 @@ def test_file_write_failure_tells_a_stranger_whether_a_private_file_exists(tmp_p
     planner, goes out or not with that state: a bit of the owner's private files per call,
     with no label on it (the known mail_reply route, for any write tool). Held: a write's
     output carries the readers of the state it writes, as it was before the write
-    (`resources.write_state`): here nobody stored a label there, so it is the owner's."""
+    (`resources.call_state`): here nobody stored a label there, so it is the owner's."""
     sent = []
     for exists in (False, True):
         files = {"notes/todo.txt": "x"}
@@ -264,7 +264,7 @@ def test_the_owners_one_rent_is_not_paid_three_times_unasked() -> None:
 def test_a_failed_write_does_not_vouch_for_its_own_path_in_a_later_probe(tmp_path: Path) -> None:
     """Final read of the last stop: a write records its label before it runs (content must
     never land unlabelled), so a first run's write to the probe path leaves a public label
-    there even when the write failed; `write_state` read the second run's write as public,
+    there even when the write failed; `call_state` read the second run's write as public,
     and the reply went out or not with whether the private file exists. Safe: the state's
     readers come from a store that holds the state (`resources.KnowsState`), never from a
     stored label; the file store does not, so they are the owner's."""

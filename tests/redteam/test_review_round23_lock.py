@@ -124,7 +124,7 @@ def _stranger_reply_goes_out(tmp_path: Path, agent_holds: bool) -> int:
     rt.seed({"files": {"private/salary.txt": "182,400", "notes/x.md": "x"}})
     # The state of notes/x.md is anyone's to know, as a store that holds the state could
     # say (`resources.KnowsState`): a write there is public to say happened
-    # (resources.write_state), so the reply below is approved in both worlds.
+    # (resources.call_state), so the reply below is approved in both worlds.
     gate.resources.state_of = (  # type: ignore[attr-defined]
         lambda name, otherwise: Label() if name == "workspace:notes/x.md" else otherwise)
 
@@ -154,7 +154,7 @@ def _stranger_reply_goes_out(tmp_path: Path, agent_holds: bool) -> int:
 def test_whether_a_strangers_reply_goes_out_is_chosen_by_an_agent_that_read_a_secret(tmp_path: Path) -> None:
     """A run that cannot have the lock in time halts its step, and a halted step skips its
     dependents: whether the owner's unattended reply to a stranger (which quotes a write's
-    result, public by `write_state`) goes out depends on whether some other run holds the
+    result, public by `call_state`) goes out depends on whether some other run holds the
     lock. An MCP agent that has read the owner's salary holds it at will (route above),
     so it spells the salary to the stranger one bit per reply, through no label at all.
     Safe: the reply goes out (or not) the same in both worlds."""

@@ -1,6 +1,7 @@
 """The core's output `readers: stored` (catalog.OutputSpec, resources.call_output_label):
-the readers of what a tool reads, and the owner's only when the store knows nothing of a
-name it reads, or the name is a pattern."""
+the readers of what a tool reads, met with who may know whether it is there (a store that
+holds that state: `resources.KnowsState`), and the owner's when the store knows nothing of
+a name it reads, or the name is a pattern."""
 
 from __future__ import annotations
 
@@ -26,9 +27,21 @@ def _label(tool: str, customer: object, store: MemoryResourceLabels, reported: L
                              reported=reported)
 
 
+class _Rows(MemoryResourceLabels):
+    """A store that holds its names' state (as the desk's rows do): their readers are its
+    labels' readers."""
+
+    def state_of(self, name: str, otherwise: Label) -> Label:
+        return self.label_of(name) or otherwise
+
+
 def test_stored_readers_come_from_the_store() -> None:
-    store = MemoryResourceLabels({"customer:ava@x.example/orders": AVA})
+    store = _Rows({"customer:ava@x.example/orders": AVA})
     assert _label("orders", "ava@x.example", store).readers == AVA.readers
+    # A store that only keeps what runs wrote cannot say who may know whether the orders
+    # are there (a label stays when its write failed): the owner's.
+    plain = MemoryResourceLabels({"customer:ava@x.example/orders": AVA})
+    assert _label("orders", "ava@x.example", plain).readers == {"owner"}
 
 
 def test_nothing_stored_or_a_pattern_is_the_owners() -> None:

@@ -35,11 +35,11 @@ from plangate.resources import (
     MemoryResourceLabels,
     ResourceLabels,
     call_output_label,
+    call_state,
     disclosed_label,
     executes_tainted,
     record_writes,
     stored_reads,
-    write_state,
     written_label,
 )
 from plangate.review.flow import FlowContext, PathError, Resolved
@@ -366,7 +366,7 @@ class _Run:
                                                                        self.x.resources),
                                      disclosed=disclosed, control=pc, seen=seen)
         stored = stored_reads(spec, values, self.x.resources)
-        state = write_state(spec, values, self.x.resources, self.flow.state_label)  # before its writes
+        state = call_state(spec, values, self.x.resources, self.flow.state_label)  # before its writes
         if seen is not None:  # what the call writes and returns exists by the agent's choice
             pc = pc.join(seen)
         decision = policy.decide(facts)

@@ -28,12 +28,12 @@ from plangate.resources import (
     MemoryResourceLabels,
     ResourceLabels,
     call_output_label,
+    call_state,
     disclosed_label,
     executes_tainted,
     record_writes,
     state_of,
     stored_reads,
-    write_state,
     written_label,
 )
 from plangate.review.flow import OPEN, FlowContext, Resolved
@@ -316,9 +316,8 @@ class _StaticWalker:
         self.calls.append((step, facts))
         arg_labels = {n: r.label for n, r in args.items()}
         stored = stored_reads(spec, known, self.storage)
-        state = None
+        state = call_state(spec, known, self.storage, self.flow.state_label)  # before its writes
         if spec.effective_writes:
-            state = write_state(spec, known, self.storage, self.flow.state_label)  # before its own label
             record_writes(spec, known, written_label(spec, arg_labels, known, self.storage, pc,
                                                      stored=stored), self.storage)
         # A tool that writes may read back what it just wrote: look again after the write.

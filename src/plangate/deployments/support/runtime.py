@@ -301,7 +301,7 @@ class SupportRuntime:
             raise SupportError(f"{tool}: value must be one line of text")
         if field == "email":
             raw, value = value, canonical(value)
-            if "@" not in value or not _plain(value) or self.db.customer(value) is not None \
+            if "@" not in value or not _plain(raw) or self.db.customer(value) is not None \
                     or self._lookalike(raw, who["id"]):
                 raise SupportError(f"{tool}: that email address cannot be used")
         old = str(who[field])
