@@ -72,13 +72,13 @@ def resolve_patterns(pattern: str, args: Mapping[str, Any]) -> list[str]:
         head, tail = pieces
         value = args.get(names[0], OPEN_VALUE)
         if value is OPEN_VALUE:
-            return [head + WILDCARD + tail]
+            return [_settled(head + WILDCARD + tail)]
         if isinstance(value, (list, tuple)):  # a tuple: `list | tuple` is built on every call
             items = [_canonical(v) for v in value] or [""]
             if len(items) > MAX_NAMES:
-                return [head + WILDCARD + tail]
-            return [head + item + tail for item in items]
-        return [head + _canonical(value) + tail]
+                return [_collapsed(head + WILDCARD + tail, items)]
+            return [_settled(head + item + tail) for item in items]
+        return [_settled(head + _canonical(value) + tail)]
     options: list[list[str]] = []
     total = 1
     for name in names:
@@ -91,14 +91,41 @@ def resolve_patterns(pattern: str, args: Mapping[str, Any]) -> list[str]:
             options.append([_canonical(value)])
         total *= len(options[-1])
     if total > MAX_NAMES:
+        every = [v for values in options for v in values]
         options = [[WILDCARD] for _ in names]
     out = []
     for combo in itertools.product(*options):
         name = pieces[0]
         for value, after in zip(combo, pieces[1:], strict=True):
             name += value + after
-        out.append(name)
+        out.append(_settled(name) if total <= MAX_NAMES else _collapsed(name, every))
     return out
+
+
+def _settled(name: str) -> str:
+    """A filled name with its path segments resolved as a tool that joins them would: each
+    value is canonical on its own, but `..` in one may climb out of the text before it
+    (`workspace:shared/{name}` with `../private/x` is `workspace:private/x`). A name that
+    climbs above its scheme's root names anything there: the scheme's wildcard."""
+    scheme, colon, rest = name.partition(":")
+    if not colon:
+        scheme, rest = "", name
+    if "/." not in rest and "//" not in rest and not rest.startswith(".") and not rest.endswith("/"):
+        return name
+    # (POSIX keeps two leading slashes apart: here they are one root, as in every tool.)
+    settled = posixpath.normpath("/" + rest.lstrip("/") if rest.startswith("//") else rest)
+    if settled == ".." or settled.startswith("../"):
+        settled = WILDCARD
+    return scheme + colon + settled
+
+
+def _collapsed(name: str, values: list[str]) -> str:
+    """The pattern that stands for too many names (`name`: every value a wildcard), or the
+    scheme's wildcard when one of them may climb out of the text before it."""
+    if any(".." in v for v in values):
+        scheme, colon, _rest = name.partition(":")
+        return scheme + colon + WILDCARD if colon else WILDCARD
+    return name
 
 
 def _canonical(value: Any) -> str:
@@ -265,9 +292,13 @@ class MemoryResourceLabels:
         self._put(name, old.join(label) if self._join_writes and old is not None else label)
 
     def state_of(self, name: str, otherwise: Label) -> Label:
-        """The base's answer (`otherwise` without one), joined with the readers of what this
-        overlay recorded there: a plan's earlier write changed the state, or failed to."""
-        below = state_of(self._base, name, otherwise) if self._base is not None else otherwise
+        """As an overlay: the base's answer, joined with the readers of what this overlay
+        recorded there (a plan's earlier write changed the state, or failed to). As a store
+        of what runs wrote: `otherwise` (it holds no state; narrowing by what earlier runs
+        stored would make the answer depend on them)."""
+        if self._base is None:
+            return otherwise
+        below = state_of(self._base, name, otherwise)
         return join_all([below, *(label.readers_only() for label in self._own(name))])
 
     def items(self) -> list[tuple[str, Label]]:

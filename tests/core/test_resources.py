@@ -109,6 +109,7 @@ def ref_resolve_patterns(pattern: str, args: Mapping[str, Any]) -> list[str]:
         else:
             options.append([_ref_canonical(value)])
         total *= len(options[-1])
+    climbs = any(".." in v for values in options for v in values)
     if total > MAX_NAMES:
         options = [[WILDCARD] for _ in names]
     pieces = re.split(r"\{[^}]*\}", pattern)
@@ -117,8 +118,36 @@ def ref_resolve_patterns(pattern: str, args: Mapping[str, Any]) -> list[str]:
         name = pieces[0]
         for value, after in zip(combo, pieces[1:], strict=True):
             name += value + after
-        out.append(name)
+        if total > MAX_NAMES and climbs:
+            name = name.split(":")[0] + ":*" if ":" in name else "*"
+        out.append(_ref_settle(name) if names and total <= MAX_NAMES else name)
     return out
+
+
+def _ref_settle(name: str) -> str:
+    """Path segments resolved across the whole name (a value's `..` may climb out of the
+    pattern's text before it); above the scheme's root: the scheme's wildcard."""
+    scheme, colon, rest = name.partition(":")
+    if not colon:
+        scheme, rest = "", name
+    if not ("/." in rest or "//" in rest or rest.startswith(".") or rest.endswith("/")):
+        return name
+    absolute = rest.startswith("/")
+    stack: list[str] = []
+    for part in rest.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if stack and stack[-1] != "..":
+                stack.pop()
+            elif not absolute:
+                stack.append("..")
+            continue
+        stack.append(part)
+    out = ("/" if absolute else "") + "/".join(stack) or "."
+    if out == ".." or out.startswith("../"):
+        out = "*"
+    return scheme + colon + out
 
 
 def _ref_canonical(value: Any) -> str:
@@ -169,7 +198,9 @@ class RefMemoryResourceLabels:
         self._put(name, ref_join(old, label) if self._join_writes and old is not None else label)
 
     def state_of(self, name: str, otherwise: Label) -> Label:
-        below = _ref_state_of(self._base, name, otherwise) if self._base is not None else otherwise
+        if self._base is None:
+            return otherwise
+        below = _ref_state_of(self._base, name, otherwise)
         mine = [ref_readers_only(self._labels[n]) for n in self._candidates(name) if overlaps(n, name)]
         return ref_join_all([below, *mine])
 
