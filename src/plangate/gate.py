@@ -385,9 +385,8 @@ class Gate:
                                        planner_context=_stored_context(approval.review),
                                        spent=_stored_spent(approval.review))
                 covered = fresh.verdict == "escalate" and escalations_covered(approval.review, fresh)
-                refused, charge = (self._approved_charge(classified, checked, fresh) if covered
-                                   else ("not covered", None))
-                if refused is None:
+                refused, charge = self._approved_charge(classified, checked, fresh) if covered else (None, None)
+                if covered and refused is None:
                     run_id = run_id or new_run_id()
                     # The approval's use and the charge first, in one transaction; then the
                     # records of the review it runs with (the spend the owner saw).

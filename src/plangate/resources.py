@@ -210,7 +210,7 @@ class KnowsState(Protocol):
         `otherwise` where this store does not hold that state."""
 
 
-def state_of(resources: ResourceLabels, name: str, otherwise: Label = OWNER_ONLY) -> Label:
+def state_of(resources: ResourceLabels, name: str, otherwise: Label) -> Label:
     """`resources.state_of(name, otherwise)` where the store can tell, else `otherwise`."""
     known = getattr(resources, "state_of", None)
     return known(name, otherwise).readers_only() if known is not None else otherwise
