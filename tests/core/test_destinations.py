@@ -36,3 +36,32 @@ def test_ambiguous_destinations_are_invalid(kind: str, raw: str) -> None:
     """Anything that could be read as a different destination is marked invalid, so it is
     never the owner, the sender or a known party, and may read nothing private."""
     assert _normalise_destination(kind, raw).startswith(INVALID)
+
+
+def test_a_bare_address_reads_as_the_full_parse_reads_it() -> None:
+    """The short cut for bare addresses and handles (`simple_address`) gives exactly the
+    canonical form the whole parse gives, over generated spellings: case, plus-tags,
+    punycode labels, dots, digits, and the characters the bare form refuses."""
+    import random
+
+    from plangate.identity import parse_address, simple_address
+    from plangate.review.flow import _normalise_text
+
+    pieces = ["a", "B", "z9", "_", "-", "+tag", ".", "xn--bcher-kva", "XN--BCHER-KVA", "I", "l",
+              "0", "@", " ", "<", ">", ",", '"', "é", "\u200b"]
+    rng = random.Random(7)
+    simple = 0
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        if rng.random() < 0.5:
+            text = f"{text}@{rng.choice(['Partner.Example', 'xn--bcher-kva.example', 'a-b.c9'])}"
+        text = text.strip()
+        if not text or any(c in text for c in "\r\n\0;"):
+            continue
+        got = _normalise_text("recipient", text)
+        if simple_address(text):
+            simple += 1
+            assert got == parse_address(text).canonical, text
+        else:
+            assert got.startswith(INVALID) or got == parse_address(text).canonical, text
+    assert simple > 500  # the generator reaches the short cut often

@@ -9,13 +9,14 @@ Resolving an argument therefore gives the same labels in both halves, and the sa
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from email.utils import getaddresses
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from plangate.catalog import ToolSpec
-from plangate.identity import parse_address, simple_address
+from plangate.identity import canonical_address, parse_address, simple_address
 from plangate.labels import PUBLIC, TRUSTED, Label, Taint, join_all
 from plangate.plan.codec import TRIGGER_REF
 from plangate.plan.model import Arg, Concat, ListOf, Lit, Ref
@@ -377,18 +378,22 @@ def _normalise_destination(kind: str, value: Any) -> str:
     return _normalise_text(kind, str(value).strip())
 
 
+_BREAKS_HEADER = re.compile("[\r\n\0;]")
+"""A line break, a NUL or a group's end: more than one address, or another header."""
+
+
 @functools.lru_cache(maxsize=4096)
 def _normalise_text(kind: str, text: str) -> str:
     """Pure, so memoised: header parsing is the slowest part of building a call's facts."""
     if kind == "recipient":
-        if any(c in text for c in "\r\n\0;"):
+        if _BREAKS_HEADER.search(text):
             return INVALID + text
+        if simple_address(text):  # one bare address or handle: what `parse_address` returns
+            return canonical_address(text)  # as its canonical, without the rest of its work
         if "@" not in text:
             # A handle, not a mail address (a chat user, a channel): one plain token.
             if any(c in text for c in ",<>\"") or len(text.split()) != 1:
                 return INVALID + text
-            return parse_address(text).canonical
-        if simple_address(text):  # one bare address, as the mail parser would find
             return parse_address(text).canonical
         # Exactly one address: "a@x, b@y" or a group must not pass as its first member.
         found = getaddresses([text])
