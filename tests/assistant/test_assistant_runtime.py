@@ -91,6 +91,22 @@ def test_send_reply_forward_are_recorded_with_their_kind(rt: AssistantRuntime) -
     assert len(list((rt.root / "outbox").glob("*.eml"))) == 4
 
 
+def test_a_reply_goes_out_the_same_whether_the_mailbox_holds_its_original(rt: AssistantRuntime) -> None:
+    """Whether a reply goes out never says whether the mailbox holds the message it answers
+    (its recipients could learn that): an id nobody stored threads it all the same; an id a
+    header cannot carry fails, stored or not."""
+    call(rt, "mail_reply", in_reply_to="<nobody-stored-this@x.example>", to=["bob@partner.example"],
+         body="Ok")
+    sent = rt.snapshot()["sent"]
+    assert [s["kind"] for s in sent] == ["reply"]
+    raw = next((rt.root / "outbox").glob("*.eml")).read_text()
+    assert "In-Reply-To: <nobody-stored-this@x.example>" in raw
+    for bad in ("inv42@vendor.example\r\nBcc: eve@evil.example", "a b@x", "", "<>", "x" * 251):
+        with pytest.raises(ToolCallError, match="in_reply_to"):
+            call(rt, "mail_reply", in_reply_to=bad, to=["bob@partner.example"], body="Ok")
+    assert len(rt.snapshot()["sent"]) == 1
+
+
 def test_recipients_must_be_single_addresses(rt: AssistantRuntime) -> None:
     """A comma list or a display name hiding a second address is refused, naming `to`."""
     for bad in ["a@x.example, b@y.example", '"owner@home.example" <evil@x.example>', "nobody",

@@ -10,8 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from plangate import Gate, parse_trigger
 from plangate.audit import AuditLog
 from plangate.demo import shipped_policy
@@ -174,15 +172,10 @@ def test_loop_body_extraction_range_failure_leaks_a_predicate(tmp_path: Path) ->
 # ------------------ (1)/(3) a tool whose success depends on stored state it does not declare
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LIVE HOLE: mail_reply fails when `in_reply_to` names no stored message, but declares no "
-    "`reads`; the egress check never joins the state an egress's success depends on, and "
-    "others-act-only-on-their-own-message only looks at planner_args, so a *payload* literal "
-    "probes whether the owner holds any message id the stranger knows. Tried and backed out: an "
-    "egress-depends-on-what-it-reads readers check plus labels on delivered mail closes this route but "
-    "opens another (mail ids are the sender's Message-ID: a colliding id narrows the label only "
-    "when the owner holds it, and the verdict shows which); it needs store-assigned ids first"))
 def test_stranger_probes_message_existence_through_reply(tmp_path: Path) -> None:
+    """A stranger names one of the owner's message ids in a reply the plan makes to them:
+    the reply went out only when the mailbox held that message (a closed route: the reply
+    threads by the id given and looks nothing up). Safe: the same trace either way."""
     traces = []
     verdicts = []
     probed = "inv42@vendor.example"

@@ -242,10 +242,12 @@ class AssistantRuntime:
         # The reply carries its arguments only: the subject is an argument, never copied from
         # the stored original (whose subject may be private to people the reply does not go
         # to); the headers thread it by the original's id, which is the argument itself.
-        original = self._message("mail_reply", args["in_reply_to"], arg="in_reply_to")
+        # Whether the mailbox holds that message is not looked up: a reply that went out or
+        # failed with it would tell its recipients so (the catalog declares no such read).
+        original = _message_id_arg("mail_reply", "in_reply_to", args["in_reply_to"])
         subject = _text("mail_reply", "subject", args.get("subject", "your message"), 500)
         subject = subject if subject.lower().startswith("re:") else f"Re: {subject}"
-        headers = {"In-Reply-To": f"<{original.id}>", "References": f"<{original.id}>"}
+        headers = {"In-Reply-To": f"<{original}>", "References": f"<{original}>"}
         return self._send("reply", to=_recipients("mail_reply", "to", args["to"]), cc=[],
                           subject=subject, body=_text("mail_reply", "body", args["body"]),
                           headers=headers)
@@ -456,6 +458,15 @@ class AssistantRuntime:
         text = visible(_text("notify_owner", "text", args["text"], 4000), None, newlines=True)
         return self._send("notify", to=[self.owner], cc=[], subject="Note from your assistant",
                           body=text)
+
+
+def _message_id_arg(tool: str, arg: str, value: Any) -> str:
+    """A message id given as an argument, bare: printable ASCII without spaces or angle
+    brackets (what a header can carry as it is), else the call fails whatever is stored."""
+    bare = messages.bare_id(value) if isinstance(value, str) else ""
+    if not 0 < len(bare) <= 250 or not all("!" <= c <= "~" and c not in "<>" for c in bare):
+        raise ToolCallError(tool, "not a message id (printable ASCII without spaces or <>)", arg=arg)
+    return bare
 
 
 def _message_id(domain: str) -> str:
