@@ -13,6 +13,7 @@ are the principal's words, and only those can be the authenticated owner's.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -32,6 +33,7 @@ from plangate.documents import load_document, parse_text, validation_message
 from plangate.errors import TriggerError
 from plangate.identity import Address, lookalike_of, parse_address
 from plangate.labels import PUBLIC, Label
+from plangate.quoting import split_pieces
 
 Channel = Literal["email", "chat", "webhook", "cron", "api", "mcp"]
 Verdict3 = Literal["pass", "fail", "none"]
@@ -72,6 +74,69 @@ class Segment(BaseModel):
     text: str = Field(max_length=MAX_PAYLOAD_CHARS)
 
 
+def assemble(pieces: Iterable[tuple[SegmentKind, str, str]]) -> tuple[Segment, ...]:
+    """Segments from (kind, author, text) pieces: empty pieces dropped, neighbouring own
+    pieces merged, and `()` when nothing is foreign. Past `MAX_SEGMENTS` the rest is
+    merged into the last piece as foreign (never as own)."""
+    out: list[Segment] = []
+    for kind, author, text in pieces:
+        if not text:
+            continue
+        if out and kind == "own" and out[-1].kind == "own":
+            out[-1] = Segment(kind="own", text=out[-1].text + text)
+        elif len(out) >= MAX_SEGMENTS:
+            last = out[-1]
+            out[-1] = Segment(kind=last.kind if last.kind != "own" else "embedded",
+                              author=last.author if last.kind != "own" else "",
+                              text=last.text + text)
+        else:
+            out.append(Segment(kind=kind, author=author if kind != "own" else "", text=text))
+    return tuple(out) if any(s.kind != "own" for s in out) else ()
+
+
+_KINDS = frozenset(SegmentKind.__args__)  # type: ignore[attr-defined]
+
+
+def _others_words_cut(data: Any) -> Any:
+    """A trigger's fields with every own part cut where, by mail conventions, someone else's
+    words begin (`plangate.quoting`): whatever front or intake made the trigger, a forward
+    or a quote it did not mark is not its principal's words. Fields of the wrong shape are
+    left as they are, for validation to name."""
+    if not isinstance(data, dict):
+        return data
+    given = data.get("segments")
+    payload = data.get("payload", "")
+    parts: list[tuple[str, str, str]] = []
+    if given:
+        if not isinstance(given, list | tuple):
+            return data
+        for seg in given:
+            if isinstance(seg, Segment):
+                parts.append((seg.kind, seg.author, seg.text))
+            elif (isinstance(seg, dict) and isinstance(seg.get("text"), str) and seg.get("kind") in _KINDS
+                  and isinstance(seg.get("author", ""), str) and set(seg) <= {"kind", "author", "text"}):
+                parts.append((seg["kind"], seg.get("author", ""), seg["text"]))
+            else:
+                return data
+    elif isinstance(payload, str) and payload:
+        parts.append(("own", "", payload))
+    pieces: list[tuple[Any, str, str]] = []
+    cut = False
+    for kind, author, text in parts:
+        found = split_pieces(text) if kind == "own" and text else []
+        if found:
+            cut = True
+            pieces += found
+        else:
+            pieces.append((kind, author, text))
+    if not cut:
+        return data
+    try:
+        return {**data, "segments": assemble(pieces)}
+    except ValueError:  # a part validation refuses: left for it to name
+        return data
+
+
 class Trigger(BaseModel):
     """What started a run. `instruction` is trusted text; `payload` and `meta` are not.
 
@@ -100,7 +165,7 @@ class Trigger(BaseModel):
                      for s in segments]
             if all(isinstance(t, str) for t in texts):
                 data = {**data, "payload": "".join(str(t) for t in texts)}
-        return data
+        return _others_words_cut(data)
 
     @model_validator(mode="after")
     def _segments_are_the_payload(self) -> Trigger:

@@ -1,0 +1,215 @@
+"""Who wrote which part of a text, by mail conventions: the principal's own words, then
+each quoted or forwarded part with the author it claims.
+
+Reading these conventions is heuristic, so every doubt falls on the safe side. Once a text
+starts quoting or forwarding (a `>` line; an "On ... wrote:" attribution; a "Forwarded
+message" or "Original Message" separator; "Begin forwarded message:"; an Outlook-style
+From/Sent header block, in any language when it names an address or sits under a rule
+line), everything after it is someone else's text, unquoted-looking lines included: they
+may be the quoted message's own lines, or a mail client's rendering of HTML that closed the
+quote early. The principal's own words are what stands before. A misread own line costs a
+confirmation; someone else's line misread as the principal's could pick a recipient, so
+the splitter only ever errs the first way.
+
+Every trigger's own text passes through here (`plangate.trigger.Trigger`), whatever front
+or intake made it: a message pasted into a chat, or mail forwarded from a client in any
+language, is not its principal's words because the front did not cut it.
+
+    pieces = split_pieces(text)   # [] when it is all the principal's own words
+
+Pieces are consecutive and join back to exactly the text they were cut from.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from plangate.identity import canonical_address
+
+Kind = Literal["own", "quoted", "forwarded"]
+
+#: Markers are looked for in at most this many characters of a line (its start, or for an
+#: attribution its end), so a hostile line costs linear time.
+_WINDOW = 200
+#: Foreign segments one text may start; later markers extend the last one (still foreign).
+MAX_STARTS = 200
+
+_QUOTED = re.compile(r"[ \t]*>")
+_ATTRIBUTION = re.compile(
+    r"(?:wrote|writes|said|schrieb|a\s+[ée]crit|escribi[óo]|ha\s+scritto|scrisse|schreef|skrev|"
+    r"kirjoitti|napisa[łl]a?|napsal[a]?|escreveu|написал[аи]?|寫道|写道|が書きました)\s*[:：]\s*$",
+    re.IGNORECASE)
+# An attribution in a language not listed above: a line ending in ":" right before quoted
+# lines, with an address in angle brackets or a date or time in it.
+_INTRO = re.compile(r"[:：]\s*$")
+_DATED = re.compile(r"<[^<>@\s]+@[^<>\s]+>|\b(?:19|20)\d\d\b|\b\d{1,2}:\d\d\b")
+_OPENER = re.compile(r"\s*(?:on|am|le|el|il|op|den|em|w\s+dniu|dne|в)\s", re.IGNORECASE)
+_RULE = re.compile(r"\s*[-=_*~]{2,}")
+# "---------- Anything ----------": Gmail's separator, whatever the language.
+_FRAMED = re.compile(r"\s*-{5,}[^-\n]{1,80}-{5,}\s*$")
+_FORWARD_WORDS = (r"forward|weitergeleitet|transf|reenviado|inoltrato|doorgestuurd|encaminhad|"
+                  r"vidarebefordra|videresend|välitetty|przekazan|пересл|转发|轉寄|転送|전달")
+_SEPARATOR_WORDS = re.compile(
+    _FORWARD_WORDS + r"|original|urspr[üu]ngliche|d'origine|originale|oorspronkelijk|исходн|原始",
+    re.IGNORECASE)
+_FORWARDED = re.compile(_FORWARD_WORDS, re.IGNORECASE)
+_BEGIN_FORWARD = re.compile(
+    r"\s*(?:begin\s+forwarded\s+message|anfang\s+der\s+weitergeleiteten\s+nachricht|"
+    r"d[ée]but\s+du\s+message\s+r[ée]exp[ée]di[ée]|inicio\s+del\s+mensaje\s+reenviado|"
+    r"inizio\s+messaggio\s+inoltrato)\s*[:：]?\s*$", re.IGNORECASE)
+_HEADER = re.compile(
+    r"[ \t]*\*{0,2}[ \t]*(from|sent|date|to|cc|bcc|subject|reply-to|von|gesendet|datum|an|"
+    r"betreff|de|envoy[ée]|[àa]|objet|para|enviado|asunto|fecha|da|inviato|oggetto|van|"
+    r"verzonden|aan|onderwerp|fr[åa]n|skickat|till|[äa]mne|fra|sendt|til|emne|od|wys[łl]ano|"
+    r"do|temat|от|отправлено|кому|тема|enviada\s+em|assunto|l[äa]hett[äa]j[äa]|l[äa]hetetty|"
+    r"vastaanottaja|aihe|odesl[áa]no|komu|p[řr]edm[ěe]t|kimden|g[öo]nderildi|kime|konu|"
+    r"差出人|送信日時|宛先|件名|发件人|发送时间|收件人|主题|寄件者|寄件日期|收件者|主旨|"
+    r"보낸\s*사람|보낸\s*날짜|받는\s*사람|제목)[ \t]*\*{0,2}[ \t]*[:：]",
+    re.IGNORECASE)
+_FROM_KEYS = frozenset({"from", "von", "de", "da", "van", "från", "fran", "fra", "od", "от",
+                        "lähettäjä", "lahettaja", "kimden", "差出人", "发件人", "寄件者", "보낸 사람",
+                        "보낸사람"})
+_SENT_OR_SUBJECT = frozenset({
+    "sent", "subject", "gesendet", "betreff", "envoyé", "envoye", "objet", "enviado", "asunto",
+    "inviato", "oggetto", "verzonden", "onderwerp", "skickat", "ämne", "amne", "sendt", "emne",
+    "wysłano", "wyslano", "temat", "отправлено", "тема", "assunto", "lähetetty", "lahetetty",
+    "aihe", "odesláno", "odeslano", "předmět", "predmet", "gönderildi", "gonderildi", "konu",
+    "送信日時", "件名", "发送时间", "主题", "寄件日期", "主旨", "보낸 날짜", "보낸날짜", "제목"})
+# Any "Word: value" line: three in a row, one naming an address in angle brackets, are a
+# header block in a language not listed above.
+_ANY_HEADER = re.compile(r"[ \t]*\*{0,2}[^\s:：*]{1,24}(?:[ \t][^\s:：*]{1,24})?\*{0,2}[ \t]*[:：]")
+# A line that is only a rule (Outlook puts 32 underscores above a forwarded header block).
+_LONG_RULE = re.compile(r"[ \t]*(?:_{8,}|-{8,}|={8,}|\*{8,}|~{8,})[ \t]*\r?\n?\Z")
+_ADDRESS = re.compile(r"[\w.%+'\-]+@[\w\-]+(?:\.[\w\-]+)+")
+
+
+def lines_of(text: str) -> list[str]:
+    """Lines with their endings, split at "\\n" only: a mail client quotes by "\\n" lines,
+    so a U+2028 or a bare CR inside a quoted line must not start an unquoted one."""
+    parts = text.split("\n")
+    out = [p + "\n" for p in parts[:-1]]
+    if parts[-1]:
+        out.append(parts[-1])
+    return out
+
+
+def author_in(text: str) -> str:
+    """The first mail address in `text`, canonical, or "" (unknown)."""
+    found = _ADDRESS.search(text[:4 * _WINDOW]) or _ADDRESS.search(text[-4 * _WINDOW:])
+    if not found:
+        return ""
+    canonical = canonical_address(found[0])
+    return canonical if len(canonical) <= 320 else ""
+
+
+def _marker(lines: list[str], i: int, *, foreign: bool,
+            floor: int) -> tuple[int, Kind, str] | None:
+    """A foreign part starting at line `i` (or, for an attribution, a few lines above it,
+    never above `floor`): its first line, kind and claimed author."""
+    line = lines[i]
+    head = line[:_WINDOW]
+    if _QUOTED.match(head):
+        if foreign:
+            return None
+        return i, "quoted", author_in(line) if _ATTRIBUTION.search(line[-_WINDOW:]) else ""
+    if _ATTRIBUTION.search(line[-_WINDOW:]) or (
+            _INTRO.search(line[-_WINDOW:]) and _DATED.search(line[:_WINDOW] + " " + line[-_WINDOW:])
+            and _follows(lines, i, _QUOTED)):
+        first = _attribution_start(lines, i, floor)
+        return first, "quoted", author_in("".join(lines[first:i + 1]))
+    if (_BEGIN_FORWARD.match(head) or (_RULE.match(head) and _SEPARATOR_WORDS.search(head))
+            or _FRAMED.match(head)):
+        kind: Kind = "forwarded" if _FORWARDED.search(head) or _BEGIN_FORWARD.match(head) \
+            else "quoted"
+        return i, kind, _block_author(lines, i + 1)
+    if _header_block(lines, i) or _unknown_header_block(lines, i):
+        return i, "forwarded", _block_author(lines, i)
+    if _LONG_RULE.match(head) and _follows(lines, i, _ANY_HEADER):
+        # Outlook's plain-text rule above a header block, in any language.
+        return i, "forwarded", _block_author(lines, i + 1) or author_in("".join(lines[i + 1:i + 4]))
+    return None
+
+
+def _follows(lines: list[str], i: int, start: re.Pattern[str]) -> bool:
+    """Whether a line starting as `start` follows line `i`, at most one blank line between
+    (quoted lines after an attribution, a "Word: value" line under a rule)."""
+    for line in lines[i + 1:i + 3]:
+        if start.match(line[:_WINDOW]):
+            return True
+        if line.strip():
+            return False
+    return False
+
+
+def _attribution_start(lines: list[str], i: int, floor: int) -> int:
+    """An attribution may be wrapped over a few lines (a long display name): it starts at
+    the topmost "On ..."-like line of the lines just above it, or, with none, at the top of
+    those lines (at most four, never across a blank line)."""
+    if _OPENER.match(lines[i][:_WINDOW]):
+        return i
+    top = i
+    while top - 1 >= max(floor, i - 4) and lines[top - 1].strip():
+        top -= 1
+    openers = [j for j in range(top, i) if _OPENER.match(lines[j][:_WINDOW])]
+    return openers[0] if openers else top
+
+
+def _header_key(line: str) -> str | None:
+    found = _HEADER.match(line[:_WINDOW])
+    return " ".join(found[1].casefold().split()) if found else None
+
+
+def _header_block(lines: list[str], i: int) -> bool:
+    """A From-like header line followed closely by other header lines, and looking like a
+    message header (an address, or a Sent or Subject line): not "From: Paris / To: Berlin"."""
+    key = _header_key(lines[i])
+    if key not in _FROM_KEYS:
+        return False
+    others = {k for k in map(_header_key, lines[i + 1:i + 6]) if k and k not in _FROM_KEYS}
+    return bool(others) and ("@" in lines[i][:_WINDOW * 2] or bool(others & _SENT_OR_SUBJECT))
+
+
+def _unknown_header_block(lines: list[str], i: int) -> bool:
+    """Three "Word: value" lines in a row, starting here, one naming a mail address (in
+    angle brackets, Outlook's `[mailto:...]`, or bare)."""
+    block = lines[i:i + 3]
+    return (len(block) == 3 and all(_ANY_HEADER.match(line[:_WINDOW]) for line in block)
+            and any(_ADDRESS.search(line[:_WINDOW * 2]) for line in block))
+
+
+def _block_author(lines: list[str], i: int) -> str:
+    """The author a forwarded header block (at or just after line `i`) names in its From."""
+    for line in lines[i:i + 8]:
+        if _header_key(line) in _FROM_KEYS:
+            return author_in(line)
+    return ""
+
+
+def split_pieces(text: str) -> list[tuple[Kind, str, str]]:
+    """(kind, claimed author, text) pieces: the principal's own words, then the quoted or
+    forwarded parts after them; `[]` when the text has no such part."""
+    lines = lines_of(text)
+    starts: list[tuple[int, Kind, str]] = []  # (first line, kind, author)
+    for i in range(len(lines)):
+        if len(starts) >= MAX_STARTS:
+            break
+        found = _marker(lines, i, foreign=bool(starts),
+                        floor=starts[-1][0] + 1 if starts else 0)
+        if found is None:
+            continue
+        if starts and not "".join(lines[starts[-1][0] + 1:i]).strip():
+            # A separator and the header block under it are one forwarded part.
+            first, kind, author = starts[-1]
+            starts[-1] = (first, kind, author or found[2])
+        else:
+            starts.append(found)
+    if not starts:
+        return []
+    pieces: list[tuple[Kind, str, str]] = []
+    bounds = [s[0] for s in starts] + [len(lines)]
+    if bounds[0] > 0:
+        pieces.append(("own", "", "".join(lines[:bounds[0]])))
+    for (first, kind, author), end in zip(starts, bounds[1:], strict=True):
+        pieces.append((kind, author, "".join(lines[first:end])))
+    return pieces
