@@ -341,7 +341,7 @@ class Gate:
         # Reviewed with the trigger's spend the owner saw (it is charged as it starts, below).
         verdict = review_checked(classified, checked, self.policy, deployment_of(self.policy),
                                  resources=self.resources,
-                                 planner_context=_stored_context(approval.review),
+                                 planner_context=stored_context(approval.review),
                                  spent=_stored_spent(approval.review))
         if verdict.verdict == "approve" and SECOND_OPINION in approval.review.get("rules", []):
             # Only the second reviewer asked; the owner has answered it.
@@ -382,7 +382,7 @@ class Gate:
             if same_trigger and narrows(parse_plan(approval.plan), new):
                 fresh = review_checked(classified, checked, self.policy, deployment_of(self.policy),
                                        resources=self.resources,
-                                       planner_context=_stored_context(approval.review),
+                                       planner_context=stored_context(approval.review),
                                        spent=_stored_spent(approval.review))
                 covered = fresh.verdict == "escalate" and escalations_covered(approval.review, fresh)
                 refused, charge = self._approved_charge(classified, checked, fresh) if covered else (None, None)
@@ -401,7 +401,7 @@ class Gate:
         return self.submit(trigger, plan, planner_context=planner_context, run_id=run_id)
 
 
-def _stored_context(review_json: Mapping[str, Any]) -> Label | None:
+def stored_context(review_json: Mapping[str, Any]) -> Label | None:
     """The planner context an approval was reviewed with (None if there was none)."""
     data = review_json.get("planner_context")
     return Label.from_json(data) if isinstance(data, dict) else None
@@ -516,4 +516,4 @@ def _repr(plan: Any) -> str:
 
 
 __all__ = ["MALFORMED", "SECOND_OPINION", "CheckedPlan", "Gate", "Outcome", "PlanError", "SecondOpinion",
-           "narrows"]
+           "narrows", "stored_context"]

@@ -380,7 +380,7 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
                 if granted(storage, found.run_id):
                     raise ApiError(409, run_granted(found.run_id))
                 try:
-                    outcome, grant = gate.grant_approved(approval_id)
+                    outcome, grant = gate.grant_approved(approval_id, storage.context.label(cred.name, session))
                 except GrantError as exc:
                     raise ApiError(409, str(exc)) from None
                 except UserError as exc:

@@ -17,7 +17,7 @@ from plangate.audit.log import Raced
 from plangate.audit.spend import Ledger, Statement
 from plangate.errors import AuditError, GrantError
 from plangate.execute import Grant, RunResult
-from plangate.gate import Gate, Outcome
+from plangate.gate import Gate, Outcome, stored_context
 from plangate.labels import Label
 from plangate.plan.codec import CheckedPlan
 from plangate.policy import CompiledPolicy
@@ -184,7 +184,21 @@ class ServiceGate(Gate):
             raise
         self._for.grant_id = grant_id
 
-    def grant_approved(self, approval_id: str) -> tuple[Outcome, Grant | None]:
+    def grant_approved(self, approval_id: str, shown_now: Label | None = None) -> tuple[Outcome, Grant | None]:
+        """A grant for an approved plan (`run_approved`). `shown_now`: what the session asking
+        for it has been shown by now. Taking up an approval is the agent's choice, as using a
+        grant is: one whose session has since been shown more than the plan was reviewed with
+        (its context then, and the trigger the plan answers) would choose with what it read
+        since, so it gets none (`GrantError`: submit the plan again, reviewed with all of it)."""
+        if shown_now is not None:
+            approval = self.approvals.get(approval_id)
+            allowed = self.shown_by(approval.trigger)
+            then = stored_context(approval.review)
+            if then is not None:
+                allowed = allowed.join(then)
+            if shown_now.join(allowed) != allowed:
+                raise GrantError("the session has been shown more since this plan was reviewed (another "
+                                 "trigger, a tool's result); submit the plan again")
         self.granting.take()
         outcome = self.run_approved(approval_id)
         return outcome, self.granting.take()
