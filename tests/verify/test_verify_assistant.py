@@ -112,3 +112,22 @@ def test_json_report_per_tool(adapter: AssistantAdapter) -> None:
     assert reply["status"] == "verified" and not reply["problems"]
     assert {n["kind"] for n in reply["notes"]} == {"egress", "echo"}  # it sends its arguments only
     assert listing["unexercised_args"] == {"limit": listing["unexercised_args"]["limit"]}
+
+
+def test_a_send_whose_success_depends_on_undeclared_state_fails(adapter: AssistantAdapter,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reply that looks its original up (as `mail_reply` once did) goes out only when the
+    mailbox holds it: its recipients learn that. The catalog declares no state for it, so
+    `catalog verify` fails it, naming the argument; the shipped reply looks nothing up."""
+    from plangate.deployments.inbox.runtime import AssistantRuntime
+
+    shipped = AssistantRuntime._mail_reply
+
+    def looks_up(self: AssistantRuntime, args: dict[str, object]) -> dict[str, object]:
+        self._message("mail_reply", str(args["in_reply_to"]), arg="in_reply_to")
+        return shipped(self, args)
+
+    assert verify_tool(adapter, "mail_reply").status == "verified"
+    monkeypatch.setattr(AssistantRuntime, "_mail_reply", looks_up)
+    report = verify_tool(adapter, "mail_reply")
+    assert [(p.kind, p.origin) for p in report.flows if p.failing] == [("undeclared-dependence", "arg in_reply_to")]

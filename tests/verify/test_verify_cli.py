@@ -34,8 +34,12 @@ def test_an_undeclared_flow_exits_1_with_one_line_naming_it(tmp_path: Path,
     out = tmp_path / "verify.json"
     assert main(["catalog", "verify", str(path), "--env", "assistant", "--json", str(out)]) == 1
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("FAIL")]
-    assert lines and all(line.startswith("FAIL file_share: undeclared-disclosure: stored workspace:")
-                         for line in lines)
+    # The share's content leaves undeclared; and with no `discloses`, the catalog declares
+    # no state the share's success depends on (the file must exist) either.
+    assert any(line.startswith("FAIL file_share: undeclared-disclosure: stored workspace:") for line in lines)
+    assert all(line.startswith(("FAIL file_share: undeclared-disclosure: stored workspace:",
+                                "FAIL file_share: undeclared-dependence: the call goes out when 'path'"))
+               for line in lines), lines
     tool = next(t for t in json.loads(out.read_text())["tools"] if t["tool"] == "file_share")
     assert tool["status"] == "failed" and tool["problems"][0]["kind"] == "undeclared-disclosure"
 

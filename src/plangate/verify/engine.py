@@ -40,7 +40,7 @@ from plangate.verify.canary import Canaries, Origin, as_text
 
 FlowKind = Literal[
     "output-arg", "undeclared-read", "undeclared-write", "stored-copy", "undeclared-disclosure",
-    "undeclared-egress", "undeclared-storage-flow", "undeclared-change",
+    "undeclared-egress", "undeclared-storage-flow", "undeclared-change", "undeclared-dependence",
     "egress", "echo", "read", "write", "copy", "disclosure", "storage-flow",
 ]
 #: Flows the annotations declare (and arguments leaving through an egress tool, which is the
@@ -259,6 +259,8 @@ def verify_tool(adapter: Adapter, tool: str) -> ToolReport:
             if key not in seen:
                 seen.add(key)
                 report.flows.append(_named(flow, case.name or label))
+        if not optional and (problem := _dependence(adapter, spec, build, _seed(adapter.name, tool, index))):
+            report.flows.append(_named(problem, case.name or label))
     report.unexercised = {a: w for a, w in skipped.items() if a not in exercised}
     for arg in spec.args:
         if arg not in exercised and arg not in report.unexercised and report.ran:
@@ -271,6 +273,44 @@ def verify_tool(adapter: Adapter, tool: str) -> ToolReport:
     elif any(p.failing for p in report.flows):
         report.status = "failed"
     return report
+
+
+#: Sink kinds that name where a call goes: a call that fails because its destination does
+#: not exist tells nobody but that destination, which knows.
+_DESTINATIONS = frozenset({"recipient", "account", "url"})
+
+
+def _dependence(adapter: Adapter, spec: ToolSpec, build: CaseBuilder, seed: int) -> Problem | None:
+    """Whether a tool that sends (mail, a payment, a post) and declares no stored state at
+    all (`ToolSpec.state_patterns`) goes out or not depending on what is stored: the case
+    again (built in a fresh environment from the same canaries) with one argument that is
+    not a destination made a fresh canary (an id naming nothing). A call that went out and
+    now fails tells its recipients whether what that argument named exists (the gate checks
+    what a call sends, not what its success depends on): the catalog must say what the call
+    depends on, or the tool not depend on it."""
+    if not EGRESS_EFFECTS & set(spec.effects) or spec.state_patterns:
+        return None
+    fresh = Canaries(_seed("dependence", spec.name, seed))
+    for name, arg in spec.args.items():
+        if arg.sink in _DESTINATIONS or arg.type != "string":
+            continue
+        canaries = Canaries(seed)
+        scratch = adapter.scratch(canaries)
+        try:
+            args = build(scratch, canaries).args
+            if name not in args:
+                continue
+            try:
+                scratch.call(spec.name, {**args, name: fresh.text(Origin("arg", name))})
+            except Exception as exc:  # the same call fails when this argument names nothing
+                return Problem(spec.name, "undeclared-dependence", f"arg {name}", "outbound",
+                               f"the call goes out when {name!r} names a stored item and fails when it "
+                               f"names nothing ({type(exc).__name__}: {str(exc)[:120]}), but the catalog "
+                               "declares no state it depends on: whether it went out tells its "
+                               "recipients what is stored")
+        finally:
+            scratch.close()
+    return None
 
 
 def plain_case(spec: ToolSpec, scratch: Any, canaries: Canaries) -> Case:
