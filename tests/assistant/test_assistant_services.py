@@ -13,7 +13,7 @@ import pytest
 
 from plangate import Gate
 from plangate.audit.approvals import OwnerConsole
-from plangate.deployments.inbox import AssistantRuntime, ImapBackend, SmtpRelay, trigger_from_email
+from plangate.deployments.inbox import AssistantRuntime, ImapBackend, SmtpRelay, ToolCallError, trigger_from_email
 from plangate.policy.loader import load_policy
 
 pytestmark = pytest.mark.slow
@@ -99,6 +99,23 @@ def test_mail_tools_run_against_dovecot(tmp_path: Path, mailbox: Any) -> None:
     assert len(rt.call("mail_search", {"query": "invoice"}).value) == 1
     # A query with IMAP syntax in it is data, never a command.
     assert rt.call("mail_search", {"query": '") OR ALL ("'}).value == []
+
+
+def test_two_messages_with_one_id_are_acted_on_by_no_tool(tmp_path: Path, mailbox: Any) -> None:
+    """A Message-ID is its sender's choice: a stranger's mail may carry the id of the
+    owner's mail from their lawyer. Over IMAP as in Maildir, a tool given that id acts on
+    neither message (it names them both); a labelled message's copies count once."""
+    append(mailbox, raw_mail("lawyer@firm.example", "Settlement", "Confidential terms", "c1@firm.example"))
+    append(mailbox, raw_mail("billing@vendor.example", "Invoice 42", "Amount due: 120", "inv42@v.example"))
+    rt = runtime(tmp_path, mailbox)
+    rt.call("mail_label", {"message_id": "inv42@v.example", "label": "Invoices"})
+    assert rt.call("mail_read", {"message_id": "inv42@v.example"}).value  # its copy is the same message
+    append(mailbox, raw_mail("mallory@evil.example", "Newsletter", "Buy now", "c1@firm.example"))
+    for tool, args in (("mail_label", {"message_id": "c1@firm.example", "label": "Trash"}),
+                       ("mail_read", {"message_id": "c1@firm.example"})):
+        with pytest.raises(ToolCallError, match="2 different messages carry the id 'c1@firm.example'"):
+            rt.call(tool, args)
+    assert not folder_message_ids(mailbox, "Trash")  # no such folder, or an empty one
 
 
 def test_outgoing_mail_reaches_the_smtp_listener(tmp_path: Path, mailbox: Any, smtp_sink: Any) -> None:

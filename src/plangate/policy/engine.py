@@ -106,7 +106,7 @@ class _Slice:
         attributes, arg_names = referenced_facts(r.cedar for r in rules)
         fields: list[str] = []
         for attr in sorted(attributes - {"args"}):
-            fields.extend(("channel", "principal", "authenticated") if attr == "trigger" else (attr,))
+            fields.extend(("channel", "principal", "authenticated", "message") if attr == "trigger" else (attr,))
         getter = operator.attrgetter(*fields) if fields else None
 
         def key_of(facts: CallFacts) -> Any:

@@ -12,6 +12,9 @@ Context attributes a rule may use:
 | attribute | meaning |
 |---|---|
 | `trigger.channel`, `trigger.principal`, `trigger.authenticated` | who started the run |
+| `trigger.message` | the id of the message that started it (its `meta.message_id`; "" if none): a |
+| | rule compares an argument's value with it (`context.args.message_id == context.trigger.message`), |
+| | whatever wrote the value (a reference, a copy, the sender's own words) |
 | `request_type` | the kind of request the plan declares |
 | `args.<name>` | concrete argument values (optional until known) |
 | `open_args` | arguments whose value is only known at run time |
@@ -98,6 +101,7 @@ class CallFacts(NamedTuple):
     executes_tainted: bool
     plan: PlanBounds
     decided_privately: bool = False
+    message: str = ""
 
 
 class FactEncodingError(ValueError):
@@ -132,7 +136,7 @@ def cedar_context(facts: CallFacts, catalog: Catalog, *,
         ctx["args"] = args
     if "trigger" in attributes:
         ctx["trigger"] = {"channel": facts.channel, "principal": facts.principal,
-                          "authenticated": facts.authenticated}
+                          "authenticated": facts.authenticated, "message": facts.message}
     if "request_type" in attributes:
         ctx["request_type"] = facts.request_type
     for key in ("open_args", "tainted_args", "influenced_args", "planner_args", "chosen_args",
@@ -237,7 +241,7 @@ def cedar_schema(catalog: Catalog) -> dict[str, Any]:
     common: dict[str, Any] = {
         "trigger": {"type": "Record", "attributes": {
             "channel": {"type": "String"}, "principal": {"type": "String"},
-            "authenticated": {"type": "Boolean"}}},
+            "authenticated": {"type": "Boolean"}, "message": {"type": "String"}}},
         "request_type": {"type": "String"},
         "open_args": _set(), "tainted_args": _set(), "influenced_args": _set(),
         "planner_args": _set(), "chosen_args": _set(), "tainted_sinks": _set(), "influenced_sinks": _set(),

@@ -39,7 +39,7 @@ _FACT_FIELDS = (
     "tool", "trust_class", "request_type", "channel", "principal", "authenticated", "args",
     "open_args", "tainted_args", "influenced_args", "planner_args", "chosen_args", "tainted_sinks",
     "influenced_sinks", "private", "readers_ok", "args_readers_ok", "to_owner", "to_sender", "to_known",
-    "destinations", "executes_tainted", "plan", "decided_privately")
+    "destinations", "executes_tainted", "plan", "decided_privately", "message")
 if CallFacts._fields != _FACT_FIELDS:  # `call_facts` builds them positionally, in this order
     raise ImportError("plangate.policy.facts.CallFacts changed its fields; update "
                       "plangate.review.flow.call_facts and _FACT_FIELDS")
@@ -100,6 +100,8 @@ class FlowContext:
                  planner_context: Label | None = None) -> None:
         self.classified = classified
         self.trigger = classified.trigger
+        #: The id of the message that started the run (`trigger.message` in the facts).
+        self.message = self.trigger.meta.get("message_id", "")
         #: Who may know the state of a stored name, as the deployment publishes it.
         self.state_label = deployment.state_label
         self.owner_addresses = deployment.owner_addresses()
@@ -359,7 +361,7 @@ class FlowContext:
             (frozenset([sinks[n] for n in influenced if n in sinks])
              if influenced and sinks else _NONE),
             private, readers_ok, args_ok, to_owner, to_sender, to_known, dests, executes_tainted, bounds,
-            decided_privately)
+            decided_privately, self.message)
 
     def _is_known(self, dest: str) -> bool:
         if dest.startswith(INVALID):

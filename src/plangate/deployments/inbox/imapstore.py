@@ -16,7 +16,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from plangate.deployments.inbox import messages
-from plangate.deployments.inbox.mailstore import INBOX, valid_folder
+from plangate.deployments.inbox.mailstore import INBOX, one_message, valid_folder
 
 _LIST_LINE = re.compile(rb'^\((?P<flags>[^)]*)\) (?P<sep>"[^"]*"|NIL) (?P<name>.+)$')
 
@@ -75,12 +75,13 @@ class ImapBackend:
 
     def _locate(self, message_id: str) -> tuple[str, bytes, bytes] | None:
         wanted = messages.bare_id(message_id)
+        found: list[tuple[str, bytes, bytes]] = []
         with self._session() as conn:
             for folder in _folders(conn):
-                for uid, raw in _fetch_uids(conn, folder, ("HEADER Message-ID", wanted)):
-                    if messages.view(raw).id == wanted:  # SEARCH HEADER is a substring match
-                        return folder, uid, raw
-        return None
+                found += [(folder, uid, raw) for uid, raw in _fetch_uids(conn, folder, ("HEADER Message-ID", wanted))
+                          if messages.view(raw).id == wanted]  # SEARCH HEADER is a substring match
+        one_message(message_id, [raw for _f, _u, raw in found])  # different messages: AmbiguousId
+        return found[0] if found else None
 
     def add_label(self, message_id: str, label: str) -> bool:
         _check(label)

@@ -39,13 +39,30 @@ class MailBackend(Protocol):
         """Messages in any folder whose text contains `query` (case-insensitive)."""
 
     def find(self, message_id: str) -> bytes | None:
-        """The message with this Message-ID (bare, no angle brackets), or None."""
+        """The message with this Message-ID (bare, no angle brackets), or None;
+        `AmbiguousId` when different messages carry it."""
 
     def add_label(self, message_id: str, label: str) -> bool:
-        """Copy the message into folder `label`; False when no such message exists."""
+        """Copy the message into folder `label`; False when no such message exists;
+        `AmbiguousId` when different messages carry its id."""
 
     def close(self) -> None:
         """Release connections; the backend may not be used afterwards."""
+
+
+class AmbiguousId(ValueError):
+    """Two different messages carry one Message-ID (an id is its sender's choice: a
+    stranger may send one that names the owner's mail): which of them a tool would act on
+    is not said, so it acts on neither."""
+
+
+def one_message(message_id: str, found: list[bytes]) -> bytes | None:
+    """The message among `found` (copies of it in several folders, the labels, count once),
+    None if none; `AmbiguousId` if they are different messages."""
+    distinct = {raw.replace(b"\r\n", b"\n"): raw for raw in found}
+    if len(distinct) > 1:
+        raise AmbiguousId(f"{len(distinct)} different messages carry the id {messages.bare_id(message_id)!r}")
+    return found[0] if found else None
 
 
 def valid_folder(name: str) -> bool:
@@ -110,11 +127,8 @@ class MaildirBackend:
 
     def find(self, message_id: str) -> bytes | None:
         wanted = messages.bare_id(message_id)
-        for folder in self.folders():
-            for raw in self.messages(folder):
-                if messages.view(raw).id == wanted:
-                    return raw
-        return None
+        return one_message(message_id, [raw for folder in self.folders() for raw in self.messages(folder)
+                                        if messages.view(raw).id == wanted])
 
     def add_label(self, message_id: str, label: str) -> bool:
         raw = self.find(message_id)

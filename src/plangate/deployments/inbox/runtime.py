@@ -57,7 +57,14 @@ from plangate.catalog import Catalog, ToolSpec, load_catalog
 from plangate.deployments.inbox import messages
 from plangate.deployments.inbox.errors import ToolCallError
 from plangate.deployments.inbox.imapstore import ImapError
-from plangate.deployments.inbox.mailstore import INBOX, MailBackend, MaildirBackend, labels_of, valid_folder
+from plangate.deployments.inbox.mailstore import (
+    INBOX,
+    AmbiguousId,
+    MailBackend,
+    MaildirBackend,
+    labels_of,
+    valid_folder,
+)
 from plangate.deployments.inbox.outbox import Outbox, SentKind, SmtpRelay
 from plangate.deployments.inbox.state import State
 from plangate.deployments.inbox.web import LoopbackWeb, WebError
@@ -227,7 +234,10 @@ class AssistantRuntime:
         return self._message("mail_read", args["message_id"]).full()
 
     def _message(self, tool: str, message_id: str, arg: str = "message_id") -> messages.MessageView:
-        raw = self.mail.find(message_id) if message_id.strip() else None
+        try:
+            raw = self.mail.find(message_id) if message_id.strip() else None
+        except AmbiguousId as exc:
+            raise ToolCallError(tool, str(exc), arg=arg) from None
         if raw is None:
             raise ToolCallError(tool, f"no message with id {message_id!r}", arg=arg)
         return messages.view(raw)
@@ -268,7 +278,11 @@ class AssistantRuntime:
         if not valid_folder(label) or label == INBOX:
             raise ToolCallError("mail_label", "a label is a plain word (letters, digits, _ and -)"
                                 " other than INBOX", arg="label")
-        if not self.mail.add_label(args["message_id"], label):
+        try:
+            labelled = self.mail.add_label(args["message_id"], label)
+        except AmbiguousId as exc:
+            raise ToolCallError("mail_label", str(exc), arg="message_id") from None
+        if not labelled:
             raise ToolCallError("mail_label", f"no message with id {args['message_id']!r}",
                                 arg="message_id")
         return {"message_id": messages.bare_id(args["message_id"]), "label": label}
