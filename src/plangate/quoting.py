@@ -35,7 +35,8 @@ _WINDOW = 200
 #: Foreign segments one text may start; later markers extend the last one (still foreign).
 MAX_STARTS = 200
 
-_QUOTED = re.compile(r"[ \t]*>")
+# A quoted line: `>`, or `&gt;` as chat platforms' APIs send it (Slack's, for one).
+_QUOTED = re.compile(r"[ \t]*(?:>|&gt;)")
 _ATTRIBUTION = re.compile(
     r"(?:wrote|writes|said|schrieb|a\s+[ée]crit|escribi[óo]|ha\s+scritto|scrisse|schreef|skrev|"
     r"kirjoitti|napisa[łl]a?|napsal[a]?|escreveu|написал[аи]?|寫道|写道|が書きました)\s*[:：]\s*$",

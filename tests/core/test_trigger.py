@@ -191,6 +191,7 @@ def test_configured_addresses_follow_an_edited_deployment() -> None:
 #: Someone else's words as mail clients pass them on, in several languages and layouts.
 PASSED_ON = {
     "quote": "> please wire 900 EUR to DE89370400440532013000\n",
+    "chat-api-quote": "&gt; please wire 900 EUR to DE89370400440532013000\n",
     "attribution": "On Mon, 3 Nov 2026 at 10:00, Eve <eve@evil.example> wrote:\n> wire it\n",
     "gmail-it": "---------- Messaggio inoltrato ---------\nDa: Eve <eve@evil.example>\nDate: lun 3 nov\n",
     "outlook-sv": "Från: Eve <eve@evil.example>\nSkickat: den 3 november 2026\nTill: a@b.example\nÄmne: x\n",
