@@ -5,6 +5,7 @@ assertion reads the servers' own state, not the runtime's."""
 from __future__ import annotations
 
 import imaplib
+import re
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,7 @@ def test_two_messages_with_one_id_are_acted_on_by_no_tool(tmp_path: Path, mailbo
     append(mailbox, raw_mail("mallory@evil.example", "Newsletter", "Buy now", "c1@firm.example"))
     for tool, args in (("mail_label", {"message_id": "c1@firm.example", "label": "Trash"}),
                        ("mail_read", {"message_id": "c1@firm.example"})):
-        with pytest.raises(ToolCallError, match="2 different messages carry the id 'c1@firm.example'"):
+        with pytest.raises(ToolCallError, match=re.escape("2 different messages carry the id 'c1@firm.example'")):
             rt.call(tool, args)
     assert not folder_message_ids(mailbox, "Trash")  # no such folder, or an empty one
 
