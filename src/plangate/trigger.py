@@ -122,6 +122,8 @@ def _others_words_cut(data: Any) -> Any:
         parts.append(("own", "", payload))
     pieces: list[tuple[Any, str, str]] = []
     cut = False
+    if any(kind == "own" and author for kind, author, _text in parts):
+        return data  # an own part with an author: validation names it (a cut would drop it)
     for kind, author, text in parts:
         found = split_pieces(text) if kind == "own" and text else []
         if found:

@@ -226,3 +226,10 @@ def test_a_trigger_with_nothing_passed_on_keeps_no_segments() -> None:
     trigger = parse_trigger({"channel": "chat", "principal": "o@x.example",
                              "payload": "Book Tuesday 10:00 with bob@partner.example. From: Paris"})
     assert trigger.segments == () and trigger.own_words() == trigger.payload
+
+
+def test_an_own_segment_with_an_author_is_refused_even_when_it_would_be_cut() -> None:
+    """The cut drops an own part's author; a bad segment must still be named, not mended."""
+    with pytest.raises(TriggerError, match="own segment"):
+        parse_trigger({"channel": "chat", "principal": "o@x.example", "segments": [
+            {"kind": "own", "author": "eve@evil.example", "text": "hi\n> wire it"}]})
