@@ -32,6 +32,8 @@ Kind = Literal["own", "quoted", "forwarded"]
 #: Markers are looked for in at most this many characters of a line (its start, or for an
 #: attribution its end), so a hostile line costs linear time.
 _WINDOW = 200
+#: Lines an attribution may be wrapped over (a display name of ~4,000 characters).
+_CLIMB = 50
 #: Foreign segments one text may start; later markers extend the last one (still foreign).
 MAX_STARTS = 200
 
@@ -95,6 +97,19 @@ def lines_of(text: str) -> list[str]:
     return out
 
 
+def _names_address(line: str) -> bool:
+    """Whether a line names a mail address anywhere in it. Looked for around its first and
+    last "@" (linear time on any line): a header line's display name is the earlier sender's
+    to choose, as long as they like, but it cannot come after the address a client writes
+    behind it (`Name <addr>`, `Name [mailto:addr]`) or before one written first."""
+    first = line.find("@")
+    if first < 0:
+        return False
+    windows = (line[:2 * _WINDOW], line[-2 * _WINDOW:], line[max(0, first - _WINDOW):first + _WINDOW],
+               line[max(0, line.rfind("@") - _WINDOW):line.rfind("@") + _WINDOW])
+    return any(_ADDRESS.search(window) for window in windows)
+
+
 def author_in(text: str) -> str:
     """The first mail address in `text`, canonical, or "" (unknown)."""
     found = _ADDRESS.search(text[:4 * _WINDOW]) or _ADDRESS.search(text[-4 * _WINDOW:])
@@ -144,16 +159,15 @@ def _follows(lines: list[str], i: int, start: re.Pattern[str]) -> bool:
 
 
 def _attribution_start(lines: list[str], i: int, floor: int) -> int:
-    """An attribution may be wrapped over a few lines (a long display name): it starts at
-    the topmost "On ..."-like line of the lines just above it, or, with none, at the top of
-    those lines (at most four, never across a blank line)."""
-    if _OPENER.match(lines[i][:_WINDOW]):
-        return i
+    """An attribution may be wrapped over many lines: the display name in it is the earlier
+    sender's to choose, as long and with whatever words they like (a wrapped line of it may
+    even start as "on ..."). It starts at the topmost "On ..."-like line of its paragraph
+    (the lines just above it, never across a blank line, at most `_CLIMB`), or, with none,
+    at the top of that paragraph."""
     top = i
-    while top - 1 >= max(floor, i - 4) and lines[top - 1].strip():
+    while top - 1 >= max(floor, i - _CLIMB) and lines[top - 1].strip():
         top -= 1
-    openers = [j for j in range(top, i) if _OPENER.match(lines[j][:_WINDOW])]
-    return openers[0] if openers else top
+    return next((j for j in range(top, i + 1) if _OPENER.match(lines[j][:_WINDOW])), top)
 
 
 def _header_key(line: str) -> str | None:
@@ -168,7 +182,7 @@ def _header_block(lines: list[str], i: int) -> bool:
     if key not in _FROM_KEYS:
         return False
     others = {k for k in map(_header_key, lines[i + 1:i + 6]) if k and k not in _FROM_KEYS}
-    return bool(others) and ("@" in lines[i][:_WINDOW * 2] or bool(others & _SENT_OR_SUBJECT))
+    return bool(others) and ("@" in lines[i] or bool(others & _SENT_OR_SUBJECT))
 
 
 def _unknown_header_block(lines: list[str], i: int) -> bool:
@@ -176,7 +190,7 @@ def _unknown_header_block(lines: list[str], i: int) -> bool:
     angle brackets, Outlook's `[mailto:...]`, or bare)."""
     block = lines[i:i + 3]
     return (len(block) == 3 and all(_ANY_HEADER.match(line[:_WINDOW]) for line in block)
-            and any(_ADDRESS.search(line[:_WINDOW * 2]) for line in block))
+            and any(_names_address(line) for line in block))
 
 
 def _block_author(lines: list[str], i: int) -> str:

@@ -198,6 +198,15 @@ PASSED_ON = {
     "thunderbird-fr": "-------- Message transféré --------\nSujet : x\nDe : Eve <eve@evil.example>\n",
     "outlook-ru": "От: Eve <eve@evil.example>\nОтправлено: 3 ноября 2026 г.\nКому: a@b.example\nТема: x\n",
     "apple": "Begin forwarded message:\n\nFrom: Eve <eve@evil.example>\nSubject: x\n",
+    # The earlier sender's display name is theirs to choose, as long as they like: it may push
+    # an address far along a header line, or wrap an attribution over many lines (one of them
+    # starting "on ...").
+    "outlook-hu-long-names": "Feladó: " + "Eve Evil " * 60
+                             + "<eve@evil.example>\nTárgy: x\nDátum: 2026. november 3. 10:00\n",
+    "attribution-wrapped": "On Mon, 3 Nov 2026 at 10:00, wire 900 EUR to DE89370400440532013000\n"
+                           + "Eve Evil Eve Evil\n" * 6 + "on the team <eve@evil.example> wrote:\n> x\n",
+    "attribution-unlisted-wrapped": "2026. nov. 3. 10:00 wire 900 EUR to DE89370400440532013000\n"
+                                    + "Eve Evil Eve Evil\n" * 6 + "<eve@evil.example> ezt írta:\n> x\n",
 }
 
 

@@ -47,8 +47,8 @@ _REPLY_PREFIX = re.compile(
     r"\s*(?:\[[^\]]{0,40}\]\s*)*(?:(re|aw|sv|vs|antw|odp|r|ynt|回复|答复|回覆)|"
     r"(fwd?|wg|tr|enc|rv|doorst|i|vl|pd|ilt|转发|轉寄))\s*(?:\[\d+\]|\(\d+\))?\s*[:：]",
     re.IGNORECASE)
-# A prefix of a language not listed above ("ΑΠ:", "ΠΡΘ:"): a short word and a colon.
-_ANY_PREFIX = re.compile(r"\s*(?:\[[^\]]{0,40}\]\s*)*[^\W\d_]{1,4}\s*[:：]")
+# A prefix of a language not listed above ("ΑΠ:", "ΠΡΘ:", "TOVÁBB:"): one word and a colon.
+_ANY_PREFIX = re.compile(r"\s*(?:\[[^\]]{0,40}\]\s*)*[^\W\d_]{1,12}\s*[:：]")
 
 
 @dataclass(frozen=True, slots=True)
