@@ -34,6 +34,8 @@ Kind = Literal["own", "quoted", "forwarded"]
 _WINDOW = 200
 #: Lines an attribution may be wrapped over (a display name of ~4,000 characters).
 _CLIMB = 50
+#: Lines of someone else's words after a text that are read with it (`split_pieces`).
+_LOOKAHEAD = 8
 #: Foreign segments one text may start; later markers extend the last one (still foreign).
 MAX_STARTS = 200
 
@@ -201,15 +203,26 @@ def _block_author(lines: list[str], i: int) -> str:
     return ""
 
 
-def split_pieces(text: str) -> list[tuple[Kind, str, str]]:
+def split_pieces(text: str, followed_by: tuple[str, str] | None = None) -> list[tuple[Kind, str, str]]:
     """(kind, claimed author, text) pieces: the principal's own words, then the quoted or
-    forwarded parts after them; `[]` when the text has no such part."""
+    forwarded parts after them; `[]` when the text has no such part.
+
+    `followed_by`: (kind, text) of someone else's words that come right after `text` (a
+    part a front or intake already marked). Its first lines are read, never cut, so the
+    text's last lines are judged with what follows them: an attribution right above a
+    quoted part, a header block whose first lines a front left outside the forwarded part."""
     lines = lines_of(text)
+    look = lines
+    if followed_by is not None:
+        kind_after, after = followed_by
+        below = lines_of(after)[:_LOOKAHEAD] or ["\n"]
+        # A quoted part's lines are quoted, whether or not the front kept their `>`.
+        look = lines + (["> " + line for line in below] if kind_after == "quoted" else below)
     starts: list[tuple[int, Kind, str]] = []  # (first line, kind, author)
     for i in range(len(lines)):
         if len(starts) >= MAX_STARTS:
             break
-        found = _marker(lines, i, foreign=bool(starts),
+        found = _marker(look, i, foreign=bool(starts),
                         floor=starts[-1][0] + 1 if starts else 0)
         if found is None:
             continue

@@ -124,13 +124,26 @@ def _others_words_cut(data: Any) -> Any:
     cut = False
     if any(kind == "own" and author for kind, author, _text in parts):
         return data  # an own part with an author: validation names it (a cut would drop it)
-    for kind, author, text in parts:
-        found = split_pieces(text) if kind == "own" and text else []
+    # Neighbouring own parts are one text (a front may have cut a forward's header block
+    # in two), read with the first lines of the part after it.
+    at = 0
+    while at < len(parts):
+        if parts[at][0] != "own":
+            pieces.append(parts[at])
+            at += 1
+            continue
+        end = at
+        while end < len(parts) and parts[end][0] == "own":
+            end += 1
+        run = "".join(p[2] for p in parts[at:end])
+        after = (parts[end][0], parts[end][2]) if end < len(parts) else None
+        found = split_pieces(run, after) if run else []
         if found:
             cut = True
             pieces += found
         else:
-            pieces.append((kind, author, text))
+            pieces += parts[at:end]
+        at = end
     if not cut:
         return data
     try:
