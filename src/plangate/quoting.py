@@ -86,6 +86,7 @@ _SENT_OR_SUBJECT = frozenset({
 _ANY_HEADER = re.compile(r"[ \t]*\*{0,2}[^\s:：*]{1,24}(?:[ \t][^\s:：*]{1,24})?\*{0,2}[ \t]*[:：]")
 # A line that is only a rule (Outlook puts 32 underscores above a forwarded header block).
 _LONG_RULE = re.compile(r"[ \t]*(?:_{8,}|-{8,}|={8,}|\*{8,}|~{8,})[ \t]*\r?\n?\Z")
+_AT = re.compile(r"\S@\S")
 _ADDRESS = re.compile(r"[\w.%+'\-]+@[\w\-]+(?:\.[\w\-]+)+")
 
 
@@ -100,16 +101,11 @@ def lines_of(text: str) -> list[str]:
 
 
 def _names_address(line: str) -> bool:
-    """Whether a line names a mail address anywhere in it. Looked for around its first and
-    last "@" (linear time on any line): a header line's display name is the earlier sender's
-    to choose, as long as they like, but it cannot come after the address a client writes
-    behind it (`Name <addr>`, `Name [mailto:addr]`) or before one written first."""
-    first = line.find("@")
-    if first < 0:
-        return False
-    windows = (line[:2 * _WINDOW], line[-2 * _WINDOW:], line[max(0, first - _WINDOW):first + _WINDOW],
-               line[max(0, line.rfind("@") - _WINDOW):line.rfind("@") + _WINDOW])
-    return any(_ADDRESS.search(window) for window in windows)
+    """Whether a line names a mail address anywhere in it: an "@" with no space on either
+    side (linear time on any line). Whatever the earlier sender made of their address (a
+    quoted local part, `"eve smith"@...`; a domain literal; a display name as long as they
+    like in front of it), an address has text right before and right after its "@"."""
+    return _AT.search(line) is not None
 
 
 def author_in(text: str) -> str:
@@ -188,11 +184,24 @@ def _header_block(lines: list[str], i: int) -> bool:
 
 
 def _unknown_header_block(lines: list[str], i: int) -> bool:
-    """Three "Word: value" lines in a row, starting here, one naming a mail address (in
-    angle brackets, Outlook's `[mailto:...]`, or bare)."""
-    block = lines[i:i + 3]
-    return (len(block) == 3 and all(_ANY_HEADER.match(line[:_WINDOW]) for line in block)
-            and any(_names_address(line) for line in block))
+    """Three "Word: value" entries in a row, starting here, one naming a mail address (in
+    angle brackets, Outlook's `[mailto:...]`, or bare). An entry may go on over lines that
+    do not look like a header: a format=flowed client (RFC 3676) soft-breaks a long line
+    (the earlier sender's subject) after a space, and a folded header goes on indented."""
+    entries = 0
+    address = False
+    last = ""
+    for j in range(i, len(lines)):  # linear overall: a run of continuations ends every scan
+        line = lines[j]
+        if _ANY_HEADER.match(line[:_WINDOW]):
+            if entries == 3:
+                break
+            entries += 1
+        elif not (entries and line not in ("\n", "\r\n") and (last.endswith(" \n") or line[:1] in " \t")):
+            break
+        address = address or _names_address(line)
+        last = line
+    return entries == 3 and address
 
 
 def _block_author(lines: list[str], i: int) -> str:

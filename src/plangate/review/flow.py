@@ -130,11 +130,15 @@ class FlowContext:
             for seg in self.trigger.segments)
         #: The whole message: every part of it.
         self.message_label = join_all([self.payload_label, *self.segment_labels])
-        #: The sender's own words, normalised; None when the whole payload is theirs.
+        #: The sender's own words, normalised; None when all of the trigger's text is theirs.
         self._own_words = own_words_text(self.trigger)
+        #: Text of the trigger that is not the sender's own words: a foreign part's, or a
+        #: header's (`own_words_text`), someone else's as a foreign part is.
+        self.others_label = (self.message_label if self.trigger.foreign() else self.message_label.join(
+            Label(readers=foreign_readers, sources=frozenset({"payload", "payload:meta"}), taint="high")))
         subject = self.trigger.meta.get("subject", "")
-        self.subject_label = (self.payload_label if self._own_words is None
-                              or text_occurs(subject, self._own_words) else self.message_label)
+        self.subject_label = (self.payload_label if self._own_words is None or not subject.strip()
+                              or text_occurs(subject, self._own_words) else self.others_label)
         self._payload_literals: dict[str, Label] = {}
         # A planner literal is whatever the planner chose to write, so it carries the
         # label of everything the planner was shown (the model layer says what that was:
@@ -199,7 +203,7 @@ class FlowContext:
             label = self._payload_literals.get(key)
             if label is None:
                 label = (self._payload_literal if occurs_in(lit, self._own_words)
-                         else self.message_label)
+                         else self.others_label)
                 self._payload_literals[key] = label
             return label
         return self.planner_label

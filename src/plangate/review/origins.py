@@ -133,12 +133,21 @@ def as_written(text: str) -> str:
 
 
 def own_words_text(trigger: Trigger) -> str | None:
-    """The normalised text of the sender's own words and the message's meta (its subject
-    only when it is in their words), or None when all of the payload is their own."""
+    """The normalised text of the sender's own words, or None when all of the trigger's
+    text is their own: the whole payload, and no meta value holds words the payload does
+    not. A header (`meta`) is never their words on its own: a To or Cc names people by the
+    display names those people chose, a reply's subject is the earlier sender's. Only what
+    also stands in their own words is theirs (the inbox puts a subject of their own in the
+    payload)."""
     if not trigger.foreign():
+        payload = None
+        for value in trigger.meta.values():
+            if value.strip():
+                payload = payload if payload is not None else normalise(trigger.payload)
+                if not text_occurs(value, payload):
+                    return payload
         return None
-    meta = [v for k, v in trigger.meta.items() if k != "subject"]
-    return normalise("\n".join([trigger.own_words(), *meta]))
+    return normalise(trigger.own_words())
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ third-party field in a webhook) is cut into its own `segments`
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import hmac
 import re
@@ -200,11 +201,17 @@ def trigger_from_email(raw: bytes, *, trusted_authserv_ids: list[str], received_
     subject = messages.header(msg, "Subject")
     payload, segments = email_payload(msg, subject)
     meta = {"subject": subject, "message_id": messages.bare_id(messages.header(msg, "Message-ID")),
-            "to": messages.header(msg, "To"), "cc": messages.header(msg, "Cc"),
+            "to": _addresses(messages.header(msg, "To")), "cc": _addresses(messages.header(msg, "Cc")),
             "date": messages.header(msg, "Date")}
     return Trigger(id=trigger_id, channel="email", principal=principal[:1000], evidence=evidence,
                    instruction=instruction, payload=payload, segments=segments,
                    meta={k: v[:MAX_META_CHARS] for k, v in meta.items()})
+
+
+def _addresses(header: str) -> str:
+    """The addresses of a To or Cc header, without display names: a display name there is
+    what the person named chose (their own From's), not the sender's words (red team round 29)."""
+    return ", ".join(address for _name, address in email.utils.getaddresses([header]) if address)
 
 
 def email_payload(msg: EmailMessage, subject: str) -> tuple[str, tuple[Segment, ...]]:
