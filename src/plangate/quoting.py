@@ -48,6 +48,10 @@ _ATTRIBUTION = re.compile(
 # An attribution in a language not listed above: a line ending in ":" right before quoted
 # lines, with an address in angle brackets or a date or time in it.
 _INTRO = re.compile(r"[:：]\s*$")
+# An attribution whose verb is not at its end, or that has none ("Am ... schrieb Kim <addr>:",
+# "2026年11月3日 Kim <addr>:"): a line ending in an address in angle brackets and a colon,
+# with or without quoted lines under it (an HTML mail made text has no `>`).
+_NAMED_INTRO = re.compile(r"<[^<>\n]{1,200}@[^<>\s]{1,200}>\s*[:：]\s*$")
 _DATED = re.compile(r"<[^<>@\s]+@[^<>\s]+>|\b(?:19|20)\d\d\b|\b\d{1,2}:\d\d\b")
 _OPENER = re.compile(r"\s*(?:on|am|le|el|il|op|den|em|w\s+dniu|dne|в)\s", re.IGNORECASE)
 _RULE = re.compile(r"\s*[-=_*~]{2,}")
@@ -127,7 +131,7 @@ def _marker(lines: list[str], i: int, *, foreign: bool,
         if foreign:
             return None
         return i, "quoted", author_in(line) if _ATTRIBUTION.search(line[-_WINDOW:]) else ""
-    if _ATTRIBUTION.search(line[-_WINDOW:]) or (
+    if _ATTRIBUTION.search(line[-_WINDOW:]) or _NAMED_INTRO.search(line[-_WINDOW:]) or (
             _INTRO.search(line[-_WINDOW:]) and _DATED.search(line[:_WINDOW] + " " + line[-_WINDOW:])
             and _follows(lines, i, _QUOTED)):
         first = _attribution_start(lines, i, floor)

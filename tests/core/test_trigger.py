@@ -205,6 +205,10 @@ PASSED_ON = {
                              + "<eve@evil.example>\nTárgy: x\nDátum: 2026. november 3. 10:00\n",
     "attribution-wrapped": "On Mon, 3 Nov 2026 at 10:00, wire 900 EUR to DE89370400440532013000\n"
                            + "Eve Evil Eve Evil\n" * 6 + "on the team <eve@evil.example> wrote:\n> x\n",
+    # Gmail's attribution in German or Japanese (the address after the verb, or no verb), over
+    # an HTML mail made text: no `>` under it.
+    "attribution-de-no-quote": "Am Mo., 3. Nov. 2026 um 10:00 Uhr schrieb Kim <kim@growthlabs.example>:\n\nwire it\n",
+    "attribution-ja-no-quote": "2026年11月3日(月) 10:00 Kim <kim@growthlabs.example>:\n\nwire it\n",
     "attribution-unlisted-wrapped": "2026. nov. 3. 10:00 wire 900 EUR to DE89370400440532013000\n"
                                     + "Eve Evil Eve Evil\n" * 6 + "<eve@evil.example> ezt írta:\n> x\n",
 }
