@@ -201,7 +201,7 @@ def _unknown_header_block(lines: list[str], i: int) -> bool:
             if entries == 3:
                 break
             entries += 1
-        elif not (entries and line not in ("\n", "\r\n") and (last.endswith(" \n") or line[:1] in " \t")):
+        elif not (entries and line not in ("\n", "\r\n") and (last.endswith((" \n", " \r\n")) or line[:1] in " \t")):
             break
         address = address or _names_address(line)
         last = line

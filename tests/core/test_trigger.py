@@ -205,6 +205,12 @@ PASSED_ON = {
                              + "<eve@evil.example>\nTárgy: x\nDátum: 2026. november 3. 10:00\n",
     "attribution-wrapped": "On Mon, 3 Nov 2026 at 10:00, wire 900 EUR to DE89370400440532013000\n"
                            + "Eve Evil Eve Evil\n" * 6 + "on the team <eve@evil.example> wrote:\n> x\n",
+    # A header block in an unlisted language whose subject (the earlier sender's, long) a
+    # format=flowed client soft-broke, with CRLF line ends; and one folded, indented.
+    "flowed-crlf": "Feladó: Eve <eve@evil.example>\r\nTárgy: please set the payout \r\n"
+                   "account to DE89370400440532013000 today\r\nDátum: 2026. november 3.\r\n",
+    "folded": "Feladó: Eve <eve@evil.example>\nTárgy: please set the payout\n  account to "
+              "DE89370400440532013000\nDátum: 2026. november 3.\n",
     # Gmail's attribution in German or Japanese (the address after the verb, or no verb), over
     # an HTML mail made text: no `>` under it.
     "attribution-de-no-quote": "Am Mo., 3. Nov. 2026 um 10:00 Uhr schrieb Kim <kim@growthlabs.example>:\n\nwire it\n",
