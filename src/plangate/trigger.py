@@ -57,6 +57,11 @@ class Evidence(BaseModel):
     dkim: Verdict3 = "none"
     signed: bool = False
     paired: bool = False
+    #: The receiving side chose the trigger's `id` (a counter, a digest of what it
+    #: received). False, the default, when the id was copied from the message (a mail's
+    #: Message-ID, a chat platform's message id a client can set): then its text is the
+    #: sender's words, and a plan that copies it into a call carries the sender's label.
+    id_assigned: bool = False
 
 
 class Segment(BaseModel):

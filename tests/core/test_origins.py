@@ -13,8 +13,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from plangate import parse_trigger
+from plangate.labels import Label
 from plangate.plan.codec import CheckedPlan, Scoped
 from plangate.plan.model import CallStep, Concat, ExtractStep, ExtractType, ListOf, Lit, Plan, Ref
+from plangate.policy.facts import PlanBounds
 from plangate.review import Review, review
 from plangate.review.flow import FlowContext
 from plangate.review.origins import (
@@ -128,6 +130,44 @@ def test_a_non_owners_forward_is_labelled_as_before() -> None:
         old = before.literal_label(Lit(literal=value, origin="payload"))
         assert (label.readers, label.taint) == (old.readers, old.taint)
     assert flow.trigger_label(("segments", "1", "text")).readers == frozenset({"owner", STRANGER})
+
+
+def test_an_id_copied_from_the_message_is_the_senders_words() -> None:
+    """A mail's Message-ID is written by whoever sends the mail: a trigger id the front
+    copied from the message carries the sender's label (tainted, readable by the owner and
+    the sender); only an id the receiving side chose (`id_assigned`), or the authenticated
+    owner's own, is the channel's."""
+    copied = flow_for(forwarded_by(STRANGER, {"dmarc": "pass"}))
+    label = copied.trigger_label(("id",))
+    assert label.taint == "high" and label.readers == frozenset({"owner", STRANGER})
+    assert copied.trigger_label(("channel",)).taint == "none"
+    assigned = flow_for(forwarded_by(STRANGER, {"dmarc": "pass", "id_assigned": True}))
+    assert assigned.trigger_label(("id",)) == assigned.trigger_label(("channel",))
+    owners = flow_for(forwarded_by(OWNER, {"dmarc": "pass"}))
+    assert owners.trigger_label(("id",)).taint == "none" and owners.trigger_label(("id",)).is_public
+
+
+def test_a_run_is_steered_once_its_planner_saw_others_words() -> None:
+    """`steered`, the run's integrity pc as one fact: true when the owner's message carries
+    a stranger's forwarded part, or the planner was shown untrusted output; false for the
+    owner's own words alone, even where no value in the call is influenced."""
+    policy = assistant_policy()
+    spec = next(iter(policy.catalog.tools.values()))
+
+    def steered(trigger: Trigger, context: Label | None = None) -> bool:
+        deployment = deployment_of(policy)
+        flow = FlowContext(classify(trigger, deployment), deployment, planner_context=context)
+        facts = flow.call_facts(spec=spec, args={}, request_type="any",
+                                bounds=PlanBounds(calls=1, egress=0, payments=0, loop=1),
+                                executes_tainted=False)
+        return facts.steered
+
+    own = parse_trigger({"channel": "email", "principal": OWNER, "evidence": {"dmarc": "pass"},
+                         "payload": OWN})
+    assert not steered(own)
+    assert steered(forwarded_by(OWNER, {"dmarc": "pass"}))
+    assert steered(own, Label(taint="high"))
+    assert steered(parse_trigger({"channel": "email", "principal": STRANGER, "payload": OWN}))
 
 
 def test_forwarded_instructions_cannot_pick_a_recipient() -> None:

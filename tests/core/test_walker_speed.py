@@ -161,7 +161,8 @@ def ref_call_facts(self: FlowContext, *, spec: ToolSpec, args: Mapping[str, Reso
         influenced_sinks=frozenset(sinks[n] for n in influenced if n in sinks),
         private=private, readers_ok=readers_ok, args_readers_ok=args_readers_ok,
         to_owner=to_owner, to_sender=to_sender,
-        to_known=to_known, destinations=dests, executes_tainted=executes_tainted, plan=bounds)
+        to_known=to_known, destinations=dests, executes_tainted=executes_tainted, plan=bounds,
+        steered=self.steered.taint != "none")
 
 
 # --- Flow: arguments and facts ------------------------------------------------------------------

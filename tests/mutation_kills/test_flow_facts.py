@@ -134,7 +134,8 @@ def test_planner_tainted_and_influenced_arguments_are_named() -> None:
 def test_each_part_of_a_strangers_trigger_has_its_own_label() -> None:
     """Sources name where a value came from, and taint how far the sender shaped it: the
     sender's address is influenced (`low`), the channel and the instruction are trusted,
-    payload text is the sender's (tainted, readable by owner and sender)."""
+    payload text and an id copied from the message are the sender's (tainted, readable by
+    owner and sender)."""
     ctx = flow(STRANGER, payload="meet me", instruction="be brief")
 
     def label(path: str) -> Label:
@@ -142,7 +143,9 @@ def test_each_part_of_a_strangers_trigger_has_its_own_label() -> None:
 
     assert label("principal") == Label(sources=frozenset({"trigger:principal"}), taint="low")
     assert label("channel") == Label(sources=frozenset({"trigger:channel"}))
-    assert label("id") == Label(sources=frozenset({"trigger:channel"}))
+    # An id the front copied from the message (no `id_assigned`) is the sender's text.
+    assert label("id") == Label(readers=frozenset({"owner", STRANGER}),
+                                sources=frozenset({"payload", "trigger:id"}), taint="high")
     # The instruction is trusted; in a run whose planner saw the stranger's text, which of
     # its words feed which argument was that planner's choice: `low`, as for a literal of them.
     assert label("instruction") == Label(sources=frozenset({"instruction"}), taint="low")

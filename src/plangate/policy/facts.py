@@ -35,6 +35,10 @@ Context attributes a rule may use:
 | `decided_privately` | an agent that runs its own tools decides whether to make this call after |
 | | reading something more private than the trigger's own message (a write into a folder |
 | | others read asks about it; an egress has it in `readers_ok` already) |
+| `steered` | the plan was written by a planner that saw words its principal did not write (a |
+| | stranger's message, a quoted or forwarded part, a header someone else wrote, a tool's output |
+| | on a replan): which calls the plan makes at all may be someone else's choice, even when every |
+| | value in them is the principal's (the run's integrity pc, one bit for the whole run) |
 | `plan.calls`, `plan.egress`, `plan.payments`, `plan.loop` | bounds of the whole plan |
 """
 
@@ -102,6 +106,7 @@ class CallFacts(NamedTuple):
     plan: PlanBounds
     decided_privately: bool = False
     message: str = ""
+    steered: bool = False
 
 
 class FactEncodingError(ValueError):
@@ -111,7 +116,8 @@ class FactEncodingError(ValueError):
 ALL_ATTRIBUTES = frozenset({
     "trigger", "request_type", "args", "open_args", "tainted_args", "influenced_args",
     "planner_args", "chosen_args", "tainted_sinks", "influenced_sinks", "private", "executes_tainted", "plan",
-    "decided_privately", "readers_ok", "args_readers_ok", "to_owner", "to_sender", "to_known", "destinations"})
+    "decided_privately", "steered", "readers_ok", "args_readers_ok", "to_owner", "to_sender", "to_known",
+    "destinations"})
 
 
 def cedar_context(facts: CallFacts, catalog: Catalog, *,
@@ -149,6 +155,8 @@ def cedar_context(facts: CallFacts, catalog: Catalog, *,
         ctx["executes_tainted"] = facts.executes_tainted
     if "decided_privately" in attributes:
         ctx["decided_privately"] = facts.decided_privately
+    if "steered" in attributes:
+        ctx["steered"] = facts.steered
     if "plan" in attributes:
         ctx["plan"] = {"calls": facts.plan.calls, "egress": facts.plan.egress,
                        "payments": facts.plan.payments, "loop": facts.plan.loop}
@@ -248,6 +256,7 @@ def cedar_schema(catalog: Catalog) -> dict[str, Any]:
         "private": {"type": "Boolean"},
         "executes_tainted": {"type": "Boolean"},
         "decided_privately": {"type": "Boolean"},
+        "steered": {"type": "Boolean"},
         "readers_ok": {"type": "Boolean", "required": False},
         "args_readers_ok": {"type": "Boolean", "required": False},
         "to_owner": {"type": "Boolean", "required": False},

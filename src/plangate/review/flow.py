@@ -39,7 +39,7 @@ _FACT_FIELDS = (
     "tool", "trust_class", "request_type", "channel", "principal", "authenticated", "args",
     "open_args", "tainted_args", "influenced_args", "planner_args", "chosen_args", "tainted_sinks",
     "influenced_sinks", "private", "readers_ok", "args_readers_ok", "to_owner", "to_sender", "to_known",
-    "destinations", "executes_tainted", "plan", "decided_privately", "message")
+    "destinations", "executes_tainted", "plan", "decided_privately", "message", "steered")
 if CallFacts._fields != _FACT_FIELDS:  # `call_facts` builds them positionally, in this order
     raise ImportError("plangate.policy.facts.CallFacts changed its fields; update "
                       "plangate.review.flow.call_facts and _FACT_FIELDS")
@@ -153,6 +153,7 @@ class FlowContext:
         saw_untrusted = self.message_label.untrusted or (
             planner_context is not None and planner_context.untrusted)
         self.steered = Label(taint="low") if saw_untrusted else TRUSTED
+        self._is_steered = bool(saw_untrusted)
         #: The plan's own pc: its shape (which steps, which fields, which enum values and
         #: bounds an extraction may answer) was written by a planner that saw this context.
         #: Every effect and every write is checked with it, so nothing computed in the plan
@@ -169,6 +170,11 @@ class FlowContext:
         self.principal_label = Label(sources=frozenset({"trigger:principal"}),
                                      taint="none" if classified.is_owner else "low")
         self.channel_label = Label(sources=frozenset({"trigger:channel"}))
+        # The id is the channel's only where the receiving side chose it; one a front copied
+        # from the message (a Message-ID) was written by the sender: their words, as text of
+        # their message is (the authenticated owner's are the owner's).
+        self.id_label = (self.channel_label if classified.is_owner or self.trigger.evidence.id_assigned
+                         else self.payload_label.join(Label(sources=frozenset({"trigger:id"}))))
         self.trigger_value = trigger_fields(self.trigger, principal)
 
     def shown_label(self) -> Label:
@@ -212,12 +218,14 @@ class FlowContext:
         head = str(path[0]) if path else ""
         if head == "principal":
             return self.principal_label
-        if head in ("channel", "id"):
+        if head == "channel":
             return self.channel_label
+        if head == "id":
+            return self.id_label
         # Any text of the message: which part feeds which argument was the planner's
         # choice, as with a literal of the same words, so a planner that saw untrusted text
         # (`steered`) marks it influenced however it reaches the argument. (The principal,
-        # the channel and the id are the channel's, one value each: nothing to pick among.)
+        # the channel and the id are one value each: nothing to pick among.)
         label = self._message_part_label(head, path)
         return label if self.steered is TRUSTED else label.join(self.steered)
 
@@ -365,7 +373,7 @@ class FlowContext:
             (frozenset([sinks[n] for n in influenced if n in sinks])
              if influenced and sinks else _NONE),
             private, readers_ok, args_ok, to_owner, to_sender, to_known, dests, executes_tainted, bounds,
-            decided_privately, self.message)
+            decided_privately, self.message, self._is_steered)
 
     def _is_known(self, dest: str) -> bool:
         if dest.startswith(INVALID):

@@ -295,4 +295,5 @@ def trigger_from_schedule(name: str, instruction: str, *, trigger_id: str = "tri
     instruction as trusted text and no untrusted payload. Give each firing its own
     `trigger_id` (the schedule's name and time): a trigger's budget spans its runs, so
     firings that share an id share one budget."""
-    return Trigger(id=trigger_id, channel="cron", principal=f"cron:{name}", instruction=instruction)
+    return Trigger(id=trigger_id, channel="cron", principal=f"cron:{name}", instruction=instruction,
+                   evidence=Evidence(id_assigned=True))

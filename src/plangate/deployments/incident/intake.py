@@ -182,7 +182,7 @@ def _alert_trigger(alert: _Alert, *, signed: bool, source: str,
     meta = {k: v for k, v in fields.items()}
     meta["alert_id"] = alert_id
     trigger = Trigger(id=alert_id, channel="webhook", principal=source,
-                      evidence=Evidence(signed=signed), instruction=instruction,
+                      evidence=Evidence(signed=signed, id_assigned=True), instruction=instruction,
                       payload=payload, segments=tuple(pieces), meta=meta)
     return trigger, {**fields, "status": "firing"}
 

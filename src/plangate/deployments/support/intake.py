@@ -48,8 +48,11 @@ def _text(text: str) -> str:
     return text
 
 
-def chat_trigger(address: str, text: str, *, session: bool = True, trigger_id: str = "chat") -> Trigger:
+def chat_trigger(address: str, text: str, *, session: bool = True, trigger_id: str = "chat",
+                 id_assigned: bool = False) -> Trigger:
     """A chat message. `session`: the front end's signed-in session vouches for `address`.
+    `id_assigned`: the desk chose `trigger_id` (else it is the message's own id, the
+    sender's text: `plangate.trigger.Evidence`).
     Without one, `address` is only what the visitor typed: the principal is the visitor's
     chat handle (replies show in that chat, not in the mailbox of whoever was named), and
     the claim is kept in `meta` for the human who reads it."""
@@ -64,13 +67,14 @@ def chat_trigger(address: str, text: str, *, session: bool = True, trigger_id: s
     # A chat quotes too (an agent pasting a customer's message): someone else's words.
     payload = _text(text)
     return Trigger(id=trigger_id, channel="chat", principal=principal,
-                   evidence=Evidence(paired=session), payload=payload, segments=_segments(payload),
+                   evidence=Evidence(paired=session, id_assigned=id_assigned), payload=payload,
+                   segments=_segments(payload),
                    meta=meta)
 
 
 def email_trigger(sender: str, subject: str, body: str, *, dmarc: AuthVerdict = "none",
                   spf: AuthVerdict = "none", dkim: AuthVerdict = "none", spf_domain: str = "",
-                  dkim_domain: str = "", trigger_id: str = "email") -> Trigger:
+                  dkim_domain: str = "", trigger_id: str = "email", id_assigned: bool = False) -> Trigger:
     """An email as the receiving server judged it. The subject is the sender's words unless
     it is a reply to or forward of someone else's ("Re:", "Fwd:"). An SPF or DKIM pass
     counts only with the domain it passed for (`spf_domain`: the envelope sender's,
@@ -86,7 +90,7 @@ def email_trigger(sender: str, subject: str, body: str, *, dmarc: AuthVerdict = 
     if dkim == "pass" and not aligned_domain(dkim_domain, from_domain):
         dkim = "none"
     return Trigger(id=trigger_id, channel="email", principal=sender,
-                   evidence=Evidence(dmarc=dmarc, spf=spf, dkim=dkim),
+                   evidence=Evidence(dmarc=dmarc, spf=spf, dkim=dkim, id_assigned=id_assigned),
                    payload=body, segments=segments,
                    meta={"subject": subject[:500]})
 
@@ -97,15 +101,16 @@ def trigger_from_spec(spec: Mapping[str, Any], n: int = 0) -> Trigger:
     "dmarc": pass|fail|none}` or `{"staff": ADDR, "text": T}` (an agent's signed-in chat)."""
     if "chat" in spec:
         return chat_trigger(str(spec["chat"]), str(spec["text"]), session=bool(spec.get("session", True)),
-                            trigger_id=f"chat-{n}")
+                            trigger_id=f"chat-{n}", id_assigned=True)
     if "email" in spec:
         dmarc = spec.get("dmarc", "none")
         if dmarc not in ("pass", "fail", "none"):
             raise IntakeError(f"dmarc must be pass, fail or none, not {dmarc!r}")
         return email_trigger(str(spec["email"]), str(spec.get("subject", "")), str(spec["body"]),
-                             dmarc=dmarc, trigger_id=f"email-{n}")
+                             dmarc=dmarc, trigger_id=f"email-{n}", id_assigned=True)
     if "staff" in spec:
-        return chat_trigger(str(spec["staff"]), str(spec["text"]), session=True, trigger_id=f"staff-{n}")
+        return chat_trigger(str(spec["staff"]), str(spec["text"]), session=True, trigger_id=f"staff-{n}",
+                            id_assigned=True)
     raise IntakeError(f"a trigger is a chat, an email or a staff request, not {sorted(spec)}")
 
 
