@@ -90,6 +90,14 @@ _SENT_OR_SUBJECT = frozenset({
 _ANY_HEADER = re.compile(r"[ \t]*\*{0,2}[^\s:：*]{1,24}(?:[ \t][^\s:：*]{1,24})?\*{0,2}[ \t]*[:：]")
 # A line that is only a rule (Outlook puts 32 underscores above a forwarded header block).
 _LONG_RULE = re.compile(r"[ \t]*(?:_{8,}|-{8,}|={8,}|\*{8,}|~{8,})[ \t]*\r?\n?\Z")
+#: "Re:", "Fwd:", "AW:", "WG:", "TR:", ... (after list tags like "[team]"): the subject is the
+#: earlier message's, written by its sender.
+REPLY_PREFIX = re.compile(
+    r"\s*(?:\[[^\]]{0,40}\]\s*)*(?:(re|aw|sv|vs|antw|odp|r|ynt|回复|答复|回覆)|"
+    r"(fwd?|wg|tr|enc|rv|doorst|i|vl|pd|ilt|转发|轉寄))\s*(?:\[\d+\]|\(\d+\))?\s*[:：]",
+    re.IGNORECASE)
+#: A prefix of a language not listed above ("ΑΠ:", "ΠΡΘ:", "TOVÁBB:"): one word and a colon.
+ANY_PREFIX = re.compile(r"\s*(?:\[[^\]]{0,40}\]\s*)*[^\W\d_]{1,12}\s*[:：]")
 _AT = re.compile(r"\S@\S")
 _ADDRESS = re.compile(r"[\w.%+'\-]+@[\w\-]+(?:\.[\w\-]+)+")
 
@@ -254,3 +262,11 @@ def split_pieces(text: str, followed_by: tuple[str, str] | None = None) -> list[
     for (first, kind, author), end in zip(starts, bounds[1:], strict=True):
         pieces.append((kind, author, "".join(lines[first:end])))
     return pieces
+
+
+def passed_on_subject(subject: str) -> bool:
+    """Whether a subject starts as a reply's or a forward's does ("Re:", "Fwd:", or one word
+    and a colon in a language not listed): the earlier message's subject, its sender's words.
+    A subject without one was written by the sender (clients add a prefix when they reply
+    or forward)."""
+    return REPLY_PREFIX.match(subject) is not None or ANY_PREFIX.match(subject) is not None

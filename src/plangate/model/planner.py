@@ -143,7 +143,7 @@ def planner_view(classified: Classified, policy: CompiledPolicy, *,
         "trust_class": classified.trust_class, "authenticated": classified.authenticated}}
     if trigger.meta:
         doc["trigger"]["headers"] = dict(trigger.meta)
-        labels.append(flow.trigger_label(("meta",)))
+        labels.append(flow.shown_headers_label)
     if trigger.instruction:
         doc["instruction"] = trigger.instruction
         labels.append(flow.instruction_label)

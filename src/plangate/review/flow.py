@@ -21,6 +21,7 @@ from plangate.labels import PUBLIC, TRUSTED, Label, Taint, join_all
 from plangate.plan.codec import TRIGGER_REF
 from plangate.plan.model import Arg, Concat, ListOf, Lit, Ref
 from plangate.policy.facts import CallFacts, PlanBounds
+from plangate.quoting import passed_on_subject
 from plangate.resources import OPEN_VALUE
 from plangate.review.origins import as_text, occurs_in, own_words_text, text_occurs
 from plangate.trigger import Classified, Deployment, Trigger
@@ -136,9 +137,18 @@ class FlowContext:
         #: header's (`own_words_text`), someone else's as a foreign part is.
         self.others_label = (self.message_label if self.trigger.foreign() else self.message_label.join(
             Label(readers=foreign_readers, sources=frozenset({"payload", "payload:meta"}), taint="high")))
-        subject = self.trigger.meta.get("subject", "")
-        self.subject_label = (self.payload_label if self._own_words is None or not subject.strip()
-                              or text_occurs(subject, self._own_words) else self.others_label)
+        # Each header (`meta`) as a reference reads it: the sender's where their own words hold
+        # it, else someone else's (a reply's subject, a display name, an id their client or
+        # anyone's wrote), as `own_words_text` decides for literals.
+        own = self._own_words
+        self.meta_labels = {key: (self.payload_label if own is None or not value.strip()
+                                  or text_occurs(value, own) else self.others_label)
+                            for key, value in self.trigger.meta.items()}
+        self.subject_label = self.meta_labels.get("subject", self.payload_label)
+        self.headers_label = join_all([self.payload_label, *self.meta_labels.values()])
+        #: The headers as a planner reads them: a sender's own client wrote its Message-ID,
+        #: date and addresses, so of those only the subject may be someone else's words there.
+        self.shown_headers_label = self.payload_label.join(self.subject_label)
         self._payload_literals: dict[str, Label] = {}
         # A planner literal is whatever the planner chose to write, so it carries the
         # label of everything the planner was shown (the model layer says what that was:
@@ -150,8 +160,19 @@ class FlowContext:
         # wrote, that choice was steerable: at least `low` taint (influenced), like an
         # enum answer. (The owner said "share A with bob, never B"; a steered planner
         # shares B with bob, every literal verified.)
-        saw_untrusted = self.message_label.untrusted or (
-            planner_context is not None and planner_context.untrusted)
+        # The planner is shown the headers too (`plangate.model.planner_view`): a reply's or
+        # forward's subject ("Re: <a stranger's subject>") that is not the sender's own words
+        # steers as a quoted part does. A subject with no such prefix is the sender's (their
+        # client adds one when it replies or forwards), and headers no sender's words hold as
+        # a rule (a Message-ID, a date, addresses) do not count either; their values still
+        # carry someone else's label. (A trigger with no message and no subject, a schedule's,
+        # shows only its instruction.)
+        shown_message = bool(self.trigger.payload) or bool(self.trigger.segments)
+        subject = self.trigger.meta.get("subject", "")
+        shown_subject = bool(subject.strip()) and passed_on_subject(subject)
+        saw_untrusted = ((shown_message and self.message_label.untrusted)
+                         or (shown_subject and self.subject_label.untrusted)
+                         or (planner_context is not None and planner_context.untrusted))
         self.steered = Label(taint="low") if saw_untrusted else TRUSTED
         self._is_steered = bool(saw_untrusted)
         #: The plan's own pc: its shape (which steps, which fields, which enum values and
@@ -182,7 +203,7 @@ class FlowContext:
         channel, its headers, instruction and message: `plangate.model.planner_view`)."""
         parts = [self.principal_label, self.channel_label, self.message_label]
         if self.trigger.meta:
-            parts.append(self.trigger_label(("meta",)))
+            parts.append(self.shown_headers_label)
         if self.trigger.instruction:
             parts.append(self.instruction_label)
         return join_all(parts)
@@ -242,8 +263,8 @@ class FlowContext:
             return self.message_label
         if head == "meta":  # the sender's headers; the subject may be an earlier sender's
             if len(path) < 2:
-                return self.payload_label.join(self.subject_label)
-            return self.subject_label if str(path[1]) == "subject" else self.payload_label
+                return self.headers_label
+            return self.meta_labels.get(str(path[1]), self.payload_label)
         return self.message_label  # the payload: every part of the message
 
     def resolve(self, arg: Arg, env: Mapping[str, Resolved]) -> Resolved:

@@ -37,19 +37,12 @@ from plangate.deployments.inbox.provenance import (
     split_text,
 )
 from plangate.identity import aligned_domain, parse_address
+from plangate.quoting import ANY_PREFIX, REPLY_PREFIX
 from plangate.trigger import MAX_PAYLOAD_CHARS, Evidence, Segment, SegmentKind, Trigger, Verdict3
 
 MAX_META_CHARS = 1000
 _RESULT = re.compile(r"^\s*([A-Za-z0-9_-]+)(?:\s*/\s*[0-9]+)?\s*=\s*([A-Za-z0-9_-]+)(.*)$", re.S)
 _PROPERTY = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_.-]+)\s*=\s*(\"[^\"]*\"|[^\s;]+)")
-# "Re:", "Fwd:", "AW:", "WG:", "TR:", ... (after list tags like "[team]"): the subject is the
-# earlier message's, written by its sender.
-_REPLY_PREFIX = re.compile(
-    r"\s*(?:\[[^\]]{0,40}\]\s*)*(?:(re|aw|sv|vs|antw|odp|r|ynt|回复|答复|回覆)|"
-    r"(fwd?|wg|tr|enc|rv|doorst|i|vl|pd|ilt|转发|轉寄))\s*(?:\[\d+\]|\(\d+\))?\s*[:：]",
-    re.IGNORECASE)
-# A prefix of a language not listed above ("ΑΠ:", "ΠΡΘ:", "TOVÁBB:"): one word and a colon.
-_ANY_PREFIX = re.compile(r"\s*(?:\[[^\]]{0,40}\]\s*)*[^\W\d_]{1,12}\s*[:：]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,12 +193,24 @@ def trigger_from_email(raw: bytes, *, trusted_authserv_ids: list[str], received_
         evidence = Evidence()  # no From, or several: nobody can say who sent it
     subject = messages.header(msg, "Subject")
     payload, segments = email_payload(msg, subject)
+    if automatic(msg) and payload:
+        # RFC 3834: a message a program sent (an auto-reply, a notice, this assistant's own
+        # mail back in the mailbox it watches, From: the owner) is no one's request: all of
+        # it is someone else's words, so a stranger's text the assistant once mailed to the
+        # owner does not come back as the owner's.
+        segments = (Segment(kind="embedded", text=payload),)
     meta = {"subject": subject, "message_id": messages.bare_id(messages.header(msg, "Message-ID")),
             "to": _addresses(messages.header(msg, "To")), "cc": _addresses(messages.header(msg, "Cc")),
             "date": messages.header(msg, "Date")}
     return Trigger(id=trigger_id, channel="email", principal=principal[:1000], evidence=evidence,
                    instruction=instruction, payload=payload, segments=segments,
                    meta={k: v[:MAX_META_CHARS] for k, v in meta.items()})
+
+
+def automatic(msg: EmailMessage) -> bool:
+    """Whether the message says a program sent it (`Auto-Submitted` other than "no")."""
+    value = messages.header(msg, "Auto-Submitted").strip().casefold()
+    return bool(value) and value.split(";")[0].strip() != "no"
 
 
 def _addresses(header: str) -> str:
@@ -224,11 +229,11 @@ def email_payload(msg: EmailMessage, subject: str) -> tuple[str, tuple[Segment, 
     inside = split_text(body)
     pieces: list[tuple[SegmentKind, str, str]] = []
     if subject:
-        prefix = _REPLY_PREFIX.match(subject)
+        prefix = REPLY_PREFIX.match(subject)
         kind: SegmentKind = "own" if not prefix else ("forwarded" if prefix[2] else "quoted")
         if kind == "own" and (msg.get("In-Reply-To") or msg.get("References")):
             kind = "quoted"  # a reply, whatever its prefix (or none) in whatever language
-        elif kind == "own" and _ANY_PREFIX.match(subject) and any(s.kind != "own" for s in inside):
+        elif kind == "own" and ANY_PREFIX.match(subject) and any(s.kind != "own" for s in inside):
             kind = "forwarded"  # an unlisted prefix on a message that passes another one on
         earlier = next((s.author for s in inside if s.kind != "own"), "")
         pieces.append((kind, earlier if kind != "own" else "", f"{subject}\n\n"))

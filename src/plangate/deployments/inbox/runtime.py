@@ -312,6 +312,9 @@ class AssistantRuntime:
         msg["Subject"] = subject
         msg["Date"] = formatdate(usegmt=True)
         msg["Message-ID"] = _message_id(self._domain())
+        # RFC 3834: the assistant's mail is a program's, so it does not come back as the
+        # owner's own request (`intake.automatic`), and auto-responders do not answer it.
+        msg["Auto-Submitted"] = "auto-generated"
         for name, value in (headers or {}).items():
             msg[name] = value
         msg.set_content(body)
