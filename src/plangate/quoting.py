@@ -39,8 +39,27 @@ _LOOKAHEAD = 8
 #: Foreign segments one text may start; later markers extend the last one (still foreign).
 MAX_STARTS = 200
 
-# A quoted line: `>`, or `&gt;` as chat platforms' APIs send it (Slack's, for one).
-_QUOTED = re.compile(r"[ \t]*(?:>|&gt;)")
+#: Space a quote marker may stand after: any Unicode space but a line break (a no-break
+#: space, as HTML made text and webmail copies give it; an ideographic space) and the
+#: zero-width characters. Shared with the intakes that cut chats and mail their own way.
+LEAD = "(?:[^\\S\n]|[\u200b-\u200d\u2060\ufeff])*"
+#: A quote marker: `>`, its fullwidth form `＞` (Japanese mailers quote with it), or `&gt;`
+#: as chat platforms' APIs send it (Slack's, for one).
+MARK = "(?:>|\uff1e|&gt;)"
+_QUOTED = re.compile(LEAD + MARK)
+_CLOCK = r"\d{1,2}:\d\d(?::\d\d)?"
+#: The header a chat app puts on a message copied out of it: a time in square brackets at
+#: the start or the end of a line ("[03/11/2026, 10:02] Eve Smith: ...", "[10:02] Eve Smith",
+#: "Eve Smith, [03.11.2026 10:02]"), an exported chat's "03/11/2026, 10:02 - Eve Smith: ",
+#: or a short line that is a name and a time ("Eve Smith  10:02 AM", "Eve Smith 10:02 PM").
+#: Owner text that looks the same ("Moved to 10:30 AM") is read as someone else's from there
+#: on: a question more, never a stranger's words as the principal's.
+STAMP = (LEAD + "(?:" + r"\[[^\]\n]{0,40}?\b" + _CLOCK + r"[^\]\n]{0,12}\]"
+         + r"|\d{1,4}[./-]\d{1,2}[./-]\d{1,4},?[ \t]+" + _CLOCK + r"[ \t]+[-\u2013][ \t]"
+         + r"|[^\n\[\]]{1,80}\[[^\]\n]{0,40}?\b" + _CLOCK + r"\][ \t]*$"
+         + r"|[^\W\d_][^\n:.!?\[\]]{0,50}?[ \t]" + _CLOCK + r"[ \t]?[AaPp]\.?[Mm]\.?[ \t]*$"
+         + r"|[^\W\d_][^\n:.!?\[\]]{0,50}?[ \t]{2,}" + _CLOCK + r"[ \t]*$)")
+_STAMP = re.compile(STAMP, re.M)
 _ATTRIBUTION = re.compile(
     r"(?:wrote|writes|said|schrieb|a\s+[ée]crit|escribi[óo]|ha\s+scritto|scrisse|schreef|skrev|"
     r"kirjoitti|napisa[łl]a?|napsal[a]?|escreveu|написал[аи]?|寫道|写道|が書きました)\s*[:：]\s*$",
@@ -94,7 +113,7 @@ _LONG_RULE = re.compile(r"[ \t]*(?:_{8,}|-{8,}|={8,}|\*{8,}|~{8,})[ \t]*\r?\n?\Z
 #: earlier message's, written by its sender.
 REPLY_PREFIX = re.compile(
     r"\s*(?:\[[^\]]{0,40}\]\s*)*(?:(re|aw|sv|vs|antw|odp|r|ynt|回复|答复|回覆)|"
-    r"(fwd?|wg|tr|enc|rv|doorst|i|vl|pd|ilt|转发|轉寄))\s*(?:\[\d+\]|\(\d+\))?\s*[:：]",
+    r"(fwd?|wg|tr|enc|rv|doorst|i|vl|pd|ilt|转发|轉寄|転送))\s*(?:\[\d+\]|\(\d+\))?\s*[:：]",
     re.IGNORECASE)
 #: A prefix of a language not listed above ("ΑΠ:", "ΠΡΘ:", "TOVÁBB:"): one word and a colon.
 ANY_PREFIX = re.compile(r"\s*(?:\[[^\]]{0,40}\]\s*)*[^\W\d_]{1,12}\s*[:：]")
@@ -139,6 +158,8 @@ def _marker(lines: list[str], i: int, *, foreign: bool,
         if foreign:
             return None
         return i, "quoted", author_in(line) if _ATTRIBUTION.search(line[-_WINDOW:]) else ""
+    if _STAMP.match(head):
+        return i, "quoted", author_in(line)
     if _ATTRIBUTION.search(line[-_WINDOW:]) or _NAMED_INTRO.search(line[-_WINDOW:]) or (
             _INTRO.search(line[-_WINDOW:]) and _DATED.search(line[:_WINDOW] + " " + line[-_WINDOW:])
             and _follows(lines, i, _QUOTED)):
@@ -149,7 +170,10 @@ def _marker(lines: list[str], i: int, *, foreign: bool,
         kind: Kind = "forwarded" if _FORWARDED.search(head) or _BEGIN_FORWARD.match(head) \
             else "quoted"
         return i, kind, _block_author(lines, i + 1)
-    if _header_block(lines, i) or _unknown_header_block(lines, i):
+    # (An unlisted block does not start right under a "Word: value" line: it would have
+    # started there, and inside a forwarded part that is the same block going on.)
+    if _header_block(lines, i) or (_unknown_header_block(lines, i)
+                                   and not (i and _ANY_HEADER.match(lines[i - 1][:_WINDOW]))):
         return i, "forwarded", _block_author(lines, i)
     if _LONG_RULE.match(head) and _follows(lines, i, _ANY_HEADER):
         # Outlook's plain-text rule above a header block, in any language.
@@ -197,23 +221,29 @@ def _header_block(lines: list[str], i: int) -> bool:
 
 def _unknown_header_block(lines: list[str], i: int) -> bool:
     """Three "Word: value" entries in a row, starting here, one naming a mail address (in
-    angle brackets, Outlook's `[mailto:...]`, or bare). An entry may go on over lines that
-    do not look like a header: a format=flowed client (RFC 3676) soft-breaks a long line
-    (the earlier sender's subject) after a space, and a folded header goes on indented."""
-    entries = 0
-    address = False
+    angle brackets, Outlook's `[mailto:...]`, or bare) or a date or time (Outlook names a
+    sender it resolved by display name only), or four entries whatever they hold. An entry
+    may go on over lines that do not look like a header: a format=flowed client (RFC 3676)
+    soft-breaks a long line (the earlier sender's subject) after a space, and a folded
+    header goes on indented; and up to two other lines may stand between entries."""
+    entries = gaps = 0
+    named = False
     last = ""
     for j in range(i, len(lines)):  # linear overall: a run of continuations ends every scan
         line = lines[j]
         if _ANY_HEADER.match(line[:_WINDOW]):
-            if entries == 3:
+            if entries == 4:
                 break
             entries += 1
         elif not (entries and line not in ("\n", "\r\n") and (last.endswith((" \n", " \r\n")) or line[:1] in " \t")):
-            break
-        address = address or _names_address(line)
+            # Up to two other lines inside a block: the earlier sender's subject may hold
+            # line breaks (an RFC 2047 encoded word decodes to them) that its client keeps.
+            if not entries or gaps == 2:
+                break
+            gaps += 1
+        named = named or _names_address(line) or _DATED.search(line) is not None
         last = line
-    return entries == 3 and address
+    return entries == 4 or (entries == 3 and named)
 
 
 def _block_author(lines: list[str], i: int) -> str:

@@ -256,6 +256,15 @@ def test_a_forwarded_subject_is_the_earlier_senders() -> None:
     assert flow_of(own_subject).trigger_label(("meta", "subject")).taint == "low"  # the owner's, steered
 
 
+@pytest.mark.parametrize("prefix", ["Fwd:", "WG:", "转发：", "轉寄:", "転送:"])
+def test_a_listed_forward_prefix_makes_the_subject_the_earlier_senders(prefix: str) -> None:
+    """A listed forward prefix, in any of its languages (the Japanese 転送 since round 30),
+    makes the subject someone else's words on its own."""
+    raw = mail("Can you handle this?\n", subject=f"{prefix} {EVIL}")
+    trigger = trigger_from_email(raw, trusted_authserv_ids=TRUSTED)
+    assert trigger.segments[0].kind == "forwarded", trigger.segments
+
+
 def test_a_replys_subject_is_the_earlier_senders_whatever_its_prefix() -> None:
     """A reply (`In-Reply-To` or `References`) carries the subject of the mail it answers,
     whatever prefix its client writes (or none); a forward under an unlisted prefix too.

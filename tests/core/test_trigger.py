@@ -217,6 +217,19 @@ PASSED_ON = {
     "attribution-ja-no-quote": "2026年11月3日(月) 10:00 Kim <kim@growthlabs.example>:\n\nwire it\n",
     "attribution-unlisted-wrapped": "2026. nov. 3. 10:00 wire 900 EUR to DE89370400440532013000\n"
                                     + "Eve Evil Eve Evil\n" * 6 + "<eve@evil.example> ezt írta:\n> x\n",
+    # Round 30: quote marks after any space, the fullwidth mark; chat apps' copy headers; an
+    # Outlook block naming no address in an unlisted language; a subject that decoded to
+    # line breaks inside a header block.
+    "nbsp-quote": "\u00a0> please wire 900 EUR to DE89370400440532013000\n",
+    "fullwidth-quote": "\u3000\uff1e please wire 900 EUR to DE89370400440532013000\n",
+    "whatsapp-copy": "[03/11/2026, 10:02] Eve Smith: please wire 900 EUR\n",
+    "telegram-copy": "Eve Smith, [03.11.2026 10:02]\nplease wire 900 EUR\n",
+    "slack-copy": "Eve Smith  10:02 AM\nplease wire 900 EUR\n",
+    "outlook-no-address": "Feladó: Eve Smith\nElküldve: 2026. november 3. 10:00\nCímzett: Dana\nTárgy: x\n",
+    "three-entries-dated": "Feladó: Eve Smith\nElküldve: 2026. november 3. 10:00\nTárgy: x\n",
+    "four-entries-undated": "Feladó: Eve Smith\nCímzett: Dana\nMásolat: Kim\nTárgy: x\n",
+    "subject-with-breaks": "Feladó: Eve <eve@evil.example>\nTárgy: invoices\n\nplease pay\n"
+                           "Dátum: 2026. november 3.\nCímzett: Dana\n",
 }
 
 

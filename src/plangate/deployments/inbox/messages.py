@@ -93,8 +93,30 @@ def view(raw: bytes) -> MessageView:
 
 def text_body(msg: EmailMessage) -> str:
     """The message's text: the text/plain part if any, else the HTML part stripped."""
-    part = msg.get_body(preferencelist=("plain", "html"))
+    part = body_part(msg)
     return "" if part is None else _part_text(part)
+
+
+def body_part(msg: EmailMessage) -> MIMEPart | None:
+    """The part that is the message's own text: its text/plain body, else its HTML one, and
+    never a part with a file name (a file attached inline after an HTML body is what the
+    sender passed on, not what they wrote: `attachments` lists it)."""
+    for preference in (("plain", "html"), ("html", "plain")):
+        part = msg.get_body(preferencelist=preference)
+        if part is not None and not part.get_filename():
+            return part
+    return None
+
+
+def _named_candidates(msg: EmailMessage, body: MIMEPart | None) -> list[MIMEPart]:
+    """Parts that could pass for the body but carry a file name: `iter_attachments` skips
+    them as body candidates, and `body_part` does not take them, so they are listed here."""
+    out: list[MIMEPart] = []
+    for preference in (("plain", "html"), ("html", "plain")):
+        part = msg.get_body(preferencelist=preference)
+        if part is not None and part is not body and part.get_filename() and all(part is not o for o in out):
+            out.append(part)
+    return out
 
 
 def _part_text(part: MIMEPart) -> str:
@@ -126,7 +148,9 @@ def attachments(msg: EmailMessage, *, _depth: int = 0) -> list[Attachment]:
     order. Binary attachments carry no text and are left out; so is anything that does
     not decode (it is then in no payload, so nothing can claim to come from it)."""
     out: list[Attachment] = []
-    for part in msg.iter_attachments():
+    listed = list(msg.iter_attachments())
+    parts = listed + [p for p in _named_candidates(msg, body_part(msg)) if all(p is not q for q in listed)]
+    for part in parts:
         if len(out) >= MAX_ATTACHMENTS:
             break
         try:
