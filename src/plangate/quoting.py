@@ -47,18 +47,18 @@ LEAD = "(?:[^\\S\n]|[\u200b-\u200d\u2060\ufeff])*"
 #: as chat platforms' APIs send it (Slack's, for one).
 MARK = "(?:>|\uff1e|&gt;)"
 _QUOTED = re.compile(LEAD + MARK)
-_CLOCK = r"\d{1,2}:\d\d(?::\d\d)?"
-#: The header a chat app puts on a message copied out of it: a time in square brackets at
-#: the start or the end of a line ("[03/11/2026, 10:02] Eve Smith: ...", "[10:02] Eve Smith",
-#: "Eve Smith, [03.11.2026 10:02]"), an exported chat's "03/11/2026, 10:02 - Eve Smith: ",
-#: or a short line that is a name and a time ("Eve Smith  10:02 AM", "Eve Smith 10:02 PM").
-#: Owner text that looks the same ("Moved to 10:30 AM") is read as someone else's from there
-#: on: a question more, never a stranger's words as the principal's.
-STAMP = (LEAD + "(?:" + r"\[[^\]\n]{0,40}?\b" + _CLOCK + r"[^\]\n]{0,12}\]"
-         + r"|\d{1,4}[./-]\d{1,2}[./-]\d{1,4},?[ \t]+" + _CLOCK + r"[ \t]+[-\u2013][ \t]"
-         + r"|[^\n\[\]]{1,80}\[[^\]\n]{0,40}?\b" + _CLOCK + r"\][ \t]*$"
-         + r"|[^\W\d_][^\n:.!?\[\]]{0,50}?[ \t]" + _CLOCK + r"[ \t]?[AaPp]\.?[Mm]\.?[ \t]*$"
-         + r"|[^\W\d_][^\n:.!?\[\]]{0,50}?[ \t]{2,}" + _CLOCK + r"[ \t]*$)")
+_CLOCK = r"(?<![\d:])\d{1,2}:\d\d(?!\d)"
+#: The header a chat app puts on a message copied out of it, in whatever app, locale or
+#: display name ("[03/11/2026, 10:02] Eve: ...", "3/11/26, 10:02\u202fAM - Eve: ...", "Eve
+#: — Today at 10:02", "[Eve] [오전 10:02] ...", "Eve Smith  10:02 AM"): a line with a clock
+#: time that either ends it (an AM/PM after it at most) with the message on the next line,
+#: or is followed closely by the " - ", "] " or ": " that puts the message on the same line.
+#: The name before it is the sender's to choose, so no shape of it is asked for. An owner's
+#: line that looks the same ("Moved to 10:30" above more lines) makes the rest of the text
+#: someone else's: a question more, never a stranger's words as the principal's.
+STAMP = (LEAD + r"[^\n]{0,200}?" + _CLOCK
+         + r"(?:(?:\s?[AaPp]\.?\s?[Mm]\.?)?[^\S\n]*\r?\n(?=[^\n]*\S)"
+         + r"|[^\n]{0,24}?(?:\s[-\u2013\u2014]\s|\]\s|:\s))")
 _STAMP = re.compile(STAMP, re.M)
 _ATTRIBUTION = re.compile(
     r"(?:wrote|writes|said|schrieb|a\s+[ée]crit|escribi[óo]|ha\s+scritto|scrisse|schreef|skrev|"
@@ -158,7 +158,7 @@ def _marker(lines: list[str], i: int, *, foreign: bool,
         if foreign:
             return None
         return i, "quoted", author_in(line) if _ATTRIBUTION.search(line[-_WINDOW:]) else ""
-    if _STAMP.match(head):
+    if not foreign and _STAMP.match(head + (lines[i + 1][:_WINDOW] if i + 1 < len(lines) else "")):
         return i, "quoted", author_in(line)
     if _ATTRIBUTION.search(line[-_WINDOW:]) or _NAMED_INTRO.search(line[-_WINDOW:]) or (
             _INTRO.search(line[-_WINDOW:]) and _DATED.search(line[:_WINDOW] + " " + line[-_WINDOW:])

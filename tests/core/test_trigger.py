@@ -254,9 +254,13 @@ def test_a_trigger_cuts_what_its_principal_passed_on_whoever_made_it(layout: str
     assert parse_trigger(trigger.model_dump()) == trigger
 
 
-def test_a_trigger_with_nothing_passed_on_keeps_no_segments() -> None:
-    trigger = parse_trigger({"channel": "chat", "principal": "o@x.example",
-                             "payload": "Book Tuesday 10:00 with bob@partner.example. From: Paris"})
+@pytest.mark.parametrize("payload", [
+    "Book Tuesday 10:00 with bob@partner.example. From: Paris",
+    # A request that ends in a time is no chat app's copy header: nothing follows it.
+    "Post to #eng-announce: search deploys are frozen until 16:00",
+    "Post to #eng-announce: search deploys are frozen until 16:00\n"])
+def test_a_trigger_with_nothing_passed_on_keeps_no_segments(payload: str) -> None:
+    trigger = parse_trigger({"channel": "chat", "principal": "o@x.example", "payload": payload})
     assert trigger.segments == () and trigger.own_words() == trigger.payload
 
 
