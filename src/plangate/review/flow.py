@@ -165,12 +165,14 @@ class FlowContext:
         # steers as a quoted part does. A subject with no such prefix is the sender's (their
         # client adds one when it replies or forwards), and headers no sender's words hold as
         # a rule (a Message-ID, a date, addresses) do not count either; their values still
-        # carry someone else's label. (A trigger with no message and no subject, a schedule's,
-        # shows only its instruction.)
-        shown_message = bool(self.trigger.payload) or bool(self.trigger.segments)
+        # carry someone else's label. (A run the deployment raised itself with no message, a
+        # schedule's, shows only its instruction; anyone else's empty message still shows who
+        # sent it, an address its sender chose.)
+        own_run = (self.trigger.channel in ("cron", "api") and not self.trigger.payload
+                   and not self.trigger.segments)
         subject = self.trigger.meta.get("subject", "")
         shown_subject = bool(subject.strip()) and passed_on_subject(subject)
-        saw_untrusted = ((shown_message and self.message_label.untrusted)
+        saw_untrusted = ((not own_run and self.message_label.untrusted)
                          or (shown_subject and self.subject_label.untrusted)
                          or (planner_context is not None and planner_context.untrusted))
         self.steered = Label(taint="low") if saw_untrusted else TRUSTED
