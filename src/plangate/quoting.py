@@ -41,7 +41,7 @@ MAX_STARTS = 200
 
 #: Space a quote marker may stand after: any Unicode space but a line break (a no-break
 #: space, as HTML made text and webmail copies give it; an ideographic space) and the
-#: zero-width characters. Shared with the intakes that cut chats and mail their own way.
+#: zero-width characters.
 LEAD = "(?:[^\\S\n]|[\u200b-\u200d\u2060\ufeff])*"
 #: A quote marker: `>`, its fullwidth form `＞` (Japanese mailers quote with it), or `&gt;`
 #: as chat platforms' APIs send it (Slack's, for one).
@@ -104,8 +104,8 @@ _SENT_OR_SUBJECT = frozenset({
     "wysłano", "wyslano", "temat", "отправлено", "тема", "assunto", "lähetetty", "lahetetty",
     "aihe", "odesláno", "odeslano", "předmět", "predmet", "gönderildi", "gonderildi", "konu",
     "送信日時", "件名", "发送时间", "主题", "寄件日期", "主旨", "보낸 날짜", "보낸날짜", "제목"})
-# Any "Word: value" line: three in a row, one naming an address in angle brackets, are a
-# header block in a language not listed above.
+# Any "Word: value" line: a run of them is a header block in a language not listed above
+# (`_unknown_header_block`).
 _ANY_HEADER = re.compile(r"[ \t]*\*{0,2}[^\s:：*]{1,24}(?:[ \t][^\s:：*]{1,24})?\*{0,2}[ \t]*[:：]")
 # A line that is only a rule (Outlook puts 32 underscores above a forwarded header block).
 _LONG_RULE = re.compile(r"[ \t]*(?:_{8,}|-{8,}|={8,}|\*{8,}|~{8,})[ \t]*\r?\n?\Z")

@@ -52,7 +52,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from plangate.deployments.incident.errors import IntakeError
 from plangate.deployments.incident.runbooks import ALERTNAME, NAME
-from plangate.quoting import LEAD, MARK, STAMP
 from plangate.trigger import Evidence, Segment, Trigger
 
 SIGNATURE_HEADER = "X-Plangate-Signature"
@@ -201,14 +200,13 @@ def trigger_from_chat(user: str, text: str, paired_ids: frozenset[str] | list[st
 
 
 #: Where someone else's words start in a chat message: a quote (`>`, or `&gt;` as Slack's API
-#: sends it, `>>>` included, the fullwidth `＞`, after any space: `plangate.quoting.MARK`), a
-#: message copied out of a chat app under its header (`plangate.quoting.STAMP`), a code block
-#: (three backticks anywhere in a line, as Slack and Discord open one; `~~~`; a line
-#: indented four spaces or a tab, as Markdown chats show code). Lines are lines at "\n"
-#: only, as chat clients break them (a NEL or U+2028 inside a customer's text must not end
-#: its quote).
-_CHAT_QUOTE = re.compile(
-    "^" + LEAD + "(?:" + MARK + r"|~~~)|```|^(?: {4}|\t)[ \t]*\S|^" + STAMP, re.M)
+#: sends it, `>>>` included), a code block (three backticks anywhere in a line, as Slack and
+#: Discord open one; `~~~`; a line indented four spaces or a tab, as Markdown chats show
+#: code). Lines are lines at "\n" only, as chat clients break them (a NEL or U+2028 inside a
+#: customer's text must not end its quote). Every trigger is cut again by the core's marks
+#: (`plangate.quoting`: quote marks after any space, the fullwidth one, a chat app's copy
+#: header), whatever this finds.
+_CHAT_QUOTE = re.compile(r"^[ \t]*(?:>|&gt;|~~~)|```|^(?: {4}|\t)[ \t]*\S", re.M)
 
 
 def chat_segments(text: str) -> tuple[Segment, ...]:

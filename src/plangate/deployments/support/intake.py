@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from plangate.identity import aligned_domain, parse_address
-from plangate.quoting import LEAD, MARK, STAMP
 from plangate.trigger import Evidence, Segment, Trigger
 
 MAX_TEXT = 20_000
@@ -28,13 +27,11 @@ MAX_TEXT = 20_000
 # attribution ("On ... wrote:", wrapped or not), a forward or original-message banner in any
 # case (Gmail, Outlook, Apple Mail), Outlook's rule line, or a quoted header block ("From:").
 _QUOTE = re.compile(
-    "^" + LEAD + "(" + MARK + r"|~~~|.{0,300}\bwrote:\s*$|-{2,} ?(Forwarded|Original) message|Begin forwarded message"
+    r"^[ \t]*(>|&gt;|~~~|.{0,300}\bwrote:\s*$|-{2,} ?(Forwarded|Original) message|Begin forwarded message"
     r"|_{10,}\s*$|(From|Sent|De|Von|Van):[ \t])"
     # A code block, as chats open one (three backticks anywhere in a line; a line indented
     # four spaces or a tab): what an agent pastes there is a customer's, not theirs.
-    r"|```|^(?: {4}|\t)[ \t]*\S"
-    # A message copied out of a chat app, under the header the app puts on it.
-    "|^" + STAMP, re.M | re.I)
+    r"|```|^(?: {4}|\t)[ \t]*\S", re.M | re.I)
 
 AuthVerdict = Literal["pass", "fail", "none"]
 
