@@ -17,4 +17,4 @@ test:
 	.venv/bin/lint-imports
 	.venv/bin/python scripts/readme_quickstart.py
 	.venv/bin/python scripts/readme_walkthrough.py
-	.venv/bin/pytest -q
+	PLANGATE_NATIVE_REQUIRED=1 .venv/bin/pytest -q

@@ -15,6 +15,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from plangate import native as _native
+
+_native.enable()  # the compiled hot paths, where built from exactly these sources
+
 if TYPE_CHECKING:
     from plangate.audit import AuditLog, OwnerConsole
     from plangate.catalog import Catalog, ToolSpec, catalog_from_mcp, load_catalog, parse_catalog

@@ -13,7 +13,9 @@ import itertools
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
+
+from mypy_extensions import mypyc_attr
 
 from plangate.catalog import ToolSpec
 from plangate.labels import TRUSTED, Label, join_all
@@ -25,7 +27,7 @@ WILDCARD = "*"
 class _Open:
     """A value not known before the plan runs (the review's stand-in for step outputs)."""
 
-    _instance: _Open | None = None
+    _instance: ClassVar[_Open | None] = None
 
     def __new__(cls) -> _Open:
         if cls._instance is None:
@@ -216,6 +218,7 @@ def state_of(resources: ResourceLabels, name: str, otherwise: Label) -> Label:
     return known(name, otherwise).readers_only() if known is not None else otherwise
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # stores and tests extend it (plangate.native)
 class MemoryResourceLabels:
     """In-process `ResourceLabels`. With `base`, an overlay: the static review records a
     plan's own writes here on top of the persisted labels, and joins rather than replaces

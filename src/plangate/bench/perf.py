@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from plangate.audit import AuditLog
+from plangate.native import status as native_status
 from plangate.plan.codec import check_plan, parse_plan
 from plangate.policy import CompiledPolicy, load_policy
 from plangate.review.flow import FlowContext, Resolved
@@ -228,6 +229,8 @@ def run(iterations: int, progress: Callable[[str], None] | None = None) -> dict[
     figures["goals"] = {"review_public_p50_us<=1000": figures["review_public_p50_us"] <= 1000,
                         "check_public_p50_us<=100": figures["check_public_p50_us"] <= 100}
     figures["iterations"] = iterations
+    # Whether the review's hot modules ran compiled (plangate.native), and why not if not.
+    figures["native"] = native_status()
     return figures
 
 

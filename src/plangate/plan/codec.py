@@ -327,7 +327,7 @@ def _check_call(step: CallStep, catalog: Catalog) -> None:
         if problem:
             raise PlanError(problem, where=f"step {step.id!r} field {name!r}")
     if not args.keys() >= spec.required_args:
-        missing = sorted(spec.required_args - args.keys())
+        missing = sorted(spec.required_args.difference(args))
         raise PlanError(f"missing required arguments {missing} of tool {step.tool!r}",
                         where=f"step {step.id!r}")
 

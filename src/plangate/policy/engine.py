@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import cedarpy
+from mypy_extensions import mypyc_attr
 
 from plangate.catalog import Catalog
 from plangate.policy.facts import (
@@ -107,7 +108,9 @@ class _Slice:
         fields: list[str] = []
         for attr in sorted(attributes - {"args"}):
             fields.extend(("channel", "principal", "authenticated", "message") if attr == "trigger" else (attr,))
-        getter = operator.attrgetter(*fields) if fields else None
+        # Any: typeshed types a starred attrgetter as returning tuples, so mypyc would check
+        # that it does (with one field it returns the value itself).
+        getter: Any = operator.attrgetter(*fields) if fields else None
 
         def key_of(facts: CallFacts) -> Any:
             if getter is None:
@@ -117,6 +120,7 @@ class _Slice:
         return cls(main, main_ids, attributes, arg_names, key_of, {}, {}, {})
 
 
+@mypyc_attr(native_class=False)  # callers wrap its methods per instance (plangate.native)
 @dataclass(kw_only=True)
 class CompiledPolicy:
     """A policy ready to decide calls. Build with `plangate.policy.load_policy`."""
