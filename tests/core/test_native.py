@@ -3,6 +3,7 @@ sources, and deciding exactly as the sources do."""
 
 from __future__ import annotations
 
+import importlib.machinery
 import json
 import os
 import shutil
@@ -37,12 +38,12 @@ def test_the_digest_reads_every_listed_source(tmp_path: Path) -> None:
         source.write_bytes(text)
 
 
-def _fake_build(folder: Path, digest: str, files: dict[str, str] | None = None) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+def _fake_build(folder: Path, digest: str, files: dict[str, str] | None = None, sub: str = "b1") -> None:
+    (folder / sub).mkdir(parents=True, exist_ok=True)
     names = files if files is not None else {m: f"{m}.so" for m in native.MODULES}
     for name in names.values():
-        (folder / name).write_bytes(b"not a library")
-    (folder / native.MANIFEST).write_text(json.dumps({"digest": digest, "files": names}))
+        (folder / sub / name).write_bytes(b"not a library")
+    (folder / native.MANIFEST).write_text(json.dumps({"digest": digest, "dir": sub, "files": names}))
 
 
 def test_a_build_of_other_sources_is_not_used(tmp_path: Path) -> None:
@@ -59,6 +60,42 @@ def test_an_incomplete_build_is_not_used(tmp_path: Path) -> None:
     assert "incomplete" in finder.reason
 
 
+def test_a_manifest_cannot_point_outside_its_folder(tmp_path: Path) -> None:
+    _fake_build(tmp_path / "native", native.digest(), sub="b1")
+    manifest = json.loads((tmp_path / "native" / native.MANIFEST).read_text())
+    for sub in ("..", "../native/b1", "/tmp", ""):
+        (tmp_path / "native" / native.MANIFEST).write_text(json.dumps({**manifest, "dir": sub}))
+        finder = native.Finder(tmp_path / "native")
+        assert finder.find_spec("plangate.labels") is None and "unreadable" in finder.reason, sub
+
+
+def test_builds_land_whole_in_their_own_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build stages its files in a new folder and renames it into place; the manifest is
+    replaced atomically; the previous build's folder stays for processes still using it."""
+    from plangate.native import __main__ as cli
+
+    def fake_mypyc(args: list[str], cwd: Path, **_kw: object) -> subprocess.CompletedProcess[str]:
+        for file in args[3:]:
+            Path(cwd, file).with_suffix(importlib.machinery.EXTENSION_SUFFIXES[0]).write_bytes(b"x")
+        Path(cwd, "g__mypyc" + importlib.machinery.EXTENSION_SUFFIXES[0]).write_bytes(b"x")
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(subprocess, "run", fake_mypyc)
+    folder = tmp_path / "native"
+    cli.build(folder)
+    first = json.loads((folder / native.MANIFEST).read_text())
+    assert first["digest"] == native.digest() and set(native.MODULES) <= set(first["files"])
+    assert native.Finder(folder).find_spec("plangate.labels") is not None
+    assert "current" in cli.build(folder)
+    real = native.digest
+    # The sources change between the build's first look and its copy of them:
+    monkeypatch.setattr(cli, "digest", lambda *package: real(*package) if package else "f" * 64)
+    with pytest.raises(RuntimeError, match="changed while they were copied"):
+        cli.build(folder)  # the copy is hashed with the real digest: refuses, changes nothing
+    assert json.loads((folder / native.MANIFEST).read_text()) == first
+    assert sorted(p.name for p in folder.iterdir()) == sorted([first["dir"], native.MANIFEST])
+
+
 def test_no_build_and_an_unreadable_one_run_interpreted(tmp_path: Path) -> None:
     finder = native.Finder(tmp_path)
     assert finder.find_spec("plangate.labels") is None and "not built" in finder.reason
@@ -71,7 +108,7 @@ def test_a_current_build_serves_only_its_own_modules(tmp_path: Path) -> None:
     _fake_build(tmp_path, native.digest(), {**{m: f"{m}.so" for m in native.MODULES}, "x__mypyc": "x.so"})
     finder = native.Finder(tmp_path)
     spec = finder.find_spec("plangate.review.flow")
-    assert spec is not None and spec.origin == str(tmp_path / "plangate.review.flow.so")
+    assert spec is not None and spec.origin == str(tmp_path / "b1" / "plangate.review.flow.so")
     assert finder.find_spec("x__mypyc") is not None
     assert finder.find_spec("plangate.gate") is None  # not in the group: the interpreter's
     assert finder.find_spec("json") is None

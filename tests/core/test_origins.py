@@ -59,6 +59,18 @@ def test_claims_match_whole_words_only(value: object, found: bool) -> None:
     assert occurs_in(Lit(literal=value, origin="instruction"), TEXT) is found
 
 
+@pytest.mark.parametrize(("value", "text", "found"), [
+    (100000000000000000001, "pay 100000000000000000000.00 EUR", False),
+    (9007199254740993, "pay 9007199254740992.00 EUR", False),
+    (100000000000000000001, "pay 100,000,000,000,000,000,001.00 EUR", True),
+    (1500, "pay 1500.00 EUR", True),
+])
+def test_a_large_amount_is_matched_digit_for_digit(value: int, text: str, found: bool) -> None:
+    """Whole numbers are spelt as money with integer arithmetic: through a float, a literal of
+    10**20 + 1 occurred in a message that says 10**20 (red team of the compiled core)."""
+    assert occurs_in(Lit(literal=value, origin="payload"), normalise(text)) is found
+
+
 def test_adjacent_pieces_in_a_concat_are_one_claim() -> None:
     """Fragments that each occur somewhere cannot spell a new recipient together."""
     instruction = "Send the summary to bob@partner.example at 9am, mallory is on leave; see example notes."

@@ -6,8 +6,9 @@ Nothing else changes: the sources stay the truth, and the compiled copies are us
 while they are copies of exactly these sources.
 
 * `python -m plangate.native build` (`plangate.native.__main__`, run by `scripts/setup` when a C compiler and mypy are
-  there) compiles them into `<prefix>/plangate-native/` (the virtual environment's, or
-  `PLANGATE_NATIVE_DIR`), with a manifest naming the digest of the sources it compiled.
+  there) compiles them into a folder of `<prefix>/plangate-native/` (the virtual
+  environment's, or `PLANGATE_NATIVE_DIR`) named by the digest of the sources it compiled,
+  and then points the manifest there.
 * On import, `plangate` puts `Finder` first on `sys.meta_path`. At the first import of a
   listed module it hashes the installed sources; only if that digest is the manifest's are
   the compiled modules loaded, all of them (mypyc links the group's modules to each other
@@ -80,7 +81,11 @@ class Finder:
                 if manifest.get("digest") != digest():
                     self.reason = "the sources changed since the build (interpreted)"
                 else:
-                    files = {name: self.folder / file for name, file in manifest["files"].items()}
+                    sub = manifest["dir"]
+                    if not isinstance(sub, str) or Path(sub).name != sub or sub in ("", ".", ".."):
+                        raise ValueError(f"the manifest names no build folder: {sub!r}")
+                    home = self.folder / sub
+                    files = {name: home / file for name, file in manifest["files"].items()}
                     if set(MODULES) - set(files) or not all(p.is_file() for p in files.values()):
                         self.reason = "the build is incomplete (interpreted)"
                     else:

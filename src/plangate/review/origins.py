@@ -41,8 +41,11 @@ def _number_forms(value: int | float) -> set[str]:
         forms.add(f"{int(value):,}")
     else:
         forms.add(f"{value:,.2f}".rstrip("0").rstrip("."))
-    forms.add(f"{value:.2f}")   # money: "10.00"
-    forms.add(f"{value:,.2f}")  # "1,500.00"
+    if isinstance(value, int):  # exactly: through a float, 10**20 + 1 would read as 10**20
+        forms.update((f"{int(value)}.00", f"{int(value):,}.00"))
+    else:
+        forms.add(f"{value:.2f}")   # money: "10.00"
+        forms.add(f"{value:,.2f}")  # "1,500.00"
     return forms
 
 
