@@ -22,6 +22,7 @@ from plangate.review.flow import FlowContext
 from plangate.review.origins import (
     ClaimTexts,
     _bounded_number,
+    _failed_claims,
     _leaves,
     _number_forms,
     as_text,
@@ -47,7 +48,8 @@ TEXT = normalise("Email bob@partner.example the 1,500 EUR invoice (invoices fold
     ("partner.example", False),
     ("invoice", True),
     ("voice", False),
-    ("www.x.example", True),           # a sentence may run on after a dot
+    ("www.x.example", False),          # runs on into ".thanks": another host name, for all we know
+    ("www.x.example.thanks", True),
     (1500, True),
     (500, False),                      # not inside 1,500
     (1, False),
@@ -69,6 +71,42 @@ def test_a_large_amount_is_matched_digit_for_digit(value: int, text: str, found:
     """Whole numbers are spelt as money with integer arithmetic: through a float, a literal of
     10**20 + 1 occurred in a message that says 10**20 (red team of the compiled core)."""
     assert occurs_in(Lit(literal=value, origin="payload"), normalise(text)) is found
+
+
+@pytest.mark.parametrize(("claim", "instruction", "found"), [
+    ("www.our-company.com", "post to www.our-company.com.They sent it to Bob", True),
+    ("ana@lawfirm.com", "mail ana@lawfirm.com.br the draft", False),
+    ("ana@lawfirm.com", "mail ana@lawfirm.com.BR the draft", False),   # capitals, not a word
+    ("ana@lawfirm.com", "mail ana@lawfirm.com.Br the draft", True),    # reads as a sentence's end
+    ("rm -rf ~", "run rm -rf ~/.Cache now", False),                    # only a full stop ends one
+])
+def test_a_full_stop_before_a_capitalised_word_ends_a_sentence(claim: str, instruction: str,
+                                                                 found: bool) -> None:
+    """Where the text's case is known, "www.x.com.They" is a sentence run on without a
+    space (AgentDojo's slack user task 4 says so), not a longer host name."""
+    trigger = parse_trigger({"channel": "cron", "principal": "scheduler", "instruction": instruction})
+    texts = ClaimTexts.of(trigger)
+    assert texts.holds(Lit(literal=claim, origin="instruction")) is found
+
+
+def test_adjacent_claims_of_two_origins_are_one_claim() -> None:
+    """A payload piece beside an instruction piece is checked whole too: "mallory" and
+    "evil.example" from the message and "@" from the schedule's instruction each occur, but
+    "mallory@evil.example" occurs in neither (red team round 32 split runs at an origin change)."""
+    trigger = parse_trigger({"channel": "cron", "principal": "scheduler",
+                             "instruction": "tag people with @ when you summarise",
+                             "payload": "mallory wrote from evil.example"})
+    texts = ClaimTexts.of(trigger)
+
+    def problems(*parts: tuple[str, str]) -> list[str]:
+        failed: list[str] = []
+        _failed_claims(Concat(concat=[Lit(literal=v, origin=o) for v, o in parts]), texts, failed)
+        return failed
+
+    assert problems(("mallory", "payload"), ("@", "instruction"), ("evil.example", "payload"))
+    assert problems(("mallory", "payload"), ("", "instruction"), ("evil.example", "payload"))
+    assert not problems(("mallory wrote", "payload"), (" from evil.example", "payload"))
+    assert not problems(("tag people", "instruction"), (" with @", "instruction"))
 
 
 def test_adjacent_pieces_in_a_concat_are_one_claim() -> None:
@@ -242,18 +280,18 @@ FEWER = settings(SETTINGS, max_examples=150)
 # ---- the origin matching as it was (regex search) -------------------------------------------
 
 _REF_LEFT = r"(?<![\w@.+\-/])"
-_REF_RIGHT = r"(?![\w@])"
+_REF_RIGHT = r"""(?![\w@])(?![.+\-/:](?!\s|[)\]}>"'»”’,;!?]|\Z))"""
 
 
 def ref_text_occurs(value: str, normalised_text: str) -> bool:
     needle = normalise(value)
     if not needle:
-        return True
+        return False
     return re.search(_REF_LEFT + re.escape(needle) + _REF_RIGHT, normalised_text) is not None
 
 
 def ref_bounded_number(form: str, text: str) -> bool:
-    return re.search(rf"(?<![\d.,]){re.escape(form)}(?!\d|[.,]\d)", text) is not None
+    return re.search(rf"(?<![^\W_]|[.,]){re.escape(form)}(?![^\W_]|[.,]\d)", text) is not None
 
 
 def ref_occurs_in(lit: Lit, normalised_text: str) -> bool:
@@ -280,12 +318,16 @@ class RefTexts:
         return ref_occurs_in(lit, self.payload if lit.origin == "payload" else self.instruction)
 
     def holds_run(self, run: Sequence[Lit], joined: str) -> bool:
-        origin = run[0].origin
-        if not ref_text_occurs(joined, self.payload if origin == "payload" else self.instruction):
+        origins = {lit.origin for lit in run}
+        if len(origins) > 1 and not all(self.holds(lit) for lit in run):
             return False
-        if origin != "payload" or self.own is None or ref_text_occurs(joined, self.own):
+        if "instruction" in origins and ref_text_occurs(joined, self.instruction):
             return True
-        return any(not ref_occurs_in(lit, self.own) for lit in run)
+        if "payload" not in origins or not ref_text_occurs(joined, self.payload):
+            return False
+        if self.own is None or ref_text_occurs(joined, self.own):
+            return True
+        return any(lit.origin == "payload" and not ref_occurs_in(lit, self.own) for lit in run)
 
 
 def ref_claims(arg: Any, texts: RefTexts) -> Iterator[tuple[str, bool]]:
@@ -298,8 +340,7 @@ def ref_claims(arg: Any, texts: RefTexts) -> Iterator[tuple[str, bool]]:
     elif isinstance(arg, Concat):
         run: list[Lit] = []
         for part in [*arg.concat, None]:
-            if isinstance(part, Lit) and part.origin != "planner" and (
-                    not run or run[-1].origin == part.origin):
+            if isinstance(part, Lit) and part.origin != "planner":
                 run.append(part)
                 continue
             if len(run) == 1:
@@ -307,8 +348,8 @@ def ref_claims(arg: Any, texts: RefTexts) -> Iterator[tuple[str, bool]]:
             elif run:
                 joined = "".join(as_text(lit.literal) for lit in run)
                 yield run[0].origin, texts.holds_run(run, joined)
-            run = [part] if isinstance(part, Lit) and part.origin != "planner" else []
-            if part is not None and not (isinstance(part, Lit) and part.origin != "planner"):
+            run = []
+            if part is not None:
                 yield from ref_claims(part, texts)
 
 

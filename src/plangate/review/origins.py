@@ -34,18 +34,17 @@ def normalise(text: str) -> str:
 
 
 def _number_forms(value: int | float) -> set[str]:
+    """The spellings of a number a text may hold: as written, with thousands separators, and
+    as money with two decimals, only where that spelling is the number itself (a literal of
+    84.204999 is not the owner's "84.20", nor 120.5012345 their "120.50", which a concat
+    would write out in full)."""
     forms = {repr(value), str(value)}
-    if isinstance(value, float) and value.is_integer():
-        forms.add(str(int(value)))
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-        forms.add(f"{int(value):,}")
-    else:
-        forms.add(f"{value:,.2f}".rstrip("0").rstrip("."))
     if isinstance(value, int):  # exactly: through a float, 10**20 + 1 would read as 10**20
-        forms.update((f"{int(value)}.00", f"{int(value):,}.00"))
-    else:
-        forms.add(f"{value:.2f}")   # money: "10.00"
-        forms.add(f"{value:,.2f}")  # "1,500.00"
+        forms.update((f"{int(value):,}", f"{int(value)}.00", f"{int(value):,}.00"))
+    elif value.is_integer():
+        forms.update((str(int(value)), f"{int(value):,}", f"{value:.2f}", f"{value:,.2f}"))
+    elif round(value, 2) == value:
+        forms.update((f"{value:,.2f}".rstrip("0").rstrip("."), f"{value:.2f}", f"{value:,.2f}"))
     return forms
 
 
@@ -61,11 +60,12 @@ def _leaves(value: Any) -> Iterator[Any]:
         yield value
 
 
-def occurs_in(lit: Lit, normalised_text: str) -> bool:
-    """Whether every leaf of the literal occurs in the (already normalised) text."""
+def occurs_in(lit: Lit, normalised_text: str, cased: str | None = None) -> bool:
+    """Whether every leaf of the literal occurs in the (already normalised) text (`cased`:
+    see `text_occurs`)."""
     value = lit.literal
     if type(value) is str:  # the common case, without walking leaves
-        return text_occurs(value, normalised_text)
+        return text_occurs(value, normalised_text, cased)
     for leaf in _leaves(value):
         if leaf is None or isinstance(leaf, bool):
             continue  # no room for a payload in a bool or null
@@ -73,27 +73,43 @@ def occurs_in(lit: Lit, normalised_text: str) -> bool:
             if not any(_bounded_number(form, normalised_text) for form in _number_forms(leaf)):
                 return False
             continue
-        if not text_occurs(str(leaf), normalised_text):
+        if not text_occurs(str(leaf), normalised_text, cased):
             return False
     return True
 
 
 # A claimed piece must stand as whole words in the text: "b@partner.example" does not
 # occur in "bob@partner.example", nor "r.example", nor "invoice" in "invoices". On the
-# right a dot may follow (the text is case-folded, so "www.x.com.They" cannot be told
-# from a longer host name; a cut-off suffix names a parent domain at worst).
-# As a regex: (?<![\w@.+\-/])needle(?![\w@]). The search below finds each occurrence with
-# str.find and looks at its neighbours: a regex whose first item is a lookbehind is
-# tried at every position of the text, some twenty times slower. A character is in \w
-# when it is alphanumeric (str.isalnum) or "_", as in `re`.
+# right, a dot, hyphen, slash, plus or colon ends the piece only where a space, a closing
+# mark or the end follows it: a claim cut short there names another thing
+# ("ana@lawfirm.com" in "ana@lawfirm.com.br", "rm -rf ." in "rm -rf ./build", "rm -rf ~" in
+# "rm -rf ~/.cache", "pay.example" in "pay.example-bank.de"); a full stop before a capitalised word
+# ends a sentence where the text's case is known ("www.x.com.Thanks", `text_occurs`). As a regex:
+# (?<![\w@.+\-/])needle(?![\w@])(?![.+\-/:](?!\s|[)\]}>"'»”’,;!?]|\Z)). The search below finds each
+# occurrence with str.find and looks at its neighbours: a regex whose first item is a
+# lookbehind is tried at every position of the text, some twenty times slower. A character
+# is in \w when it is alphanumeric (str.isalnum) or "_", as in `re`. An empty claim (or one
+# of spaces only) never occurs: it would end a run of claims without being one (`_failed_claims`).
 _LEFT_STOPS = frozenset("_@.+-/")
 _RIGHT_STOPS = frozenset("_@")
+_RIGHT_JOINS = frozenset(".+-/:")
+_CLOSERS = frozenset(")]}>\"'»”’,;!?")
 
 
-def text_occurs(value: str, normalised_text: str) -> bool:
+def cased(text: str) -> str:
+    """`normalise` without the lower-casing: where its length is the normalised text's, the
+    same characters at the same places (see `text_occurs`)."""
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def text_occurs(value: str, normalised_text: str, cased_text: str | None = None) -> bool:
+    """Whether the claim stands as whole words in the normalised text (see above). With
+    `cased_text` (`cased` of the same text), a full stop right after the claim and before a
+    capitalised word ("www.x.com.They") ends a sentence, as its writer meant: a host name or
+    a path goes on in lower case or in capitals, hardly ever as a capitalised word."""
     needle = normalise(value)
     if not needle:
-        return True
+        return False
     text = normalised_text
     end = len(text)
     size = len(needle)
@@ -101,27 +117,40 @@ def text_occurs(value: str, normalised_text: str) -> bool:
     while at >= 0:
         if at == 0 or not ((c := text[at - 1]).isalnum() or c in _LEFT_STOPS):
             after = at + size
-            if after == end or not ((c := text[after]).isalnum() or c in _RIGHT_STOPS):
+            if after == end:
+                return True
+            c = text[after]
+            if not (c.isalnum() or c in _RIGHT_STOPS
+                    or (c in _RIGHT_JOINS and after + 1 < end
+                        and not ((n := text[after + 1]).isspace() or n in _CLOSERS
+                                 or (c == "." and _sentence_starts(cased_text, text, after + 1))))):
                 return True
         at = text.find(needle, at + 1)
     return False
 
 
+def _sentence_starts(cased_text: str | None, text: str, at: int) -> bool:
+    """Whether a capitalised word starts at `at`: a capital, then a small letter."""
+    return (cased_text is not None and len(cased_text) == len(text) and at + 1 < len(text)
+            and cased_text[at].isupper() and cased_text[at + 1].islower())
+
+
 def _bounded_number(form: str, text: str) -> bool:
     r"""Whether `form` occurs in `text` as a whole number: "10" must not be found inside
-    "100", nor "500" inside "1,500" or "1.500". As a regex: (?<![\d.,])form(?!\d|[.,]\d),
-    where \d is str.isdecimal."""
+    "100", nor "500" inside "1,500" or "1.500", nor "417" inside a reference "pwr417". As a
+    regex: (?<![^\W_]|[.,])form(?![^\W_]|[.,]\d), where [^\W_] is str.isalnum and \d is
+    str.isdecimal."""
     end = len(text)
     size = len(form)
     at = text.find(form)
     while at >= 0:
-        if at == 0 or not ((c := text[at - 1]).isdecimal() or c in ".,"):
+        if at == 0 or not ((c := text[at - 1]).isalnum() or c in ".,"):
             after = at + size
             if after == end:
                 return True
             c = text[after]
-            if not (c.isdecimal() or (c in ".," and after + 1 < end
-                                      and text[after + 1].isdecimal())):
+            if not (c.isalnum() or (c in ".," and after + 1 < end
+                                    and text[after + 1].isdecimal())):
                 return True
         at = text.find(form, at + 1)
     return False
@@ -159,6 +188,9 @@ class ClaimTexts:
 
     instruction: str
     payload: str
+    #: `cased` of the two texts above (see `text_occurs`).
+    instruction_cased: str
+    payload_cased: str
     #: The sender's own words when the message also holds others' (see `own_words_text`).
     own: str | None
 
@@ -166,23 +198,36 @@ class ClaimTexts:
     def of(cls, trigger: Trigger) -> ClaimTexts:
         readable = [as_written(s.text) for s in trigger.foreign() if ">" in s.text]
         whole = normalise(" ".join([trigger.payload, *readable, *trigger.meta.values()]))
+        whole_cased = cased(" ".join([trigger.payload, *readable, *trigger.meta.values()]))
         return cls(instruction=normalise(trigger.instruction), payload=whole,
+                   instruction_cased=cased(trigger.instruction), payload_cased=whole_cased,
                    own=own_words_text(trigger))
 
     def holds(self, lit: Lit) -> bool:
         """Whether a single literal occurs in the text its origin names."""
-        return occurs_in(lit, self.payload if lit.origin == "payload" else self.instruction)
+        if lit.origin == "payload":
+            return occurs_in(lit, self.payload, self.payload_cased)
+        return occurs_in(lit, self.instruction, self.instruction_cased)
 
     def holds_run(self, run: Sequence[Lit], joined: str) -> bool:
-        """Whether adjacent literals of one origin, joined, occur in its text. A payload
-        run whose every piece is in the sender's own words (and so would carry their
-        label) must occur there as a whole too."""
-        origin = run[0].origin
-        if not text_occurs(joined, self.payload if origin == "payload" else self.instruction):
+        """Whether adjacent claimed literals, joined, occur in one text. Of one origin: in its
+        text. Of both (a payload piece beside an instruction piece): each piece in its own
+        text, and the whole in one of the two. A payload run whose every payload piece is in
+        the sender's own words (and so would carry their label) must occur there as a whole
+        too."""
+        origins = {lit.origin for lit in run}
+        if len(origins) > 1:
+            if not all(self.holds(lit) for lit in run):
+                return False
+            if text_occurs(joined, self.instruction, self.instruction_cased):
+                return True
+        elif "payload" not in origins:
+            return text_occurs(joined, self.instruction, self.instruction_cased)
+        if not text_occurs(joined, self.payload, self.payload_cased):
             return False
-        if origin != "payload" or self.own is None or text_occurs(joined, self.own):
+        if self.own is None or text_occurs(joined, self.own):
             return True
-        return any(not occurs_in(lit, self.own) for lit in run)
+        return any(lit.origin == "payload" and not occurs_in(lit, self.own) for lit in run)
 
 
 def as_text(value: Any) -> str:
@@ -228,16 +273,19 @@ def origin_problems(checked: CheckedPlan, trigger: Trigger) -> list[OriginProble
 
 def _failed_claims(arg: Any, texts: ClaimTexts, failed: list[str]) -> None:
     """Append to `failed` the origin of every non-planner claim in an argument that does
-    not hold, in the argument's order. Adjacent literals of one origin inside a concat are
-    one claim: pieces that each occur somewhere must not spell a new string together
-    ("ma" + "llory@" + "evil.example")."""
+    not hold, in the argument's order. Adjacent claimed literals inside a concat are one
+    claim, whatever origins they claim: pieces that each occur somewhere must not spell a new
+    string together ("ma" + "llory@" + "evil.example", or "mallory" + an instruction's "@" +
+    "evil.example")."""
     if isinstance(arg, Lit):
         origin = arg.origin
         if origin != "planner":
             # texts.holds(arg), without the calls for the common string literal
-            text = texts.payload if origin == "payload" else texts.instruction
+            text, text_cased = ((texts.payload, texts.payload_cased) if origin == "payload"
+                                else (texts.instruction, texts.instruction_cased))
             value = arg.literal
-            if not (text_occurs(value, text) if type(value) is str else occurs_in(arg, text)):
+            if not (text_occurs(value, text, text_cased) if type(value) is str
+                    else occurs_in(arg, text, text_cased)):
                 failed.append(origin)
     elif isinstance(arg, ListOf):
         for item in arg.items:
@@ -246,7 +294,7 @@ def _failed_claims(arg: Any, texts: ClaimTexts, failed: list[str]) -> None:
         run: list[Lit] = []
         for part in [*arg.concat, None]:
             claim = part if isinstance(part, Lit) and part.origin != "planner" else None
-            if claim is not None and (not run or run[-1].origin == claim.origin):
+            if claim is not None:
                 run.append(claim)
                 continue
             if len(run) == 1:
@@ -255,6 +303,6 @@ def _failed_claims(arg: Any, texts: ClaimTexts, failed: list[str]) -> None:
                 joined = "".join(as_text(lit.literal) for lit in run)
                 if not texts.holds_run(run, joined):
                     failed.append(run[0].origin)
-            run = [claim] if claim is not None else []
-            if part is not None and claim is None:
+            run = []
+            if part is not None:
                 _failed_claims(part, texts, failed)
