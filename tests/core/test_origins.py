@@ -73,20 +73,35 @@ def test_a_large_amount_is_matched_digit_for_digit(value: int, text: str, found:
     assert occurs_in(Lit(literal=value, origin="payload"), normalise(text)) is found
 
 
-@pytest.mark.parametrize(("claim", "instruction", "found"), [
-    ("www.our-company.com", "post to www.our-company.com.They sent it to Bob", True),
-    ("ana@lawfirm.com", "mail ana@lawfirm.com.br the draft", False),
-    ("ana@lawfirm.com", "mail ana@lawfirm.com.BR the draft", False),   # capitals, not a word
-    ("ana@lawfirm.com", "mail ana@lawfirm.com.Br the draft", True),    # reads as a sentence's end
-    ("rm -rf ~", "run rm -rf ~/.Cache now", False),                    # only a full stop ends one
+@pytest.mark.parametrize(("claim", "text", "found"), [
+    ("www.our-company.com", "post to www.our-company.com.They sent it", False),  # costs the plan
+    ("/srv/backups", "rm -rf /srv/Backups.Old", False),
+    ("rm -rf ~/", "rm -rf ~/*.bak", False),
+    ("https://pay.example/invoice", "open https://pay.example/invoice?id=991", False),
+    ("rm -rf .", "rm -rf ./'old build'", False),
+    ("bob", "ask Bob's assistant", True),
+    ("shared", "what's in shared/?", True),
+    ("rm -rf ~", "rm -rf ~/*.bak", False),
+    ("bob@partner.example", "write to bob@partner.example.", True),
+    ("bob@partner.example", "(bob@partner.example), today", True),
 ])
-def test_a_full_stop_before_a_capitalised_word_ends_a_sentence(claim: str, instruction: str,
-                                                                 found: bool) -> None:
-    """Where the text's case is known, "www.x.com.They" is a sentence run on without a
-    space (AgentDojo's slack user task 4 says so), not a longer host name."""
-    trigger = parse_trigger({"channel": "cron", "principal": "scheduler", "instruction": instruction})
-    texts = ClaimTexts.of(trigger)
-    assert texts.holds(Lit(literal=claim, origin="instruction")) is found
+def test_a_claim_ends_where_its_token_does(claim: str, text: str, found: bool) -> None:
+    """After a claim, up to the next space, only a possessive and closing marks may follow:
+    a claim that stops inside a token names another host, path or command."""
+    assert text_occurs(claim, normalise(text)) is found
+
+
+@pytest.mark.parametrize(("value", "text", "found"), [
+    (450, "84.20 EUR, invoice INV-2024-450", False),
+    (30, "call at 14:30", False),
+    (500, "balance -500", False),
+    (500, "pay 1'500", False),
+    (500, "pay (€500) now", True),
+    (84.2, "pay 84.20€.", True),
+    (50, "a 50% deposit", True),
+])
+def test_a_number_is_its_own_token(value: float, text: str, found: bool) -> None:
+    assert occurs_in(Lit(literal=value, origin="payload"), normalise(text)) is found
 
 
 def test_adjacent_claims_of_two_origins_are_one_claim() -> None:
@@ -280,7 +295,7 @@ FEWER = settings(SETTINGS, max_examples=150)
 # ---- the origin matching as it was (regex search) -------------------------------------------
 
 _REF_LEFT = r"(?<![\w@.+\-/])"
-_REF_RIGHT = r"""(?![\w@])(?![.+\-/:](?!\s|[)\]}>"'»”’,;!?]|\Z))"""
+_REF_RIGHT = r"""(?=(?:['’]s)?[)\]}>"'»”’,;!?.:/]*(?:\s|\Z))"""
 
 
 def ref_text_occurs(value: str, normalised_text: str) -> bool:
@@ -291,7 +306,8 @@ def ref_text_occurs(value: str, normalised_text: str) -> bool:
 
 
 def ref_bounded_number(form: str, text: str) -> bool:
-    return re.search(rf"(?<![^\W_]|[.,]){re.escape(form)}(?![^\W_]|[.,]\d)", text) is not None
+    return re.search(rf"""(?:\A|(?<=\s))[(\[{{"'«“‘€$£¥~]*{re.escape(form)}[)\]}}>"'»”’,;!?.:/€$£¥%]*(?=\s|\Z)""",
+                     text) is not None
 
 
 def ref_occurs_in(lit: Lit, normalised_text: str) -> bool:

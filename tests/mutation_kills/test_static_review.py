@@ -72,10 +72,14 @@ def test_adjacent_claimed_pieces_are_checked_together_and_only_together() -> Non
     honest = {"concat": [lit("bob@partner", "instruction"), lit(".example", "instruction")]}
     ok = review(cron_trigger(f"Write to {CONTACT} today"), plan(send(honest)), assistant_policy())
     assert "plangate:origin-claim" not in ok.rules
-    # A piece of another origin ends one run and starts the next, checked as one claim with
-    # the pieces after it (`bob@partner.ex` alone is not a word of the payload).
+    # Pieces of two origins side by side are one claim too (red team round 32): each must
+    # hold in its own text and the whole in one of them. "Writebob@partner.example" is in
+    # neither; "Write to bob@partner.example" is the instruction's.
     mixed = {"concat": [lit("Write", "instruction"), lit("bob@partner.ex", "payload"), lit("ample", "payload")]}
     trigger = owner_trigger(payload=f"mail {CONTACT}", instruction="Write")
+    assert "plangate:origin-claim" in review(trigger, plan(send(mixed)), assistant_policy()).rules
+    mixed = {"concat": [lit("Write to ", "instruction"), lit(CONTACT, "payload")]}
+    trigger = owner_trigger(payload=f"mail {CONTACT}", instruction=f"Write to {CONTACT}")
     assert "plangate:origin-claim" not in review(trigger, plan(send(mixed)), assistant_policy()).rules
 
 

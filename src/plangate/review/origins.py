@@ -25,11 +25,19 @@ from plangate.plan.codec import CheckedPlan
 from plangate.plan.model import CallStep, Concat, ExtractStep, ListOf, Lit
 from plangate.trigger import Trigger
 
+# Before NFKC: a no-break, thin or figure space between digits groups them ("1 500" is
+# 1,500, not 1 and 500), and a raised or lowered digit is not one more digit ("10³" is not
+# 103): NFKC would make both plain.
+_GROUPING = re.compile("(?<=[0-9])[\u00a0\u2007\u2009\u202f](?=[0-9])")
+_RAISED = re.compile("([\u00b2\u00b3\u00b9\u2070-\u209f])")
+
 
 def normalise(text: str) -> str:
     # lower(), not casefold(): case-folding makes "ß" "ss" and "ς" "σ", and so turns one
     # domain into another (straße.example is not strasse.example under IDNA 2008, nor in
     # `identity.canonical_address`): a destination the owner never wrote would pass as theirs.
+    if not text.isascii():
+        text = _RAISED.sub(r"^\1", _GROUPING.sub(",", text))
     return " ".join(unicodedata.normalize("NFKC", text).lower().split())
 
 
@@ -60,12 +68,11 @@ def _leaves(value: Any) -> Iterator[Any]:
         yield value
 
 
-def occurs_in(lit: Lit, normalised_text: str, cased: str | None = None) -> bool:
-    """Whether every leaf of the literal occurs in the (already normalised) text (`cased`:
-    see `text_occurs`)."""
+def occurs_in(lit: Lit, normalised_text: str) -> bool:
+    """Whether every leaf of the literal occurs in the (already normalised) text."""
     value = lit.literal
     if type(value) is str:  # the common case, without walking leaves
-        return text_occurs(value, normalised_text, cased)
+        return text_occurs(value, normalised_text)
     for leaf in _leaves(value):
         if leaf is None or isinstance(leaf, bool):
             continue  # no room for a payload in a bool or null
@@ -73,85 +80,78 @@ def occurs_in(lit: Lit, normalised_text: str, cased: str | None = None) -> bool:
             if not any(_bounded_number(form, normalised_text) for form in _number_forms(leaf)):
                 return False
             continue
-        if not text_occurs(str(leaf), normalised_text, cased):
+        if not text_occurs(str(leaf), normalised_text):
             return False
     return True
 
 
 # A claimed piece must stand as whole words in the text: "b@partner.example" does not
 # occur in "bob@partner.example", nor "r.example", nor "invoice" in "invoices". On the
-# right, a dot, hyphen, slash, plus or colon ends the piece only where a space, a closing
-# mark or the end follows it: a claim cut short there names another thing
-# ("ana@lawfirm.com" in "ana@lawfirm.com.br", "rm -rf ." in "rm -rf ./build", "rm -rf ~" in
-# "rm -rf ~/.cache", "pay.example" in "pay.example-bank.de"); a full stop before a capitalised word
-# ends a sentence where the text's case is known ("www.x.com.Thanks", `text_occurs`). As a regex:
-# (?<![\w@.+\-/])needle(?![\w@])(?![.+\-/:](?!\s|[)\]}>"'»”’,;!?]|\Z)). The search below finds each
-# occurrence with str.find and looks at its neighbours: a regex whose first item is a
-# lookbehind is tried at every position of the text, some twenty times slower. A character
-# is in \w when it is alphanumeric (str.isalnum) or "_", as in `re`. An empty claim (or one
-# of spaces only) never occurs: it would end a run of claims without being one (`_failed_claims`).
+# right, what follows it up to the next space (or the end) may only close a sentence or a
+# parenthesis, after a possessive "'s": a claim that stops inside a token names another
+# thing ("ana@lawfirm.com" in "ana@lawfirm.com.br", "rm -rf ." in "rm -rf ./build", "rm -rf
+# ~/" in "rm -rf ~/*.bak", "https://pay.example/invoice" in ".../invoice?id=991"; red teams
+# 32 and 33). A sentence run on after a host name without a space ("www.x.com.Thanks")
+# costs the plan: the text alone cannot tell it from "/srv/Backups.Old".
+# As a regex: (?<![\w@.+\-/])needle(?=(?:['’]s)?[)\]}>"'»”’,;!?.:/]*(?:\s|\Z)). The search
+# below finds each occurrence with str.find and looks at its neighbours: a regex whose first
+# item is a lookbehind is tried at every position of the text, some twenty times slower. A
+# character is in \w when it is alphanumeric (str.isalnum) or "_", as in `re`. An empty
+# claim (or one of spaces only) never occurs: it would end a run of claims without being
+# one (`_failed_claims`).
 _LEFT_STOPS = frozenset("_@.+-/")
-_RIGHT_STOPS = frozenset("_@")
-_RIGHT_JOINS = frozenset(".+-/:")
-_CLOSERS = frozenset(")]}>\"'»”’,;!?")
+_TRAILING = frozenset(")]}>\"'»”’,;!?.:/")  # "shared/" is the folder "shared"
+#: What may stand before and after a number in its token: "(€500)", "500%", "84.20€:".
+_NUMBER_BEFORE = frozenset("([{\"'«“‘€$£¥~")
+_NUMBER_AFTER = _TRAILING | frozenset("€$£¥%")
 
 
-def cased(text: str) -> str:
-    """`normalise` without the lower-casing: where its length is the normalised text's, the
-    same characters at the same places (see `text_occurs`)."""
-    return " ".join(unicodedata.normalize("NFKC", text).split())
+def _ends_token(text: str, at: int, allowed: frozenset[str], possessive: bool) -> bool:
+    """Whether `text[at:]` up to the next space holds only `allowed` characters (after an
+    optional "'s" when `possessive`)."""
+    end = len(text)
+    if possessive and at + 1 < end and text[at] in "'’" and text[at + 1] == "s":
+        at += 2
+    while at < end:
+        c = text[at]
+        if c.isspace():
+            return True
+        if c not in allowed:
+            return False
+        at += 1
+    return True
 
 
-def text_occurs(value: str, normalised_text: str, cased_text: str | None = None) -> bool:
-    """Whether the claim stands as whole words in the normalised text (see above). With
-    `cased_text` (`cased` of the same text), a full stop right after the claim and before a
-    capitalised word ("www.x.com.They") ends a sentence, as its writer meant: a host name or
-    a path goes on in lower case or in capitals, hardly ever as a capitalised word."""
+def text_occurs(value: str, normalised_text: str) -> bool:
     needle = normalise(value)
     if not needle:
         return False
     text = normalised_text
-    end = len(text)
     size = len(needle)
     at = text.find(needle)
     while at >= 0:
-        if at == 0 or not ((c := text[at - 1]).isalnum() or c in _LEFT_STOPS):
-            after = at + size
-            if after == end:
-                return True
-            c = text[after]
-            if not (c.isalnum() or c in _RIGHT_STOPS
-                    or (c in _RIGHT_JOINS and after + 1 < end
-                        and not ((n := text[after + 1]).isspace() or n in _CLOSERS
-                                 or (c == "." and _sentence_starts(cased_text, text, after + 1))))):
-                return True
+        if ((at == 0 or not ((c := text[at - 1]).isalnum() or c in _LEFT_STOPS))
+                and _ends_token(text, at + size, _TRAILING, True)):
+            return True
         at = text.find(needle, at + 1)
     return False
 
 
-def _sentence_starts(cased_text: str | None, text: str, at: int) -> bool:
-    """Whether a capitalised word starts at `at`: a capital, then a small letter."""
-    return (cased_text is not None and len(cased_text) == len(text) and at + 1 < len(text)
-            and cased_text[at].isupper() and cased_text[at + 1].islower())
-
-
 def _bounded_number(form: str, text: str) -> bool:
-    r"""Whether `form` occurs in `text` as a whole number: "10" must not be found inside
-    "100", nor "500" inside "1,500" or "1.500", nor "417" inside a reference "pwr417". As a
-    regex: (?<![^\W_]|[.,])form(?![^\W_]|[.,]\d), where [^\W_] is str.isalnum and \d is
-    str.isdecimal."""
-    end = len(text)
+    r"""Whether `form` occurs in `text` as a whole number: the token it stands in (up to the
+    spaces around it) holds nothing else but an opening mark or a currency sign before it
+    and closing marks, a currency sign or a percent after it. So "10" is not found in
+    "100", nor "500" in "1,500", "1.500", "1'500", "-500" or "pwr-500", nor "450" in
+    "INV-2024-450", nor "30" in "14:30". As a regex over the text's space-separated tokens:
+    `[B]*form[A]*`, B and A the characters of `_NUMBER_BEFORE` and `_NUMBER_AFTER`."""
     size = len(form)
     at = text.find(form)
     while at >= 0:
-        if at == 0 or not ((c := text[at - 1]).isalnum() or c in ".,"):
-            after = at + size
-            if after == end:
-                return True
-            c = text[after]
-            if not (c.isalnum() or (c in ".," and after + 1 < end
-                                    and text[after + 1].isdecimal())):
-                return True
+        start = at
+        while start > 0 and not text[start - 1].isspace() and text[start - 1] in _NUMBER_BEFORE:
+            start -= 1
+        if (start == 0 or text[start - 1].isspace()) and _ends_token(text, at + size, _NUMBER_AFTER, False):
+            return True
         at = text.find(form, at + 1)
     return False
 
@@ -188,9 +188,6 @@ class ClaimTexts:
 
     instruction: str
     payload: str
-    #: `cased` of the two texts above (see `text_occurs`).
-    instruction_cased: str
-    payload_cased: str
     #: The sender's own words when the message also holds others' (see `own_words_text`).
     own: str | None
 
@@ -198,16 +195,12 @@ class ClaimTexts:
     def of(cls, trigger: Trigger) -> ClaimTexts:
         readable = [as_written(s.text) for s in trigger.foreign() if ">" in s.text]
         whole = normalise(" ".join([trigger.payload, *readable, *trigger.meta.values()]))
-        whole_cased = cased(" ".join([trigger.payload, *readable, *trigger.meta.values()]))
         return cls(instruction=normalise(trigger.instruction), payload=whole,
-                   instruction_cased=cased(trigger.instruction), payload_cased=whole_cased,
                    own=own_words_text(trigger))
 
     def holds(self, lit: Lit) -> bool:
         """Whether a single literal occurs in the text its origin names."""
-        if lit.origin == "payload":
-            return occurs_in(lit, self.payload, self.payload_cased)
-        return occurs_in(lit, self.instruction, self.instruction_cased)
+        return occurs_in(lit, self.payload if lit.origin == "payload" else self.instruction)
 
     def holds_run(self, run: Sequence[Lit], joined: str) -> bool:
         """Whether adjacent claimed literals, joined, occur in one text. Of one origin: in its
@@ -219,11 +212,11 @@ class ClaimTexts:
         if len(origins) > 1:
             if not all(self.holds(lit) for lit in run):
                 return False
-            if text_occurs(joined, self.instruction, self.instruction_cased):
+            if text_occurs(joined, self.instruction):
                 return True
         elif "payload" not in origins:
-            return text_occurs(joined, self.instruction, self.instruction_cased)
-        if not text_occurs(joined, self.payload, self.payload_cased):
+            return text_occurs(joined, self.instruction)
+        if not text_occurs(joined, self.payload):
             return False
         if self.own is None or text_occurs(joined, self.own):
             return True
@@ -281,11 +274,9 @@ def _failed_claims(arg: Any, texts: ClaimTexts, failed: list[str]) -> None:
         origin = arg.origin
         if origin != "planner":
             # texts.holds(arg), without the calls for the common string literal
-            text, text_cased = ((texts.payload, texts.payload_cased) if origin == "payload"
-                                else (texts.instruction, texts.instruction_cased))
+            text = texts.payload if origin == "payload" else texts.instruction
             value = arg.literal
-            if not (text_occurs(value, text, text_cased) if type(value) is str
-                    else occurs_in(arg, text, text_cased)):
+            if not (text_occurs(value, text) if type(value) is str else occurs_in(arg, text)):
                 failed.append(origin)
     elif isinstance(arg, ListOf):
         for item in arg.items:
