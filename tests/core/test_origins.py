@@ -81,6 +81,7 @@ def test_a_large_amount_is_matched_digit_for_digit(value: int, text: str, found:
     ("rm -rf .", "rm -rf ./'old build'", False),
     ("bob", "ask Bob's assistant", True),
     ("shared", "what's in shared/?", True),
+    ("make test", "run `make test`, then stop", True),
     ("rm -rf ~", "rm -rf ~/*.bak", False),
     ("bob@partner.example", "write to bob@partner.example.", True),
     ("bob@partner.example", "(bob@partner.example), today", True),
@@ -295,7 +296,7 @@ FEWER = settings(SETTINGS, max_examples=150)
 # ---- the origin matching as it was (regex search) -------------------------------------------
 
 _REF_LEFT = r"(?<![\w@.+\-/])"
-_REF_RIGHT = r"""(?=(?:['’]s)?[)\]}>"'»”’,;!?.:/]*(?:\s|\Z))"""
+_REF_RIGHT = r"""(?=(?:['’]s)?[)\]}>"'`»”’,;!?.:/]*(?:\s|\Z))"""
 
 
 def ref_text_occurs(value: str, normalised_text: str) -> bool:
@@ -306,7 +307,7 @@ def ref_text_occurs(value: str, normalised_text: str) -> bool:
 
 
 def ref_bounded_number(form: str, text: str) -> bool:
-    return re.search(rf"""(?:\A|(?<=\s))[(\[{{"'«“‘€$£¥~]*{re.escape(form)}[)\]}}>"'»”’,;!?.:/€$£¥%]*(?=\s|\Z)""",
+    return re.search(rf"""(?:\A|(?<=\s))[(\[{{"'`«“‘€$£¥~]*{re.escape(form)}[)\]}}>"'`»”’,;!?.:/€$£¥%]*(?=\s|\Z)""",
                      text) is not None
 
 

@@ -87,22 +87,22 @@ def occurs_in(lit: Lit, normalised_text: str) -> bool:
 
 # A claimed piece must stand as whole words in the text: "b@partner.example" does not
 # occur in "bob@partner.example", nor "r.example", nor "invoice" in "invoices". On the
-# right, what follows it up to the next space (or the end) may only close a sentence or a
-# parenthesis, after a possessive "'s": a claim that stops inside a token names another
+# right, what follows it up to the next space (or the end) may only close a sentence, a
+# parenthesis or a `code` span, after a possessive "'s": a claim that stops inside a token names another
 # thing ("ana@lawfirm.com" in "ana@lawfirm.com.br", "rm -rf ." in "rm -rf ./build", "rm -rf
 # ~/" in "rm -rf ~/*.bak", "https://pay.example/invoice" in ".../invoice?id=991"; red teams
 # 32 and 33). A sentence run on after a host name without a space ("www.x.com.Thanks")
 # costs the plan: the text alone cannot tell it from "/srv/Backups.Old".
-# As a regex: (?<![\w@.+\-/])needle(?=(?:['’]s)?[)\]}>"'»”’,;!?.:/]*(?:\s|\Z)). The search
+# As a regex: (?<![\w@.+\-/])needle(?=(?:['’]s)?[)\]}>"'`»”’,;!?.:/]*(?:\s|\Z)). The search
 # below finds each occurrence with str.find and looks at its neighbours: a regex whose first
 # item is a lookbehind is tried at every position of the text, some twenty times slower. A
 # character is in \w when it is alphanumeric (str.isalnum) or "_", as in `re`. An empty
 # claim (or one of spaces only) never occurs: it would end a run of claims without being
 # one (`_failed_claims`).
 _LEFT_STOPS = frozenset("_@.+-/")
-_TRAILING = frozenset(")]}>\"'»”’,;!?.:/")  # "shared/" is the folder "shared"
+_TRAILING = frozenset(")]}>\"'`»”’,;!?.:/")  # "shared/" is the folder "shared"
 #: What may stand before and after a number in its token: "(€500)", "500%", "84.20€:".
-_NUMBER_BEFORE = frozenset("([{\"'«“‘€$£¥~")
+_NUMBER_BEFORE = frozenset("([{\"'`«“‘€$£¥~")
 _NUMBER_AFTER = _TRAILING | frozenset("€$£¥%")
 
 
