@@ -100,6 +100,9 @@ def test_a_claim_ends_where_its_token_does(claim: str, text: str, found: bool) -
     (500, "pay (€500) now", True),
     (84.2, "pay 84.20€.", True),
     (50, "a 50% deposit", True),
+    (84.204999, "pay 84.20 EUR", False),    # money spellings stand only for their number
+    (1499.995, "pay 1,500 EUR", False),
+    (84.2, "pay 84.20 EUR", True),
 ])
 def test_a_number_is_its_own_token(value: float, text: str, found: bool) -> None:
     assert occurs_in(Lit(literal=value, origin="payload"), normalise(text)) is found
