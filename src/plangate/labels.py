@@ -8,7 +8,7 @@ soon as any part of it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -100,18 +100,14 @@ TRUSTED = Label()
 """Public, trusted, no recorded source: the neutral element of `join`."""
 
 
-def _label(readers: frozenset[str], sources: frozenset[str], taint: Taint) -> Label:
-    """`Label(readers=..., sources=..., taint=...)`, for the joins."""
-    if _fast is not None:
-        made: Label = _fast(readers, sources, taint)
-        return made
+def _plain_label(readers: frozenset[str], sources: frozenset[str], taint: Taint) -> Label:
     return Label(readers=readers, sources=sources, taint=taint)
 
 
 def _fast_label() -> Any:
-    """Interpreted, the same at half the cost of the frozen dataclass's keyword `__init__`:
-    each field set once, on a new object, as it does. Compiled (plangate.native), None: the
-    compiled class's own constructor is faster still."""
+    """Interpreted, `Label(...)` at half the cost of the frozen dataclass's keyword
+    `__init__`: each field set once, on a new object, as it does. Compiled
+    (plangate.native), None: the compiled class's own constructor is faster still."""
     if not __file__.endswith(".py"):
         return None
     new, fields = object.__new__, vars(Label)
@@ -127,7 +123,8 @@ def _fast_label() -> Any:
     return make
 
 
-_fast: Any = _fast_label()
+#: `Label(readers=..., sources=..., taint=...)` for the joins, chosen once at import.
+_label: Callable[[frozenset[str], frozenset[str], Taint], Label] = _fast_label() or _plain_label
 
 
 def _meet_readers(a: frozenset[str], b: frozenset[str]) -> frozenset[str]:
