@@ -20,6 +20,8 @@ requests apart, and a lock held across them would be the agent's to keep.
   own through `lock_of`).
 * `FileLock`: every process on one machine that opens the same SQLite file (`flock` on a
   file beside it; the kernel drops the lock of a process that dies).
+* `plangate.storage.pg_lock.PostgresLock`: every process on every machine that shares one
+  PostgreSQL database (an advisory lock; PostgreSQL drops it with its holder's session).
 """
 
 from __future__ import annotations
@@ -59,6 +61,17 @@ def _enter(key: object) -> None:
 
 def _leave(key: object) -> None:
     _HELD.__dict__.setdefault("keys", set()).discard(key)
+
+
+@contextlib.contextmanager
+def one_hold_per_thread(key: object) -> Iterator[None]:
+    """For a lock of another module: `ResourcesBusy` at once if this thread holds the lock
+    `key` names already (it would wait for itself)."""
+    _enter(key)
+    try:
+        yield
+    finally:
+        _leave(key)
 
 
 class LocalLock:

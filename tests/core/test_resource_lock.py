@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,38 @@ from plangate.testing import ScriptedOwner
 
 from .conftest import call, event_kinds, lit, make_gate, owner_trigger, plan, ref
 
+KINDS = ["local", "file", "postgres"]
 
-def _locks(tmp_path: Path) -> dict[str, Callable[[float], ResourceLock]]:
-    return {"local": lambda wait: LocalLock(wait),
-            "file": lambda wait: FileLock(str(tmp_path / "db-plangate-resources"), wait)}
+
+@pytest.fixture
+def make_lock(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str, float], ResourceLock]]:
+    """`make_lock(kind, wait)`: a lock of that kind; every lock of one test made by it is the
+    same lock (one file, one database), each its own handle, as two workers hold them.
+    `postgres`: a fresh database on the test PostgreSQL (plangate.storage.pg_lock)."""
+    made: list[Any] = []
+    urls: list[str] = []
+
+    def make(kind: str, wait: float) -> ResourceLock:
+        lock: Any
+        if kind == "local":
+            lock = made[0] if made else LocalLock(wait)  # one process's lock: itself
+            lock.wait = wait
+        elif kind == "file":
+            lock = FileLock(str(tmp_path / "db-plangate-resources"), wait)
+        else:
+            from plangate.storage.pg_lock import PostgresLock
+            from servers import new_database
+
+            if not urls:
+                urls.append(new_database(request.getfixturevalue("pg_server"), f"lock_{id(tmp_path)}"))
+            lock = PostgresLock(urls[0], wait)
+        made.append(lock)
+        return lock
+
+    yield make
+    for lock in made:
+        if hasattr(lock, "close"):
+            lock.close()
 
 
 def _held_in_thread(lock: ResourceLock, exclusive: bool) -> tuple[threading.Event, threading.Thread]:
@@ -39,38 +67,45 @@ def _held_in_thread(lock: ResourceLock, exclusive: bool) -> tuple[threading.Even
     return done, thread
 
 
-@pytest.mark.parametrize("kind", ["local", "file"])
-def test_readers_share_and_a_writer_waits_for_them(tmp_path: Path, kind: str) -> None:
-    lock = _locks(tmp_path)[kind](0.2)
+@pytest.mark.parametrize("kind", KINDS)
+def test_readers_share_and_a_writer_waits_for_them(make_lock: Any, kind: str) -> None:
+    """The reader in one thread (one worker) lets the other's reader in at once and keeps
+    its writer out until it leaves."""
+    lock, other = make_lock(kind, 0.2), make_lock(kind, 0.2)
     done, thread = _held_in_thread(lock, exclusive=False)
-    with lock.hold(False):  # another reader: at once
+    with other.hold(False):  # another reader: at once
         pass
     started = time.monotonic()
-    with pytest.raises(ResourcesBusy, match=r"busy for 0\.2 s"), lock.hold(True):
+    with pytest.raises(ResourcesBusy, match=r"busy for 0\.2 s"), other.hold(True):
         pass
-    assert time.monotonic() - started >= 0.2
+    assert time.monotonic() - started >= 0.18
     done.set()
     thread.join(5)
-    with lock.hold(True):  # the reader has gone
+    with other.hold(True):  # the reader has gone
         pass
 
 
-@pytest.mark.parametrize("kind", ["local", "file"])
-def test_a_writer_excludes_readers(tmp_path: Path, kind: str) -> None:
-    lock = _locks(tmp_path)[kind](0.2)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("handle", ["same", "other"])
+def test_a_writer_excludes_readers_and_writers(make_lock: Any, kind: str, handle: str) -> None:
+    """Through another handle (another worker), and through the same one from another
+    thread (a lock whose hold belonged to a process or a connection would let it in)."""
+    lock = make_lock(kind, 0.2)
+    other = lock if handle == "same" else make_lock(kind, 0.2)
     done, thread = _held_in_thread(lock, exclusive=True)
-    with pytest.raises(ResourcesBusy), lock.hold(False):
-        pass
+    for exclusive in (False, True):
+        with pytest.raises(ResourcesBusy), other.hold(exclusive):
+            pass
     done.set()
     thread.join(5)
-    with lock.hold(False):
+    with other.hold(False):
         pass
 
 
-@pytest.mark.parametrize("kind", ["local", "file"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_a_thread_that_holds_the_lock_is_refused_at_once_not_left_waiting_for_itself(
-        tmp_path: Path, kind: str) -> None:
-    lock = _locks(tmp_path)[kind](30)
+        make_lock: Any, kind: str) -> None:
+    lock = make_lock(kind, 30)
     started = time.monotonic()
     with lock.hold(False), pytest.raises(ResourcesBusy, match="already holds"), lock.hold(False):
         pass
@@ -79,8 +114,9 @@ def test_a_thread_that_holds_the_lock_is_refused_at_once_not_left_waiting_for_it
         pass
 
 
-def test_a_waiting_writer_goes_before_readers_that_come_after_it() -> None:
-    lock = LocalLock(5)
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_waiting_writer_goes_before_readers_that_come_after_it(make_lock: Any, kind: str) -> None:
+    lock = make_lock(kind, 5)
     done, thread = _held_in_thread(lock, exclusive=False)
     order: list[str] = []
 
@@ -106,26 +142,32 @@ def test_a_waiting_writer_goes_before_readers_that_come_after_it() -> None:
     assert order == ["writer", "reader"]
 
 
-_HOLDER = """
+HOLDER = """
 import sys, time
 from plangate.resource_lock import FileLock
-with FileLock(sys.argv[1]).hold(True):
+from plangate.storage.pg_lock import PostgresLock
+where = sys.argv[1]
+with (PostgresLock if where.startswith("postgresql:") else FileLock)(where).hold(True):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))
 """
 
 
-def test_the_file_lock_holds_across_processes_and_dies_with_its_holder(tmp_path: Path) -> None:
-    path = str(tmp_path / "db-plangate-resources")
-    with subprocess.Popen([sys.executable, "-c", _HOLDER, path, "30"], stdout=subprocess.PIPE,
+@pytest.mark.parametrize("kind", ["file", "postgres"])
+def test_the_lock_holds_across_processes_and_dies_with_its_holder(make_lock: Any, kind: str) -> None:
+    """Another process (another worker; for PostgreSQL, on any machine) holds it: this one
+    waits; killed with -9, its lock goes with it (the kernel's flock, PostgreSQL's session)."""
+    lock = make_lock(kind, 0.3)
+    where = lock.url if kind == "postgres" else lock.path
+    with subprocess.Popen([sys.executable, "-c", HOLDER, where, "60"], stdout=subprocess.PIPE,
                           text=True) as holder:
         try:
             assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-            with pytest.raises(ResourcesBusy), FileLock(path, 0.3).hold(False):
+            with pytest.raises(ResourcesBusy), lock.hold(False):
                 pass
-            holder.kill()  # kill -9: the kernel drops its lock
+            holder.kill()  # kill -9
             holder.wait(10)
-            with FileLock(path, 5).hold(True):
+            with make_lock(kind, 10).hold(True):
                 pass
         finally:
             holder.kill()

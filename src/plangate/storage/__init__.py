@@ -144,6 +144,7 @@ def _sqlite(path: str) -> Storage:
 
 
 def _postgres(url: str, *, migrate: bool) -> Storage:
+    from plangate.storage.pg_lock import PostgresLock
     from plangate.storage.postgres import (
         PostgresApprovals,
         PostgresAuditLog,
@@ -156,9 +157,11 @@ def _postgres(url: str, *, migrate: bool) -> Storage:
     if migrate:
         run_migrations(sql)
     log = PostgresAuditLog(sql)
+    lock = PostgresLock(url)  # the stored resources' lock, across machines
     return Storage(kind="postgresql", audit=log, approvals=PostgresApprovals(log),
-                   resources=PostgresResourceLabels(log), runs=SqlRunCounter(sql), grants=SqlGrants(sql),
-                   context=SqlAgentContext(sql), keys=SqlIdempotency(sql), limiter=SqlLimiter(sql), sql=sql)
+                   resources=PostgresResourceLabels(log, lock), runs=SqlRunCounter(sql), grants=SqlGrants(sql),
+                   context=SqlAgentContext(sql), keys=SqlIdempotency(sql), limiter=SqlLimiter(sql), sql=sql,
+                   closers=[lock.close])
 
 
 __all__ = ["Storage", "StorageUnavailable", "open_storage", "open_witness"]

@@ -64,6 +64,7 @@ from plangate.audit.resource_labels import MAX_PREFIXES, ROWS, checked_row
 from plangate.audit.spend import SCHEMA as SPEND_SCHEMA
 from plangate.errors import AuditError, GrantError, UserError
 from plangate.labels import Label, join_all
+from plangate.resource_lock import ResourceLock
 from plangate.resources import has_wildcard, literal_prefix, overlaps
 from plangate.storage import pg_chain
 from plangate.storage.errors import StorageUnavailable
@@ -483,9 +484,13 @@ class PostgresApprovals:
 class PostgresResourceLabels:
     """Stored labels on PostgreSQL: indexed lookups, chained writes (as in SQLite)."""
 
-    def __init__(self, log: PostgresAuditLog) -> None:
+    def __init__(self, log: PostgresAuditLog, lock: ResourceLock | None = None) -> None:
         self._log = log
         self.sql = log.sql
+        # Calls that write, run, load or disclose stored content, in every process on every
+        # machine that shares the database (plangate.storage.pg_lock; `open_storage` gives
+        # it). Without one, the threads of this process (`plangate.resource_lock.lock_of`).
+        self.lock = lock
         # Answers of the lookups made at `version` of the label tables (see `moment`).
         self._answers: tuple[Any, dict[str, Label | None]] = (None, {})
 
