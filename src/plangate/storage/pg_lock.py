@@ -74,6 +74,9 @@ class PostgresLock:
                 _close(kept)
                 if exc.timed_out:
                     raise
+            except BaseException:  # interrupted while it waited: the session goes, its lock too
+                _close(kept)
+                raise
         conn = self._connect()
         try:
             self._lock(conn, exclusive)
