@@ -297,7 +297,10 @@ class GrantRunner:
         with self._leased(grant_id, credential) as (row, state, owner):
             outstanding = state.get("outstanding")
             if outstanding is not None:
-                if outstanding["step"] == step and outstanding["digest"] == digest:
+                # The very call that was allowed, asked about again: its step, its tool and its
+                # arguments (a row without the tool answers 409).
+                if (outstanding["step"] == step and outstanding.get("tool") == tool
+                        and outstanding["digest"] == digest):
                     return self._keep(row, state, owner, Answer(200, {
                         "allowed": True, "grant": row.id, "call": outstanding["call"], "step": step,
                         "run_id": row.run_id, "repeated": True}))
