@@ -43,7 +43,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from plangate.errors import AuditError, GrantError, TriggerError, UserError
 from plangate.policy import CompiledPolicy
 from plangate.service.asgi import PATH as PLANS_PATH
-from plangate.service.asgi import BodyLimit, FastPlans, RequestMetrics
+from plangate.service.asgi import BodyLimit, BodyTooLarge, FastPlans, JsonBodyRoute, RequestMetrics
 from plangate.service.auth import Credential, Credentials, Role
 from plangate.service.gateway import Meter, OverRate, ServiceGate
 from plangate.service.metrics import Metrics
@@ -110,6 +110,8 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
 
     app = FastAPI(lifespan=lifespan, title="plangate", version="1", description=__doc__ or "",
                   openapi_tags=[{"name": t} for t in ("agent", "approver", "admin", "health")])
+    # Bodies read as `FastPlans` reads them: one bound on nesting, every refusal malformed JSON.
+    app.router.route_class = JsonBodyRoute
     app.state.storage = storage
     app.state.credentials = credentials
     app.state.gate = gate
@@ -164,6 +166,10 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
                 return error(400, f"malformed JSON: {e.get('msg')}"[:300])
             problems.append(f"{where}: {e.get('msg')}")
         return error(422, "; ".join(problems)[:1000])
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(_r: Request, exc: BodyTooLarge) -> JSONResponse:
+        return error(413, exc.detail)  # as `BodyLimit` answers it on `POST /v1/plans`
 
     @app.exception_handler(StorageUnavailable)
     async def _down(_r: Request, exc: StorageUnavailable) -> JSONResponse:

@@ -23,10 +23,14 @@ read, so every refusal is FastAPI's, worded as before (tests/service/test_fast.p
 from __future__ import annotations
 
 import json
+import operator
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from itertools import accumulate, repeat
 from typing import Any
 
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -61,13 +65,13 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge()
+                    raise BodyTooLarge(self.limit)
             return message
 
         try:
             await self.app(scope, limited, send)
-        except _TooLarge:
-            await _send_error(send, 413, f"request body over {self.limit} bytes")
+        except BodyTooLarge as exc:
+            await _send_error(send, 413, exc.detail)
 
 
 class RequestMetrics:
@@ -97,8 +101,72 @@ class RequestMetrics:
             self.metrics.request(route, status, time.perf_counter() - start)
 
 
-class _TooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """A body read past the limit. An `HTTPException` so that FastAPI, reading a body for a
+    route of its own, lets it through to the app's handler (413) instead of calling it a body
+    it could not parse (400); `BodyLimit` answers it where no handler did."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body over {limit} bytes")
+
+
+MAX_DEPTH = 64
+"""How deep a request body's JSON may nest. A plan nests a few levels; a fixed bound keeps
+the parse (and every walk of the parsed body: validation, the review, the idempotency
+digest) from ever meeting the interpreter's recursion limit, which depends on how deep the
+stack already is where the parse runs, so two paths would answer the same bytes otherwise."""
+
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEPS = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
+
+
+def read_json(body: bytes) -> Any:
+    """A request body's JSON, as both ways to a route read it (`FastPlans`, and FastAPI's
+    through `JsonBodyRoute`): `json.loads`, with every refusal a `json.JSONDecodeError`
+    (FastAPI answers that as malformed JSON, counted against the credential's rate, where
+    other errors were a 400 of its own): text that is not UTF-8, an integer too long to
+    read, nesting past `MAX_DEPTH`, and a body in another encoding than UTF-8 (RFC 8259; the
+    nesting is counted on its bytes)."""
+    if json.detect_encoding(body) not in ("utf-8", "utf-8-sig"):
+        raise json.JSONDecodeError("a JSON body is UTF-8", "", 0)
+    if body.count(b"[") + body.count(b"{") > MAX_DEPTH and _depth(body) > MAX_DEPTH:
+        raise json.JSONDecodeError(f"nested deeper than {MAX_DEPTH} levels", "", 0)
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise json.JSONDecodeError(f"{type(exc).__name__}: {exc}"[:200], "", 0) from None
+
+
+def _depth(body: bytes) -> int:
+    """The deepest nesting of brackets outside strings."""
+    # In JSON a quote or a backslash outside a string is an error, and inside one a backslash
+    # escapes the next character: with the escaped pairs gone, every quote left opens or
+    # closes a string (for text that is not JSON the count may be off: the parser refuses it).
+    bare = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    steps = b"".join(bare.split(b'"')[::2]).translate(None, _NOT_BRACKETS).translate(_STEPS)
+    return max(accumulate(map(operator.sub, steps, repeat(1))), default=0)  # +1 opens, -1 closes
+
+
+class JsonBodyRequest(Request):
+    """A request whose `json()` is `read_json`."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = read_json(await self.body())
+        return self._json
+
+
+class JsonBodyRoute(APIRoute):
+    """FastAPI's route, reading JSON bodies with `read_json` (the app's `route_class`)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            return await handler(JsonBodyRequest(request.scope, request.receive))
+        return handle
 
 
 async def _send_error(send: Any, status: int, message: str) -> None:
@@ -152,7 +220,7 @@ class FastPlans:
         if cred is None or cred.role != "agent":
             return None
         try:
-            data = json.loads(body)
+            data = read_json(body)
             return cred, PlanRequest.model_validate(data)
         except Exception:  # FastAPI's path words the refusal
             return None
@@ -178,4 +246,5 @@ def _replayed(messages: list[Any], receive: Receive) -> Receive:
     return again
 
 
-__all__ = ["PATH", "BodyLimit", "FastPlans", "RequestMetrics"]
+__all__ = ["MAX_DEPTH", "PATH", "BodyLimit", "BodyTooLarge", "FastPlans", "JsonBodyRoute", "RequestMetrics",
+           "read_json"]
