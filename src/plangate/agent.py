@@ -102,12 +102,19 @@ class Agent:
                                        run_id=run_id)
         plan, replans = planned.plan, 0
         while replans < self.replans and outcome.run is not None and outcome.run.status in ("halted", "failed"):
+            # Asked before the replanner is: its call is charged to whoever the run is for.
+            hidden = self.gate.replan_withheld(outcome, classified.trigger)
+            if hidden:
+                self.gate.audit.append("replan_withheld", outcome.run_id, {"previous": outcome.run_id,
+                                                                           "shown": hidden})
+                break
+            shown = self._shown(outcome)
             replans += 1
             next_id = f"{run_id}-r{replans}"
             run_ids.append(next_id)
             with attribute(run_id=next_id, **who):
                 try:
-                    again = self.planner.plan(classified, previous=plan, shown=self._shown(outcome))
+                    again = self.planner.plan(classified, previous=plan, shown=shown)
                 except ModelError as exc:
                     return self._failed(next_id, classified, "replanner", exc, run_ids=run_ids, plan=plan,
                                         outcome=outcome, replans=replans)

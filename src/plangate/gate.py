@@ -13,7 +13,6 @@ Escalated plans wait in the approvals queue; the owner decides with
 from __future__ import annotations
 
 import dataclasses
-import json
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -29,11 +28,12 @@ from plangate.errors import GrantError, PlanError
 from plangate.execute import Executor, Grant, RunResult
 from plangate.labels import Label
 from plangate.plan.codec import CheckedPlan, check_plan, parse_plan
-from plangate.plan.model import ForEachStep, Plan
+from plangate.plan.model import Plan
 from plangate.policy.engine import CompiledPolicy
-from plangate.policy.facts import PlanBounds
 from plangate.policy.model import RateLimit
 from plangate.protocols import Extractor, OwnerApprover, OwnerQuestion, ToolRuntime
+from plangate.replans import escalations_covered, narrows, rests_on, stored_context, stored_spent
+from plangate.review.flow import FlowContext
 from plangate.review.reviewer import (
     MALFORMED,
     Review,
@@ -46,6 +46,7 @@ from plangate.trigger import Classified, Trigger, classify, parse_trigger
 
 SECOND_OPINION = "plangate:second-opinion"
 SPEND_RACE = "plangate:trigger-spend-race"
+REPLAN_WITHHELD = "plangate:replan-withheld"
 SPEND_TRIES = 3
 RACED_START = "another plan for this trigger was approved as this one started; submit the plan again"
 
@@ -342,7 +343,7 @@ class Gate:
         verdict = review_checked(classified, checked, self.policy, deployment_of(self.policy),
                                  resources=self.resources,
                                  planner_context=stored_context(approval.review),
-                                 spent=_stored_spent(approval.review))
+                                 spent=stored_spent(approval.review))
         if verdict.verdict == "approve" and SECOND_OPINION in approval.review.get("rules", []):
             # Only the second reviewer asked; the owner has answered it.
             pass
@@ -360,6 +361,26 @@ class Gate:
         return Outcome(run_id=approval.run_id, review=verdict, approval=approval_id,
                        run=self.executor.run(grant, approval.run_id))
 
+    def replan_withheld(self, previous: Outcome, trigger: Trigger | Mapping[str, Any],
+                        planner_context: Label | None = None) -> list[str]:
+        """What a replan of `previous` would rest on that whoever the trigger is for may not
+        read: the earlier run's results and halts (`halt:<step>`) and the replanner's context.
+        A replan is made only when there is nothing: whether it happens, the model calls
+        and tokens it costs (charged to their budget), the run it starts (counted against
+        their class's rate) and what that run spends (charged to their trigger) are all
+        things they can come to know, so none may depend on what they may not read (red
+        team round 34: a stranger's plan that failed only when the owner's day held fewer
+        than three events learnt that from their own budget, rate limit and trigger spend).
+        The owner may read all of a run for them: their runs replan as before."""
+        who = FlowContext(self.classify(trigger), deployment_of(self.policy)).principal_reader()
+        hidden = ["planner_context"] if planner_context is not None and not planner_context.readable_by(who) else []
+        for event in self.audit.tail(100_000, run_id=previous.run_id):
+            label = rests_on(event.kind, event.data)
+            if label is not None and not label.readable_by(who):
+                step = str(event.data.get("step", ""))
+                hidden.append(f"halt:{step}" if event.kind == "halt" else step)
+        return list(dict.fromkeys(hidden))
+
     def replan(self, previous: Outcome, trigger: Trigger | Mapping[str, Any],
                plan: Plan | Mapping[str, Any] | str, *,
                planner_context: Label | None = None, run_id: str | None = None) -> Outcome:
@@ -368,6 +389,16 @@ class Gate:
         escalation the owner did not approve, runs on that approval (which it uses up);
         anything else is submitted afresh (with `planner_context`: what the replanner was
         shown, the earlier run's outputs included) and escalated or denied as policy says."""
+        hidden = self.replan_withheld(previous, trigger, planner_context)
+        if hidden:
+            classified = self.classify(trigger)
+            run_id = run_id or new_run_id()
+            self.audit.append("replan_withheld", run_id, {"previous": previous.run_id, "shown": hidden})
+            return Outcome(run_id=run_id, review=Review(
+                verdict="deny", rules=(REPLAN_WITHHELD,), trust_class=classified.trust_class, plan_hash=None,
+                summary=(f"Not replanned: the replan would rest on what {classified.principal.canonical} "
+                         f"may not read ({', '.join(hidden)[:300]})."),
+                classification=classified.reasons))
         approval = None
         if previous.approval is not None and previous.approval.startswith("ap_"):
             approval = self.approvals.get(previous.approval)
@@ -383,7 +414,7 @@ class Gate:
                 fresh = review_checked(classified, checked, self.policy, deployment_of(self.policy),
                                        resources=self.resources,
                                        planner_context=stored_context(approval.review),
-                                       spent=_stored_spent(approval.review))
+                                       spent=stored_spent(approval.review))
                 covered = fresh.verdict == "escalate" and escalations_covered(approval.review, fresh)
                 refused, charge = self._approved_charge(classified, checked, fresh) if covered else (None, None)
                 if covered and refused is None:
@@ -399,87 +430,6 @@ class Gate:
                     return Outcome(run_id=run_id, review=fresh, approval=approval.id,
                                    run=self.executor.run(grant, run_id))
         return self.submit(trigger, plan, planner_context=planner_context, run_id=run_id)
-
-
-def stored_context(review_json: Mapping[str, Any]) -> Label | None:
-    """The planner context an approval was reviewed with (None if there was none)."""
-    data = review_json.get("planner_context")
-    return Label.from_json(data) if isinstance(data, dict) else None
-
-
-def _stored_spent(review_json: Mapping[str, Any]) -> PlanBounds | None:
-    """The trigger's spend an approval was reviewed with (None if the ledger was not read)."""
-    data = review_json.get("spent")
-    try:
-        return PlanBounds.from_json(data) if isinstance(data, dict) else None
-    except (KeyError, TypeError, ValueError):
-        raise GrantError("the approval's stored review has an unreadable `spent`; submit the plan again") from None
-
-
-def escalations_covered(approved_review: Mapping[str, Any], fresh: Review) -> bool:
-    """Whether every escalation in `fresh` is one the owner saw and approved: the same rule
-    on the same step in the stored review. Anything new goes back to the owner."""
-    seen = {(f.get("step"), rule) for f in approved_review.get("findings", [])
-            if f.get("verdict") == "escalate" for rule in f.get("rules", [])}
-    return all((f.step, rule) in seen for f in fresh.findings if f.verdict == "escalate"
-               for rule in f.rules)
-
-
-def narrows(old: Plan, new: Plan) -> bool:
-    """Whether `new` only drops things from `old`: the same request type, and every step of
-    `new` (extractions and loops too) is a step of `old` with the same id, the same content,
-    inside the same loops (a step moved into a loop would run once per item: an approved
-    payment made three times), in the same relative order within its block, a loop at no
-    greater bound. Same ids and contents mean every reference still reads the same data,
-    so no data flow can have been swapped in; same loops and bounds mean no approved step
-    can run more often than the owner saw (tests/core/test_gate.py pins each)."""
-    if old.request_type != new.request_type:
-        return False
-    old_steps = _steps_by_id(old.steps, ())
-    new_steps = _steps_by_id(new.steps, ())
-    for step_id, (shape, bound, loops, _pos) in new_steps.items():
-        if step_id not in old_steps:
-            return False
-        old_shape, old_bound, old_loops, _old_pos = old_steps[step_id]
-        if shape != old_shape or bound > old_bound or loops != old_loops:
-            return False
-    # A loop's output is its last body step's: dropping that step would make everything
-    # that refers to the loop read other data than the owner saw.
-    old_last, new_last = _last_in_loops(old.steps), _last_in_loops(new.steps)
-    if any(old_last.get(loop) != last for loop, last in new_last.items()):
-        return False
-    # Within each block, the kept steps keep their order.
-    blocks: dict[tuple[str, ...], list[int]] = {}
-    for step_id, (_shape, _bound, loops, _pos) in sorted(new_steps.items(), key=lambda kv: kv[1][3]):
-        blocks.setdefault(loops, []).append(old_steps[step_id][3])
-    return all(positions == sorted(positions) for positions in blocks.values())
-
-
-def _last_in_loops(steps: list[Any]) -> dict[str, str]:
-    """Each loop's id -> the id of its last body step (nested loops too)."""
-    out: dict[str, str] = {}
-    for step in steps:
-        if isinstance(step, ForEachStep):
-            out[step.id] = step.steps[-1].id
-            out.update(_last_in_loops(step.steps))
-    return out
-
-
-def _steps_by_id(steps: list[Any], loops: tuple[str, ...]
-                 ) -> dict[str, tuple[str, int, tuple[str, ...], int]]:
-    """Each step (nested ones too) as canonical JSON without its loop bound or body, with
-    its bound, the loops around it (outermost first) and its position in its block."""
-
-    out: dict[str, tuple[str, int, tuple[str, ...], int]] = {}
-    for position, step in enumerate(steps):
-        dumped = step.model_dump(mode="json", by_alias=True, exclude_none=True)
-        bound = 0
-        if isinstance(step, ForEachStep):
-            bound = dumped.pop("max")
-            dumped.pop("steps")
-            out.update(_steps_by_id(step.steps, (*loops, step.id)))
-        out[step.id] = (json.dumps(dumped, sort_keys=True), bound, loops, position)
-    return out
 
 
 def new_run_id() -> str:

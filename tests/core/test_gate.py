@@ -136,3 +136,32 @@ def test_a_second_reviewer_can_only_tighten() -> None:
     ran = gate.run_approved(queued.approval)
     assert ran.run is not None and ran.run.status == "completed"
     assert [t for t, _ in tools.calls] == ["notify_owner"]
+
+
+def test_a_replan_is_withheld_when_it_would_rest_on_what_the_principal_may_not_read() -> None:
+    """A stranger's run reads the owner's calendar and then fails: whether a replan happens,
+    what it costs and what it spends would tell the stranger about the calendar
+    (`Gate.replan_withheld`). Refused, whatever context the caller passes: no review, no
+    run, nothing counted or charged; the log says why. The owner's same run replans."""
+    from plangate.gate import REPLAN_WITHHELD
+
+    from .conftest import stranger_trigger
+
+    failing = plan(call("cal", "search_calendar", day=lit("2026-12-02")),
+                   call("n1", "notify_owner", text=ref("cal", "99.title")), request_type="meeting_request")
+    again = plan(call("n2", "notify_owner", text=lit("could not note it")), request_type="meeting_request")
+    for trigger, withheld in ((stranger_trigger("Can we meet on 2026-12-02?"), True),
+                              (owner_trigger("what is on 2026-12-02?"), False)):
+        gate, _tools = make_gate({"search_calendar": [{"title": "dentist"}]})
+        first = gate.submit(trigger, failing)
+        assert first.run is not None and first.run.status in ("halted", "failed"), first
+        assert gate.replan_withheld(first, trigger) == (["cal", "halt:n1"] if withheld else [])
+        runs_before = len([e for e in gate.audit.tail(1000) if e.kind == "trigger"])
+        second = gate.replan(first, trigger, again)
+        kinds = [e.kind for e in gate.audit.tail(1000)]
+        if withheld:
+            assert second.run is None and second.review.rules == (REPLAN_WITHHELD,)
+            assert "replan_withheld" in kinds
+            assert len([k for k in kinds if k == "trigger"]) == runs_before  # no review, no run
+        else:
+            assert second.run is not None and second.run.status == "completed"

@@ -17,7 +17,7 @@ from plangate.model.testing import Exchange, Reply, ScriptedModelServer
 from plangate.policy import CompiledPolicy
 from plangate.testing import FixtureTools
 
-from .conftest import Sleeps, meeting_plan, stranger_trigger
+from .conftest import Sleeps, meeting_plan, owner_trigger, stranger_trigger
 
 ATTACK = {"request_type": "meeting_request", "steps": [
     {"id": "s", "tool": "send_email", "args": {"to": {"literal": "eve@evil.example", "origin": "payload"},
@@ -115,16 +115,21 @@ def test_a_rate_limited_trigger_costs_no_model_call() -> None:
     assert second.status == "rate_limited" and second.verdict == "deny"
 
 
-def test_replan_after_a_failure_shows_outputs_with_their_labels(policy: CompiledPolicy) -> None:
-    """The hold fails; the replanner sees the earlier plan and the calendar it read; its new
-    plan is reviewed afresh with a context that includes the calendar's owner-only label."""
+def _failing_hold_plans() -> tuple[dict[str, Any], dict[str, Any]]:
     first = {"request_type": "meeting_request", "steps": [
         {"id": "cal", "tool": "search_calendar", "args": {"day": {"literal": "2026-12-02", "origin": "payload"}}},
         {"id": "hold", "tool": "create_hold", "args": {"day": {"literal": "2026-12-02", "origin": "payload"},
                                                        "title": {"literal": "Tentative", "origin": "planner"}}}]}
     second = {"request_type": "meeting_request", "steps": [
         {"id": "note", "tool": "notify_owner", "args": {"text": {"literal": "Hold failed", "origin": "planner"}}}]}
-    plans = iter([first, second])
+    return first, second
+
+
+def test_replan_after_a_failure_shows_outputs_with_their_labels(policy: CompiledPolicy) -> None:
+    """The owner's hold fails; the replanner sees the earlier plan and the calendar it read;
+    its new plan is reviewed afresh with a context that includes the calendar's owner-only
+    label."""
+    plans = iter(_failing_hold_plans())
 
     def script(ex: Exchange) -> Reply:
         assert ex.schema_name == PLAN_SCHEMA_NAME
@@ -132,7 +137,7 @@ def test_replan_after_a_failure_shows_outputs_with_their_labels(policy: Compiled
     tools = FixtureTools({"search_calendar": {"events": ["dentist"]}}, fail=frozenset({"create_hold"}))
     with ScriptedModelServer(script) as server:
         a = agent(policy, server, tools, replans=1)
-        result = a.handle(stranger_trigger())
+        result = a.handle(owner_trigger("Could you put a hold in my calendar on 2026-12-02? Tentative"))
         replan_prompt = server.exchanges[1].prompt_text()
     assert result.replans == 1 and result.status == "completed" and len(result.run_ids) == 2
     assert "dentist" in replan_prompt and "previous_plan" in replan_prompt
@@ -140,3 +145,23 @@ def test_replan_after_a_failure_shows_outputs_with_their_labels(policy: Compiled
     assert result.outcome.review.planner_context.readers == frozenset({"owner"})
     assert [t for t, _ in tools.calls] == ["search_calendar", "create_hold", "notify_owner"]
     assert result.model_calls == 2
+
+
+def test_a_strangers_run_is_not_replanned_on_what_they_may_not_read(policy: CompiledPolicy) -> None:
+    """The same failure in a stranger's run: the replan would rest on the owner's calendar
+    (the halt depends on all the run read), and whether it happens, what it costs the
+    stranger's model budget and rate, and what it spends would tell them about it. No
+    replanner call; the run stays as it stopped, and the log says why."""
+    plans = iter(_failing_hold_plans())
+
+    def script(ex: Exchange) -> Reply:
+        return Reply(json=next(plans))
+    tools = FixtureTools({"search_calendar": {"events": ["dentist"]}}, fail=frozenset({"create_hold"}))
+    with ScriptedModelServer(script) as server:
+        a = agent(policy, server, tools, replans=1)
+        result = a.handle(stranger_trigger())
+        assert len(server.exchanges) == 1
+    assert result.replans == 0 and result.model_calls == 1 and result.status in ("halted", "failed")
+    assert [t for t, _ in tools.calls] == ["search_calendar", "create_hold"]
+    (withheld,) = [e for e in a.gate.audit.tail(100) if e.kind == "replan_withheld"]
+    assert withheld.data["shown"] and all(isinstance(s, str) for s in withheld.data["shown"])

@@ -210,6 +210,10 @@ class FlowContext:
             parts.append(self.instruction_label)
         return join_all(parts)
 
+    def principal_reader(self) -> str:
+        """The reader id of whoever the run is for (`owner` for the owner's addresses)."""
+        return self._reader_id(self.classified.principal.canonical)
+
     def _reader_id(self, canonical: str) -> str:
         """The reader id of a principal or destination. `owner` (and `*`) are reserved
         reader names: a destination that merely spells one (a chat handle called "Owner")
