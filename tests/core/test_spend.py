@@ -274,7 +274,7 @@ def test_an_owners_yes_given_while_another_plan_ran_does_not_run(tmp_path: Path)
 def test_an_unreadable_stored_spend_refuses_the_grant() -> None:
     """Fail closed: a stored review whose `spent` does not read (a row edited outside
     plangate) refuses the grant with a clear error, never a crash or a spend of nothing."""
-    from plangate.gate import _stored_spent
+    from plangate.replans import stored_spent as _stored_spent
 
     assert _stored_spent({}) is None
     assert _stored_spent({"spent": {"calls": 1, "egress": 0, "payments": 1, "loop": 0}}) == PlanBounds(
