@@ -24,7 +24,7 @@ from plangate.labels import PUBLIC, Label
 
 Effect = Literal["read", "write", "egress", "execute", "payment", "delete", "persist"]
 EFFECTS: tuple[Effect, ...] = ("read", "write", "egress", "execute", "payment", "delete", "persist")
-SinkKind = Literal["recipient", "url", "command", "path", "amount", "account"]
+SinkKind = Literal["recipient", "url", "command", "path", "amount", "account", "target"]
 ArgType = Literal["string", "integer", "number", "boolean", "array", "object"]
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$"
@@ -118,7 +118,17 @@ class ToolSpec(BaseModel):
 
     @cached_property
     def sink_args(self) -> dict[str, SinkKind]:
-        return {n: a.sink for n, a in self.args.items() if a.sink is not None}
+        """Arguments that say where something goes or what it acts on: the declared sinks,
+        and every other argument that names what the tool writes, runs, loads or discloses
+        of what is stored (`target`: the `title` of `memory:{title}`, the `message_id` of
+        `mail:{message_id}`), so a policy can ask who chose it (red team round 35: a web
+        page named which memory note, skill or message a scheduled run changed)."""
+        out: dict[str, SinkKind] = {n: a.sink for n, a in self.args.items() if a.sink is not None}
+        for pattern in (*self.writes, *self.executes, *self.loads, *self.discloses):
+            for name in re.findall(r"\{([^}]*)\}", pattern):
+                if name in self.args and name not in out:
+                    out[name] = "target"
+        return out
 
     @cached_property
     def effective_reads(self) -> tuple[str, ...]:

@@ -458,12 +458,12 @@ def test_check_plan_equals_the_old_check(data: dict[str, Any]) -> None:
     if plan is not None:
         old = outcome(ref_check_plan, plan, CATALOG)
         new = outcome(check_plan, plan, CATALOG)
-        if old[0] == "raised" and old[1] in ("UnicodeEncodeError", "ValueError", "RecursionError") \
-                and new[:2] == ("raised", "PlanError"):
-            assert "no canonical JSON form" in new[2]
-            return
         steps = list(_walk(plan.steps))
         loop_vars = {s.var for s in steps if isinstance(s, ForEachStep)}
+        if old[0] == "raised" and old[1] in ("UnicodeEncodeError", "ValueError", "RecursionError") \
+                and new[:2] == ("raised", "PlanError") and "has the name of a step" not in new[2]:
+            assert "no canonical JSON form" in new[2]
+            return
         if new[:2] == ("raised", "PlanError") and "has the name of a step" in new[2]:
             # On purpose: a loop variable named like a step is refused.
             assert loop_vars & {s.id for s in steps}

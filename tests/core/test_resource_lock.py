@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ def make_lock(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callab
             from servers import new_database
 
             if not urls:
-                urls.append(new_database(request.getfixturevalue("pg_server"), f"lock_{id(tmp_path)}"))
+                urls.append(new_database(request.getfixturevalue("pg_server"), f"lock_{uuid.uuid4().hex}"))
             lock = PostgresLock(urls[0], wait)
         made.append(lock)
         return lock

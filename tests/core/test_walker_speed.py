@@ -162,7 +162,9 @@ def ref_call_facts(self: FlowContext, *, spec: ToolSpec, args: Mapping[str, Reso
         private=private, readers_ok=readers_ok, args_readers_ok=args_readers_ok,
         to_owner=to_owner, to_sender=to_sender,
         to_known=to_known, destinations=dests, executes_tainted=executes_tainted, plan=bounds,
-        steered=self.steered.taint != "none")
+        steered=self.steered.taint != "none",
+        read_sinks=frozenset(sinks[n] for n, r in args.items() if n in sinks and any(
+            s == "extract" or s.startswith(("tool:", "store:")) for s in r.label.sources)))
 
 
 # --- Flow: arguments and facts ------------------------------------------------------------------

@@ -81,3 +81,39 @@ def test_a_good_extraction_feeds_the_hold(policy: CompiledPolicy) -> None:
         outcome = Gate(policy, tools, extractor=ModelExtractor(client)).submit(stranger_trigger(), extract_plan())
     assert outcome.run is not None and outcome.run.status == "completed"
     assert tools.calls[0] == ("create_hold", {"day": "2026-12-02", "title": "Tentative meeting"})
+
+
+@pytest.mark.parametrize("items", [1, 3])
+def test_a_run_is_charged_its_plans_extractions_however_many_it_made(policy: CompiledPolicy, items: int) -> None:
+    """A loop of at most 3 extractions over a list of 1 or 3 items: the run's pools are
+    charged 3 calls of the fixed size either way (red team round 35: the count of the owner's
+    events was the count of calls charged to a stranger's budget), the calls not made as rows
+    that say so (`attempts` 0), so a restart counts them too."""
+    from plangate.audit import AuditLog
+    from plangate.audit.usage import UsageLog
+    from plangate.model.budgets import Budgets
+    from plangate.model.config import ClassBudget, PoolLimits
+    from plangate.model.metering import Meter, attribute
+
+    plan = {"version": 1, "request_type": "meeting_request", "steps": [
+        {"id": "cal", "tool": "search_calendar", "args": {"day": {"literal": "2026-12-02", "origin": "payload"}}},
+        {"id": "each", "kind": "for_each", "over": {"ref": "cal", "path": "events"}, "as": "ev", "max": 3,
+         "steps": [{"id": "busy", "kind": "extract", "from": {"ref": "ev"}, "type": {"kind": "bool"},
+                    "question": "Is it busy?"}]}]}
+    log = AuditLog(":memory:")
+    usage = UsageLog(log)
+    budgets = Budgets({"unknown": ClassBudget(window="day", per_principal=PoolLimits(calls=10))}, usage=usage)
+    with ScriptedModelServer(lambda ex: Reply(json={"value": True})) as server:
+        client = Meter(usage=usage, budgets=budgets).wrap(
+            make_client(parse_spec("openai:gpt-4o-mini", base_url=server.openai_url)))
+        tools = FixtureTools({"search_calendar": {"events": [f"e{i}" for i in range(items)]}})
+        with attribute(run_id="r1", trust_class="unknown", principal="carol@newclient.example"):
+            outcome = Gate(policy, tools, extractor=ModelExtractor(client)).submit(stranger_trigger(), plan)
+        made = len(server.exchanges)
+    assert outcome.run is not None and outcome.run.status == "completed" and made == items
+    (pool,) = [v for k, v in budgets.state().items() if k.startswith("principal:")]
+    assert pool["calls"] == 3 and pool["reserved_calls"] == 0
+    rows = list(usage.records(run_id="r1"))
+    assert len(rows) == 3 and sum(r.attempts == 0 for r in rows) == 3 - items
+    seeded = Budgets(budgets.limits, usage=usage).state()  # a restart reads the rows
+    assert [v["calls"] for k, v in seeded.items() if k.startswith("principal:")] == [3]

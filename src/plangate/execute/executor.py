@@ -156,6 +156,11 @@ class Executor:
             result.message = f"enforcement error; run stopped: {type(exc).__name__}: {exc}"[:500]
             self._record("halt", run_id, {"status": "failed", "message": result.message},
                          quiet=True)
+        # The extractions the plan could have made and did not are charged as if made: how
+        # many ran may depend on what the run's principal may not read (ModelExtractor).
+        settle = getattr(self.extractor, "settle_run", None)
+        if settle is not None:
+            settle(sum(s.repeat for s in checked.order if isinstance(s.step, ExtractStep)))
         if state.problems and result.status == "completed":
             first = state.problems[0]
             result.status = first.status

@@ -149,6 +149,18 @@ class Budgets:
                 pool.tokens += tokens
                 pool.cost += cost or 0
 
+    def charge(self, trust_class: str, principal: str, *, tokens: int, cost: int | None) -> None:
+        """Count one call that was not made as spent (`MeteredClient.charge_unmade`): no
+        limit refuses it."""
+        now = self._clock()
+        with self._lock:
+            for pool in self._pools_for(trust_class, principal):
+                pool.expire(now)
+                pool.spent.append((now, 1, tokens, cost or 0))
+                pool.calls += 1
+                pool.tokens += tokens
+                pool.cost += cost or 0
+
     def state(self) -> dict[str, Any]:
         """What each pool has spent and holds reserved (for benchmarks and `usage`)."""
         with self._lock:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from typing import Any
 
 from plangate.model.client import Message, ModelClient, ModelRequest, Structured
-from plangate.model.errors import ModelOutputError
+from plangate.model.errors import BudgetExceeded, ModelError, ModelOutputError
+from plangate.model.metering import current_call
 from plangate.plan.model import ExtractType
 
 EXTRACT_SCHEMA_NAME = "plangate_extract"
@@ -98,6 +100,9 @@ class ModelExtractor:
 
     def __init__(self, client: ModelClient, *, max_tokens: int | None = 200) -> None:
         self.client = client
+        #: Extractions charged per run id, until the run settles (`settle_run`).
+        self._made: dict[str, int] = {}
+        self._lock = threading.Lock()
         self.max_tokens = max_tokens
 
     def extract(self, source: Any, type: ExtractType, question: str) -> Any:
@@ -106,12 +111,38 @@ class ModelExtractor:
         if len(raw) > MAX_SOURCE_BYTES:
             text = raw[:MAX_SOURCE_BYTES].decode("utf-8", "ignore") + "…"
         doc = {"question": question, "answer_type": value_schema(type), "source": text}
-        response = self.client.complete(ModelRequest(
-            purpose="extractor", system=SYSTEM,
-            messages=(Message(role="user", content=json.dumps(doc, ensure_ascii=False, indent=1)),),
-            output=Structured(name=EXTRACT_SCHEMA_NAME, schema=answer_schema(type)), max_tokens=self.max_tokens,
-            fixed_input=FIXED_INPUT_BOUND))
+        run_id = current_call().run_id
+        try:
+            response = self.client.complete(ModelRequest(
+                purpose="extractor", system=SYSTEM,
+                messages=(Message(role="user", content=json.dumps(doc, ensure_ascii=False, indent=1)),),
+                output=Structured(name=EXTRACT_SCHEMA_NAME, schema=answer_schema(type)),
+                max_tokens=self.max_tokens, fixed_input=FIXED_INPUT_BOUND))
+        except BudgetExceeded:
+            raise  # refused before it was made: not charged
+        except ModelError:
+            self._count(run_id)  # made, and charged its fixed worst case whatever went wrong
+            raise
+        self._count(run_id)
         return check_answer(response.json(), type)
+
+    def settle_run(self, bound: int) -> None:
+        """At the end of the current run (`attribute`): charge the extractions its plan could
+        have made (`bound`: each extraction step times the loops around it at their `max`)
+        and did not. How many a run makes may depend on what its principal may not read (one
+        per event of the owner's calendar, a step skipped after a failure); what it costs
+        them may not (red team round 35). Each extraction is charged one fixed size already."""
+        with self._lock:
+            made = self._made.pop(current_call().run_id, 0)
+        charge = getattr(self.client, "charge_unmade", None)
+        if charge is not None and bound > made:
+            charge(ModelRequest(purpose="extractor", system=SYSTEM, messages=(),
+                                output=Structured(name=EXTRACT_SCHEMA_NAME, schema={}),
+                                max_tokens=self.max_tokens, fixed_input=FIXED_INPUT_BOUND), bound - made)
+
+    def _count(self, run_id: str) -> None:
+        with self._lock:
+            self._made[run_id] = self._made.get(run_id, 0) + 1
 
 
 __all__ = ["EXTRACT_SCHEMA_NAME", "ModelExtractor", "answer_schema", "check_answer", "value_schema"]

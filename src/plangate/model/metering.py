@@ -152,6 +152,25 @@ class MeteredClient:
                      ok=True, error=None, streamed=response.streamed, model=response.model)
         return response
 
+    def charge_unmade(self, request: ModelRequest, count: int) -> None:
+        """Charge `count` calls of `request`'s fixed size that were not made, as if they had
+        been (its worst case each; no limit refuses a charge after the fact), with a usage
+        row each (`attempts` 0, so restarts count them too). A run charges the extractions
+        its plan could have made but did not (`ModelExtractor.settle_run`): how many it made
+        may depend on what the run's principal may not read."""
+        if count <= 0 or request.fixed_input is None:
+            return
+        m = self.meter
+        cfg = self.inner.config
+        ctx = _CURRENT.get()
+        bound_in, max_out = request.fixed_input, max_tokens_of(request, cfg)
+        worst_cost = m.prices.cost_nano(cfg, bound_in, max_out)
+        for _ in range(count):
+            if m.budgets is not None:
+                m.budgets.charge(ctx.trust_class, ctx.principal, tokens=bound_in + max_out, cost=worst_cost)
+            self._record(request, ctx, (bound_in, max_out), worst_cost, 0.0, attempts=0, ok=True,
+                         error="not made: charged as the plan's bound", streamed=False)
+
     def _record(self, request: ModelRequest, ctx: CallContext, tokens: tuple[int, int], cost: int | None,
                 latency: float, *, attempts: int, ok: bool, error: str | None, streamed: bool,
                 model: str | None = None) -> None:

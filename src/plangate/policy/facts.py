@@ -24,6 +24,8 @@ Context attributes a rule may use:
 | | its instruction, who sent it and how): a tool's output, however trusted, an extraction, |
 | | a quote or the planner's own text were picked by the agent |
 | `tainted_sinks` / `influenced_sinks` | sink kinds (`recipient`, `url`, ...) whose argument is tainted / influenced |
+| `read_sinks` | sink kinds whose argument carries something the run read: a tool's output, a stored |
+| | resource, an extraction's answer (not only the trigger's words and the planner's own text) |
 | `private` | some argument carries data not everyone may read |
 | `readers_ok` | every destination may already read every argument (optional) |
 | `args_readers_ok` | the same for the arguments and the pc only, disclosed stored content |
@@ -107,6 +109,7 @@ class CallFacts(NamedTuple):
     decided_privately: bool = False
     message: str = ""
     steered: bool = False
+    read_sinks: frozenset[str] = frozenset()
 
 
 class FactEncodingError(ValueError):
@@ -116,7 +119,7 @@ class FactEncodingError(ValueError):
 ALL_ATTRIBUTES = frozenset({
     "trigger", "request_type", "args", "open_args", "tainted_args", "influenced_args",
     "planner_args", "chosen_args", "tainted_sinks", "influenced_sinks", "private", "executes_tainted", "plan",
-    "decided_privately", "steered", "readers_ok", "args_readers_ok", "to_owner", "to_sender", "to_known",
+    "decided_privately", "steered", "read_sinks", "readers_ok", "args_readers_ok", "to_owner", "to_sender", "to_known",
     "destinations"})
 
 
@@ -146,7 +149,7 @@ def cedar_context(facts: CallFacts, catalog: Catalog, *,
     if "request_type" in attributes:
         ctx["request_type"] = facts.request_type
     for key in ("open_args", "tainted_args", "influenced_args", "planner_args", "chosen_args",
-                "tainted_sinks", "influenced_sinks"):
+                "tainted_sinks", "influenced_sinks", "read_sinks"):
         if key in attributes:
             ctx[key] = sorted(getattr(facts, key))
     if "private" in attributes:
@@ -253,6 +256,7 @@ def cedar_schema(catalog: Catalog) -> dict[str, Any]:
         "request_type": {"type": "String"},
         "open_args": _set(), "tainted_args": _set(), "influenced_args": _set(),
         "planner_args": _set(), "chosen_args": _set(), "tainted_sinks": _set(), "influenced_sinks": _set(),
+        "read_sinks": _set(),
         "private": {"type": "Boolean"},
         "executes_tainted": {"type": "Boolean"},
         "decided_privately": {"type": "Boolean"},

@@ -34,13 +34,15 @@ DESTINATION_SINKS = frozenset({"recipient", "account", "url"})
 #: argument with any other source (a tool's output, an extraction, the planner) holds
 #: something the agent picked (`chosen_args`).
 GIVEN_SOURCES = frozenset({"payload", "instruction", "trigger:principal", "trigger:channel"})
+#: Sources of what a run read (`read_sinks`): a tool's output, a stored resource; and "extract".
+_READ_PREFIXES = ("tool:", "store:")
 OWNER = "owner"
 _NONE: frozenset[str] = frozenset()
 _FACT_FIELDS = (
     "tool", "trust_class", "request_type", "channel", "principal", "authenticated", "args",
     "open_args", "tainted_args", "influenced_args", "planner_args", "chosen_args", "tainted_sinks",
     "influenced_sinks", "private", "readers_ok", "args_readers_ok", "to_owner", "to_sender", "to_known",
-    "destinations", "executes_tainted", "plan", "decided_privately", "message", "steered")
+    "destinations", "executes_tainted", "plan", "decided_privately", "message", "steered", "read_sinks")
 if CallFacts._fields != _FACT_FIELDS:  # `call_facts` builds them positionally, in this order
     raise ImportError("plangate.policy.facts.CallFacts changed its fields; update "
                       "plangate.review.flow.call_facts and _FACT_FIELDS")
@@ -343,6 +345,7 @@ class FlowContext:
         influenced: list[str] = []
         planner: list[str] = []
         chosen: list[str] = []
+        read: list[str] = []
         private = ((disclosed is not None and PUBLIC not in disclosed.readers)
                    or PUBLIC not in control.readers)
         # Whether the call happens was decided on what someone who may read the trigger may
@@ -367,6 +370,8 @@ class FlowContext:
                 planner.append(name)
             if not sources <= GIVEN_SOURCES:
                 chosen.append(name)
+                if any(src == "extract" or src.startswith(_READ_PREFIXES) for src in sources):
+                    read.append(name)
             if not private and PUBLIC not in label.readers:
                 private = True
         sinks = spec.sink_args
@@ -400,7 +405,8 @@ class FlowContext:
             (frozenset([sinks[n] for n in influenced if n in sinks])
              if influenced and sinks else _NONE),
             private, readers_ok, args_ok, to_owner, to_sender, to_known, dests, executes_tainted, bounds,
-            decided_privately, self.message, self._is_steered)
+            decided_privately, self.message, self._is_steered,
+            frozenset([sinks[n] for n in read if n in sinks]) if read and sinks else _NONE)
 
     def _is_known(self, dest: str) -> bool:
         if dest.startswith(INVALID):

@@ -14,7 +14,14 @@ readers and exclusive for a writer.
 * **Order.** PostgreSQL queues lock requests, and a request that conflicts with one already
   waiting waits behind it: a waiting writer goes before readers that come after it.
 * **Bounded.** The wait is `lock_timeout`: past it the call is not made (`ResourcesBusy`), as
-  with the other locks. A database that cannot be reached is `ResourcesBusy` too (fail closed).
+  with the other locks. A database that cannot be reached, or stops answering (`GRACE` past
+  the wait, its connection is cut), is `ResourcesBusy` too (fail closed). The session sits
+  idle while the call runs: the lock's connections turn `idle_session_timeout` off.
+* **Not covered.** A session ended from outside while its call runs (an operator's
+  `pg_terminate_backend`, a failover, a proxy that drops idle connections) takes its lock
+  with it and the holder cannot know: another worker's writer may then get in beside the
+  call. Run the lock's connections where nothing ends sessions by itself (no transaction
+  pooling in front of them); a lease with an expiry would close this (a known limit).
 * **Let go.** After the call the lock is released; where that fails the connection is closed,
   which ends the session and its lock, and is not kept.
 """
@@ -22,6 +29,8 @@ readers and exclusive for a writer.
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -33,6 +42,10 @@ KEY = 0x706C67745F726573
 
 KEEP = 4
 """Idle lock connections kept per store for the next holds."""
+
+GRACE = 5.0
+"""Seconds a lock statement may take past the lock's own wait before its connection is cut
+(the database stopped answering), and an unlock in all."""
 
 
 class PostgresLock:
@@ -89,8 +102,8 @@ class PostgresLock:
         import psycopg
 
         try:
-            conn.execute("SELECT pg_advisory_lock(%s)" if exclusive else "SELECT pg_advisory_lock_shared(%s)",
-                         (KEY,))
+            _bounded(conn, "SELECT pg_advisory_lock(%s)" if exclusive else "SELECT pg_advisory_lock_shared(%s)",
+                     self.wait + GRACE)
         except psycopg.errors.LockNotAvailable:
             raise _Busy(f"the stored resources stayed busy for {self.wait:g} s", timed_out=True) from None
         except Exception as exc:
@@ -98,8 +111,8 @@ class PostgresLock:
 
     def _release(self, conn: Any, exclusive: bool) -> None:
         try:
-            row = conn.execute("SELECT pg_advisory_unlock(%s)" if exclusive
-                               else "SELECT pg_advisory_unlock_shared(%s)", (KEY,)).fetchone()
+            row = _bounded(conn, "SELECT pg_advisory_unlock(%s)" if exclusive
+                           else "SELECT pg_advisory_unlock_shared(%s)", GRACE)
             released = bool(row and row[0])
         except Exception:  # the session ends with its connection, and its lock with it
             released = False
@@ -118,11 +131,49 @@ class PostgresLock:
         try:
             import psycopg
 
-            # lock_timeout bounds the wait for the lock (and only waits for locks).
+            # lock_timeout bounds the wait for the lock (and only waits for locks). The session
+            # holds the lock while the call runs, idle: a server that ends idle sessions
+            # (`idle_session_timeout`, common on managed servers) would drop it mid-call.
             return psycopg.connect(self.url, autocommit=True, connect_timeout=5,
-                                   options=f"-c lock_timeout={max(1, int(self.wait * 1000))}")
+                                   options=(f"-c lock_timeout={max(1, int(self.wait * 1000))} "
+                                            "-c idle_session_timeout=0"))
         except Exception as exc:
             raise _Busy(f"cannot lock the stored resources: postgresql: cannot connect: {exc}"[:300]) from None
+
+
+def _bounded(conn: Any, sql: str, seconds: float) -> Any:
+    """`sql` on `conn` (the key as its parameter), its first row, within `seconds`: past
+    them the connection's socket is shut, which ends the statement with an error.
+    `lock_timeout` bounds a wait for the lock; a database that stops answering without
+    closing anything (a partition, a failover, a silent proxy) is bounded only here. A
+    statement that answered as the socket was shut counts as failed: its session is gone."""
+    state = {"done": False, "cut": False}
+    guard = threading.Lock()
+
+    def cut() -> None:
+        with guard:
+            if state["done"]:
+                return
+            state["cut"] = True
+        with contextlib.suppress(OSError, ValueError):
+            dup = socket.socket(fileno=os.dup(conn.pgconn.socket))
+            try:
+                dup.shutdown(socket.SHUT_RDWR)
+            finally:
+                dup.close()
+
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        row = conn.execute(sql, (KEY,)).fetchone()
+    finally:
+        with guard:
+            state["done"] = True
+        timer.cancel()
+    if state["cut"]:
+        raise TimeoutError(f"no answer from the database within {seconds:g} s")
+    return row
 
 
 class _Busy(ResourcesBusy):

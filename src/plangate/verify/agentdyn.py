@@ -187,7 +187,7 @@ class AgentDynAdapter:
         return AgentDynScratch(self.suite, canaries)
 
     def cases(self, tool: str, spec: ToolSpec) -> list[CaseBuilder] | str:
-        if not set(spec.effects) <= VERIFIABLE or set(spec.sink_args.values()) - {"path"}:
+        if not set(spec.effects) <= VERIFIABLE or set(spec.sink_args.values()) - {"path", "target"}:
             return f"{tool} may send something out or has a destination; this adapter does not observe what leaves"
         if tool in CASES:
             return CASES[tool]
