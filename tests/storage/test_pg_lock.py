@@ -129,3 +129,21 @@ def test_a_run_on_the_postgres_store_waits_for_another_workers_writer(url: str) 
         assert tools.calls == [("write_file", {"path": "notes.md", "content": "hello"})]
     finally:
         store.close()
+
+
+def test_a_server_without_idle_session_timeout_still_gives_the_lock(url: str, locks: list[PostgresLock],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL before 14 refuses the unknown setting at connect: the lock connects without
+    it (there is no such timeout to turn off)."""
+    import psycopg
+
+    real = psycopg.connect
+
+    def older_server(*args: Any, **kwargs: Any) -> Any:
+        if "idle_session_timeout" in kwargs.get("options", ""):
+            raise psycopg.OperationalError('FATAL:  unrecognized configuration parameter "idle_session_timeout"')
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(psycopg, "connect", older_server)
+    with _lock(locks, url, 5).hold(True):
+        pass

@@ -134,9 +134,15 @@ class PostgresLock:
             # lock_timeout bounds the wait for the lock (and only waits for locks). The session
             # holds the lock while the call runs, idle: a server that ends idle sessions
             # (`idle_session_timeout`, common on managed servers) would drop it mid-call.
-            return psycopg.connect(self.url, autocommit=True, connect_timeout=5,
-                                   options=(f"-c lock_timeout={max(1, int(self.wait * 1000))} "
-                                            "-c idle_session_timeout=0"))
+            options = f"-c lock_timeout={max(1, int(self.wait * 1000))}"
+            try:
+                return psycopg.connect(self.url, autocommit=True, connect_timeout=5,
+                                       options=options + " -c idle_session_timeout=0")
+            except psycopg.OperationalError as exc:
+                if "idle_session_timeout" not in str(exc):
+                    raise
+                # Before PostgreSQL 14 there is no such setting (and no such timeout to end it).
+                return psycopg.connect(self.url, autocommit=True, connect_timeout=5, options=options)
         except Exception as exc:
             raise _Busy(f"cannot lock the stored resources: postgresql: cannot connect: {exc}"[:300]) from None
 
