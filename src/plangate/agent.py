@@ -41,7 +41,7 @@ from plangate.model.reviewer import ModelReviewer
 from plangate.plan.model import Plan
 from plangate.policy.engine import CompiledPolicy
 from plangate.protocols import OwnerApprover, ToolRuntime
-from plangate.resources import UNVOUCHED
+from plangate.replans import rests_on
 from plangate.trigger import Classified, Trigger
 
 
@@ -140,14 +140,15 @@ class Agent:
         labels: dict[str, Label] = {}
         halts: list[Shown] = []
         for event in self.gate.audit.tail(100_000, run_id=outcome.run_id):
-            label = event.data.get("label")
-            if event.kind == "result" and event.data.get("ok") and isinstance(label, dict):
-                step = str(event.data.get("step"))
-                labels[step] = labels[step].join(Label.from_json(label)) if step in labels else Label.from_json(label)
-            elif event.kind == "halt":
+            label = rests_on(event.kind, event.data)  # what `Gate.replan_withheld` reads too
+            if label is None:
+                continue
+            if event.kind == "halt":
                 halts.append(Shown(step=f"halt:{event.data.get('step', '')}",
-                                   value=f"{event.data.get('status')}: {event.data.get('message')}",
-                                   label=Label.from_json(label) if isinstance(label, dict) else UNVOUCHED))
+                                   value=f"{event.data.get('status')}: {event.data.get('message')}", label=label))
+            else:
+                step = str(event.data.get("step"))
+                labels[step] = labels[step].join(label) if step in labels else label
         return [*(Shown(step=step, value=value, label=labels[step])
                   for step, value in outcome.run.outputs.items() if step in labels), *halts]
 
