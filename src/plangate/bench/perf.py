@@ -17,6 +17,12 @@ Figures (microseconds, p50 and p99 over many iterations):
   message and are verified against it, through the public `Gate.review` with its audit
   writes to a SQLite file; and the per-call check as the executor makes it, stored-label
   lookups included, with 10,000 names stored beside the audit log.
+
+Beside them, from an untimed pass over fresh plans: how many requests each public review
+and check sent to Cedar's engine (`*_cedar_requests`: 20 and 1, so no decision is skipped)
+and how long they spent inside it (`*_cedar_engine_p50_us`, cedarpy's own call), and the
+public figures as multiples of the bare decision timed in the same run (`ratio_*`): the
+machine-independent part of the figures, since a machine's speed moves them all alike.
 """
 
 from __future__ import annotations
@@ -60,6 +66,57 @@ def _time(fn: Callable[[], Any], iterations: int, *, before: Callable[[], None] 
         fn()
         samples.append((clock() - t0) / 1000)
     return _percentiles(samples)
+
+
+class EngineTally:
+    """Counts the requests sent to Cedar's engine, and the time spent in it, per unit of
+    work (each call of the function given to `over`) while it is entered: it wraps the
+    engine call of `plangate.policy.engine` and puts it back on exit. For the untimed pass
+    only: the wrapper's own cost would land in a timed figure."""
+
+    def __init__(self) -> None:
+        self.requests: list[int] = []
+        self.micros: list[float] = []
+        self._n, self._ns = 0, 0
+
+    def __enter__(self) -> EngineTally:
+        from plangate.policy import engine
+
+        self._real = real = engine._engine_batch
+
+        def tallied(requests: list[dict[str, Any]], policies: Any, entities: Any) -> list[Any]:
+            t0 = time.perf_counter_ns()
+            try:
+                return list(real(requests, policies, entities))
+            finally:
+                self._ns += time.perf_counter_ns() - t0
+                self._n += len(requests)
+
+        engine._engine_batch = tallied
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        from plangate.policy import engine
+
+        engine._engine_batch = self._real
+
+    def over(self, fn: Callable[[], Any], times: int, before: Callable[[], None]) -> EngineTally:
+        """`fn` `times` times, `before` each, tallied one call of `fn` at a time."""
+        for _ in range(times):
+            before()
+            self._n, self._ns = 0, 0
+            fn()
+            self.requests.append(self._n)
+            self.micros.append(self._ns / 1000)
+        return self
+
+    def figures(self, key: str) -> dict[str, Any]:
+        return {f"{key}_cedar_requests": statistics.median_low(self.requests),
+                f"{key}_cedar_engine_p50_us": round(statistics.median(self.micros), 1)}
+
+
+TALLIED = 300
+"""Reviews and checks of the untimed pass that counts Cedar's requests (`EngineTally`)."""
 
 
 def make_plan(steps: int) -> dict[str, Any]:
@@ -226,6 +283,8 @@ def run(iterations: int, progress: Callable[[str], None] | None = None) -> dict[
     base = figures["baseline_cedar_p50_us"]
     figures["ratio_check_to_baseline"] = round(figures["check_p50_us"] / base, 2)
     figures["ratio_review20_to_baseline"] = round(figures["review_p50_us"] / base, 2)
+    figures["ratio_review_public_to_baseline"] = round(figures["review_public_p50_us"] / base, 2)
+    figures["ratio_check_public_to_baseline"] = round(figures["check_public_p50_us"] / base, 2)
     figures["goals"] = {"review_public_p50_us<=1000": figures["review_public_p50_us"] <= 1000,
                         "check_public_p50_us<=100": figures["check_public_p50_us"] <= 100}
     figures["iterations"] = iterations
@@ -264,7 +323,7 @@ def public(policy: CompiledPolicy, classified: Any, iterations: int, figures: di
         # deployment sees. (The same plan again and again was ~10-15 % faster: memos of
         # parsed addresses and compiled patterns answered from the previous iteration.)
         fresh = iter([(p, {**OWNER_TRIGGER, "payload": m})
-                      for p, m in (distinct_plan(policy, salt=i) for i in range(1, 3 * its + 152))])
+                      for p, m in (distinct_plan(policy, salt=i) for i in range(1, 3 * its + 152 + TALLIED))])
 
         def one() -> None:
             p, t = next(fresh)
@@ -284,6 +343,9 @@ def public(policy: CompiledPolicy, classified: Any, iterations: int, figures: di
         # The same plan every time, for comparison with earlier figures.
         figures["review_public_same_plan_p50_us"] = round(_time(
             lambda: gate.review(trigger, plan), its, before=policy.clear_cache)[0], 1)
+        # Untimed: Cedar's requests and engine time of fresh reviews, memo cleared as above.
+        with EngineTally() as tally:
+            figures.update(tally.over(one, TALLIED, policy.clear_cache).figures("review_public"))
         figures["review_public_verdict"] = verdict
         figures["review_public_distinct_tools"] = len({s["tool"] for s in plan["steps"]})
         done("public review (Gate.review, 20 distinct calls, audited)")
@@ -298,7 +360,7 @@ def public(policy: CompiledPolicy, classified: Any, iterations: int, figures: di
         calls = iter([parse_plan({"steps": [{"id": "x", "tool": "file_share", "args": {
             "path": {"literal": f"docs/f{2 * (i % (STORED_NAMES // 2)) + 1}.md", "origin": "planner"},
             "with": {"list": [{"literal": f"bob{i}@partner.example", "origin": "planner"}]}}}]}
-                                 ).steps[0].args for i in range(2 * iterations + 100)])  # type: ignore[union-attr]
+                                 ).steps[0].args for i in range(2 * iterations + 100 + TALLIED)])  # type: ignore[union-attr]
         resources = gate.resources
 
         def check() -> None:
@@ -312,6 +374,8 @@ def public(policy: CompiledPolicy, classified: Any, iterations: int, figures: di
 
         figures["check_public_p50_us"], figures["check_public_p99_us"] = (
             round(x, 1) for x in _time(check, iterations, before=policy.clear_cache))
+        with EngineTally() as tally:
+            figures.update(tally.over(check, TALLIED, policy.clear_cache).figures("check_public"))
         figures["stored_names"] = STORED_NAMES
         gate.audit.close()
         done("public per-call check (10,000 stored names)")
@@ -330,7 +394,13 @@ def report(figures: dict[str, Any]) -> list[str]:
     lines += ["",
               f"verdicts of the timed plans: {verdicts}",
               f"per-call check / bare Cedar decision: {figures['ratio_check_to_baseline']}x; "
-              f"20-step review / bare decision: {figures['ratio_review20_to_baseline']}x"]
+              f"20-step review / bare decision: {figures['ratio_review20_to_baseline']}x",
+              f"public review / bare decision: {figures['ratio_review_public_to_baseline']}x, of which "
+              f"{figures['review_public_cedar_engine_p50_us']} us in Cedar's engine for "
+              f"{figures['review_public_cedar_requests']} requests; public check / bare decision: "
+              f"{figures['ratio_check_public_to_baseline']}x, of which "
+              f"{figures['check_public_cedar_engine_p50_us']} us in the engine for "
+              f"{figures['check_public_cedar_requests']} request(s)"]
     for goal, met in figures["goals"].items():
         name, _, limit = goal.partition("<=")
         lines.append(f"goal {name.removesuffix('_us')} <= {limit} us: {'met' if met else 'MISSED'} "
