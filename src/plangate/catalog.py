@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from plangate.documents import load_document, validation_message
 from plangate.errors import CatalogError
-from plangate.labels import PUBLIC, Label
+from plangate.labels import PUBLIC, Label, declared_reader
 
 Effect = Literal["read", "write", "egress", "execute", "payment", "delete", "persist"]
 EFFECTS: tuple[Effect, ...] = ("read", "write", "egress", "execute", "payment", "delete", "persist")
@@ -68,7 +68,9 @@ class OutputSpec(BaseModel):
 
     def label(self, tool: str) -> Label:
         # `stored`: public here; what the tool reads narrows it (call_output_label).
-        readers = frozenset({PUBLIC}) if self.readers in ("public", "stored") else frozenset(self.readers)
+        # A name that is not an address is a role, which no destination reads as (`ROLE`).
+        readers = (frozenset({PUBLIC}) if self.readers in ("public", "stored")
+                   else frozenset(declared_reader(r) for r in self.readers))
         return Label(readers=readers, sources=frozenset({f"tool:{tool}"}),
                      taint="high" if self.untrusted else "none")
 

@@ -15,6 +15,19 @@ from typing import Any, Literal
 PUBLIC = "*"
 """A reader set containing `PUBLIC` means anyone may read the value."""
 
+ROLE = "role;"
+"""Prefix of a role's reader id: a reader a catalog or deployment names that is not an
+address (`secret-custodian`, a tool's fixed destination `status-page`). No destination a
+call names ever reads as one (a normalised destination is an address, a handle without `;`,
+an upper-case account, `url:<host>` or `invalid:...`), so a chat channel called
+`#secret-custodian` is not the role whose data it would receive."""
+
+
+def declared_reader(name: str) -> str:
+    """The reader id of a reader a catalog or deployment declares: `owner` and `PUBLIC` as
+    they are, an address as written, any other name a role (`ROLE` + name)."""
+    return name if name in ("owner", PUBLIC) or "@" in name else ROLE + name
+
 Taint = Literal["none", "low", "high"]
 """How much an attacker may have shaped a value: not at all, only by choosing among a few
 typed values (an extraction step's bool, enum, number or date), or freely."""

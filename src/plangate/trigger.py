@@ -32,7 +32,7 @@ from pydantic import (
 from plangate.documents import load_document, parse_text, validation_message
 from plangate.errors import TriggerError
 from plangate.identity import Address, lookalike_of, parse_address
-from plangate.labels import PUBLIC, Label
+from plangate.labels import PUBLIC, Label, declared_reader
 from plangate.quoting import split_pieces
 
 Channel = Literal["email", "chat", "webhook", "cron", "api", "mcp"]
@@ -283,7 +283,7 @@ class Deployment(BaseModel):
             else:
                 covered = name == pattern
             if covered:
-                label = Label(readers=frozenset(PUBLIC if r == "public" else r for r in readers))
+                label = Label(readers=frozenset(PUBLIC if r == "public" else declared_reader(r) for r in readers))
                 found = label if found is None else found.join(label)
         return found
 

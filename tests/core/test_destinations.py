@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from plangate.review.flow import INVALID, _normalise_destination
+from plangate.labels import PUBLIC, ROLE, declared_reader
+from plangate.review.flow import DESTINATION_SINKS, INVALID, _normalise_destination
 
 
 @pytest.mark.parametrize(("kind", "raw", "expected"), [
@@ -65,3 +68,20 @@ def test_a_bare_address_reads_as_the_full_parse_reads_it() -> None:
         else:
             assert got.startswith(INVALID) or got == parse_address(text).canonical, text
     assert simple > 500  # the generator reaches the short cut often
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(DESTINATION_SINKS)),
+       st.one_of(st.text(max_size=40), st.sampled_from(["role;x", "ROLE;x", " role;secret-custodian ",
+                                                        "#role;status-page", "role;a@b.example", "Role;X"])))
+def test_no_destination_reads_as_a_role(kind: str, raw: str) -> None:
+    """A role's reader id (`ROLE` + a name a catalog declares that is not an address) is
+    never what a destination a call names normalises to: a channel, handle, account or URL
+    called after a role is not that role (red team round 36: #secret-custodian)."""
+    assert not _normalise_destination(kind, raw).startswith(ROLE)
+
+
+def test_a_declared_reader_that_is_not_an_address_is_a_role() -> None:
+    assert declared_reader("secret-custodian") == ROLE + "secret-custodian"
+    assert declared_reader("owner") == "owner" and declared_reader(PUBLIC) == PUBLIC
+    assert declared_reader("finance@corp.example") == "finance@corp.example"

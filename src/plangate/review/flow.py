@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from plangate.catalog import ToolSpec
 from plangate.identity import canonical_address, parse_address, simple_address
-from plangate.labels import PUBLIC, TRUSTED, Label, Taint, join_all
+from plangate.labels import PUBLIC, ROLE, TRUSTED, Label, Taint, declared_reader, join_all
 from plangate.plan.codec import TRIGGER_REF
 from plangate.plan.model import Arg, Concat, ListOf, Lit, Ref
 from plangate.policy.facts import CallFacts, PlanBounds
@@ -118,14 +118,14 @@ class FlowContext:
         # The sender's words are readable by the sender and the owner; the authenticated
         # owner's own words are the owner's to send anywhere.
         payload_readers = (frozenset({PUBLIC}) if classified.is_owner
-                           else frozenset({OWNER, self._reader_id(principal)}))
+                           else frozenset({OWNER, self._principal_id(principal)}))
         self.payload_label = Label(readers=payload_readers, sources=frozenset({"payload"}),
                                    taint=payload_taint)
         # What the sender quotes, forwards, attaches or embeds is not their words, however
         # trusted they are: tainted, and readable by the owner and the sender only (not by
         # the author it names: nobody verified that, and text the sender wrote below a
         # fake "From:" line would be theirs).
-        foreign_readers = frozenset({OWNER, self._reader_id(principal)})
+        foreign_readers = frozenset({OWNER, self._principal_id(principal)})
         self.segment_labels = tuple(
             self.payload_label if seg.kind == "own" else
             Label(readers=foreign_readers, sources=frozenset({"payload", f"payload:{seg.kind}"}),
@@ -214,7 +214,7 @@ class FlowContext:
 
     def principal_reader(self) -> str:
         """The reader id of whoever the run is for (`owner` for the owner's addresses)."""
-        return self._reader_id(self.classified.principal.canonical)
+        return self._principal_id(self.classified.principal.canonical)
 
     def _reader_id(self, canonical: str) -> str:
         """The reader id of a principal or destination. `owner` (and `*`) are reserved
@@ -225,6 +225,10 @@ class FlowContext:
         if canonical.casefold() in (OWNER, PUBLIC):
             return INVALID + canonical
         return canonical
+
+    def _principal_id(self, canonical: str) -> str:
+        """`_reader_id` of whoever sent the trigger, who is never a role (`ROLE`)."""
+        return INVALID + canonical if canonical.startswith(ROLE) else self._reader_id(canonical)
 
     def literal_label(self, lit: Lit) -> Label:
         if lit.origin == "instruction":
@@ -319,9 +323,10 @@ class FlowContext:
                 out += [_normalise_destination(kind, v) for v in value]
             else:
                 out.append(_normalise_destination(kind, value))
-        for fixed in spec.sends_to:
+        for fixed in spec.sends_to:  # an address, or the owner, or a role (`declared_reader`)
             out.append(next(iter(sorted(self.owner_addresses))) if fixed == OWNER
-                       else _normalise_destination("recipient", fixed))
+                       else _normalise_destination("recipient", fixed) if "@" in fixed
+                       else declared_reader(fixed))
         if not out:
             return (PUBLIC,) if "egress" in spec.effects else ()  # no named one: the world
         return (out[0],) if len(out) == 1 else tuple(sorted(set(out)))
