@@ -112,9 +112,10 @@ def test_a_hostile_summary_renders_inert(client: TestClient) -> None:
         assert "\x1b" not in text and "\u202e" not in text and "\u200b" not in text and "\r" not in text
         assert "\\x1b[2J" in text and "\\u202e" in text and "\\u200b" in text
         assert 'class="untrusted"' in text
-        # The summary's marked span and the payload's both hold the escaped script text.
+        # The summary's marked span, the payload's and the plan's (the agent's, whole) each
+        # hold the escaped script text.
         marked = re.findall(r'<span class="untrusted"[^>]*>(.*?)</span>', text, re.S)
-        assert sum("&lt;script&gt;" in m for m in marked) == 2, marked
+        assert sum("&lt;script&gt;" in m for m in marked) == 3, marked
         assert any(m.startswith("«payload from owner@home.example") for m in marked), marked
 
 

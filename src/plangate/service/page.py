@@ -141,6 +141,9 @@ def _summary_html(summary: str) -> str:
     return "\n".join(out)
 
 
+_AGENTS = "written by the agent: every word of it, questions included, may be an attacker's"
+
+
 def _card(a: Any, csrf: str) -> str:
     trigger: dict[str, Any] = a.trigger if isinstance(a.trigger, dict) else {}
     review: dict[str, Any] = a.review if isinstance(a.review, dict) else {}
@@ -158,8 +161,12 @@ def _card(a: Any, csrf: str) -> str:
         who = _e(visible(principal, 80, ascii=True))
         payload_html = (f'<dt>payload</dt><dd><span class="untrusted" title="written by {who}">'
                         f"{_value(payload, None)}</span></dd>")
-    # Whole, like the summary: what is approved is all of it.
+    # Whole, like the summary: what is approved is all of it. Every word of it is the agent's
+    # (whose planner may be hijacked): marked as untrusted, the free text its steps carry
+    # (an extraction's question) included (red team round 36).
     plan = _e(visible(json.dumps(a.plan, indent=1, ensure_ascii=True), None, newlines=True))
+    plan_html = (f"<details><summary>plan as submitted (the agent's)</summary>"
+                 f'<pre><span class="untrusted" title="{_AGENTS}">{plan}</span></pre></details>')
     return f"""<article class="card" id="card-{ident}" data-approval="{ident}">
 <div class="meta"><span class="tag class" title="trust class">{_e(visible(a.trust_class, 40, ascii=True))}</span>
 <span class="tag">{ident}</span><span class="tag">{_e(visible(a.created, 40, ascii=True))}</span></div>
@@ -170,7 +177,7 @@ def _card(a: Any, csrf: str) -> str:
 {payload_html}
 <dt>plan hash</dt><dd>{_e(visible(a.plan_hash, 80, ascii=True))}</dd></dl>
 {f'<ul class="rules">{rules}</ul>' if rules else ''}
-<details><summary>plan as submitted</summary><pre>{plan}</pre></details>
+{plan_html}
 <form method="post" action="/ui/approvals/{ident}/decision">
 <input type="hidden" name="csrf" value="{_e(csrf)}">
 <label for="reason-{ident}">Reason</label>

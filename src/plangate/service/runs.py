@@ -37,6 +37,7 @@ from plangate.plan.codec import check_plan, parse_plan
 from plangate.plan.model import ExtractType
 from plangate.policy.facts import PlanBounds
 from plangate.protocols import ToolResult
+from plangate.replans import stored_context
 from plangate.resource_lock import lock_of
 from plangate.resources import UNVOUCHED, ResourceLabels, state_of
 from plangate.review.reviewer import Finding, Review
@@ -307,11 +308,11 @@ class GrantRunner:
                 self._keep(row, state, owner, None)
                 raise RunProblem(409, f"step {outstanding['step']!r} was allowed and its result is not "
                                       "reported yet; report it first", outstanding=outstanding)
+            self._current(row, state, owner)
             sink, tools, extractor, result = self._replay(row, state, Pending(step, tool, digest), owner)
             if tools.paused and sink.matched:
                 # Before the agent may run it: what it will see joins its session's context.
-                self.storage.context.add(credential, row.session,
-                                         Label.from_json(sink.shows) if sink.shows else UNVOUCHED)
+                self._show(row, state, Label.from_json(sink.shows) if sink.shows else UNVOUCHED)
                 state["outstanding"] = {"call": len(state["results"]), "step": step, "tool": tool,
                                         "digest": digest, "deadline": time.time() + self.call_timeout,
                                         "shows": sink.shows}
@@ -364,7 +365,7 @@ class GrantRunner:
                 told = outstanding.get("shows") if outstanding is not None else None
                 before = Label.from_json(told) if isinstance(told, dict) else None
                 if before is None or before.join(label) != before:
-                    self.storage.context.add(credential, row.session, label)
+                    self._show(row, state, label)
             status = self._after(row, state, owner, tools, extractor, result)
             return Answer(200, {"grant": row.id, "run_id": row.run_id, "label": sink.result_label,
                                 "run_status": status, "needs_extraction": extractor.waiting is not None})
@@ -454,9 +455,40 @@ class GrantRunner:
                 ) -> tuple[ReplaySink, ReplayTools, ReplayExtractor, RunResult | None]:
         sink, tools, extractor, result = self._replay_run(row, state, pending, owner)
         if sink.halts:  # the agent will learn its run stopped: its session learns the label
-            self.storage.context.add(row.credential, row.session,
-                                     join_all([Label.from_json(h) for h in sink.halts]))
+            self._show(row, state, join_all([Label.from_json(h) for h in sink.halts]))
         return sink, tools, extractor, result
+
+    def _show(self, row: GrantRow, state: dict[str, Any], label: Label) -> None:
+        """What this grant's run shows its agent joins the session's context, and the run's
+        own record of what it showed (`_current`)."""
+        self.storage.context.add(row.credential, row.session, label)
+        shown = state.get("shown")
+        state["shown"] = (label if shown is None else Label.from_json(shown).join(label)).to_json()
+
+    def _current(self, row: GrantRow, state: dict[str, Any], owner: str) -> None:
+        """A grant's next call is the agent's choice, made with everything its session has
+        been shown: if that is more than the plan was reviewed with (its context then, its
+        trigger) and what this run showed since, another grant's call or another trigger
+        was read meanwhile (by another worker, while this plan was reviewed, say), and the
+        plan's review did not see it. The run is over (410): submit the plan again, reviewed
+        with all of it. The test `grant_approved` makes once, at every call (red team round
+        36: a grant made on a context read before another worker's private read)."""
+        now = self.storage.context.label(row.credential, row.session)
+        if now is None:
+            return
+        allowed = self.gate.shown_by(row.trigger)
+        then = stored_context(row.review)
+        if then is not None:
+            allowed = allowed.join(then)
+        shown = state.get("shown")
+        if isinstance(shown, dict):
+            allowed = allowed.join(Label.from_json(shown))
+        if now.join(allowed) == allowed:
+            return
+        self.storage.audit.append("run_finished", row.run_id, {"grant": row.id, "status": "stale"})
+        self.storage.grants.save(row.id, owner, results=_pack(state), status="finished")
+        raise RunProblem(410, f"grant {row.id!r}: its session has been shown more since the plan was "
+                              "reviewed (another grant's call, another trigger); submit the plan again")
 
     def _replay_run(self, row: GrantRow, state: dict[str, Any], pending: Pending | None, owner: str
                     ) -> tuple[ReplaySink, ReplayTools, ReplayExtractor, RunResult | None]:
@@ -495,12 +527,13 @@ def _state(row: GrantRow) -> dict[str, Any]:
     raw: Any = row.results
     if isinstance(raw, dict):
         return {"results": list(raw.get("results", [])), "answers": list(raw.get("answers", [])),
-                "outstanding": raw.get("outstanding")}
-    return {"results": list(raw), "answers": [], "outstanding": None}
+                "outstanding": raw.get("outstanding"), "shown": raw.get("shown")}
+    return {"results": list(raw), "answers": [], "outstanding": None, "shown": None}
 
 
 def _pack(state: dict[str, Any]) -> Any:
-    return {"results": state["results"], "answers": state["answers"], "outstanding": state.get("outstanding")}
+    return {"results": state["results"], "answers": state["answers"], "outstanding": state.get("outstanding"),
+            "shown": state.get("shown")}
 
 
 __all__ = ["EXECUTOR_KINDS", "Answer", "GrantRunner", "RunProblem", "review_from_json"]
