@@ -328,19 +328,3 @@ def test_the_walk_equals_the_reference(plan: dict[str, Any], trigger: int, pool:
     assert (_walk(plan, trigger, seed, shown, reference=False)
             == _walk(plan, trigger, seed, shown, reference=True))
 
-
-def test_every_fact_is_sorted_for_what_an_approval_covers() -> None:
-    """An approval given while an argument was open covers no fact on where argument values
-    came from (`reviewer.ARGUMENT_FACTS`, red team round 36); the data-flow facts are decided
-    on the worst case an open name stands for (destinations not known yet are open); the
-    rest are the trigger's or the plan's. A new fact must be sorted here."""
-    from plangate.policy.facts import CallFacts
-    from plangate.review.reviewer import ARGUMENT_FACTS
-
-    runs = {"tool", "trust_class", "request_type", "channel", "principal", "authenticated", "args",
-            "plan", "decided_privately", "message", "steered"}
-    worst_case = {"private", "readers_ok", "args_readers_ok", "to_owner", "to_sender", "to_known",
-                  "destinations", "executes_tainted"}
-    sides = [runs, worst_case, set(ARGUMENT_FACTS)]
-    assert sum(len(x) for x in sides) == len(set().union(*sides)) == len(CallFacts._fields)
-    assert set().union(*sides) == set(CallFacts._fields)

@@ -39,15 +39,44 @@ def approved(gate: Gate, data: dict[str, Any], payload: str = MAIL) -> str:
 
 def test_an_approved_plan_runs_exactly_as_stored() -> None:
     """A plan with an extraction and a list argument survives the approvals queue: stored,
-    read back, hashed to what the owner approved, and run."""
+    read back, hashed to what the owner approved, and run. The payment's amount was known
+    only at run time, so the owner is asked again with it (a yes to `<e, known at run
+    time>` is not a yes to an amount): with a synchronous channel that says yes, it runs."""
     gate, tools = make_gate(extractor=ScriptedExtractor())
     data = plan(call("m", "read_inbox", query=lit("x")),
                 {"id": "e", "kind": "extract", "from": ref("m"), "type": {"kind": "number"}},
                 call("pay", "pay", account=lit("DE1", "payload"), amount=ref("e"), memo=lit("invoice", "payload")),
                 call("s", "send_email", to={"list": [lit(CONTACT, "payload")]}, subject=lit("s"), body=lit("b")))
-    ran = gate.run_approved(approved(gate, data))
+    approval = approved(gate, data)
+    asked: list[Any] = []
+    gate.executor.approver = _Asked(asked)
+    ran = gate.run_approved(approval)
     assert ran.run is not None and ran.run.status == "completed"
     assert [t for t, _ in tools.calls] == ["read_inbox", "pay", "send_email"]
+    assert [(q.step, "amount" in q.args) for q in asked] == [("pay", True)]
+
+
+def test_a_yes_to_a_value_not_known_yet_is_asked_again_with_it() -> None:
+    """Without a synchronous channel, the same approved plan stops at the payment whose
+    amount nobody has seen (`escalated`), before paying."""
+    gate, tools = make_gate(extractor=ScriptedExtractor())
+    data = plan(call("m", "read_inbox", query=lit("x")),
+                {"id": "e", "kind": "extract", "from": ref("m"), "type": {"kind": "number"}},
+                call("pay", "pay", account=lit("DE1", "payload"), amount=ref("e"), memo=lit("invoice", "payload")))
+    ran = gate.run_approved(approved(gate, data))
+    assert ran.run is not None and ran.run.status == "escalated"
+    assert [t for t, _ in tools.calls] == ["read_inbox"]
+
+
+class _Asked:
+    """A synchronous owner channel that says yes, and keeps what it was asked."""
+
+    def __init__(self, asked: list[Any]) -> None:
+        self.asked = asked
+
+    def approve(self, question: Any) -> bool:
+        self.asked.append(question)
+        return True
 
 
 def test_a_plan_that_now_reviews_as_deny_is_refused_before_its_approval_is_used() -> None:

@@ -155,11 +155,20 @@ def _escalated_run(rules: tuple[str, ...], open_facts: tuple[str, ...], finding_
     return Executor(policy, tools, Audit()).run(grant, "r"), tools
 
 
-def test_an_approval_covers_a_rule_that_read_nothing_open() -> None:
-    """The owner approved `ask-plan` while an amount and the readers were still open; the
-    rule reads neither, so at run time the same escalation proceeds without asking."""
-    result, tools = _escalated_run(("ask-plan",), ("args.amount", "readers_ok"), ("ask-plan",))
+def test_an_approval_covers_the_rules_of_a_step_the_owner_saw_whole() -> None:
+    """The owner approved `ask-plan` with every value of the call known: at run time the
+    same escalation proceeds without asking."""
+    result, tools = _escalated_run(("ask-plan",), (), ("ask-plan",))
     assert result.status == "completed" and [t for t, _ in tools.calls] == ["pay"]
+
+
+def test_an_approval_covers_no_rule_of_a_step_with_a_value_not_known_yet() -> None:
+    """The owner approved `ask-plan` while an amount and the readers were still open. The
+    rule reads neither, yet the yes was given to values nobody had seen (red team rounds 36
+    and 37: a rule with no condition, or one on another argument, asked about a call whose
+    target was open): the run stops and asks again."""
+    result, tools = _escalated_run(("ask-plan",), ("args.amount", "readers_ok"), ("ask-plan",))
+    assert result.status == "escalated" and tools.calls == []
 
 
 def test_an_approval_never_covers_a_rule_reading_all_arguments_while_one_was_open() -> None:

@@ -207,22 +207,21 @@ class _Run:
         #: Readers of every result and error of the run so far: what an agent that runs the
         #: tools itself has seen (see Executor), and what a halt can depend on.
         self.seen = TRUSTED
-        # What the owner's yes covers: each escalation rule that fired at review for a
-        # step, provided the rule reads none of the facts that were still open there
-        # (a yes to "private data goes out" is not a yes to an amount nobody has seen).
+        # What the owner's yes covers: each escalation rule that fired at review for a step
+        # whose every argument the owner was shown. A step with a value known only at run
+        # time is decided again with its values, and asks again if it still escalates: a
+        # yes to `<known at run time>` is not a yes to a command, a target, an order, a
+        # release or a file nobody has seen, whatever the rule reads (red team rounds 36 and
+        # 37 ran each on such a yes), and the summary says so ("Decided again at run time
+        # with the real values").
         policy = executor.policy
         self.approved_escalations: set[tuple[str, str]] = set()
         if grant.approval:
             for f in grant.review.findings:
-                if f.verdict != "escalate":
+                if f.verdict != "escalate" or f.open_args or f.open_facts:
                     continue
-                open_facts = set(f.open_facts)
                 for r in f.rules:
-                    reads = policy.rule_reads(r)
-                    if "*" in reads or ("args.*" in reads and any(
-                            o.startswith("args.") for o in open_facts)):
-                        continue
-                    if not reads & open_facts:
+                    if "*" not in policy.rule_reads(r):
                         self.approved_escalations.add((f.step, r))
 
     def block(self, block: str, env: dict[str, Resolved], pc: Label) -> Resolved | None:

@@ -262,12 +262,7 @@ class _StaticWalker:
         for (step, facts), decision in zip(self.calls, decisions, strict=True):
             open_facts: set[str] = set()
             if decision.verdict == "escalate":  # only an escalation's approval needs them
-                if facts.open_args:
-                    # A yes given before a value was known is not a yes to that value: a rule
-                    # that reads only where a command or a target came from asks the owner to
-                    # see it, at run time (red team round 36).
-                    open_facts.update(f"args.{a}" for a in facts.open_args)
-                    open_facts.update(ARGUMENT_FACTS)
+                open_facts.update(f"args.{a}" for a in facts.open_args)
                 if facts.destinations is None:
                     open_facts.update(("readers_ok", "args_readers_ok", "to_owner", "to_sender", "to_known",
                                        "destinations"))
@@ -329,16 +324,6 @@ class _StaticWalker:
         label = call_output_label(spec, arg_labels, known, self.storage, control=pc,
                                   stored=None if spec.effective_writes else stored, state=state)
         return Resolved(OPEN, label, False)
-
-
-ARGUMENT_FACTS = ("open_args", "tainted_args", "influenced_args", "planner_args", "chosen_args",
-                  "tainted_sinks", "influenced_sinks", "read_sinks")
-"""Where a call's argument values came from: open at review, for an approval, whenever one
-of its arguments is (see `_StaticWalker.decide`). A rule on them asks the owner to see a
-value someone else chose (a command, a target), which a value known only at run time has
-not been shown. (The data-flow facts, `readers_ok`, `private` and the like, are decided at
-review on the worst case an open name stands for, which a yes covers; destinations not
-known yet are open.)"""
 
 
 def extracted_label(step: ExtractStep, source: Label, choices: Label | None) -> Label:
