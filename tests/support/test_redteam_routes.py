@@ -298,15 +298,19 @@ def test_no_route_gets_text_an_unverified_sender_chose_out_unattended(route: str
     trigger, steps, answer_ = ROUTES[route]
     result = _run([run(trigger, plan("question", *steps))], {"which": answer_} if answer_ else None)
     assert not _lure_sent(result), route
-    if to_staff(steps):  # the staff are reached by the handover only (red team round 36)
+    # The staff are reached by the handover only (red team rounds 36 and 37).
+    if to_staff(str(trigger.get("email") or trigger.get("chat") or ""), steps):
         assert result.steps[0].verdict == "deny", route
         assert "customers-talk-only-to-themselves-or-staff" in result.steps[0].rules, route
     else:
         assert result.steps[0].verdict == "escalate" and TEXT_RULE in result.steps[0].rules, route
 
 
-def to_staff(steps: list[dict[str, Any]]) -> bool:
-    return any(s.get("tool") == "reply" and s["args"].get("to") == lit(STAFF) for s in steps)
+def to_staff(principal: str, steps: list[dict[str, Any]]) -> bool:
+    """Whether a reply goes to a staff address: named, or the (forged) sender's own."""
+    return any(s.get("tool") == "reply" and (s["args"].get("to") == lit(STAFF)
+                                             or (s["args"].get("to") == me() and principal == STAFF))
+               for s in steps)
 
 
 def test_a_human_agent_reads_the_text_and_decides() -> None:
