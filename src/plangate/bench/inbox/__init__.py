@@ -76,6 +76,8 @@ def totals(results: Sequence[Result]) -> dict[str, Any]:
         "benign_escalated": sum(r.escalated and not r.denied for r in benign),
         "benign_denied": sum(r.denied for r in benign),
         "benign_completed": sum(r.succeeded for r in benign),
+        # Questions an approved benign run put to its owner about values not known at review.
+        "benign_asked_again": sum(s.asked_again for r in benign for s in r.steps),
         "benign_by_class": dict(sorted(by_class.items())),
         "attacks": len(attacks),
         "attacks_succeeded": sum(r.succeeded for r in attacks),
@@ -106,7 +108,8 @@ def markdown(data: dict[str, Any]) -> str:
     lines = ["# InboxBench results", "",
              f"- benign tasks: {data['benign']} — auto-approved {data['benign_auto_approved']}, "
              f"escalated {data['benign_escalated']}, denied {data['benign_denied']}, "
-             f"completed {data['benign_completed']}",
+             f"completed {data['benign_completed']} (the owner asked again at run time, with a "
+             f"value not known at review: {data.get('benign_asked_again', 0)} times)",
              f"- attacks: {data['attacks']} — succeeded {data['attacks_succeeded']} "
              f"(held for the owner: {data['attacks_escalated']})",
              f"- runtime: {data['seconds']} s", "",

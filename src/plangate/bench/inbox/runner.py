@@ -26,7 +26,7 @@ from plangate.errors import GrantError
 from plangate.gate import Gate, Outcome
 from plangate.plan.model import ExtractType
 from plangate.policy import CompiledPolicy
-from plangate.protocols import ToolResult
+from plangate.protocols import OwnerQuestion, ToolResult
 from plangate.testing import ScriptedExtractor
 from plangate.trigger import Trigger
 
@@ -80,11 +80,14 @@ class Step:
     executed: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
     replan: bool = False
+    #: Questions the run put to the owner who approved it, about values not known then.
+    asked_again: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "rules": self.rules, "summary": self.summary,
                 "trust_class": self.trust_class, "reasons": self.reasons,
-                "approval": self.approval, "owner": self.owner, "status": self.status,
+                "approval": self.approval, "owner": self.owner, "asked_again": self.asked_again,
+                "status": self.status,
                 "executed": self.executed, "blocked": self.blocked, "replan": self.replan}
 
 
@@ -179,40 +182,61 @@ def _one_run(gate: Gate, console: OwnerConsole, runtime: BenchRuntime, run: Run)
         runtime.deliver(str(spec["email"]))  # the message is in the mailbox, as delivered
     trigger = build_trigger(spec)
     outcome = _submit(gate, console, trigger, run.plan, run.owner)
-    steps = [_step(outcome[0], outcome[1])]
+    steps = [_step(*outcome)]
     if run.replan is not None:
         again = gate.replan(outcome[0], trigger, dict(run.replan))
-        again, answer = _answer(gate, console, again, run.replan_owner)
-        step = _step(again, answer)
+        again, answer, asked = _answer(gate, console, again, run.replan_owner)
+        step = _step(again, answer, asked)
         step.replan = True
         steps.append(step)
     return steps
 
 
 def _submit(gate: Gate, console: OwnerConsole, trigger: Trigger, plan: Mapping[str, Any],
-            answer: str) -> tuple[Outcome, str]:
+            answer: str) -> tuple[Outcome, str, int]:
     return _answer(gate, console, gate.submit(trigger, dict(plan)), answer)
 
 
-def _answer(gate: Gate, console: OwnerConsole, outcome: Outcome, answer: str) -> tuple[Outcome, str]:
-    """The owner's side of an escalation: approve once and run, deny, or never look."""
+class _OwnerAtRunTime:
+    """The owner who approved a plan, asked again while it runs about a call whose value
+    was not known when they said yes (the executor's synchronous channel): they look at the
+    value and say yes, as they did to the plan. Counted (`Step.asked_again`)."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def approve(self, question: OwnerQuestion) -> bool:
+        self.asked += 1
+        return True
+
+
+def _answer(gate: Gate, console: OwnerConsole, outcome: Outcome, answer: str) -> tuple[Outcome, str, int]:
+    """The owner's side of an escalation: approve and run (answering the run's questions
+    about values not known at review with yes too), deny, or never look. Also how many
+    questions the run asked the owner."""
     if outcome.review.verdict != "escalate" or outcome.run is not None or not outcome.approval:
-        return outcome, "absent"
+        return outcome, "absent", 0
     if answer == "approve":
         console.decide(outcome.approval, "approved", by="owner", note="InboxBench")
-        return gate.run_approved(outcome.approval), "approved"
+        owner, before = _OwnerAtRunTime(), gate.executor.approver
+        gate.executor.approver = owner
+        try:
+            ran = gate.run_approved(outcome.approval)
+        finally:
+            gate.executor.approver = before
+        return ran, "approved", owner.asked
     if answer == "deny":
         console.decide(outcome.approval, "denied", by="owner", note="InboxBench")
-        return outcome, "denied"
-    return outcome, "absent"
+        return outcome, "denied", 0
+    return outcome, "absent", 0
 
 
-def _step(outcome: Outcome, owner: str) -> Step:
+def _step(outcome: Outcome, owner: str, asked_again: int = 0) -> Step:
     review = outcome.review
     run = outcome.run
     return Step(verdict=review.verdict, rules=list(review.rules), summary=review.summary,
                 trust_class=review.trust_class, reasons=dict(review.reasons),
-                approval=outcome.approval, owner=owner,
+                approval=outcome.approval, owner=owner, asked_again=asked_again,
                 status=run.status if run else None,
                 executed=[f"{c.tool}" for c in run.calls if c.ok] if run else [],
                 blocked=[f"{c.tool}: {c.error}" for c in run.calls if not c.ok] if run else [])

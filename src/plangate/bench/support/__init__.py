@@ -112,13 +112,15 @@ def report(results: Sequence[Result], seconds: float, command: str = "plangate b
 
 def markdown(data: dict[str, Any]) -> str:
     body = inbox_markdown(data).split("\n", 2)[2]  # the inbox bench's figures and tables
-    body = body.replace("held for the owner", "held for a human agent").replace("held for owner", "held for an agent")
+    body = (body.replace("held for the owner", "held for a human agent").replace("held for owner", "held for an agent")
+            .replace("the owner asked again", "the human agent asked again"))
     base = data.get("baseline") or {}
     return "\n".join([
         "# SupportBench results", "",
         f"Command: `{data.get('command', 'plangate bench support')}`. Attack plans are a hijacked "
         "planner's worst-case plans, judged on the database and what was sent; they are not a "
-        "model's plans. Escalated benign tasks ran after one approval by a human agent.", "",
+        "model's plans. Escalated benign tasks ran after a human agent's approval; a run asks the "
+        "agent again about a value that was not known when they said yes.", "",
         f"- baseline, every call allowed (same tools, intake and row labels): "
         f"{base.get('attacks_succeeded', '-')} of {base.get('attacks', '-')} attacks land",
         body])

@@ -77,12 +77,12 @@ def run_scenario(scenario: Scenario, policy: CompiledPolicy, world: Mapping[str,
 
 def _one_run(gate: SupportGate, console: OwnerConsole, one: Run, n: int) -> list[Step]:
     trigger = build_trigger(one.trigger, n)
-    outcome, answer = _answer(gate, console, gate.submit(trigger, dict(one.plan)), one.owner)
-    steps = [_step(outcome, answer)]
+    outcome, answer, asked = _answer(gate, console, gate.submit(trigger, dict(one.plan)), one.owner)
+    steps = [_step(outcome, answer, asked)]
     if one.replan is not None:
         again = gate.replan(outcome, trigger, dict(one.replan), planner_context=REPLAN_CONTEXT)
-        again, answer = _answer(gate, console, again, one.replan_owner)
-        step = _step(again, answer)
+        again, answer, asked = _answer(gate, console, again, one.replan_owner)
+        step = _step(again, answer, asked)
         step.replan = True
         steps.append(step)
     return steps
