@@ -429,7 +429,9 @@ def create_app(*, policy: CompiledPolicy, storage: Storage, credentials: Credent
         if {d.get("credential") for d in held} != {cred.name}:
             raise ApiError(404, f"no approval {approval_id!r}")
         sessions = {str(d.get("session") or "") for d in held}
-        return found, (sessions.pop() if len(sessions) == 1 else "")
+        if len(sessions) != 1:  # whose context the take-up is judged by is not one session's
+            raise ApiError(409, f"approval {approval_id!r} is recorded for more than one session")
+        return found, sessions.pop()
 
     def _approval(approval_id: str) -> Any:
         try:
