@@ -176,9 +176,14 @@ def test_gate_runs_an_approved_owner_plan_end_to_end(tmp_path: Path, mailbox: An
     assert smtp_sink.received == [] and folder_message_ids(mailbox, "Invoices") is None
 
     OwnerConsole(gate.audit).decide(pending.approval, "approved")
+    # The note's body holds the found mail's subject, not known when the owner said yes:
+    # the run asks again with it (the owner's synchronous channel), and the owner says yes.
+    asked: list[Any] = []
+    gate.executor.approver = _OwnerSays(asked)
     outcome = gate.run_approved(pending.approval)
     assert outcome.run is not None, outcome.review.to_json()
     assert outcome.run.status == "completed", outcome.run.to_json()
+    assert [(q.step, "ACME invoice 7" in str(q.args.get("body"))) for q in asked] == [("tell", True)]
     assert [c.tool for c in outcome.run.calls] == ["mail_search", "mail_label", "mail_send", "mail_reply"]
     assert folder_message_ids(mailbox, "Invoices") == ["acme7@acme.example"]
     got = [(r.rcpt_tos, message_from_bytes(r.content)["Subject"]) for r in smtp_sink.received]
@@ -221,3 +226,14 @@ def test_gate_stops_a_spoofed_owner_before_any_server_sees_it(tmp_path: Path, ma
     assert outcome.run.status == "completed", outcome.run.to_json()
     assert [r.rcpt_tos for r in smtp_sink.received] == [["owner@home.example"]]
     assert folder_message_ids(mailbox, "Invoices") is None
+
+
+class _OwnerSays:
+    """The owner's synchronous channel: says yes, and keeps what it was asked."""
+
+    def __init__(self, asked: list[Any]) -> None:
+        self.asked = asked
+
+    def approve(self, question: Any) -> bool:
+        self.asked.append(question)
+        return True
