@@ -195,9 +195,7 @@ def test_held_a_customer_cannot_persist_an_instruction_where_a_staff_run_reads_i
         desk.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LIVE HOLE (latent): customer_profile returns a count of the customer's open tickets; its "
-    "catalog declares reads of customer:{customer}/profile only"))
+# Was LIVE (latent), closed: the catalog declares the tickets it counts.
 def test_customer_profile_declares_every_record_its_output_depends_on() -> None:
     """Annotation check (the brief's known understatement), judged on the tool: the
     profile's `open_tickets` changes with the customer's tickets (a ticket opened by any
