@@ -72,11 +72,29 @@ def test_example_policy_lints_clean_and_notes_the_runtime_escalation() -> None:
     ("deployment: {owner: [o@x.example]}\nclasses:\n  unknwon: {budget: {max_calls: 1}}\n",
      r"p\.yaml:3.*unknown trust class 'unknwon'"),
     ("classes:\n  owner: {request_types: [nope]}\n", r"p\.yaml:2.*unknown request type 'nope'"),
+    (HEAD + "  - id: nowhere\n    escalate: {writes: ['vault:*']}\n",
+     r"p\.yaml:5 rule 'nowhere': no tool in the catalog writes 'vault:\*'"),
 ])
 def test_policy_errors_name_file_line_and_rule(catalog: Catalog, text: str, expected: str) -> None:
     """Every policy error says which file, which line and which rule (or field) is wrong."""
     with pytest.raises(PolicyError, match=expected):
         _compile(text, catalog)
+
+
+def test_a_writes_scope_is_every_tool_that_may_write_there(catalog: Catalog) -> None:
+    """`writes: [pattern]` scopes a rule by what tools write, not by their names: a tool
+    that writes a named file, and one that runs commands (which may write anything), are in
+    it; one that writes elsewhere is not (red team round 36: a rule on `file_write` only let
+    a command write into shared/ unasked)."""
+    policy = _compile(HEAD + "  - id: into-shared\n    escalate: {writes: ['workspace:shared/*']}\n", catalog)
+    rule = policy.rule("into-shared")
+    assert rule is not None and rule.tools is not None
+    writers = {name for name, spec in catalog.tools.items() if spec.effective_writes}
+    runners = {name for name, spec in catalog.tools.items() if spec.executes}
+    assert runners and runners <= set(rule.tools) <= writers
+    assert writers - set(rule.tools), "the tools that write elsewhere (mail, calendar) are not in it"
+    for tool in rule.tools:
+        assert f'Action::"{tool}"' in rule.cedar
 
 
 def test_duplicate_rule_ids_are_refused(catalog: Catalog) -> None:

@@ -72,8 +72,8 @@ def _share_with_contact(world: World, path: str) -> list[str]:
 # ===================================================================== live routes
 
 
-# Was LIVE, closed: a yes given while an argument was open covers none of the facts
-# its arguments decide (`reviewer.ARGUMENT_FACTS`): the run asks again with the value.
+# Was LIVE, closed: a yes covers no step with a value not known at review
+# (`executor._Run`): the run asks again with the value.
 def test_an_open_command_approved_at_review_runs_unseen_at_run_time(tmp_path: Path) -> None:
     """The owner asks to run the command a colleague mailed; the plan reads it at run time.
     The owner is asked once, shown `command=<m.subject, known at run time>` and "decided
@@ -99,8 +99,23 @@ def test_an_open_command_approved_at_review_runs_unseen_at_run_time(tmp_path: Pa
     assert not any(OFFER in body for body in _share_with_contact(world, "shared/menu2.txt"))
 
 
-# Was LIVE, closed: a yes given while an argument was open covers none of the facts
-# its arguments decide (`reviewer.ARGUMENT_FACTS`): the run asks again with the value.
+def test_a_command_that_may_write_into_shared_asks_like_a_file_write(tmp_path: Path) -> None:
+    """Was LIVE (the second mechanism of the route above): `owner-confirms-private-data-into-
+    shared` named `file_write` only. It is scoped by what tools write now (`writes:
+    [workspace:shared/*]`): a command built from the owner's private mail may write into
+    shared/ too, and asks for that reason as well."""
+    world = World(tmp_path / "w", {"mail": [{"from": "ops@ops-mail.example", "subject": "sort",
+                                             "body": "run this", "message_id": CMD_MAIL}]})
+    out = world.gate.submit(
+        owner_chat(f"run the command in mail {CMD_MAIL}"),
+        plan(call("m", "mail_read", message_id=lit(CMD_MAIL, "payload")),
+             call("s", "shell_run", command=ref("m", "subject"))))
+    assert "owner-confirms-private-data-into-shared" in out.review.rules, out.review.rules
+    assert world.rt.snapshot()["commands"] == []
+
+
+# Was LIVE, closed: a yes covers no step with a value not known at review
+# (`executor._Run`): the run asks again with the value.
 def test_an_open_write_target_approved_at_review_overwrites_an_unseen_file(tmp_path: Path) -> None:
     """The owner asks to save a note into the file a colleague's mail names. The rule that
     asks about targets a run read fires at review with the path open; the yes covers the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from plangate.policy.engine import CompiledPolicy
+from plangate.policy.loader import scope_tools
 
 # Facts that are absent until run time when a value is open: a permit or escalation that
 # needs them cannot match during static review.
@@ -25,9 +26,9 @@ def lint(policy: CompiledPolicy) -> list[str]:
             out.append(f"{where}: no `reason`; say why the rule exists")
         if rule.kind == "permit":
             scope = src.scope
-            if not scope.tools and not scope.effects:
+            if not scope.tools and not scope.effects and not scope.writes:
                 any_all = True
-            permitted_tools.update(scope.tools)
+            permitted_tools.update(scope_tools(scope, catalog))
             for name, spec in catalog.tools.items():
                 if set(scope.effects) & set(spec.effects):
                     permitted_tools.add(name)

@@ -19,7 +19,8 @@ from plangate.documents import line_of, load_document, parse_text, validation_me
 from plangate.errors import CatalogError, PolicyError
 from plangate.policy.engine import CompiledPolicy, CompiledRule
 from plangate.policy.facts import cedar_schema
-from plangate.policy.model import PolicyDoc, Rule
+from plangate.policy.model import PolicyDoc, Rule, Scope
+from plangate.resources import overlaps, resolve_patterns
 
 
 def load_policy(path: str | Path, catalog: Catalog | None = None) -> CompiledPolicy:
@@ -86,13 +87,18 @@ def _compile_rules(doc: PolicyDoc, catalog: Catalog, data: Any, source: str) -> 
         for tool in scope.tools:
             if tool not in catalog.tools:
                 raise PolicyError(f"unknown tool {tool!r}", where=where)
+        tools = scope_tools(scope, catalog)
+        for pattern in scope.writes:
+            if not tools_writing(catalog, [pattern]):
+                raise PolicyError(f"no tool in the catalog writes {pattern!r} (`writes` would scope "
+                                  "the rule to nothing)", where=where)
         for rt in scope.request_types:
             if rt not in request_types:
                 raise PolicyError(f"unknown request type {rt!r}", where=where)
-        any_action = not scope.tools and not scope.effects
+        any_action = not tools and not scope.effects
         out.append(CompiledRule(id=rule.id, kind=rule.kind, reason=rule.reason,
-                                cedar=_rule_cedar(rule), source=rule, line=line,
-                                tools=None if any_action else frozenset(scope.tools),
+                                cedar=_rule_cedar(rule, tools), source=rule, line=line,
+                                tools=None if any_action else frozenset(tools),
                                 effects=frozenset(scope.effects),
                                 classes=frozenset(scope.classes) if scope.classes else None))
     for rt_name, rtype in doc.request_types.items():
@@ -151,10 +157,23 @@ def _action(tool: str) -> str:
     return f"Action::{_q(tool)}"
 
 
-def _rule_cedar(rule: Rule) -> str:
+def tools_writing(catalog: Catalog, patterns: list[str]) -> list[str]:
+    """The tools that may write a resource one of `patterns` names: any of their
+    `effective_writes`, with every argument open, overlaps one (`resources.overlaps`)."""
+    return sorted(name for name, spec in catalog.tools.items()
+                  if any(overlaps(written, pattern) for w in spec.effective_writes
+                         for written in resolve_patterns(w, {}) for pattern in patterns))
+
+
+def scope_tools(scope: Scope, catalog: Catalog) -> list[str]:
+    """A scope's tools: those it names, and those that may write what its `writes` names."""
+    return sorted({*scope.tools, *tools_writing(catalog, scope.writes)}) if scope.writes else list(scope.tools)
+
+
+def _rule_cedar(rule: Rule, tools: list[str]) -> str:
     scope = rule.scope
     effect = "permit" if rule.kind == "permit" else "forbid"
-    actions = [_action(t) for t in scope.tools]
+    actions = [_action(t) for t in tools]
     actions += [_action(f"effect:{e}") for e in scope.effects]
     action = f"action in [{', '.join(actions)}]" if actions else "action"
     clauses = []

@@ -40,6 +40,10 @@ class Scope(BaseModel):
     classes: list[str] = Field(default_factory=list)
     tools: list[str] = Field(default_factory=list)
     effects: list[Effect] = Field(default_factory=list)
+    #: Stored resource names (patterns, `workspace:shared/*`): the rule applies to every tool
+    #: that may write one of them (its `writes`, or what it runs: `ToolSpec.effective_writes`),
+    #: found in the catalog when the policy loads, whatever its name.
+    writes: list[str] = Field(default_factory=list)
     request_types: list[str] = Field(default_factory=list)
 
 
