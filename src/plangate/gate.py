@@ -410,7 +410,7 @@ class Gate:
             except PlanError:
                 return self.submit(trigger, plan, planner_context=planner_context, run_id=run_id)
             same_trigger = classified.trigger.model_dump(mode="json") == approval.trigger
-            if same_trigger and narrows(parse_plan(approval.plan), new):
+            if same_trigger and narrows(parse_plan(approval.plan), new, self.policy.catalog):
                 fresh = review_checked(classified, checked, self.policy, deployment_of(self.policy),
                                        resources=self.resources,
                                        planner_context=stored_context(approval.review),

@@ -9,9 +9,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from plangate.catalog import Catalog
 from plangate.errors import GrantError
 from plangate.labels import Label
-from plangate.plan.model import ForEachStep, Plan
+from plangate.plan.model import CallStep, ForEachStep, Plan
 from plangate.policy.facts import PlanBounds
 from plangate.resources import UNVOUCHED
 from plangate.review.reviewer import Review
@@ -52,18 +53,25 @@ def escalations_covered(approved_review: Mapping[str, Any], fresh: Review) -> bo
                for rule in f.rules)
 
 
-def narrows(old: Plan, new: Plan) -> bool:
+def narrows(old: Plan, new: Plan, catalog: Catalog) -> bool:
     """Whether `new` only drops things from `old`: the same request type, and every step of
     `new` (extractions and loops too) is a step of `old` with the same id, the same content,
     inside the same loops (a step moved into a loop would run once per item: an approved
     payment made three times), in the same relative order within its block, a loop at no
-    greater bound. Same ids and contents mean every reference still reads the same data,
-    so no data flow can have been swapped in; same loops and bounds mean no approved step
-    can run more often than the owner saw (tests/core/test_gate.py pins each)."""
+    greater bound, and no dropped step writes stored state (a kept step that reads, runs or
+    sends what it wrote would get what was there before: red team round 38 dropped the
+    write that replaced a file with an agenda, and shared the file). Same ids and contents
+    mean every reference still reads the same data, so no data flow can have been swapped
+    in; same loops and bounds mean no approved step can run more often than the owner saw
+    (tests/core/test_gate.py pins each)."""
     if old.request_type != new.request_type:
         return False
     old_steps = _steps_by_id(old.steps, ())
     new_steps = _steps_by_id(new.steps, ())
+    tools = catalog.tools
+    for step_id, tool in _call_tools(old.steps).items():
+        if step_id not in new_steps and (tool not in tools or tools[tool].effective_writes):
+            return False
     for step_id, (shape, bound, loops, _pos) in new_steps.items():
         if step_id not in old_steps:
             return False
@@ -80,6 +88,17 @@ def narrows(old: Plan, new: Plan) -> bool:
     for step_id, (_shape, _bound, loops, _pos) in sorted(new_steps.items(), key=lambda kv: kv[1][3]):
         blocks.setdefault(loops, []).append(old_steps[step_id][3])
     return all(positions == sorted(positions) for positions in blocks.values())
+
+
+def _call_tools(steps: list[Any]) -> dict[str, str]:
+    """Each call step's id (nested ones too) -> its tool."""
+    out: dict[str, str] = {}
+    for step in steps:
+        if isinstance(step, CallStep):
+            out[step.id] = step.tool
+        elif isinstance(step, ForEachStep):
+            out.update(_call_tools(step.steps))
+    return out
 
 
 def _last_in_loops(steps: list[Any]) -> dict[str, str]:

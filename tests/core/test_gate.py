@@ -7,7 +7,9 @@ from plangate.gate import narrows
 from plangate.plan.codec import parse_plan
 from plangate.testing import ScriptedOwner
 
-from .conftest import call, event_kinds, lit, make_gate, owner_trigger, plan, ref
+from .conftest import assistant_policy, call, event_kinds, lit, make_gate, owner_trigger, plan, ref
+
+CATALOG = assistant_policy().catalog
 
 PAY = call("pay", "pay", account=lit("DE1", "payload"), amount=lit(120.5, "payload"),
            memo=lit("invoice", "payload"))
@@ -19,22 +21,22 @@ def test_narrows_accepts_only_a_subset_of_identical_steps() -> None:
     """Dropping steps narrows; changing an argument, a data source, a loop bound upwards,
     adding a step or changing the request type does not."""
     old = parse_plan(plan(PAY, NOTE))
-    assert narrows(old, parse_plan(plan(PAY)))
-    assert not narrows(old, parse_plan(plan(NOTE, PAY)))  # the same steps in another order
+    assert narrows(old, parse_plan(plan(PAY)), CATALOG)
+    assert not narrows(old, parse_plan(plan(NOTE, PAY)), CATALOG)  # the same steps in another order
     assert not narrows(old, parse_plan(plan(
         call("pay", "pay", account=lit("EVIL", "planner"), amount=lit(120.5, "payload"),
-             memo=lit("invoice", "payload")))))
-    assert not narrows(old, parse_plan(plan(PAY, NOTE, call("x", "notify_owner", text=lit("more")))))
-    assert not narrows(old, parse_plan(plan(PAY, NOTE, request_type="question")))
+             memo=lit("invoice", "payload")))), CATALOG)
+    assert not narrows(old, parse_plan(plan(PAY, NOTE, call("x", "notify_owner", text=lit("more")))), CATALOG)
+    assert not narrows(old, parse_plan(plan(PAY, NOTE, request_type="question")), CATALOG)
     loop = {"id": "each", "kind": "for_each", "over": ref("mail"), "as": "m", "max": 3,
             "steps": [call("tell", "notify_owner", text=ref("m", "subject"))]}
     mail = call("mail", "read_inbox", query=lit("x"))
     wider = dict(loop, max=4)
-    assert narrows(parse_plan(plan(mail, loop)), parse_plan(plan(mail, dict(loop, max=2))))
-    assert not narrows(parse_plan(plan(mail, loop)), parse_plan(plan(mail, wider)))
+    assert narrows(parse_plan(plan(mail, loop)), parse_plan(plan(mail, dict(loop, max=2))), CATALOG)
+    assert not narrows(parse_plan(plan(mail, loop)), parse_plan(plan(mail, wider)), CATALOG)
     # Same call shape, other data: the note now reads the file instead of the inbox.
     swapped = plan(call("mail", "read_file", path=lit("secret.txt")), loop)
-    assert not narrows(parse_plan(plan(mail, loop)), parse_plan(swapped))
+    assert not narrows(parse_plan(plan(mail, loop)), parse_plan(swapped), CATALOG)
 
 
 def test_a_step_moved_into_a_loop_does_not_narrow() -> None:
@@ -44,12 +46,12 @@ def test_a_step_moved_into_a_loop_does_not_narrow() -> None:
     loop = {"id": "each", "kind": "for_each", "over": ref("mail"), "as": "m", "max": 3,
             "steps": [call("tell", "notify_owner", text=ref("m", "subject"))]}
     old = parse_plan(plan(items, PAY, loop))
-    assert narrows(old, parse_plan(plan(items, PAY, loop)))
+    assert narrows(old, parse_plan(plan(items, PAY, loop)), CATALOG)
     moved = dict(loop, steps=[loop["steps"][0], PAY])
-    assert not narrows(old, parse_plan(plan(items, moved)))
+    assert not narrows(old, parse_plan(plan(items, moved)), CATALOG)
     other = {"id": "each", "kind": "for_each", "over": ref("mail"), "as": "m", "max": 3,
              "steps": [PAY]}
-    assert not narrows(parse_plan(plan(items, moved)), parse_plan(plan(items, other, loop | {"id": "each2"})))
+    assert not narrows(parse_plan(plan(items, moved)), parse_plan(plan(items, other, loop | {"id": "each2"})), CATALOG)
 
 
 def test_a_narrowing_replan_runs_without_asking_again_and_a_widening_one_waits() -> None:

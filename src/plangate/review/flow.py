@@ -34,6 +34,11 @@ DESTINATION_SINKS = frozenset({"recipient", "account", "url"})
 #: argument with any other source (a tool's output, an extraction, the planner) holds
 #: something the agent picked (`chosen_args`).
 GIVEN_SOURCES = frozenset({"payload", "instruction", "trigger:principal", "trigger:channel"})
+#: A source the static review adds to what a call with a value not known yet computes, and to
+#: what it writes (`reviewer._StaticWalker`): whatever carries it was decided at run time.
+#: No fact reads it (it counts as given below, so it never makes an argument `chosen`).
+AT_RUN_TIME = "review:at-run-time"
+_GIVEN_OR_OPEN = GIVEN_SOURCES | {AT_RUN_TIME}
 #: Sources of what a run read (`read_sinks`): a tool's output, a stored resource; and "extract".
 _READ_PREFIXES = ("tool:", "store:")
 OWNER = "owner"
@@ -373,7 +378,7 @@ class FlowContext:
             sources = label.sources
             if "planner" in sources:
                 planner.append(name)
-            if not sources <= GIVEN_SOURCES:
+            if not sources <= _GIVEN_OR_OPEN:
                 chosen.append(name)
                 if any(src == "extract" or src.startswith(_READ_PREFIXES) for src in sources):
                     read.append(name)

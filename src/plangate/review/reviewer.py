@@ -36,7 +36,7 @@ from plangate.resources import (
     stored_reads,
     written_label,
 )
-from plangate.review.flow import OPEN, FlowContext, Resolved
+from plangate.review.flow import AT_RUN_TIME, OPEN, FlowContext, Resolved
 from plangate.review.origins import origin_problems
 from plangate.review.summary import summarise
 from plangate.trigger import Classified, Deployment, Trigger, classify
@@ -254,6 +254,10 @@ class _StaticWalker:
         self.findings: list[Finding] = []
         #: Each call step with its facts, in walk order; `decide` turns them into findings.
         self.calls: list[tuple[CallStep, CallFacts]] = []
+        #: Call steps that use something decided at run time though every argument of theirs
+        #: is known: a value computed from one, or stored content written from one in this
+        #: plan (`AT_RUN_TIME`). An owner's yes covers them no more than an open argument.
+        self.at_run_time: set[str] = set()
 
     def decide(self) -> None:
         """Decide every call walked, in one batch per slice of the policy (the labels of
@@ -263,6 +267,8 @@ class _StaticWalker:
             open_facts: set[str] = set()
             if decision.verdict == "escalate":  # only an escalation's approval needs them
                 open_facts.update(f"args.{a}" for a in facts.open_args)
+                if step.id in self.at_run_time:
+                    open_facts.add("values decided at run time")
                 if facts.destinations is None:
                     open_facts.update(("readers_ok", "args_readers_ok", "to_owner", "to_sender", "to_known",
                                        "destinations"))
@@ -309,21 +315,35 @@ class _StaticWalker:
         touches = bool(spec.effective_reads or spec.effective_writes or spec.executes or spec.loads
                        or spec.discloses)
         known = {n: (r.value if r.known else OPEN) for n, r in args.items()} if touches else {}
+        disclosed = disclosed_label(spec, known, self.storage)
         facts = self.flow.call_facts(
             spec=spec, args=args, request_type=self.request_type, bounds=self.bounds,
             executes_tainted=touches and executes_tainted(spec, known, self.storage),
-            disclosed=disclosed_label(spec, known, self.storage), control=pc)
+            disclosed=disclosed, control=pc)
         self.calls.append((step, facts))
         arg_labels = {n: r.label for n, r in args.items()}
         stored = stored_reads(spec, known, self.storage)
+        # Decided at run time: an argument not known yet, or a value or stored content
+        # computed from one (red team round 38: a file written from a path a mail chose, then
+        # shared by its known name).
+        decided_later = bool(facts.open_args) or any(
+            AT_RUN_TIME in label.sources
+            for label in (*arg_labels.values(), *stored, *((disclosed,) if disclosed is not None else ())))
+        if decided_later:
+            self.at_run_time.add(step.id)
         state = call_state(spec, known, self.storage, self.flow.state_label)  # before its writes
         if spec.effective_writes:
-            record_writes(spec, known, written_label(spec, arg_labels, known, self.storage, pc,
-                                                     stored=stored), self.storage)
+            written = written_label(spec, arg_labels, known, self.storage, pc, stored=stored)
+            record_writes(spec, known, written.join(_DECIDED_LATER) if decided_later else written,
+                          self.storage)
         # A tool that writes may read back what it just wrote: look again after the write.
         label = call_output_label(spec, arg_labels, known, self.storage, control=pc,
                                   stored=None if spec.effective_writes else stored, state=state)
-        return Resolved(OPEN, label, False)
+        return Resolved(OPEN, label.join(_DECIDED_LATER) if decided_later else label, False)
+
+
+_DECIDED_LATER = Label(sources=frozenset({AT_RUN_TIME}))
+"""Joined into what a call decided at run time computes and writes (see `AT_RUN_TIME`)."""
 
 
 def extracted_label(step: ExtractStep, source: Label, choices: Label | None) -> Label:
