@@ -14,7 +14,7 @@ from plangate.errors import GrantError
 from plangate.labels import Label
 from plangate.plan.model import CallStep, ForEachStep, Plan
 from plangate.policy.facts import PlanBounds
-from plangate.resources import UNVOUCHED
+from plangate.resources import UNVOUCHED, WILDCARD, overlaps, resolve_patterns
 from plangate.review.reviewer import Review
 
 
@@ -58,9 +58,9 @@ def narrows(old: Plan, new: Plan, catalog: Catalog) -> bool:
     `new` (extractions and loops too) is a step of `old` with the same id, the same content,
     inside the same loops (a step moved into a loop would run once per item: an approved
     payment made three times), in the same relative order within its block, a loop at no
-    greater bound, and no dropped step writes stored state (a kept step that reads, runs or
-    sends what it wrote would get what was there before: red team round 38 dropped the
-    write that replaced a file with an agenda, and shared the file). Same ids and contents
+    greater bound, and no dropped step may write what a kept step reads, runs, loads, sends
+    or writes (it would get what was there before: red team round 38 dropped the write that
+    replaced a file with an agenda, and shared the file). Same ids and contents
     mean every reference still reads the same data, so no data flow can have been swapped
     in; same loops and bounds mean no approved step can run more often than the owner saw
     (tests/core/test_gate.py pins each)."""
@@ -68,10 +68,9 @@ def narrows(old: Plan, new: Plan, catalog: Catalog) -> bool:
         return False
     old_steps = _steps_by_id(old.steps, ())
     new_steps = _steps_by_id(new.steps, ())
-    tools = catalog.tools
-    for step_id, tool in _call_tools(old.steps).items():
-        if step_id not in new_steps and (tool not in tools or tools[tool].effective_writes):
-            return False
+    if _drops_a_write_read_later(_call_tools(old.steps), new_steps,
+                                 {k: v[2] for k, v in old_steps.items()}, catalog):
+        return False
     for step_id, (shape, bound, loops, _pos) in new_steps.items():
         if step_id not in old_steps:
             return False
@@ -88,6 +87,36 @@ def narrows(old: Plan, new: Plan, catalog: Catalog) -> bool:
     for step_id, (_shape, _bound, loops, _pos) in sorted(new_steps.items(), key=lambda kv: kv[1][3]):
         blocks.setdefault(loops, []).append(old_steps[step_id][3])
     return all(positions == sorted(positions) for positions in blocks.values())
+
+
+def _drops_a_write_read_later(old_calls: dict[str, str], kept: Mapping[str, Any],
+                              loops: Mapping[str, tuple[str, ...]], catalog: Catalog) -> bool:
+    """Whether a dropped step may write stored content that a kept step after it (in plan
+    order, or in a loop they share: the next round) reads, runs, loads or sends, every
+    argument taken as unknown, so any overlap counts."""
+    tools = catalog.tools
+
+    def names(tool: str, writes: bool) -> list[str]:
+        spec = tools.get(tool)
+        if spec is None:
+            return [WILDCARD]
+        patterns = (spec.effective_writes if writes else
+                    [*spec.effective_reads, *spec.discloses, *spec.executes, *spec.loads])
+        return [n for p in patterns for n in resolve_patterns(p, {})]
+
+    order = list(old_calls)  # depth-first: the order the plan runs its calls in
+    for i, dropped in enumerate(order):
+        if dropped in kept:
+            continue
+        written = names(old_calls[dropped], True)
+        if not written:
+            continue
+        for j, step_id in enumerate(order):
+            later = j > i or bool(set(loops.get(dropped, ())) & set(loops.get(step_id, ())))
+            if step_id in kept and later and any(
+                    overlaps(a, b) for a in written for b in names(old_calls[step_id], False)):
+                return True
+    return False
 
 
 def _call_tools(steps: list[Any]) -> dict[str, str]:

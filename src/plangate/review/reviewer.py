@@ -267,7 +267,7 @@ class _StaticWalker:
             open_facts: set[str] = set()
             if decision.verdict == "escalate":  # only an escalation's approval needs them
                 open_facts.update(f"args.{a}" for a in facts.open_args)
-                if step.id in self.at_run_time:
+                if step.id in self.at_run_time and not facts.open_args:
                     open_facts.add("values decided at run time")
                 if facts.destinations is None:
                     open_facts.update(("readers_ok", "args_readers_ok", "to_owner", "to_sender", "to_known",
