@@ -127,6 +127,13 @@ class ServiceGate(Gate):
         """What a planner shown this trigger has read (see `FlowContext.shown_label`)."""
         return self._shown(super().classify(trigger))
 
+    def reviewed_with(self, trigger: Any, review: Mapping[str, Any]) -> Label:
+        """What a plan's planner may have been shown when it was reviewed: its trigger and
+        the context the review recorded. A session shown more since chose with more."""
+        allowed = self.shown_by(trigger)
+        then = stored_context(review)
+        return allowed if then is None else allowed.join(then)
+
     def _shown(self, classified: Classified) -> Label:
         return FlowContext(classified, deployment_of(self.policy)).shown_label()
 
@@ -192,10 +199,7 @@ class ServiceGate(Gate):
         since, so it gets none (`GrantError`: submit the plan again, reviewed with all of it)."""
         if shown_now is not None:
             approval = self.approvals.get(approval_id)
-            allowed = self.shown_by(approval.trigger)
-            then = stored_context(approval.review)
-            if then is not None:
-                allowed = allowed.join(then)
+            allowed = self.reviewed_with(approval.trigger, approval.review)
             if shown_now.join(allowed) != allowed:
                 raise GrantError("the session has been shown more since this plan was reviewed (another "
                                  "trigger, a tool's result); submit the plan again")

@@ -37,7 +37,6 @@ from plangate.plan.codec import check_plan, parse_plan
 from plangate.plan.model import ExtractType
 from plangate.policy.facts import PlanBounds
 from plangate.protocols import ToolResult
-from plangate.replans import stored_context
 from plangate.resource_lock import lock_of
 from plangate.resources import UNVOUCHED, ResourceLabels, state_of
 from plangate.review.reviewer import Finding, Review
@@ -476,10 +475,7 @@ class GrantRunner:
         now = self.storage.context.label(row.credential, row.session)
         if now is None:
             return
-        allowed = self.gate.shown_by(row.trigger)
-        then = stored_context(row.review)
-        if then is not None:
-            allowed = allowed.join(then)
+        allowed = self.gate.reviewed_with(row.trigger, row.review)
         shown = state.get("shown")
         if isinstance(shown, dict):
             allowed = allowed.join(Label.from_json(shown))
